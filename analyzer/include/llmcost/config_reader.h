@@ -1,0 +1,55 @@
+// Typed, path-tracking reads from a config Value: every failure names the file, the JSON
+// pointer and what was expected.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "llmcost/value.h"
+
+namespace llmcost {
+
+class ConfigReader {
+ public:
+  static constexpr int64_t kMaxSize = int64_t(1) << 32;
+
+  ConfigReader(const Value& node, std::string file, std::string pointer = "");
+
+  const std::string& file() const { return file_; }
+  const std::string& pointer() const { return pointer_; }
+  std::string pointer_of(const std::string& key) const;
+  const Value& node() const { return *node_; }
+
+  // Present and not null.
+  bool has(const std::string& key) const;
+  const Value* raw(const std::string& key) const;
+
+  // Integers: JSON integers, or numbers with an integral value. Checked against [min, max].
+  int64_t req_int(const std::string& key, int64_t min = 1, int64_t max = kMaxSize) const;
+  std::optional<int64_t> opt_int(const std::string& key, int64_t min = 1, int64_t max = kMaxSize) const;
+  int64_t int_or(const std::string& key, int64_t def, int64_t min = 1, int64_t max = kMaxSize) const;
+
+  double num_or(const std::string& key, double def) const;
+  std::optional<double> opt_num(const std::string& key) const;
+  bool bool_or(const std::string& key, bool def) const;
+  std::string str_or(const std::string& key, const std::string& def) const;
+  std::string req_str(const std::string& key) const;
+  std::vector<int64_t> int_list(const std::string& key, int64_t min = 0, int64_t max = kMaxSize) const;
+  std::vector<std::string> str_list(const std::string& key) const;
+
+  // A nested object; nullopt when absent or null; error when present with another type.
+  std::optional<ConfigReader> child(const std::string& key) const;
+
+  [[noreturn]] void fail(const std::string& key, const std::string& what) const;
+
+ private:
+  int64_t to_int(const Value& v, const std::string& pointer, int64_t min, int64_t max) const;
+
+  const Value* node_;
+  std::string file_;
+  std::string pointer_;
+};
+
+}  // namespace llmcost

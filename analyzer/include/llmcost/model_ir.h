@@ -1,0 +1,176 @@
+// ModelIR: the single description of a model that the cost model and the runner both walk.
+// Family builders (families.h) produce it from a config; nothing downstream looks at a
+// family name again.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace llmcost {
+
+// Breakdown bucket of a weight (DESIGN.md section 2). Order is the report order.
+enum class ParamGroup { Embedding, Attention, Mlp, ExpertsRouted, ExpertsShared, Router, Norm, LmHead, Other };
+constexpr int kNumParamGroups = 9;
+const char* param_group_name(ParamGroup g);  // "embedding", "attention", "mlp", ...
+
+// How a tensor is used per token.
+enum class TensorUse {
+  Matmul,   // a linear weight: 2 FLOPs per element per token, quantizable
+  Gather,   // a lookup table (token / position embedding): one row read per token
+  Vector,   // norm scales, biases, sinks, router bias: elementwise, not quantized
+};
+
+struct Tensor {
+  std::string name;            // Hugging Face name relative to the op prefix, e.g. "q_proj.weight"
+  std::vector<int64_t> shape;  // as stored in the checkpoint ([out, in] for nn.Linear)
+  TensorUse use = TensorUse::Matmul;
+  ParamGroup group = ParamGroup::Other;
+  // True for the lm_head when embeddings are tied: multiplied every token but stored once
+  // (under the embedding), so it adds no parameters.
+  bool tied = false;
+  int64_t numel = 0;  // product of shape (checked for overflow when built)
+  // For Matmul tensors: the reduction (input) dimension and the output dimension.
+  int64_t in_features = 0;
+  int64_t out_features = 0;
+};
+
+enum class OpKind {
+  TokenEmbedding,     // gather rows of [vocab, d_model]
+  PositionEmbedding,  // learned absolute positions (gpt2)
+  Norm,               // RMSNorm / LayerNorm on the residual stream
+  Attention,          // projections + core attention (MHA/GQA/MQA or MLA)
+  Mlp,                // dense MLP (gated or not)
+  Router,             // expert scoring linear (+ bias / correction bias)
+  RoutedExperts,      // n_experts experts of which top_k run per token; tensors are ONE expert's
+  SharedExperts,      // always-on expert(s) (+ optional sigmoid gate)
+  LmHead,             // final projection to the vocabulary
+};
+const char* op_kind_name(OpKind k);
+
+enum class NormType { RMSNorm, LayerNorm, L2Norm };
+enum class Activation { SiLU, GeLU, GeLUTanh, ReLU, SwiGLUClamped };  // SwiGLUClamped: gpt-oss
+const char* activation_name(Activation a);
+
+enum class AttentionType { Standard, MLA };
+
+struct AttentionSpec {
+  AttentionType type = AttentionType::Standard;
+  int64_t n_heads = 0;
+  int64_t n_kv_heads = 0;  // Standard: KV heads (MHA == n_heads, MQA == 1). MLA: n_heads.
+  int64_t head_dim = 0;    // Standard: q/k/v head dim. MLA: qk_nope + qk_rope.
+  int64_t v_head_dim = 0;  // value head dim (== head_dim for Standard)
+  // MLA
+  int64_t q_lora_rank = 0;  // 0: no q compression (q_proj directly)
+  int64_t kv_lora_rank = 0;
+  int64_t qk_nope_head_dim = 0;
+  int64_t qk_rope_head_dim = 0;
+  // Locality: 0 = full causal attention.
+  int64_t sliding_window = 0;   // attends to the last `sliding_window` tokens
+  int64_t chunk_size = 0;       // Llama 4 chunked attention: attends within fixed chunks
+  bool use_rope = true;         // false for Llama 4 NoPE layers
+  bool qk_norm = false;         // per-head RMSNorm (qwen3/gemma3) or L2 (llama4) or full-width (olmo2)
+  bool sinks = false;           // gpt-oss learned attention sinks
+  double logit_softcap = 0.0;   // gemma2
+  double rope_theta = 10000.0;
+  double partial_rotary_factor = 1.0;
+  double scale = 0.0;  // softmax scale; 0 = 1/sqrt(head_dim)
+};
+
+struct MlpSpec {
+  int64_t d_ff = 0;  // intermediate size of one MLP / one expert
+  bool gated = true; // gate * up (SwiGLU/GeGLU); false: up -> act -> down (gpt2)
+  Activation act = Activation::SiLU;
+  double swiglu_limit = 0.0;  // gpt-oss clamp
+};
+
+enum class ScoringFunc { Softmax, Sigmoid };
+
+struct MoeSpec {
+  int64_t n_experts = 0;
+  int64_t top_k = 0;
+  ScoringFunc scoring = ScoringFunc::Softmax;
+  bool norm_topk_prob = false;      // renormalize the selected weights to sum to 1
+  bool softmax_after_topk = false;  // gpt-oss / llama4 style: top-k on logits, then softmax/sigmoid over the k
+  int64_t n_group = 1;              // group-limited routing (DeepSeek)
+  int64_t topk_group = 1;
+  bool correction_bias = false;     // DeepSeek-V3 e_score_correction_bias used for selection
+  double routed_scaling_factor = 1.0;
+  int64_t n_shared_experts = 0;     // informational; shared experts live in their own op
+};
+
+struct Op {
+  std::string name;  // IR op name, also the profiler range name: "layers.3.self_attn"
+  OpKind kind = OpKind::Norm;
+  int layer = -1;    // decoder layer index; -1 for embedding / final norm / lm_head
+  std::vector<Tensor> tensors;  // RoutedExperts: the tensors of ONE expert
+  NormType norm = NormType::RMSNorm;
+  AttentionSpec attn;  // kind == Attention
+  MlpSpec mlp;         // Mlp, RoutedExperts, SharedExperts
+  MoeSpec moe;         // Router, RoutedExperts
+  double eps = 1e-6;   // Norm
+  bool norm_bias = false;   // Norm: LayerNorm with a bias
+  // Residual structure for executing a layer: ops with the same `sublayer` read the
+  // residual stream (after any pre-norm), their outputs are summed (router + experts +
+  // shared experts share one input), an optional post-norm (`post_norm`) is applied, and
+  // the result is added to the residual. 0 = attention block, 1 = feed-forward block.
+  int sublayer = 0;
+  bool post_norm = false;       // Norm applied to the sublayer's output (gemma2/3, olmo2)
+  bool experts_stacked = false; // RoutedExperts stored as one [n_experts, ...] tensor per name
+
+  // Number of copies of `tensors` stored (n_experts for RoutedExperts, else 1).
+  int64_t copies() const { return kind == OpKind::RoutedExperts ? moe.n_experts : 1; }
+  // Number of copies used per token (top_k for RoutedExperts, else 1).
+  int64_t active_copies() const { return kind == OpKind::RoutedExperts ? moe.top_k : 1; }
+};
+
+struct Layer {
+  int index = 0;
+  bool is_moe = false;
+  std::vector<Op> ops;  // in execution order
+};
+
+// Optional quantization the checkpoint ships with (config.json quantization_config).
+struct ShippedQuant {
+  std::string method;                    // "fp8", "mxfp4", ...
+  std::vector<int64_t> weight_block_size;  // fp8 block: {128, 128}
+  std::vector<std::string> modules_to_not_convert;
+};
+
+struct ModelIR {
+  std::string name;          // display name (HF id when known, else file stem)
+  std::string source_file;   // the config it was read from
+  std::string architecture;  // family builder used: "llama", "deepseek_v3", ...
+  std::string model_type;    // as written in the config
+  int64_t d_model = 0;
+  int64_t vocab_size = 0;
+  int64_t n_layers = 0;
+  int64_t max_position_embeddings = 0;
+  bool tie_word_embeddings = false;
+  std::string torch_dtype;   // "bfloat16", ...
+  double norm_eps = 1e-6;
+  double final_logit_softcap = 0.0;
+  double embedding_multiplier = 1.0;  // gemma scales embeddings by sqrt(d_model)
+
+  std::vector<Op> pre;       // embeddings
+  std::vector<Layer> layers;
+  std::vector<Op> post;      // final norm, lm_head
+
+  // Multi-token-prediction modules (DeepSeek-V3): not in `layers`, counted separately.
+  int64_t n_mtp_layers = 0;
+  std::vector<Layer> mtp_layers;  // each: the extra projections + a full decoder layer
+
+  std::optional<ShippedQuant> shipped_quant;
+  std::vector<std::string> notes;  // e.g. "vision tower present, not counted"
+};
+
+// Checked int64 arithmetic for sizes built from untrusted configs; throws Error on overflow.
+int64_t checked_mul(int64_t a, int64_t b);
+int64_t checked_add(int64_t a, int64_t b);
+
+// Builds a Tensor, computing numel/in/out. Matmul tensors take shape [out, in] unless
+// `in_dim` says which axis is the reduction axis (gpt2 Conv1D stores [in, out]).
+Tensor make_tensor(std::string name, std::vector<int64_t> shape, TensorUse use, ParamGroup group, int in_axis = -1);
+
+}  // namespace llmcost

@@ -1,0 +1,34 @@
+// Finding and loading a model: a path to a config (JSON or YAML), a directory holding a
+// config.json, or a bundled model by file stem, Hugging Face id or short alias.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "llmcost/model_ir.h"
+
+namespace llmcost {
+
+struct BundledModel {
+  std::string path;                  // configs/models/<stem>.json
+  std::string stem;                  // "mistralai__Mixtral-8x7B-v0.1"
+  std::string hf_id;                 // "mistralai/Mixtral-8x7B-v0.1"
+  std::vector<std::string> aliases;  // "mixtral-8x7b-v0.1", "mixtral-8x7b"
+};
+
+// configs/ directory: $LLMCOST_CONFIG_DIR, else <exe>/../configs, else the source tree's.
+std::string default_config_dir();
+
+// Bundled models under <config_dir>/models, sorted by stem.
+std::vector<BundledModel> list_bundled_models(const std::string& config_dir);
+
+// Short aliases of a model name ("Mixtral-8x7B-v0.1" -> "mixtral-8x7b-v0.1", "mixtral-8x7b").
+std::vector<std::string> model_aliases(const std::string& name);
+
+// Resolve MODEL to a config file path. Throws Error listing close choices when unknown.
+std::string resolve_model_path(const std::string& spec, const std::string& config_dir);
+
+// Resolve, parse and build. The IR's name is the HF id for bundled models, else the stem.
+ModelIR load_model(const std::string& spec, const std::string& config_dir);
+
+}  // namespace llmcost

@@ -1,0 +1,93 @@
+// A parsed configuration document (JSON or YAML) as a small typed tree, so that no
+// parser library type leaks past the parsing boundary.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace llmcost {
+
+// An expected failure caused by user input. what() is the one line the CLI prints.
+class Error : public std::runtime_error {
+ public:
+  explicit Error(const std::string& msg) : std::runtime_error(msg) {}
+};
+
+// Bad content in a config file: names the file, the JSON pointer and what was expected.
+class ConfigError : public Error {
+ public:
+  ConfigError(const std::string& file, const std::string& pointer, const std::string& what)
+      : Error(file + ": " + (pointer.empty() ? std::string("/") : pointer) + " " + what),
+        file_(file),
+        pointer_(pointer) {}
+  const std::string& file() const { return file_; }
+  const std::string& pointer() const { return pointer_; }
+
+ private:
+  std::string file_;
+  std::string pointer_;
+};
+
+class Value {
+ public:
+  enum class Type { Null, Bool, Int, Float, String, Array, Object };
+
+  Value() = default;
+  static Value null() { return Value(); }
+  static Value boolean(bool b) { Value v; v.type_ = Type::Bool; v.b_ = b; return v; }
+  static Value integer(int64_t i) { Value v; v.type_ = Type::Int; v.i_ = i; return v; }
+  static Value number(double d) { Value v; v.type_ = Type::Float; v.d_ = d; return v; }
+  static Value string(std::string s) { Value v; v.type_ = Type::String; v.s_ = std::move(s); return v; }
+  static Value array() { Value v; v.type_ = Type::Array; return v; }
+  static Value object() { Value v; v.type_ = Type::Object; return v; }
+
+  Type type() const { return type_; }
+  bool is_null() const { return type_ == Type::Null; }
+  bool is_bool() const { return type_ == Type::Bool; }
+  bool is_int() const { return type_ == Type::Int; }
+  bool is_number() const { return type_ == Type::Int || type_ == Type::Float; }
+  bool is_string() const { return type_ == Type::String; }
+  bool is_array() const { return type_ == Type::Array; }
+  bool is_object() const { return type_ == Type::Object; }
+
+  bool as_bool() const { return b_; }
+  int64_t as_int() const { return i_; }
+  double as_double() const { return type_ == Type::Int ? static_cast<double>(i_) : d_; }
+  const std::string& as_string() const { return s_; }
+  const std::vector<Value>& items() const { return arr_; }
+  const std::vector<std::pair<std::string, Value>>& members() const { return obj_; }
+
+  // Object lookup; nullptr when absent (or when this is not an object).
+  const Value* find(const std::string& key) const;
+
+  void push(Value v) { arr_.push_back(std::move(v)); }
+  // Later duplicates replace earlier ones, as JSON parsers conventionally do.
+  void set(const std::string& key, Value v);
+
+  static const char* type_name(Type t);
+
+ private:
+  Type type_ = Type::Null;
+  bool b_ = false;
+  int64_t i_ = 0;
+  double d_ = 0.0;
+  std::string s_;
+  std::vector<Value> arr_;
+  std::vector<std::pair<std::string, Value>> obj_;
+};
+
+// Parse a document. `file` is only used in error messages. Throws ConfigError.
+Value parse_json(const std::string& text, const std::string& file);
+Value parse_yaml(const std::string& text, const std::string& file);
+
+// Read a whole file; throws Error naming the path when it cannot.
+std::string read_text_file(const std::string& path);
+
+// Parse by extension: .yaml/.yml as YAML, everything else as JSON.
+Value parse_config_file(const std::string& path);
+
+}  // namespace llmcost

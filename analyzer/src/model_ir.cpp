@@ -1,0 +1,81 @@
+// ModelIR helpers: names of enums, checked size arithmetic, tensor construction.
+#include "llmcost/model_ir.h"
+
+#include "llmcost/value.h"
+
+namespace llmcost {
+
+const char* param_group_name(ParamGroup g) {
+  switch (g) {
+    case ParamGroup::Embedding: return "embedding";
+    case ParamGroup::Attention: return "attention";
+    case ParamGroup::Mlp: return "mlp";
+    case ParamGroup::ExpertsRouted: return "experts_routed";
+    case ParamGroup::ExpertsShared: return "experts_shared";
+    case ParamGroup::Router: return "router";
+    case ParamGroup::Norm: return "norm";
+    case ParamGroup::LmHead: return "lm_head";
+    case ParamGroup::Other: return "other";
+  }
+  return "?";
+}
+
+const char* op_kind_name(OpKind k) {
+  switch (k) {
+    case OpKind::TokenEmbedding: return "token_embedding";
+    case OpKind::PositionEmbedding: return "position_embedding";
+    case OpKind::Norm: return "norm";
+    case OpKind::Attention: return "attention";
+    case OpKind::Mlp: return "mlp";
+    case OpKind::Router: return "router";
+    case OpKind::RoutedExperts: return "routed_experts";
+    case OpKind::SharedExperts: return "shared_experts";
+    case OpKind::LmHead: return "lm_head";
+  }
+  return "?";
+}
+
+const char* activation_name(Activation a) {
+  switch (a) {
+    case Activation::SiLU: return "silu";
+    case Activation::GeLU: return "gelu";
+    case Activation::GeLUTanh: return "gelu_tanh";
+    case Activation::ReLU: return "relu";
+    case Activation::SwiGLUClamped: return "swiglu_clamped";
+  }
+  return "?";
+}
+
+int64_t checked_mul(int64_t a, int64_t b) {
+  int64_t r = 0;
+  if (__builtin_mul_overflow(a, b, &r)) throw Error("model size overflows 64-bit arithmetic (config values are too large)");
+  return r;
+}
+
+int64_t checked_add(int64_t a, int64_t b) {
+  int64_t r = 0;
+  if (__builtin_add_overflow(a, b, &r)) throw Error("model size overflows 64-bit arithmetic (config values are too large)");
+  return r;
+}
+
+Tensor make_tensor(std::string name, std::vector<int64_t> shape, TensorUse use, ParamGroup group, int in_axis) {
+  Tensor t;
+  t.name = std::move(name);
+  t.shape = std::move(shape);
+  t.use = use;
+  t.group = group;
+  int64_t n = 1;
+  for (int64_t d : t.shape) n = checked_mul(n, d);
+  t.numel = n;
+  if (use == TensorUse::Matmul && t.shape.size() == 2) {
+    int ax = in_axis < 0 ? 1 : in_axis;
+    t.in_features = t.shape[ax];
+    t.out_features = t.shape[1 - ax];
+  } else if (use == TensorUse::Gather && t.shape.size() == 2) {
+    t.in_features = t.shape[0];
+    t.out_features = t.shape[1];
+  }
+  return t;
+}
+
+}  // namespace llmcost

@@ -1,0 +1,128 @@
+// Model lookup (paths, bundled stems, HF ids, aliases) and loading into a ModelIR.
+#include "llmcost/model_loader.h"
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <regex>
+
+#include "llmcost/families.h"
+#include "llmcost/value.h"
+
+#ifndef LLMCOST_SOURCE_CONFIG_DIR
+#define LLMCOST_SOURCE_CONFIG_DIR ""
+#endif
+
+namespace fs = std::filesystem;
+
+namespace llmcost {
+
+namespace {
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+bool is_config_ext(const fs::path& p) {
+  auto e = p.extension().string();
+  return e == ".json" || e == ".yaml" || e == ".yml";
+}
+
+std::string exe_dir() {
+  std::error_code ec;
+  auto p = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string() : p.parent_path().string();
+}
+}  // namespace
+
+std::string default_config_dir() {
+  if (const char* env = std::getenv("LLMCOST_CONFIG_DIR"); env && *env) return env;
+  std::error_code ec;
+  std::string e = exe_dir();
+  for (const char* rel : {"/../configs", "/configs", "/../share/llmcost/configs"}) {
+    if (!e.empty() && fs::is_directory(e + rel + std::string("/models"), ec)) return fs::weakly_canonical(e + rel, ec).string();
+  }
+  return LLMCOST_SOURCE_CONFIG_DIR;
+}
+
+std::vector<std::string> model_aliases(const std::string& name) {
+  std::vector<std::string> out;
+  std::string a = lower(name);
+  out.push_back(a);
+  static const std::regex kSuffix("-(v[0-9]+\\.[0-9]+|hf|instruct|chat|base|it)$");
+  std::string b = a;
+  for (;;) {
+    std::string c = std::regex_replace(b, kSuffix, "");
+    if (c == b) break;
+    b = c;
+  }
+  if (b != a && !b.empty()) out.push_back(b);
+  return out;
+}
+
+std::vector<BundledModel> list_bundled_models(const std::string& config_dir) {
+  std::vector<BundledModel> out;
+  std::error_code ec;
+  fs::path dir = fs::path(config_dir) / "models";
+  if (!fs::is_directory(dir, ec)) return out;
+  for (const auto& ent : fs::directory_iterator(dir, ec)) {
+    if (!ent.is_regular_file() || !is_config_ext(ent.path())) continue;
+    BundledModel m;
+    m.path = ent.path().string();
+    m.stem = ent.path().stem().string();
+    auto sep = m.stem.find("__");
+    m.hf_id = sep == std::string::npos ? m.stem : m.stem.substr(0, sep) + "/" + m.stem.substr(sep + 2);
+    m.aliases = model_aliases(sep == std::string::npos ? m.stem : m.stem.substr(sep + 2));
+    out.push_back(std::move(m));
+  }
+  std::sort(out.begin(), out.end(), [](const BundledModel& a, const BundledModel& b) { return a.stem < b.stem; });
+  return out;
+}
+
+std::string resolve_model_path(const std::string& spec, const std::string& config_dir) {
+  std::error_code ec;
+  if (spec.empty()) throw Error("model: an empty name was given; pass a config path or a bundled model (see `llmcost models`)");
+  fs::path p(spec);
+  if (fs::is_directory(p, ec)) {
+    for (const char* f : {"config.json", "config.yaml", "config.yml"})
+      if (fs::is_regular_file(p / f, ec)) return (p / f).string();
+    throw Error(spec + ": directory has no config.json");
+  }
+  if (fs::exists(p, ec)) return spec;
+
+  auto models = list_bundled_models(config_dir);
+  const std::string key = lower(spec);
+  std::vector<const BundledModel*> hits;
+  for (const auto& m : models) {
+    if (lower(m.stem) == key || lower(m.hf_id) == key) return m.path;
+    if (std::find(m.aliases.begin(), m.aliases.end(), key) != m.aliases.end()) hits.push_back(&m);
+  }
+  if (hits.size() == 1) return hits[0]->path;
+  if (hits.size() > 1) {
+    std::string names;
+    for (auto* h : hits) names += (names.empty() ? "" : ", ") + h->hf_id;
+    throw Error("model \"" + spec + "\" is ambiguous: it names " + names);
+  }
+  bool looks_like_path = spec.find('/') != std::string::npos && (is_config_ext(p) || spec[0] == '.' || spec[0] == '/');
+  if (looks_like_path) throw Error(spec + ": cannot read file (No such file or directory)");
+  // Suggest bundled models that contain the text.
+  std::string close;
+  for (const auto& m : models)
+    if (lower(m.hf_id).find(key) != std::string::npos) close += (close.empty() ? "" : ", ") + m.hf_id;
+  throw Error("model \"" + spec + "\" is neither a readable path nor a bundled model" +
+              (close.empty() ? std::string("; run `llmcost models` for the list") : "; did you mean: " + close));
+}
+
+ModelIR load_model(const std::string& spec, const std::string& config_dir) {
+  std::string path = resolve_model_path(spec, config_dir);
+  Value v = parse_config_file(path);
+  ModelIR ir = build_model_ir(v, path);
+  fs::path fp(path);
+  std::string stem = fp.stem().string();
+  if (stem == "config") stem = fp.parent_path().filename().string();
+  auto sep = stem.find("__");
+  ir.name = sep == std::string::npos ? stem : stem.substr(0, sep) + "/" + stem.substr(sep + 2);
+  return ir;
+}
+
+}  // namespace llmcost

@@ -1,0 +1,59 @@
+// Value tree helpers and file reading shared by the JSON and YAML front ends.
+#include "llmcost/value.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace llmcost {
+
+const Value* Value::find(const std::string& key) const {
+  if (type_ != Type::Object) return nullptr;
+  for (const auto& kv : obj_)
+    if (kv.first == key) return &kv.second;
+  return nullptr;
+}
+
+void Value::set(const std::string& key, Value v) {
+  for (auto& kv : obj_)
+    if (kv.first == key) {
+      kv.second = std::move(v);
+      return;
+    }
+  obj_.emplace_back(key, std::move(v));
+}
+
+const char* Value::type_name(Type t) {
+  switch (t) {
+    case Type::Null: return "null";
+    case Type::Bool: return "a boolean";
+    case Type::Int: return "an integer";
+    case Type::Float: return "a number";
+    case Type::String: return "a string";
+    case Type::Array: return "an array";
+    case Type::Object: return "an object";
+  }
+  return "?";
+}
+
+std::string read_text_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(path + ": cannot read file (" + std::strerror(errno) + ")");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) throw Error(path + ": cannot read file");
+  return ss.str();
+}
+
+static bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+Value parse_config_file(const std::string& path) {
+  std::string text = read_text_file(path);
+  if (ends_with(path, ".yaml") || ends_with(path, ".yml")) return parse_yaml(text, path);
+  return parse_json(text, path);
+}
+
+}  // namespace llmcost

@@ -1,0 +1,28 @@
+// Wiring between main() and the subcommands: each registers itself on the CLI11 app and,
+// when chosen, leaves the work to do in ctx.run.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <string>
+
+namespace llmcost::cli {
+
+struct Context {
+  std::string config_dir;     // --config-dir, default: default_config_dir()
+  std::function<int()> run;   // set by the chosen subcommand's callback
+  std::string configs() const;
+};
+
+// Writes `text` to stdout, or atomically to `path` (temp file + rename) when path is set.
+void emit(const std::string& text, const std::string& path = "");
+
+void register_analyze(CLI::App& app, Context& ctx);    // analyze, models          (cmd_analyze.cpp)
+void register_predict(CLI::App& app, Context& ctx);    // predict, hw, plan, compare (cmd_predict.cpp)
+void register_run(CLI::App& app, Context& ctx);        // run                     (cmd_run.cpp)
+void register_calibrate(CLI::App& app, Context& ctx);  // calibrate               (cmd_calibrate.cpp)
+void register_report(CLI::App& app, Context& ctx);     // report                  (cmd_report.cpp)
+void register_ci(CLI::App& app, Context& ctx);         // ci record, ci check     (cmd_ci.cpp)
+
+}  // namespace llmcost::cli

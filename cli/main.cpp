@@ -1,0 +1,67 @@
+// llmcost: command-line entry point. Exit codes: 0 ok, 1 failure, 2 usage error.
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "commands.h"
+#include "llmcost/model_loader.h"
+#include "llmcost/value.h"
+
+namespace llmcost::cli {
+
+std::string Context::configs() const { return config_dir.empty() ? default_config_dir() : config_dir; }
+
+void emit(const std::string& text, const std::string& path) {
+  if (path.empty() || path == "-") {
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    std::fflush(stdout);
+    return;
+  }
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary);
+    if (!out) throw Error(path + ": cannot write file");
+    out << text;
+    if (!out) throw Error(path + ": cannot write file");
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    std::filesystem::remove(tmp, ec);
+    throw Error(path + ": cannot write file");
+  }
+}
+
+}  // namespace llmcost::cli
+
+int main(int argc, char** argv) {
+  using namespace llmcost;
+  CLI::App app{"llmcost: what a large language model costs (parameters, memory, FLOPs, latency), predicted and measured"};
+  app.require_subcommand(1);
+  cli::Context ctx;
+  app.add_option("--config-dir", ctx.config_dir, "Directory with models/, hardware/, scenarios/ (default: the bundled configs)");
+  cli::register_analyze(app, ctx);
+  cli::register_predict(app, ctx);
+  cli::register_run(app, ctx);
+  cli::register_calibrate(app, ctx);
+  cli::register_report(app, ctx);
+  cli::register_ci(app, ctx);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);
+    std::cerr << "llmcost: usage error: " << e.what() << "\n(run `llmcost --help`)\n";
+    return 2;
+  }
+  try {
+    return ctx.run ? ctx.run() : 0;
+  } catch (const Error& e) {
+    std::cerr << "llmcost: error: " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "llmcost: internal error: " << e.what() << "\n";
+    return 1;
+  }
+}
