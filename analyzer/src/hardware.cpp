@@ -1,0 +1,187 @@
+// Hardware YAML loader: every number must carry a `source:`; errors name the file and pointer.
+#include "llmcost/hardware.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+
+#include "llmcost/config_reader.h"
+
+namespace llmcost {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const char* kDtypeNames[kNumComputeDtypes] = {"fp32", "bf16", "fp16", "fp8", "int8", "fp4"};
+
+// Unit-free upper bounds that catch a value written in the wrong unit (TB/s instead of B/s ...)
+// in the wrong direction: anything below these minima is certainly not in bytes or FLOP/s.
+constexpr double kMinBytes = 1e6;
+constexpr double kMinRate = 1e6;
+
+void check_keys(const ConfigReader& r, const std::vector<std::string>& allowed) {
+  for (const auto& [k, v] : r.node().members()) {
+    if (std::find(allowed.begin(), allowed.end(), k) == allowed.end()) {
+      std::string list;
+      for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+      r.fail(k, "is not a known key (expected one of: " + list + ")");
+    }
+  }
+}
+
+SourcedValue read_sourced(const ConfigReader& parent, const std::string& key, double min_value) {
+  const Value* raw = parent.raw(key);
+  if (!raw || !raw->is_object())
+    parent.fail(key, "must be given as {value: NUMBER, source: \"where the number comes from\"}");
+  auto c = parent.child(key);
+  check_keys(*c, {"value", "source"});
+  const Value* v = c->raw("value");
+  if (!v || !v->is_number()) c->fail("value", "must be a number");
+  double d = v->as_double();
+  if (!std::isfinite(d) || d < min_value)
+    c->fail("value", "must be a finite number >= " + std::to_string(static_cast<long long>(min_value)) +
+                         " (bytes, bytes/s or FLOP/s, not GB or TB/s)");
+  SourcedValue out;
+  out.value = d;
+  const Value* s = c->raw("source");
+  if (!s || !s->is_string() || s->as_string().empty())
+    c->fail("source", "must be a non-empty string naming where the number comes from");
+  out.source = s->as_string();
+  return out;
+}
+
+std::optional<SourcedValue> opt_sourced(const ConfigReader& parent, const std::string& key, double min_value) {
+  if (!parent.has(key)) return std::nullopt;
+  return read_sourced(parent, key, min_value);
+}
+
+LinkSpec read_link(const ConfigReader& parent, const std::string& key) {
+  auto c = parent.child(key);
+  check_keys(*c, {"name", "bw_bytes_per_s", "latency_s"});
+  LinkSpec l;
+  l.name = c->req_str("name");
+  l.bw_bytes_per_s = read_sourced(*c, "bw_bytes_per_s", kMinRate);
+  l.latency_s = opt_sourced(*c, "latency_s", 0.0);
+  return l;
+}
+
+void read_dtype_map(const ConfigReader& parent, const std::string& key, std::optional<SourcedValue>* out) {
+  auto c = parent.child(key);
+  if (!c) return;
+  check_keys(*c, {kDtypeNames, kDtypeNames + kNumComputeDtypes});
+  for (int i = 0; i < kNumComputeDtypes; ++i) out[i] = opt_sourced(*c, kDtypeNames[i], kMinRate);
+}
+
+}  // namespace
+
+const char* compute_dtype_name(ComputeDtype d) { return kDtypeNames[static_cast<int>(d)]; }
+
+std::optional<ComputeDtype> parse_compute_dtype(const std::string& name) {
+  for (int i = 0; i < kNumComputeDtypes; ++i)
+    if (name == kDtypeNames[i]) return static_cast<ComputeDtype>(i);
+  return std::nullopt;
+}
+
+bool HardwareSpec::is_calibrated() const {
+  if (calibrated.read_bw_bytes_per_s) return true;
+  for (const auto& g : calibrated.gemm_flops_per_s)
+    if (g) return true;
+  return false;
+}
+
+EffectiveRates effective_rates(const HardwareSpec& hw) {
+  EffectiveRates r;
+  if (hw.calibrated.read_bw_bytes_per_s) {
+    r.mem_bw_bytes_per_s = hw.calibrated.read_bw_bytes_per_s->value;
+    r.bw_calibrated = true;
+  } else {
+    r.mem_bw_bytes_per_s = hw.mem_bw_bytes_per_s.value;
+  }
+  // Where a device has no unit for a dtype, the weights are upcast and the next wider
+  // arithmetic it has is used.
+  using D = ComputeDtype;
+  const std::vector<D> order[kNumComputeDtypes] = {
+      {D::FP32, D::BF16, D::FP16},                   // FP32 (tensor cores are not used for fp32)
+      {D::BF16, D::FP16, D::FP32},                   // BF16
+      {D::FP16, D::BF16, D::FP32},                   // FP16
+      {D::FP8, D::BF16, D::FP16, D::FP32},           // FP8
+      {D::INT8, D::BF16, D::FP16, D::FP32},          // INT8
+      {D::FP4, D::FP8, D::BF16, D::FP16, D::FP32},   // FP4
+  };
+  for (int i = 0; i < kNumComputeDtypes; ++i) {
+    for (D d : order[i]) {
+      const auto& cal = hw.calibrated.gemm_flops_per_s[static_cast<int>(d)];
+      const auto& peak = hw.peak(d);
+      if (!cal && !peak) continue;
+      r.used_dtype[i] = d;
+      r.flops_calibrated[i] = cal.has_value();
+      r.flops_per_s[i] = cal ? cal->value : peak->value;
+      break;
+    }
+  }
+  return r;
+}
+
+HardwareSpec parse_hardware(const Value& doc, const std::string& file) {
+  ConfigReader r(doc, file);
+  check_keys(r, {"name", "description", "kind", "memory_bytes", "mem_bw_bytes_per_s", "peak_flops_per_s", "interconnect",
+                 "host_link", "calibrated"});
+  HardwareSpec hw;
+  hw.source_file = file;
+  hw.name = r.req_str("name");
+  hw.description = r.str_or("description", hw.name);
+  hw.kind = r.str_or("kind", "gpu");
+  if (hw.kind != "gpu" && hw.kind != "cpu") r.fail("kind", "must be \"gpu\" or \"cpu\", got \"" + hw.kind + "\"");
+  hw.memory_bytes = read_sourced(r, "memory_bytes", kMinBytes);
+  hw.mem_bw_bytes_per_s = read_sourced(r, "mem_bw_bytes_per_s", kMinRate);
+  if (!r.has("peak_flops_per_s")) r.fail("peak_flops_per_s", "must list dense peaks per dtype (bf16, fp16, fp8, int8, fp4, fp32)");
+  read_dtype_map(r, "peak_flops_per_s", hw.peak_flops_per_s);
+  if (!hw.peak(ComputeDtype::BF16) && !hw.peak(ComputeDtype::FP16) && !hw.peak(ComputeDtype::FP32))
+    r.fail("peak_flops_per_s", "must give at least one of bf16, fp16, fp32");
+  if (r.has("interconnect")) hw.interconnect = read_link(r, "interconnect");
+  if (r.has("host_link")) hw.host_link = read_link(r, "host_link");
+  if (auto c = r.child("calibrated")) {
+    check_keys(*c, {"read_bw_bytes_per_s", "gemm_flops_per_s"});
+    hw.calibrated.read_bw_bytes_per_s = opt_sourced(*c, "read_bw_bytes_per_s", kMinRate);
+    read_dtype_map(*c, "gemm_flops_per_s", hw.calibrated.gemm_flops_per_s);
+  }
+  return hw;
+}
+
+std::vector<HardwareSpec> list_hardware(const std::string& config_dir) {
+  std::vector<HardwareSpec> out;
+  std::error_code ec;
+  fs::path dir = fs::path(config_dir) / "hardware";
+  if (!fs::is_directory(dir, ec)) return out;
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    auto ext = e.path().extension().string();
+    if (e.is_regular_file(ec) && (ext == ".yaml" || ext == ".yml")) files.push_back(e.path());
+  }
+  for (const auto& f : files) out.push_back(parse_hardware(parse_config_file(f.string()), f.string()));
+  std::sort(out.begin(), out.end(), [](const HardwareSpec& a, const HardwareSpec& b) { return a.name < b.name; });
+  return out;
+}
+
+HardwareSpec load_hardware(const std::string& spec, const std::string& config_dir) {
+  if (spec.empty()) throw Error("hardware: an empty name was given; run `llmcost hw` for the list");
+  std::error_code ec;
+  if (fs::is_regular_file(spec, ec)) return parse_hardware(parse_config_file(spec), spec);
+  fs::path dir = fs::path(config_dir) / "hardware";
+  for (const char* ext : {".yaml", ".yml"}) {
+    fs::path p = dir / (spec + ext);
+    if (spec.find('/') == std::string::npos && fs::is_regular_file(p, ec)) return parse_hardware(parse_config_file(p.string()), p.string());
+  }
+  auto all = list_hardware(config_dir);
+  std::string names;
+  for (auto& h : all) {
+    if (h.name == spec) return h;
+    names += (names.empty() ? "" : ", ") + h.name;
+  }
+  if (spec.find('/') != std::string::npos) throw Error(spec + ": cannot read file (No such file or directory)");
+  throw Error("hardware \"" + spec + "\" is neither a readable path nor a bundled hardware spec; known: " +
+              (names.empty() ? std::string("(none in " + dir.string() + ")") : names));
+}
+
+}  // namespace llmcost
