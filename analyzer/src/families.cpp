@@ -49,7 +49,10 @@ Op norm_op(const std::string& name, int layer, int64_t dim, NormType type, bool 
   return op;
 }
 
-enum class QkNorm { None, PerHead, Full, L2 };
+// PerHead: [head_dim] (qwen3, gemma3). Full: [n_heads*head_dim] / [n_kv_heads*head_dim]
+// (olmo2). Hidden: [hidden_size] / [(hidden_size/n_heads)*n_kv_heads], whatever head_dim
+// is (olmoe). L2: parameter-free (llama4).
+enum class QkNorm { None, PerHead, Full, Hidden, L2 };
 
 struct StdAttnOpts {
   bool q_bias = false, k_bias = false, v_bias = false, o_bias = false;
@@ -76,6 +79,9 @@ Op standard_attention(const std::string& name, int layer, int64_t d, const Atten
   } else if (o.qk_norm == QkNorm::Full) {
     add(op, "q_norm.weight", {q_out}, TU::Vector, PG::Norm);
     add(op, "k_norm.weight", {kv_out}, TU::Vector, PG::Norm);
+  } else if (o.qk_norm == QkNorm::Hidden) {
+    add(op, "q_norm.weight", {d}, TU::Vector, PG::Norm);
+    add(op, "k_norm.weight", {checked_mul(d / spec.n_heads, spec.n_kv_heads)}, TU::Vector, PG::Norm);
   }
   op.attn.qk_norm = o.qk_norm != QkNorm::None;
   if (spec.sinks) add(op, "sinks", {spec.n_heads}, TU::Vector, PG::Attention);
@@ -452,7 +458,7 @@ LlamaLike family_spec(const std::string& arch) {
   } else if (arch == "olmoe") {
     f.attn_opts = [](const ConfigReader& r) {
       StdAttnOpts o = bias_all(r);
-      o.qk_norm = QkNorm::Full;
+      o.qk_norm = QkNorm::Hidden;  // modeling_olmoe.py: q_norm(hidden_size), k_norm(hidden/heads*kv_heads)
       return o;
     };
   } else if (arch == "phimoe") {
