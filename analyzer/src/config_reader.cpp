@@ -14,15 +14,28 @@ std::string describe(const Value& v) {
     case Value::Type::Bool: return v.as_bool() ? "true" : "false";
     case Value::Type::Int: return std::to_string(v.as_int());
     case Value::Type::Float: ss << v.as_double(); return ss.str();
-    case Value::Type::String: {
-      std::string s = v.as_string();
-      if (s.size() > 40) s = s.substr(0, 40) + "...";
-      return "\"" + s + "\"";
-    }
+    case Value::Type::String: return quote_for_message(v.as_string());
     case Value::Type::Array: return "an array";
     case Value::Type::Object: return "an object";
   }
   return "?";
+}
+
+// Control characters (a key could hold a newline) are shown escaped so the message stays one line.
+void append_escaped(std::string& out, char c) {
+  const auto u = static_cast<unsigned char>(c);
+  if (c == '\n') {
+    out += "\\n";
+  } else if (c == '\t') {
+    out += "\\t";
+  } else if (u < 0x20 || u == 0x7f) {
+    static const char* kHex = "0123456789abcdef";
+    out += "\\x";
+    out += kHex[u >> 4];
+    out += kHex[u & 15];
+  } else {
+    out += c;
+  }
 }
 
 std::string escape_pointer_token(const std::string& key) {
@@ -33,11 +46,25 @@ std::string escape_pointer_token(const std::string& key) {
     else if (c == '/')
       out += "~1";
     else
-      out += c;
+      append_escaped(out, c);
   }
   return out;
 }
 }  // namespace
+
+std::string quote_for_message(const std::string& s) {
+  std::string out = "\"";
+  size_t n = 0;
+  for (char c : s) {
+    if (++n > 40) {
+      out += "...";
+      break;
+    }
+    if (c == '"' || c == '\\') out += '\\';
+    append_escaped(out, c);
+  }
+  return out + "\"";
+}
 
 ConfigReader::ConfigReader(const Value& node, std::string file, std::string pointer)
     : node_(&node), file_(std::move(file)), pointer_(std::move(pointer)) {

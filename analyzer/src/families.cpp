@@ -158,7 +158,7 @@ Activation parse_activation(const ConfigReader& r, const std::string& key, const
       {"relu", Activation::ReLU},
   };
   auto it = kActs.find(a);
-  if (it == kActs.end()) r.fail(key, "must be one of silu, gelu, gelu_new, gelu_pytorch_tanh, relu; got \"" + a + "\"");
+  if (it == kActs.end()) r.fail(key, "must be one of silu, gelu, gelu_new, gelu_pytorch_tanh, relu; got " + quote_for_message(a));
   return it->second;
 }
 
@@ -212,7 +212,7 @@ std::vector<int64_t> layer_windows(const ConfigReader& r, int64_t n_layers, int6
         w[i] = window;
       } else if (t != "full_attention" && t != "chunked_attention") {
         throw ConfigError(r.file(), r.pointer_of("layer_types") + "/" + std::to_string(i),
-                          "must be \"full_attention\" or \"sliding_attention\", got \"" + t + "\"");
+                          "must be \"full_attention\", \"sliding_attention\" or \"chunked_attention\", got " + quote_for_message(t));
       }
     }
     return w;
@@ -620,7 +620,7 @@ void build_deepseek(const ConfigReader& r, ModelIR& ir, const std::string& arch)
     moe.routed_scaling_factor = r.num_or("routed_scaling_factor", 1.0);
     std::string scoring = r.str_or("scoring_func", arch == "deepseek_v3" ? "sigmoid" : "softmax");
     if (scoring != "softmax" && scoring != "sigmoid")
-      r.fail("scoring_func", "must be \"softmax\" or \"sigmoid\", got \"" + scoring + "\"");
+      r.fail("scoring_func", "must be \"softmax\" or \"sigmoid\", got " + quote_for_message(scoring));
     moe.scoring = scoring == "sigmoid" ? ScoringFunc::Sigmoid : ScoringFunc::Softmax;
     std::string method = r.str_or("topk_method", arch == "deepseek_v3" ? "noaux_tc" : "greedy");
     correction = method == "noaux_tc";
@@ -882,17 +882,24 @@ ModelIR build_model_ir(const Value& config, const std::string& file) {
       }
     }
     if (via.empty()) {
-      std::string what = model_type.empty() ? "is missing" : "\"" + model_type + "\" is not a supported architecture";
+      std::string what = model_type.empty() ? "is missing" : quote_for_message(model_type) + " is not a supported architecture";
       if (model_type.empty() && !root.has("architectures"))
         throw ConfigError(file, "/model_type", "is required (a string) but is missing; supported: " + join(supported_architectures()));
       throw ConfigError(file, "/model_type",
-                        what + (archs.empty() ? "" : " and architectures[0] \"" + archs[0] + "\" is not a known class") +
+                        what + (archs.empty() ? "" : " and architectures[0] " + quote_for_message(archs[0]) + " is not a known class") +
                             "; supported: " + join(supported_architectures()));
     }
     family = via;
   }
   ir.model_type = model_type;
-  b.at(family)(r, ir);
+  try {
+    b.at(family)(r, ir);
+  } catch (const ConfigError&) {
+    throw;
+  } catch (const Error& e) {
+    // Size overflow from checked arithmetic: say which file.
+    throw ConfigError(file, r.pointer(), std::string("describes a model too large to count: ") + e.what());
+  }
 
   if (auto q = root.child("quantization_config")) {
     ShippedQuant sq;

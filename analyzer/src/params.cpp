@@ -1,6 +1,8 @@
 // Parameter counting: total, active (per token), active_compute, MTP and the breakdown.
 #include "llmcost/params.h"
 
+#include "llmcost/value.h"
+
 namespace llmcost {
 
 static int64_t stored_numel(const Tensor& t) { return t.tied ? 0 : t.numel; }
@@ -16,6 +18,8 @@ int64_t op_active_params(const Op& op) {
   for (const auto& t : op.tensors) n = checked_add(n, stored_numel(t));
   return checked_mul(n, op.active_copies());
 }
+
+static ParamCounts count_params_unchecked(const ModelIR& ir);
 
 namespace {
 void add_op(const Op& op, ParamCounts& c) {
@@ -36,6 +40,14 @@ void add_op(const Op& op, ParamCounts& c) {
 }  // namespace
 
 ParamCounts count_params(const ModelIR& ir) {
+  try {
+    return count_params_unchecked(ir);
+  } catch (const Error& e) {
+    throw Error((ir.source_file.empty() ? std::string("model") : ir.source_file) + ": " + e.what());
+  }
+}
+
+static ParamCounts count_params_unchecked(const ModelIR& ir) {
   ParamCounts c;
   for (const auto& op : ir.pre) add_op(op, c);
   for (const auto& layer : ir.layers)

@@ -3,6 +3,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -38,6 +39,8 @@ const char* Value::type_name(Type t) {
 }
 
 std::string read_text_file(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) throw Error(path + ": cannot read file (it is a directory)");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(path + ": cannot read file (" + std::strerror(errno) + ")");
   std::ostringstream ss;

@@ -1,5 +1,6 @@
 // YAML front end: yaml-cpp nodes converted to a Value tree (plain scalars typed the way
 // YAML 1.2 core schema types them; quoted scalars stay strings).
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cerrno>
@@ -34,8 +35,14 @@ Value scalar(const YAML::Node& n) {
   return Value::string(s);
 }
 
-Value convert(const YAML::Node& n, int depth, const std::string& file) {
+// Aliases share nodes in yaml-cpp, so a small document can expand to billions of values
+// ("billion laughs"); the converted tree is capped at this many values.
+constexpr int64_t kMaxValues = 1 << 20;
+
+Value convert(const YAML::Node& n, int depth, int64_t& budget, const std::string& file) {
   if (depth > kMaxDepth) throw ConfigError(file, "", "is nested deeper than 64 levels");
+  if (--budget < 0)
+    throw ConfigError(file, "", "expands to more than " + std::to_string(kMaxValues) + " values (YAML aliases?)");
   switch (n.Type()) {
     case YAML::NodeType::Undefined:
     case YAML::NodeType::Null:
@@ -44,14 +51,14 @@ Value convert(const YAML::Node& n, int depth, const std::string& file) {
       return scalar(n);
     case YAML::NodeType::Sequence: {
       Value v = Value::array();
-      for (const auto& item : n) v.push(convert(item, depth + 1, file));
+      for (const auto& item : n) v.push(convert(item, depth + 1, budget, file));
       return v;
     }
     case YAML::NodeType::Map: {
       Value v = Value::object();
       for (const auto& kv : n) {
         if (!kv.first.IsScalar()) throw ConfigError(file, "", "has a mapping key that is not a plain string");
-        v.set(kv.first.Scalar(), convert(kv.second, depth + 1, file));
+        v.set(kv.first.Scalar(), convert(kv.second, depth + 1, budget, file));
       }
       return v;
     }
@@ -65,13 +72,17 @@ Value parse_yaml(const std::string& text, const std::string& file) {
   YAML::Node root;
   try {
     root = YAML::Load(text);
+  } catch (const YAML::DeepRecursion& ex) {
+    throw ConfigError(file, "", "is not valid YAML: line " + std::to_string(ex.mark.line + 1) +
+                                    ": nested too deeply");
   } catch (const YAML::Exception& ex) {
     throw ConfigError(file, "", "is not valid YAML: line " + std::to_string(ex.mark.line + 1) + ", column " +
                                     std::to_string(ex.mark.column + 1) + ": " + ex.msg);
   } catch (const std::exception& ex) {
     throw ConfigError(file, "", std::string("is not valid YAML: ") + ex.what());
   }
-  return convert(root, 0, file);
+  int64_t budget = kMaxValues;
+  return convert(root, 0, budget, file);
 }
 
 }  // namespace llmcost

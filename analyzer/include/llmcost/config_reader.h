@@ -11,6 +11,9 @@
 
 namespace llmcost {
 
+// A config string quoted for a one-line message: control characters escaped, long values cut.
+std::string quote_for_message(const std::string& s);
+
 class ConfigReader {
  public:
   static constexpr int64_t kMaxSize = int64_t(1) << 32;
