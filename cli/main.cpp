@@ -52,7 +52,7 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);
-    std::cerr << "llmcost: usage error: " << e.what() << "\n(run `llmcost --help`)\n";
+    std::cerr << "llmcost: usage error: " << e.what() << " (run `llmcost --help`)\n";
     return 2;
   }
   try {
