@@ -1,8 +1,119 @@
-// `llmcost ci record / ci check`: not registered yet (its issue is open).
+// `llmcost ci record` and `llmcost ci check`: the CI regression gate. Exit codes of check:
+// 0 clean, 1 regression, 2 bad input.
+#include <iostream>
+#include <memory>
+
 #include "commands.h"
+#include "llmcost/analysis.h"
+#include "llmcost/ci_gate.h"
+#include "llmcost/ci_report.h"
+#include "llmcost/model_loader.h"
+#include "llmcost/value.h"
 
 namespace llmcost::cli {
 
-void register_ci(CLI::App&, Context&) {}
+namespace {
+
+// Analytic records for the given model specs (all bundled models when empty).
+std::vector<ci::ModelRecord> analytic_records(const std::vector<std::string>& specs, const std::string& config_dir) {
+  std::vector<ci::ModelRecord> out;
+  if (specs.empty()) {
+    for (const auto& b : list_bundled_models(config_dir))
+      out.push_back(ci::analytic_record(b.hf_id, analyze(load_model(b.path, config_dir))));
+    if (out.empty()) throw Error(config_dir + "/models: no bundled model configs found");
+    return out;
+  }
+  for (const auto& s : specs) out.push_back(ci::analytic_record(s, analyze(load_model(s, config_dir))));
+  return out;
+}
+
+}  // namespace
+
+void register_ci(CLI::App& app, Context& ctx) {
+  auto* ci_cmd = app.add_subcommand("ci", "CI regression gate: record a baseline, check against it");
+  ci_cmd->require_subcommand(1);
+
+  struct RecordOpts {
+    std::string output;
+    std::vector<std::string> models;
+    std::vector<std::string> measured;
+  };
+  auto ro = std::make_shared<RecordOpts>();
+  auto* rec = ci_cmd->add_subcommand(
+      "record", "Record a baseline: exact analytic numbers of the models, and measured medians from run/benchmark files");
+  rec->add_option("-o,--output", ro->output, "Write the baseline JSON here (default: stdout)");
+  rec->add_option("--models", ro->models, "Models to record (bundled id/alias or path; default: every bundled model)")
+      ->delimiter(',');
+  rec->add_option("--measured", ro->measured,
+                  "`llmcost run --format json` or Google Benchmark JSON files whose medians to record")
+      ->delimiter(',');
+  rec->callback([&ctx, ro] {
+    ctx.run = [&ctx, ro] {
+      ci::Record r;
+      r.models = analytic_records(ro->models, ctx.configs());
+      for (const auto& f : ro->measured) {
+        auto ms = ci::parse_measurements(parse_json(read_text_file(f), f), f);
+        r.measurements.insert(r.measurements.end(), ms.begin(), ms.end());
+      }
+      emit(ci::record_json(r), ro->output);
+      return 0;
+    };
+  });
+
+  struct CheckOpts {
+    std::string baseline, current, summary;
+    double tolerance_pct = 5.0;
+    std::vector<std::string> declared;
+  };
+  auto co = std::make_shared<CheckOpts>();
+  auto* chk = ci_cmd->add_subcommand(
+      "check",
+      "Compare against a baseline: analytic numbers must match exactly unless declared; measured medians (normalized by "
+      "calibrated bandwidth) may not slow down beyond tolerance + noise. Exit 0 clean, 1 regression, 2 bad input");
+  chk->add_option("--baseline", co->baseline, "Baseline: `llmcost ci record` output, run JSON or Google Benchmark JSON")
+      ->required();
+  chk->add_option("--current", co->current,
+                  "Current record/run/benchmark JSON (default: this build's analytic numbers for the baseline's models)");
+  chk->add_option("--tolerance", co->tolerance_pct, "Allowed slow-down of measured medians beyond noise, in percent")
+      ->check(CLI::Range(0.0, 1000.0));
+  chk->add_option("--declare", co->declared, "Intended analytic change, as MODEL:KEY (glob * allowed); repeatable");
+  chk->add_option("--summary", co->summary, "Also write the Markdown summary to this file (for a PR comment)");
+  chk->callback([&ctx, co] {
+    ctx.run = [&ctx, co] {
+      std::string text;
+      ci::CheckResult res;
+      try {
+        ci::Record base = ci::load_record(co->baseline);
+        ci::Record cur;
+        std::string current_what;
+        if (!co->current.empty()) {
+          cur = ci::load_record(co->current);
+          current_what = "`" + co->current + "`";
+        }
+        if (cur.models.empty() && !base.models.empty()) {
+          std::vector<std::string> specs;
+          for (const auto& m : base.models) specs.push_back(m.model);
+          cur.models = analytic_records(specs, ctx.configs());
+          current_what += std::string(current_what.empty() ? "" : " and ") + "this build's analytic numbers";
+        }
+        ci::CheckOptions opts;
+        opts.tolerance_pct = co->tolerance_pct;
+        opts.declared = co->declared;
+        res = ci::check(base, cur, opts);
+        text = ci_check_markdown(res, co->baseline, current_what);
+        if (!co->summary.empty()) emit(text, co->summary);
+      } catch (const Error& e) {
+        std::cerr << "llmcost: error: " << e.what() << "\n";
+        return 2;
+      }
+      emit(text);
+      if (!res.clean()) {
+        std::cerr << "llmcost: ci check: " << res.regressions() << " regression(s) against " << co->baseline << "\n";
+        return 1;
+      }
+      return 0;
+    };
+  });
+}
 
 }  // namespace llmcost::cli

@@ -1,0 +1,14 @@
+// Writers for `llmcost ci check`: a Markdown summary for pull-request comments.
+#pragma once
+
+#include <string>
+
+#include "llmcost/ci_gate.h"
+
+namespace llmcost {
+
+// Verdict line, counts, then every finding that is not "same" (regressions first); the
+// measured comparisons are listed in full (they carry their thresholds).
+std::string ci_check_markdown(const ci::CheckResult& r, const std::string& baseline_file, const std::string& current_what);
+
+}  // namespace llmcost

@@ -1,0 +1,133 @@
+// `llmcost ci record / check` end to end: the bundled baseline passes, an injected regression
+// fails with exit 1, bad input exits 2 with one line on stderr, and nothing is half-written.
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Result {
+  int rc = -1;
+  std::string out, err;
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+class CiCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("llmcost_ci_cli_" + std::to_string(::getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  Result run(const std::string& args) {
+    std::string cmd = std::string("'") + LLMCOST_BIN + "' " + args + " >'" + (dir_ / "out").string() + "' 2>'" +
+                      (dir_ / "err").string() + "'";
+    int st = std::system(cmd.c_str());
+    Result r;
+    r.rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    r.out = slurp(dir_ / "out");
+    r.err = slurp(dir_ / "err");
+    return r;
+  }
+  std::string path(const std::string& name) { return (dir_ / name).string(); }
+  void write(const std::string& name, const std::string& text) { std::ofstream(dir_ / name) << text; }
+
+  fs::path dir_;
+};
+
+size_t lines(const std::string& s) { return std::count(s.begin(), s.end(), '\n'); }
+
+}  // namespace
+
+TEST_F(CiCli, BundledBaselinePasses) {
+  Result r = run(std::string("ci check --baseline '") + LLMCOST_TEST_DATA + "/ci_baseline.json'");
+  EXPECT_EQ(r.rc, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("**PASS**"), std::string::npos);
+  EXPECT_NE(r.out.find("All analytic numbers identical"), std::string::npos);
+}
+
+TEST_F(CiCli, RecordThenCheckThenInjectedRegression) {
+  Result rec = run("ci record --models mixtral-8x7b,qwen3-30b-a3b -o '" + path("base.json") + "'");
+  ASSERT_EQ(rec.rc, 0) << rec.err;
+  EXPECT_TRUE(rec.out.empty());
+  std::string base = slurp(path("base.json"));
+  ASSERT_NE(base.find("\"params.total\""), std::string::npos);
+  EXPECT_EQ(run("ci check --baseline '" + path("base.json") + "'").rc, 0);
+
+  // Inject: the baseline says Mixtral has one parameter more than this build computes.
+  std::string bad = base;
+  size_t p = bad.find("46702792704");
+  ASSERT_NE(p, std::string::npos);
+  bad.replace(p, 11, "46702792705");
+  write("bad.json", bad);
+  Result r = run("ci check --baseline '" + path("bad.json") + "' --summary '" + path("summary.md") + "'");
+  EXPECT_EQ(r.rc, 1) << r.out << r.err;
+  EXPECT_NE(r.out.find("**FAIL**: 1 regression."), std::string::npos);
+  EXPECT_NE(r.out.find("| mixtral-8x7b | params.total | CHANGED |"), std::string::npos);
+  EXPECT_EQ(slurp(path("summary.md")), r.out);
+  EXPECT_EQ(lines(r.err), 1u) << r.err;
+
+  // Declared: passes, and says so.
+  Result d = run("ci check --baseline '" + path("bad.json") + "' --declare 'mixtral-8x7b:params.total'");
+  EXPECT_EQ(d.rc, 0) << d.out;
+  EXPECT_NE(d.out.find("changed (declared)"), std::string::npos);
+}
+
+TEST_F(CiCli, MeasuredFromBenchmarkJson) {
+  auto bench = [](double t_us) {
+    return "{\"context\": {}, \"benchmarks\": [{\"name\": \"BM_Gemv\", \"run_type\": \"iteration\", \"real_time\": " +
+           std::to_string(t_us) + ", \"time_unit\": \"us\"}]}";
+  };
+  write("b0.json", bench(100));
+  write("b1.json", bench(103));
+  write("b2.json", bench(130));
+  EXPECT_EQ(run("ci check --baseline '" + path("b0.json") + "' --current '" + path("b1.json") + "'").rc, 0);
+  Result r = run("ci check --baseline '" + path("b0.json") + "' --current '" + path("b2.json") + "' --tolerance 10");
+  EXPECT_EQ(r.rc, 1) << r.out;
+  EXPECT_NE(r.out.find("| BM_Gemv | SLOWER |"), std::string::npos) << r.out;
+  // Recorded into our format, then checked against itself.
+  ASSERT_EQ(run("ci record --models gpt2 --measured '" + path("b0.json") + "' -o '" + path("rec.json") + "'").rc, 0);
+  EXPECT_EQ(run("ci check --baseline '" + path("rec.json") + "' --current '" + path("b1.json") + "'").rc, 0);
+}
+
+TEST_F(CiCli, BadInputExitsTwoWithOneLine) {
+  write("junk.json", "{\"x\": 1}");
+  Result r = run("ci check --baseline '" + path("junk.json") + "'");
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_TRUE(r.out.empty());
+  EXPECT_EQ(lines(r.err), 1u) << r.err;
+  EXPECT_NE(r.err.find("junk.json: / must be a record from `llmcost ci record`"), std::string::npos) << r.err;
+
+  write("broken.json", "{\"llmcost_ci_record\": 1, \"models\": [{\"model\": \"gpt2\", \"metrics\": {\"a\": {\"value\": \"x\"}}}]}");
+  r = run("ci check --baseline '" + path("broken.json") + "'");
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_NE(r.err.find("broken.json: /models/0/metrics/a/value must be a number"), std::string::npos) << r.err;
+
+  r = run("ci check --baseline '" + path("missing.json") + "'");
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_EQ(lines(r.err), 1u);
+
+  r = run("ci check");  // usage
+  EXPECT_EQ(r.rc, 2);
+
+  // A failing record leaves no file behind.
+  r = run("ci record --models no-such-model -o '" + path("never.json") + "'");
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_FALSE(fs::exists(path("never.json")));
+  EXPECT_FALSE(fs::exists(path("never.json.tmp")));
+}
