@@ -1,0 +1,81 @@
+// Per-op FLOPs and bytes of one decode step or one prefill (DESIGN.md section 4), and the
+// expected number of distinct experts a batch touches.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "llmcost/kv_cache.h"
+#include "llmcost/model_ir.h"
+#include "llmcost/quant.h"
+
+namespace llmcost {
+
+// How tokens pick experts. Uniform: every expert equally likely. Zipf: expert i (1-based, by
+// popularity) chosen with probability proportional to 1 / i^zipf_s (zipf_s > 0).
+struct RoutingModel {
+  enum Kind { Uniform, Zipf } kind = Uniform;
+  double zipf_s = 1.0;
+};
+// "uniform" or "zipf:S" (S > 0); nullopt otherwise.
+std::optional<RoutingModel> parse_routing(const std::string& text);
+std::string routing_name(const RoutingModel& r);  // "uniform", "zipf:1.2"
+
+// Expected number of distinct experts (of n_experts) hit by `tokens` tokens that each pick
+// top_k distinct experts. Uniform: E x (1 - (1 - k/E)^B). Zipf: each expert's per-token
+// inclusion probability q_i = min(1, c x p_i) with c set so that sum q_i = k, then
+// sum_i 1 - (1 - q_i)^B. Limits: tokens = 1 -> k; tokens -> infinity -> E; tokens = 0 -> 0.
+double expected_distinct_experts(int64_t n_experts, int64_t top_k, int64_t tokens, const RoutingModel& r);
+
+struct Workload {
+  int64_t batch = 1;          // sequences decoded together
+  int64_t context = 4096;     // positions in each sequence's cache at the decode step
+  int64_t prompt_tokens = 0;  // prefill length per sequence (0: prefill_cost uses `context`)
+  QuantScheme quant = QuantScheme::BF16;
+  QuantPolicy policy;
+  KvDtype kv = KvDtype::BF16;
+  RoutingModel routing;
+};
+
+// Cost of one IR op in one step. Bytes are what the op must move from memory.
+struct OpCost {
+  std::string name;  // IR op name ("layers.3.self_attn")
+  OpKind kind = OpKind::Norm;
+  int layer = -1;
+  double flops = 0;            // matmul_flops + attention_flops
+  double matmul_flops = 0;     // 2 x weights multiplied x tokens
+  double attention_flops = 0;  // core attention (Attention ops only)
+  double weight_bytes = 0;     // weights read once per step (RoutedExperts: the distinct experts touched)
+  double kv_bytes = 0;         // KV cache read (decode) or written (prefill)
+  double activation_bytes = 0; // op inputs read + outputs written, bf16
+  // Arithmetic the op's matmuls run in, for choosing a peak: "bf16" | "fp8" | "int8" | "fp32".
+  // Weight-only schemes (int4, nf4, mxfp4, GGUF ...) dequantize and run in bf16.
+  std::string compute_dtype = "bf16";
+  double distinct_experts = 0;  // RoutedExperts: expected distinct experts touched this step
+  double bytes() const { return weight_bytes + kv_bytes + activation_bytes; }
+};
+
+struct StepCost {
+  std::vector<OpCost> ops;  // in IR order: pre, layers, post
+  double flops = 0;
+  double bytes = 0;
+  double weight_bytes = 0;
+  double kv_bytes = 0;
+  double activation_bytes = 0;
+  int64_t tokens = 0;  // tokens processed by the step (decode: batch; prefill: batch x prompt)
+  double mean_distinct_experts = 0;  // per MoE layer (0 for dense models)
+};
+
+// One decode step: `batch` sequences each produce one token attending to `context` positions.
+// Throws Error for batch < 1 or context < 1.
+StepCost decode_step_cost(const ModelIR& ir, const Workload& w);
+// Prefill of `prompt_tokens` (or `context` when 0) per sequence for `batch` sequences,
+// causal attention counted as the lower half of the S x S matrix (incl. the diagonal).
+StepCost prefill_cost(const ModelIR& ir, const Workload& w);
+
+// Compute dtype name a scheme runs its matmuls in (see OpCost::compute_dtype).
+const char* scheme_compute_dtype(QuantScheme s);
+
+}  // namespace llmcost

@@ -1,0 +1,42 @@
+// FLOPs per token in decode and for a prefill, per op and in total (DESIGN.md section 4).
+#pragma once
+
+#include <cstdint>
+
+#include "llmcost/model_ir.h"
+
+namespace llmcost {
+
+// Matmul FLOPs of one op for one token: 2 x weights multiplied (routed experts: top_k of them;
+// a tied lm_head counts). Gathered tables and Vector tensors: 0.
+int64_t op_matmul_flops_per_token(const Op& op);
+
+// Core attention FLOPs (scores + weighted values) of one token attending to `attended`
+// positions: Standard 2 x n_heads x (head_dim + v_head_dim) x attended (= 4 x n_heads x head_dim
+// x attended when v_head_dim == head_dim); MLA absorbed 2 x n_heads x attended x
+// (kv_lora_rank + qk_rope_head_dim) + 2 x n_heads x attended x kv_lora_rank.
+int64_t attention_core_flops(const AttentionSpec& a, int64_t attended);
+
+// Positions attended in total by a causal prefill of `tokens` tokens: token i (1-based)
+// attends to min(i, window) positions, or within its chunk ((i-1) mod chunk) + 1; full
+// attention gives tokens x (tokens + 1) / 2, the causal half of the S x S matrix.
+int64_t prefill_attended_pairs(const AttentionSpec& a, int64_t tokens);
+
+struct DecodeFlops {
+  int64_t context = 0;    // positions each new token attends to (before window / chunk caps)
+  int64_t matmul = 0;     // 2 x weights multiplied per token
+  int64_t attention = 0;  // core attention at min(context, window / chunk)
+  int64_t total = 0;
+};
+DecodeFlops decode_flops_per_token(const ModelIR& ir, int64_t context);
+
+struct PrefillFlops {
+  int64_t tokens = 0;
+  int64_t matmul = 0;     // tokens x 2 x weights multiplied per token
+  int64_t attention = 0;  // causal pairs x per-position attention cost
+  int64_t total = 0;
+};
+// One sequence of `tokens` tokens. Throws Error when the count overflows int64.
+PrefillFlops prefill_flops(const ModelIR& ir, int64_t tokens);
+
+}  // namespace llmcost

@@ -1,0 +1,45 @@
+// KV-cache bytes per token and at a context: GQA/MQA/MHA, MLA latent, windows and chunks.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "llmcost/model_ir.h"
+
+namespace llmcost {
+
+// Element type of the cached keys/values. Element size only: per-group scales that some
+// engines keep for fp8/int8/int4 caches are not counted.
+enum class KvDtype { BF16, FP8, INT8, INT4 };
+constexpr int kNumKvDtypes = 4;
+const std::array<KvDtype, kNumKvDtypes>& all_kv_dtypes();
+const char* kv_dtype_name(KvDtype d);  // "bf16", "fp8", "int8", "int4"
+std::optional<KvDtype> parse_kv_dtype(const std::string& name);
+int kv_dtype_bits(KvDtype d);  // 16, 8, 8, 4
+
+// Cached tokens of an attention op at context `context`: min(context, window or chunk).
+int64_t kv_cached_tokens(const AttentionSpec& a, int64_t context);
+
+// Bytes one token adds to one attention layer's cache (rounded up to whole bytes per layer):
+// Standard: n_kv_heads x (head_dim + v_head_dim) x bits/8; MLA: (kv_lora_rank + qk_rope_head_dim) x bits/8.
+int64_t kv_layer_bytes_per_token(const AttentionSpec& a, KvDtype d);
+// MLA expanded (naive) cache: n_heads x (qk_nope + qk_rope + v_head_dim) x bits/8; Standard: as above.
+int64_t kv_layer_expanded_bytes_per_token(const AttentionSpec& a, KvDtype d);
+
+struct KvCache {
+  KvDtype dtype = KvDtype::BF16;
+  int64_t context = 0;                   // tokens per sequence asked for
+  int64_t bytes_per_token = 0;           // sum over layers, no window cap
+  int64_t bytes_at_context = 0;          // one sequence at `context`, windows / chunks applied
+  int64_t expanded_bytes_per_token = 0;  // MLA: decompressed K and V per token; else == bytes_per_token
+  int64_t expanded_bytes_at_context = 0;
+  int64_t n_attention_layers = 0;
+  int64_t n_capped_layers = 0;           // layers whose window / chunk is below `context`
+};
+
+// Main model only (MTP layers excluded). context >= 0.
+KvCache kv_cache(const ModelIR& ir, int64_t context, KvDtype d);
+
+}  // namespace llmcost

@@ -1,0 +1,195 @@
+// Per-op FLOPs and bytes of a decode step and a prefill; distinct experts touched by a batch.
+#include "llmcost/cost_model.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <vector>
+
+#include "llmcost/flops.h"
+#include "llmcost/memory.h"
+#include "llmcost/value.h"
+
+namespace llmcost {
+
+namespace {
+
+constexpr double kActBytes = 2.0;  // activations are bf16
+
+// Per-token inclusion probability of each expert under the routing model (sums to top_k).
+std::vector<double> inclusion_probabilities(int64_t n_experts, int64_t top_k, const RoutingModel& r) {
+  std::vector<double> q(static_cast<size_t>(n_experts), static_cast<double>(top_k) / static_cast<double>(n_experts));
+  if (r.kind == RoutingModel::Uniform) return q;
+  std::vector<double> p(q.size());
+  for (size_t i = 0; i < p.size(); ++i) p[i] = std::pow(static_cast<double>(i + 1), -r.zipf_s);
+  // Water-filling: the m most popular experts are saturated (picked by every token), the rest
+  // get c x p_i with c chosen so that the probabilities sum to top_k.
+  std::vector<double> tail(p.size() + 1, 0.0);
+  for (size_t i = p.size(); i-- > 0;) tail[i] = tail[i + 1] + p[i];
+  for (size_t m = 0; m < p.size(); ++m) {
+    double c = (static_cast<double>(top_k) - static_cast<double>(m)) / tail[m];
+    if (c * p[m] <= 1.0) {
+      for (size_t i = 0; i < p.size(); ++i) q[i] = i < m ? 1.0 : c * p[i];
+      return q;
+    }
+  }
+  std::fill(q.begin(), q.end(), 1.0);
+  return q;
+}
+
+// The compute dtype of an op: the scheme's when one of its matmul weights is stored in it.
+std::string op_compute_dtype(const Op& op, const Workload& w) {
+  if (w.quant == QuantScheme::FP32) return "fp32";
+  for (const auto& t : op.tensors)
+    if (t.use == TensorUse::Matmul && (is_plain_dtype(w.quant) || w.policy.covers(t.group)))
+      return scheme_compute_dtype(w.quant);
+  return "bf16";
+}
+
+int64_t out_width(const Op& op, const ModelIR& ir) {
+  switch (op.kind) {
+    case OpKind::Router: return op.moe.n_experts;
+    case OpKind::LmHead: return ir.vocab_size;
+    default: return ir.d_model;
+  }
+}
+
+void validate(const Workload& w, int64_t tokens_per_seq, const char* what) {
+  if (w.batch < 1) throw Error(std::string(what) + ": batch must be >= 1, got " + std::to_string(w.batch));
+  if (tokens_per_seq < 1)
+    throw Error(std::string(what) + ": " + (std::string(what) == "decode" ? "context" : "prompt tokens") +
+                " must be >= 1, got " + std::to_string(tokens_per_seq));
+  if (w.routing.kind == RoutingModel::Zipf && !(w.routing.zipf_s > 0))
+    throw Error(std::string(what) + ": zipf routing exponent must be > 0, got " + std::to_string(w.routing.zipf_s));
+}
+
+// Shared walk: `seq_tokens` new tokens per sequence (1 for decode); `attended_pairs(op)` the
+// query-key pairs per sequence; `kv_positions(op)` the cache positions read (decode) or written
+// (prefill) per sequence.
+template <class Pairs, class KvPos>
+StepCost walk(const ModelIR& ir, const Workload& w, int64_t seq_tokens, Pairs attended_pairs, KvPos kv_positions) {
+  StepCost sc;
+  const double B = static_cast<double>(w.batch);
+  const int64_t tokens = checked_mul(w.batch, seq_tokens);
+  const double T = static_cast<double>(tokens);
+  sc.tokens = tokens;
+  double distinct_sum = 0;
+  int64_t moe_layers = 0;
+  auto visit = [&](const Op& op) {
+    OpCost c;
+    c.name = op.name;
+    c.kind = op.kind;
+    c.layer = op.layer;
+    c.compute_dtype = op_compute_dtype(op, w);
+    const double copy_bytes = static_cast<double>(op_copy_read_bytes(op, w.quant, w.policy, ir));
+    const double d = static_cast<double>(ir.d_model);
+    switch (op.kind) {
+      case OpKind::TokenEmbedding:
+      case OpKind::PositionEmbedding: {
+        // A gather reads one row per token, at most every row once.
+        double rows = 1;
+        for (const auto& t : op.tensors)
+          if (t.use == TensorUse::Gather && !t.shape.empty()) rows = static_cast<double>(t.shape[0]);
+        c.weight_bytes = copy_bytes / rows * std::min(T, rows);
+        c.activation_bytes = T * d * kActBytes;
+        break;
+      }
+      case OpKind::Norm:
+        c.weight_bytes = copy_bytes;
+        c.activation_bytes = 2 * T * d * kActBytes;
+        break;
+      case OpKind::RoutedExperts: {
+        c.distinct_experts = expected_distinct_experts(op.moe.n_experts, op.moe.top_k, tokens, w.routing);
+        distinct_sum += c.distinct_experts;
+        moe_layers++;
+        c.weight_bytes = copy_bytes * c.distinct_experts;
+        c.matmul_flops = T * static_cast<double>(op_matmul_flops_per_token(op));
+        c.activation_bytes = T * static_cast<double>(op.moe.top_k) * 2 * d * kActBytes;
+        break;
+      }
+      default: {
+        c.weight_bytes = copy_bytes;
+        c.matmul_flops = T * static_cast<double>(op_matmul_flops_per_token(op));
+        c.activation_bytes = T * (d + static_cast<double>(out_width(op, ir))) * kActBytes;
+        if (op.kind == OpKind::Attention) {
+          c.attention_flops = B * static_cast<double>(attention_core_flops(op.attn, 1)) * static_cast<double>(attended_pairs(op.attn));
+          c.kv_bytes = B * static_cast<double>(kv_positions(op.attn)) *
+                       static_cast<double>(kv_layer_bytes_per_token(op.attn, w.kv));
+        }
+        break;
+      }
+    }
+    c.flops = c.matmul_flops + c.attention_flops;
+    sc.flops += c.flops;
+    sc.weight_bytes += c.weight_bytes;
+    sc.kv_bytes += c.kv_bytes;
+    sc.activation_bytes += c.activation_bytes;
+    sc.ops.push_back(std::move(c));
+  };
+  for (const auto& op : ir.pre) visit(op);
+  for (const auto& L : ir.layers)
+    for (const auto& op : L.ops) visit(op);
+  for (const auto& op : ir.post) visit(op);
+  sc.bytes = sc.weight_bytes + sc.kv_bytes + sc.activation_bytes;
+  sc.mean_distinct_experts = moe_layers ? distinct_sum / static_cast<double>(moe_layers) : 0.0;
+  return sc;
+}
+
+}  // namespace
+
+std::optional<RoutingModel> parse_routing(const std::string& text) {
+  if (text == "uniform") return RoutingModel{RoutingModel::Uniform, 1.0};
+  if (text.rfind("zipf:", 0) == 0) {
+    const std::string num = text.substr(5);
+    char* end = nullptr;
+    double s = std::strtod(num.c_str(), &end);
+    if (num.empty() || end != num.c_str() + num.size() || !(s > 0) || !std::isfinite(s)) return std::nullopt;
+    return RoutingModel{RoutingModel::Zipf, s};
+  }
+  return std::nullopt;
+}
+
+std::string routing_name(const RoutingModel& r) {
+  if (r.kind == RoutingModel::Uniform) return "uniform";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "zipf:%g", r.zipf_s);
+  return buf;
+}
+
+double expected_distinct_experts(int64_t n_experts, int64_t top_k, int64_t tokens, const RoutingModel& r) {
+  if (n_experts <= 0 || top_k <= 0 || tokens <= 0) return 0.0;
+  top_k = std::min(top_k, n_experts);
+  const double B = static_cast<double>(tokens);
+  double sum = 0;
+  for (double q : inclusion_probabilities(n_experts, top_k, r))
+    sum += q >= 1.0 ? 1.0 : -std::expm1(B * std::log1p(-q));  // 1 - (1 - q)^B
+  return sum;
+}
+
+const char* scheme_compute_dtype(QuantScheme s) {
+  switch (s) {
+    case QuantScheme::FP32: return "fp32";
+    case QuantScheme::FP8:
+    case QuantScheme::FP8Block128: return "fp8";
+    case QuantScheme::INT8: return "int8";
+    default: return "bf16";
+  }
+}
+
+StepCost decode_step_cost(const ModelIR& ir, const Workload& w) {
+  validate(w, w.context, "decode");
+  return walk(
+      ir, w, 1, [&](const AttentionSpec& a) { return kv_cached_tokens(a, w.context); },
+      [&](const AttentionSpec& a) { return kv_cached_tokens(a, w.context); });
+}
+
+StepCost prefill_cost(const ModelIR& ir, const Workload& w) {
+  const int64_t S = w.prompt_tokens > 0 ? w.prompt_tokens : w.context;
+  validate(w, S, "prefill");
+  // Every prompt token's K/V is written once (a windowed layer overwrites its ring buffer).
+  return walk(
+      ir, w, S, [&](const AttentionSpec& a) { return prefill_attended_pairs(a, S); },
+      [&](const AttentionSpec&) { return S; });
+}
+
+}  // namespace llmcost

@@ -1,0 +1,88 @@
+// FLOPs: 2 x weights multiplied per token plus core attention, for decode and causal prefill.
+#include "llmcost/flops.h"
+
+#include <algorithm>
+
+#include "llmcost/kv_cache.h"
+#include "llmcost/value.h"
+
+namespace llmcost {
+
+int64_t op_matmul_flops_per_token(const Op& op) {
+  int64_t n = 0;
+  for (const auto& t : op.tensors)
+    if (t.use == TensorUse::Matmul) n = checked_add(n, t.numel);  // tied lm_head multiplies too
+  return checked_mul(2, checked_mul(n, op.active_copies()));
+}
+
+// FLOPs per attended position for one query token.
+static int64_t attention_flops_per_position(const AttentionSpec& a) {
+  if (a.type == AttentionType::MLA) {
+    // Absorbed form: scores over the latent + rope dims, values over the latent.
+    return checked_add(checked_mul(2, checked_mul(a.n_heads, checked_add(a.kv_lora_rank, a.qk_rope_head_dim))),
+                       checked_mul(2, checked_mul(a.n_heads, a.kv_lora_rank)));
+  }
+  // q.k over head_dim, p.v over v_head_dim, for every query head.
+  return checked_mul(2, checked_mul(a.n_heads, checked_add(a.head_dim, a.v_head_dim)));
+}
+
+int64_t attention_core_flops(const AttentionSpec& a, int64_t attended) {
+  return checked_mul(attention_flops_per_position(a), attended);
+}
+
+int64_t prefill_attended_pairs(const AttentionSpec& a, int64_t tokens) {
+  if (tokens <= 0) return 0;
+  auto tri = [](int64_t n) { return n % 2 == 0 ? checked_mul(n / 2, n + 1) : checked_mul(n, (n + 1) / 2); };
+  if (a.chunk_size > 0) {
+    // Token i attends within its chunk: full chunks each give chunk(chunk+1)/2 pairs.
+    int64_t c = a.chunk_size;
+    if (a.sliding_window > 0) c = std::min(c, a.sliding_window);  // both caps: not seen in practice
+    int64_t full = tokens / a.chunk_size, rest = tokens % a.chunk_size;
+    if (c == a.chunk_size) return checked_add(checked_mul(full, tri(c)), tri(rest));
+  }
+  if (a.sliding_window > 0 && tokens > a.sliding_window) {
+    // The first w tokens attend 1..w positions, the remaining each attend w.
+    int64_t w = a.sliding_window;
+    return checked_add(tri(w), checked_mul(tokens - w, w));
+  }
+  return tri(tokens);
+}
+
+DecodeFlops decode_flops_per_token(const ModelIR& ir, int64_t context) {
+  if (context < 1) throw Error("decode FLOPs: context must be >= 1 token, got " + std::to_string(context));
+  DecodeFlops f;
+  f.context = context;
+  auto visit = [&](const Op& op) {
+    f.matmul = checked_add(f.matmul, op_matmul_flops_per_token(op));
+    if (op.kind == OpKind::Attention)
+      f.attention = checked_add(f.attention, attention_core_flops(op.attn, kv_cached_tokens(op.attn, context)));
+  };
+  for (const auto& op : ir.pre) visit(op);
+  for (const auto& L : ir.layers)
+    for (const auto& op : L.ops) visit(op);
+  for (const auto& op : ir.post) visit(op);
+  f.total = checked_add(f.matmul, f.attention);
+  return f;
+}
+
+PrefillFlops prefill_flops(const ModelIR& ir, int64_t tokens) {
+  if (tokens < 1) throw Error("prefill FLOPs: tokens must be >= 1, got " + std::to_string(tokens));
+  PrefillFlops f;
+  f.tokens = tokens;
+  int64_t per_token = 0;
+  auto visit = [&](const Op& op) {
+    per_token = checked_add(per_token, op_matmul_flops_per_token(op));
+    if (op.kind == OpKind::Attention)
+      f.attention = checked_add(f.attention, checked_mul(attention_flops_per_position(op.attn),
+                                                         prefill_attended_pairs(op.attn, tokens)));
+  };
+  for (const auto& op : ir.pre) visit(op);
+  for (const auto& L : ir.layers)
+    for (const auto& op : L.ops) visit(op);
+  for (const auto& op : ir.post) visit(op);
+  f.matmul = checked_mul(per_token, tokens);
+  f.total = checked_add(f.matmul, f.attention);
+  return f;
+}
+
+}  // namespace llmcost

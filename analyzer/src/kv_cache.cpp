@@ -1,0 +1,81 @@
+// KV-cache sizes: per token and at a context, for standard and MLA attention, windows capped.
+#include "llmcost/kv_cache.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "llmcost/value.h"
+
+namespace llmcost {
+
+namespace {
+constexpr std::array<KvDtype, kNumKvDtypes> kAllKv = {KvDtype::BF16, KvDtype::FP8, KvDtype::INT8, KvDtype::INT4};
+constexpr const char* kKvNames[kNumKvDtypes] = {"bf16", "fp8", "int8", "int4"};
+
+// Elements x bits rounded up to whole bytes.
+int64_t bits_to_bytes(int64_t elements, int bits) { return (checked_mul(elements, bits) + 7) / 8; }
+}  // namespace
+
+const std::array<KvDtype, kNumKvDtypes>& all_kv_dtypes() { return kAllKv; }
+const char* kv_dtype_name(KvDtype d) { return kKvNames[static_cast<int>(d)]; }
+
+std::optional<KvDtype> parse_kv_dtype(const std::string& name) {
+  std::string n;
+  for (char c : name) n += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (int i = 0; i < kNumKvDtypes; ++i)
+    if (n == kKvNames[i]) return static_cast<KvDtype>(i);
+  return std::nullopt;
+}
+
+int kv_dtype_bits(KvDtype d) {
+  switch (d) {
+    case KvDtype::BF16: return 16;
+    case KvDtype::FP8: return 8;
+    case KvDtype::INT8: return 8;
+    case KvDtype::INT4: return 4;
+  }
+  return 16;
+}
+
+int64_t kv_cached_tokens(const AttentionSpec& a, int64_t context) {
+  int64_t c = std::max<int64_t>(context, 0);
+  if (a.sliding_window > 0) c = std::min(c, a.sliding_window);
+  if (a.chunk_size > 0) c = std::min(c, a.chunk_size);
+  return c;
+}
+
+int64_t kv_layer_bytes_per_token(const AttentionSpec& a, KvDtype d) {
+  if (a.type == AttentionType::MLA) return bits_to_bytes(checked_add(a.kv_lora_rank, a.qk_rope_head_dim), kv_dtype_bits(d));
+  return bits_to_bytes(checked_mul(a.n_kv_heads, checked_add(a.head_dim, a.v_head_dim)), kv_dtype_bits(d));
+}
+
+int64_t kv_layer_expanded_bytes_per_token(const AttentionSpec& a, KvDtype d) {
+  if (a.type != AttentionType::MLA) return kv_layer_bytes_per_token(a, d);
+  // Decompressed per head: K = qk_nope + qk_rope, V = v_head_dim.
+  int64_t per_head = checked_add(checked_add(a.qk_nope_head_dim, a.qk_rope_head_dim), a.v_head_dim);
+  return bits_to_bytes(checked_mul(a.n_heads, per_head), kv_dtype_bits(d));
+}
+
+KvCache kv_cache(const ModelIR& ir, int64_t context, KvDtype d) {
+  if (context < 0) throw Error("kv_cache: context must be >= 0, got " + std::to_string(context));
+  KvCache kv;
+  kv.dtype = d;
+  kv.context = context;
+  for (const auto& L : ir.layers)
+    for (const auto& op : L.ops) {
+      if (op.kind != OpKind::Attention) continue;
+      const AttentionSpec& a = op.attn;
+      int64_t per_tok = kv_layer_bytes_per_token(a, d);
+      int64_t expanded = kv_layer_expanded_bytes_per_token(a, d);
+      int64_t cached = kv_cached_tokens(a, context);
+      kv.n_attention_layers++;
+      if (cached < context) kv.n_capped_layers++;
+      kv.bytes_per_token = checked_add(kv.bytes_per_token, per_tok);
+      kv.expanded_bytes_per_token = checked_add(kv.expanded_bytes_per_token, expanded);
+      kv.bytes_at_context = checked_add(kv.bytes_at_context, checked_mul(per_tok, cached));
+      kv.expanded_bytes_at_context = checked_add(kv.expanded_bytes_at_context, checked_mul(expanded, cached));
+    }
+  return kv;
+}
+
+}  // namespace llmcost
