@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <limits>
 
@@ -18,6 +19,15 @@ const char* const kDashes[] = {"", "9 4", "3 3", "12 3 3 3", "6 6", "2 6", "14 4
 constexpr double kCharW = 7.0;  // approximate advance of a 13 px sans-serif glyph
 
 std::string num(double v) { return fmt::format("{:.2f}", v); }
+
+// "989 T" / "3.35 T" / "12": a number with its SI prefix separated, to be followed by a unit.
+std::string si(double v) {
+  std::string t = format_tick(v);
+  if (!t.empty() && std::isalpha(static_cast<unsigned char>(t.back()))) t.insert(t.size() - 1, " ");
+  else if (t.size() > 2 && t.compare(t.size() - 2, 2, "µ") == 0) t.insert(t.size() - 2, " ");
+  else t += " ";
+  return t;
+}
 
 std::string text(double x, double y, const std::string& s, const char* anchor = "start", int size = 13,
                  const std::string& extra = "") {
@@ -279,7 +289,8 @@ BarLayout layout_bars(const BarChart& c) {
   }
   bool log_y = c.log_y && !c.stacked;
   if (log_y) {
-    L.y_ticks = log_ticks(std::isfinite(min_pos) ? min_pos : 1, top);
+    // The axis starts below the smallest bar so that every bar has a visible height.
+    L.y_ticks = log_ticks(std::isfinite(min_pos) ? min_pos * 0.9 : 1, top);
   } else {
     L.y_ticks = linear_ticks(0, top > 0 ? top : 1, 6);
   }
@@ -383,7 +394,18 @@ LineLayout layout_lines(const LineChart& c) {
     }
   }
   if (!std::isfinite(x0)) x0 = c.log_x ? 1 : 0, x1 = c.log_x ? 10 : 1, y0 = c.log_y ? 1 : 0, y1 = c.log_y ? 10 : 1;
-  L.x_ticks = c.log_x ? log_ticks(x0, x1) : linear_ticks(std::min(x0, 0.0), x1, 8);
+  if (c.x_ticks_at_data) {
+    std::vector<double> xs_all;
+    for (const auto& s : c.series)
+      for (double x : s.x)
+        if (!c.log_x || x > 0) xs_all.push_back(x);
+    std::sort(xs_all.begin(), xs_all.end());
+    xs_all.erase(std::unique(xs_all.begin(), xs_all.end()), xs_all.end());
+    for (double x : xs_all) L.x_ticks.push_back({x, format_tick(x)});
+    if (L.x_ticks.size() < 2) L.x_ticks = c.log_x ? log_ticks(x0, x1) : linear_ticks(x0, x1, 8);
+  } else {
+    L.x_ticks = c.log_x ? log_ticks(x0, x1) : linear_ticks(std::min(x0, 0.0), x1, 8);
+  }
   L.y_ticks = c.log_y ? log_ticks(y0, y1) : linear_ticks(std::min(y0, 0.0), y1, 6);
   L.x_min = L.x_ticks.front().value;
   L.x_max = L.x_ticks.back().value;
@@ -496,8 +518,8 @@ std::string render(const RooflineChart& c) {
   for (size_t i = 0; i < c.roofs.size(); ++i) {
     const auto& r = c.roofs[i];
     items.push_back({LegendItem::RoofLine, i,
-                     fmt::format("{} roof ({}FLOP/s, {}B/s)", r.name, format_tick(r.peak_flops_per_s),
-                                 format_tick(r.mem_bw_bytes_per_s))});
+                     fmt::format("{} roof ({}FLOP/s, {}B/s)", r.name, si(r.peak_flops_per_s),
+                                 si(r.mem_bw_bytes_per_s))});
   }
   for (size_t g = 0; g < c.groups.size(); ++g) items.push_back({LegendItem::Marker, g, c.groups[g]});
   out += legend(c.id, f, items);
@@ -522,7 +544,7 @@ std::string render(const RooflineChart& c) {
     if (!(p.intensity_flops_per_byte > 0) || !(p.flops_per_s > 0)) continue;
     out += marker(p.group, L.points[i].first, L.points[i].second, kColors[p.group % kNumStyles],
                   fmt::format("{}: {} FLOP/byte, {}FLOP/s", p.label, format_tick(p.intensity_flops_per_byte),
-                              format_tick(p.flops_per_s)));
+                              si(p.flops_per_s)));
   }
   return out + "</svg>\n";
 }

@@ -164,3 +164,34 @@ TEST(SvgText, Escaped) {
   EXPECT_EQ(s.find("<x>"), std::string::npos);
   EXPECT_NE(s.find("a &lt; b &amp; &quot;c&quot;"), std::string::npos);
 }
+
+TEST(SvgLines, TicksAtData) {
+  svg::LineChart c;
+  c.id = "b";
+  c.log_x = true;
+  c.x_ticks_at_data = true;
+  c.series = {{"a", {1, 4, 64, 256}, {1, 2, 3, 4}}};
+  auto L = svg::layout_lines(c);
+  EXPECT_EQ(values(L.x_ticks), (std::vector<double>{1, 4, 64, 256}));
+  EXPECT_NEAR(L.points[0].back().first, c.frame.plot_right(), 1e-9);
+}
+
+TEST(SvgBars, LogAxisStartsBelowSmallestBar) {
+  svg::BarChart c;
+  c.id = "l";
+  c.stacked = false;
+  c.log_y = true;
+  c.categories = {"a"};
+  c.series = {{"p", {1e-5}}, {"m", {1e-3}}};
+  auto L = svg::layout_bars(c);
+  EXPECT_LT(L.y_min, 1e-5);
+  EXPECT_GT(L.rects[0].h, 0);
+}
+
+TEST(SvgRoofline, LegendUnits) {
+  svg::RooflineChart c;
+  c.id = "r";
+  c.roofs = {{"h100", 989e12, 3.35e12}};
+  std::string s = svg::render(c);
+  EXPECT_NE(s.find("h100 roof (989 TFLOP/s, 3.35 TB/s)"), std::string::npos);
+}

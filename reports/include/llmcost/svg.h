@@ -104,6 +104,7 @@ struct LineChart {
   std::string id, title, x_label, y_label;
   std::vector<LineSeries> series;
   bool log_x = false, log_y = false;
+  bool x_ticks_at_data = false;  // one tick per distinct x (e.g. batch sizes 1, 2, 4 ... 256)
   Frame frame;
 };
 
