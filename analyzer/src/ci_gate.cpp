@@ -9,6 +9,10 @@
 #include <nlohmann/json.hpp>
 
 #include "llmcost/config_reader.h"
+#include "llmcost/flops.h"
+#include "llmcost/kv_cache.h"
+#include "llmcost/memory.h"
+#include "llmcost/quant.h"
 
 namespace llmcost::ci {
 
@@ -185,6 +189,12 @@ Record parse_our_record(const ConfigReader& root, const std::string& file) {
     root.fail(kFormatKey, "must be " + std::to_string(kFormatVersion) + " (this llmcost's record format), got " +
                               std::to_string(version));
   Record r;
+  std::map<std::string, std::string> units;
+  if (auto u = root.child("units"))
+    for (const auto& [key, val] : u->node().members()) {
+      if (!val.is_string()) throw ConfigError(file, u->pointer_of(key), "must be a unit name (a string)");
+      units[key] = val.as_string();
+    }
   if (const Value* models = root.raw("models")) {
     if (!models->is_array()) root.fail("models", "must be an array");
     for (size_t i = 0; i < models->items().size(); ++i) {
@@ -192,17 +202,15 @@ Record parse_our_record(const ConfigReader& root, const std::string& file) {
       ModelRecord mr;
       mr.model = m.req_str("model");
       auto metrics = m.child("metrics");
-      if (!metrics) m.fail("metrics", "must be an object of metric -> {value, unit}");
+      if (!metrics) m.fail("metrics", "must be an object of metric -> number");
       for (const auto& [key, val] : metrics->node().members()) {
-        ConfigReader e(val, file, metrics->pointer_of(key));
-        const Value* v = e.raw("value");
-        if (!v || !v->is_number()) e.fail("value", "must be a number");
+        if (!val.is_number()) throw ConfigError(file, metrics->pointer_of(key), "must be a number");
         AnalyticValue av;
         av.key = key;
-        av.unit = e.str_or("unit", "");
-        av.is_int = v->is_int();
-        av.int_value = v->is_int() ? v->as_int() : 0;
-        av.real_value = v->as_double();
+        av.unit = units.count(key) ? units[key] : "";
+        av.is_int = val.is_int();
+        av.int_value = val.is_int() ? val.as_int() : 0;
+        av.real_value = val.as_double();
         mr.metrics.push_back(av);
       }
       r.models.push_back(std::move(mr));
@@ -255,9 +263,25 @@ ModelRecord analytic_record(const std::string& model, const Analysis& a) {
   add("params.mtp", p.mtp, "parameters");
   for (int g = 0; g < kNumParamGroups; ++g)
     add(std::string("params.breakdown.") + param_group_name(static_cast<ParamGroup>(g)), p.breakdown[g], "parameters");
-  // Per-token matmul work of the main model: 2 FLOPs per multiplied weight (attention over the
-  // context is not included here: it depends on the workload).
-  add("flops_per_token.weights", checked_mul(2, p.active_compute), "FLOP");
+  // Weight bytes under every scheme (default policy) and as the checkpoint ships.
+  QuantPolicy policy;
+  for (QuantScheme s : all_quant_schemes())
+    add(std::string("weight_bytes.") + quant_scheme_name(s), weight_bytes(a.ir, s, policy), "bytes");
+  if (auto shipped = weight_bytes_as_shipped(a.ir)) add("weight_bytes.as_shipped", *shipped, "bytes");
+  // KV cache per token and for one sequence at kContext, in every cache dtype.
+  constexpr int64_t kContext = 4096;
+  for (KvDtype d : all_kv_dtypes()) {
+    KvCache kv = kv_cache(a.ir, kContext, d);
+    add(std::string("kv.") + kv_dtype_name(d) + ".bytes_per_token", kv.bytes_per_token, "bytes");
+    add(std::string("kv.") + kv_dtype_name(d) + ".bytes_at_4096", kv.bytes_at_context, "bytes");
+  }
+  // FLOPs: one decoded token at context 4096, one prefill of 1024 tokens.
+  DecodeFlops df = decode_flops_per_token(a.ir, kContext);
+  add("flops.decode_per_token_at_4096.matmul", df.matmul, "FLOP");
+  add("flops.decode_per_token_at_4096.attention", df.attention, "FLOP");
+  PrefillFlops pf = prefill_flops(a.ir, 1024);
+  add("flops.prefill_1024.matmul", pf.matmul, "FLOP");
+  add("flops.prefill_1024.attention", pf.attention, "FLOP");
   return r;
 }
 
@@ -289,23 +313,23 @@ std::string record_json(const Record& r) {
   nlohmann::ordered_json j;
   j[kFormatKey] = kFormatVersion;
   j["what"] =
-      "llmcost CI baseline: analytic numbers (exact; parameters, FLOPs per token) per model, and measured medians "
+      "llmcost CI baseline: analytic numbers (exact; parameters, weight and KV bytes, FLOPs) per model, and measured medians "
       "(seconds) with relative noise and the machine's calibrated read bandwidth (bytes/s)";
+  nlohmann::ordered_json units = nlohmann::ordered_json::object();
   nlohmann::ordered_json models = nlohmann::ordered_json::array();
   for (const auto& m : r.models) {
     nlohmann::ordered_json mj;
     mj["model"] = m.model;
     nlohmann::ordered_json metrics = nlohmann::ordered_json::object();
     for (const auto& v : m.metrics) {
-      nlohmann::ordered_json e;
-      if (v.is_int) e["value"] = v.int_value;
-      else e["value"] = v.real_value;
-      e["unit"] = v.unit;
-      metrics[v.key] = e;
+      if (v.is_int) metrics[v.key] = v.int_value;
+      else metrics[v.key] = v.real_value;
+      if (!v.unit.empty()) units[v.key] = v.unit;
     }
     mj["metrics"] = metrics;
     models.push_back(mj);
   }
+  j["units"] = units;
   j["models"] = models;
   nlohmann::ordered_json ms = nlohmann::ordered_json::array();
   for (const auto& m : r.measurements) {

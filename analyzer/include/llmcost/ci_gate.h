@@ -42,7 +42,9 @@ struct Record {
   std::vector<Measurement> measurements;
 };
 
-// The analytic numbers of one analyzed model (parameter counts and breakdown; weight bytes).
+// The analytic numbers of one analyzed model: parameter counts and breakdown, weight bytes per
+// quantization scheme (default policy) and as shipped, KV bytes per token and at 4096 tokens per
+// cache dtype, matmul / attention FLOPs of a decoded token at 4096 and of a 1024-token prefill.
 ModelRecord analytic_record(const std::string& model, const Analysis& a);
 
 // Reads a baseline/current file: our record (`llmcost ci record`), an `llmcost run --format json`
