@@ -1,0 +1,103 @@
+// KV-cache bytes: GQA, MLA latent vs expanded, sliding windows, alternating windows, chunks, dtypes.
+#include <gtest/gtest.h>
+
+#include "llmcost/kv_cache.h"
+#include "llmcost/model_loader.h"
+#include "llmcost/value.h"
+
+namespace llmcost {
+namespace {
+
+const std::string kConfigDir = LLMCOST_CONFIG_DIR;
+ModelIR model(const std::string& spec) { return load_model(spec, kConfigDir); }
+
+// Llama-3.1-8B: 32 layers x 2 (K,V) x 8 KV heads x 128 head_dim x 2 bytes = 131,072 B/token.
+TEST(KvCache, Llama31_8B_Bf16) {
+  KvCache kv = kv_cache(model("meta-llama/Llama-3.1-8B"), 4096, KvDtype::BF16);
+  EXPECT_EQ(kv.bytes_per_token, 32 * 2 * 8 * 128 * 2);
+  EXPECT_EQ(kv.bytes_per_token, 131072);
+  EXPECT_EQ(kv.bytes_at_context, 131072LL * 4096);  // 512 MiB
+  EXPECT_EQ(kv.expanded_bytes_per_token, kv.bytes_per_token);
+  EXPECT_EQ(kv.n_attention_layers, 32);
+  EXPECT_EQ(kv.n_capped_layers, 0);
+}
+
+// Same model, smaller element types: fp8/int8 halve, int4 quarters (element size only).
+TEST(KvCache, DtypesScaleTheElementSize) {
+  ModelIR ir = model("meta-llama/Llama-3.1-8B");
+  EXPECT_EQ(kv_cache(ir, 1, KvDtype::FP8).bytes_per_token, 65536);
+  EXPECT_EQ(kv_cache(ir, 1, KvDtype::INT8).bytes_per_token, 65536);
+  EXPECT_EQ(kv_cache(ir, 1, KvDtype::INT4).bytes_per_token, 32768);
+  EXPECT_EQ(kv_dtype_bits(KvDtype::INT4), 4);
+  EXPECT_EQ(parse_kv_dtype("FP8"), KvDtype::FP8);
+  EXPECT_FALSE(parse_kv_dtype("fp4").has_value());
+}
+
+// DeepSeek-V3 MLA: the cache holds the compressed latent (kv_lora_rank 512) plus the shared
+// rope key (qk_rope_head_dim 64) per layer: 61 x (512 + 64) x 2 = 70,272 B/token.
+// Expanded: 128 heads x (K 128 + 64, V 128) x 2 bytes = 81,920 per layer; x 61 = 4,997,120.
+TEST(KvCache, DeepSeekV3MlaLatent) {
+  KvCache kv = kv_cache(model("deepseek-ai/DeepSeek-V3"), 4096, KvDtype::BF16);
+  EXPECT_EQ(kv.bytes_per_token, 61 * (512 + 64) * 2);
+  EXPECT_EQ(kv.bytes_per_token, 70272);
+  EXPECT_EQ(kv.expanded_bytes_per_token, 61 * 128 * (128 + 64 + 128) * 2);
+  EXPECT_EQ(kv.expanded_bytes_per_token, 4997120);
+  EXPECT_EQ(kv.bytes_at_context, 70272LL * 4096);
+  // fp8 latent: 61 x 576 x 1.
+  EXPECT_EQ(kv_cache(model("deepseek-ai/DeepSeek-V3"), 1, KvDtype::FP8).bytes_per_token, 61 * 576);
+}
+
+// Mistral-7B-v0.1: sliding window 4096 on every layer. Per token as Llama-3.1-8B
+// (32 x 2 x 8 x 128 x 2 = 131,072); at 32,768 tokens the cache holds only the last 4096.
+TEST(KvCache, MistralWindowCap) {
+  ModelIR ir = model("mistralai/Mistral-7B-v0.1");
+  KvCache at4k = kv_cache(ir, 4096, KvDtype::BF16);
+  KvCache at32k = kv_cache(ir, 32768, KvDtype::BF16);
+  EXPECT_EQ(at32k.bytes_per_token, 131072);
+  EXPECT_EQ(at4k.bytes_at_context, 131072LL * 4096);
+  EXPECT_EQ(at32k.bytes_at_context, 131072LL * 4096);
+  EXPECT_EQ(at32k.n_capped_layers, 32);
+  EXPECT_EQ(at4k.n_capped_layers, 0);
+  EXPECT_EQ(kv_cache(ir, 1000, KvDtype::BF16).bytes_at_context, 131072LL * 1000);
+}
+
+// gpt-oss-20b: 24 layers alternating sliding (window 128) and full attention (layer_types);
+// 8 KV heads x head_dim 64: 2 x 8 x 64 x 2 = 2048 B per layer per token, 49,152 per token.
+// At 4096 tokens: 12 full layers x 4096 x 2048 + 12 sliding x 128 x 2048 = 103,809,024.
+TEST(KvCache, GptOssAlternatingWindows) {
+  KvCache kv = kv_cache(model("openai/gpt-oss-20b"), 4096, KvDtype::BF16);
+  EXPECT_EQ(kv.bytes_per_token, 24 * 2048);
+  EXPECT_EQ(kv.bytes_at_context, 12LL * 4096 * 2048 + 12LL * 128 * 2048);
+  EXPECT_EQ(kv.bytes_at_context, 103809024);
+  EXPECT_EQ(kv.n_capped_layers, 12);
+}
+
+// Llama 4 Scout: 48 layers, 8 KV heads x 128 x 2 (K,V) x 2 B = 4096 B per layer per token.
+// Chunked attention (8192) on the RoPE layers; every 4th layer is NoPE and global: 12 global,
+// 36 chunked. At 32,768 tokens: 12 x 32768 x 4096 + 36 x 8192 x 4096 = 2,818,572,288.
+TEST(KvCache, Llama4ChunkedAttention) {
+  KvCache kv = kv_cache(model("meta-llama/Llama-4-Scout-17B-16E-Instruct"), 32768, KvDtype::BF16);
+  EXPECT_EQ(kv.bytes_per_token, 48 * 4096);
+  EXPECT_EQ(kv.n_capped_layers, 36);
+  EXPECT_EQ(kv.bytes_at_context, 12LL * 32768 * 4096 + 36LL * 8192 * 4096);
+  EXPECT_EQ(kv.bytes_at_context, 2818572288LL);
+  // Below the chunk nothing is capped.
+  EXPECT_EQ(kv_cache(model("meta-llama/Llama-4-Scout-17B-16E-Instruct"), 8192, KvDtype::BF16).bytes_at_context,
+            48LL * 4096 * 8192);
+}
+
+// Gemma 2 9B: 42 layers, 8 KV heads x head_dim 256: 2 x 8 x 256 x 2 = 8192 B per layer;
+// local (window 4096) and global layers alternate. At 8192: 21 x 8192 x 8192 + 21 x 4096 x 8192.
+TEST(KvCache, Gemma2LocalGlobal) {
+  KvCache kv = kv_cache(model("google/gemma-2-9b"), 8192, KvDtype::BF16);
+  EXPECT_EQ(kv.bytes_per_token, 42 * 8192);
+  EXPECT_EQ(kv.bytes_at_context, 21LL * 8192 * 8192 + 21LL * 4096 * 8192);
+}
+
+TEST(KvCache, NegativeContextIsAnError) {
+  EXPECT_THROW(kv_cache(model("meta-llama/Llama-3.1-8B"), -1, KvDtype::BF16), Error);
+  EXPECT_EQ(kv_cache(model("meta-llama/Llama-3.1-8B"), 0, KvDtype::BF16).bytes_at_context, 0);
+}
+
+}  // namespace
+}  // namespace llmcost
