@@ -1,6 +1,9 @@
 // analyze(): runs every analyzer pass over a ModelIR.
 #include "llmcost/analysis.h"
 
+#include "llmcost/memory.h"
+#include "llmcost/value.h"
+
 namespace llmcost {
 
 ModelSummary summarize(const ModelIR& ir) {
@@ -39,10 +42,19 @@ ModelSummary summarize(const ModelIR& ir) {
   return s;
 }
 
-Analysis analyze(ModelIR ir) {
+Analysis analyze(ModelIR ir, const AnalyzeOptions& options) {
+  if (options.context < 1) throw Error("context must be >= 1 token, got " + std::to_string(options.context));
+  if (options.prompt_tokens < 0)
+    throw Error("prompt tokens must be >= 0 (0 = the context), got " + std::to_string(options.prompt_tokens));
   Analysis a;
   a.summary = summarize(ir);
   a.params = count_params(ir);
+  a.options = options;
+  for (QuantScheme s : all_quant_schemes()) a.weight_bytes.emplace_back(s, weight_bytes(ir, s, options.policy));
+  a.weight_bytes_as_shipped = weight_bytes_as_shipped(ir);
+  for (KvDtype d : all_kv_dtypes()) a.kv_by_dtype[static_cast<int>(d)] = kv_cache(ir, options.context, d);
+  a.decode_flops = decode_flops_per_token(ir, options.context);
+  a.prefill_flops = prefill_flops(ir, options.prompt_tokens > 0 ? options.prompt_tokens : options.context);
   a.ir = std::move(ir);
   return a;
 }

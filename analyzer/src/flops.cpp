@@ -48,8 +48,17 @@ int64_t prefill_attended_pairs(const AttentionSpec& a, int64_t tokens) {
   return tri(tokens);
 }
 
-DecodeFlops decode_flops_per_token(const ModelIR& ir, int64_t context) {
-  if (context < 1) throw Error("decode FLOPs: context must be >= 1 token, got " + std::to_string(context));
+// Re-throws an int64 overflow inside a FLOP count as an error that names the count.
+template <class F>
+static auto overflow_as(const std::string& what, F f) {
+  try {
+    return f();
+  } catch (const Error&) {
+    throw Error(what + ": FLOPs exceed 64-bit integers (9.2e18)");
+  }
+}
+
+static DecodeFlops decode_impl(const ModelIR& ir, int64_t context) {
   DecodeFlops f;
   f.context = context;
   auto visit = [&](const Op& op) {
@@ -65,8 +74,12 @@ DecodeFlops decode_flops_per_token(const ModelIR& ir, int64_t context) {
   return f;
 }
 
-PrefillFlops prefill_flops(const ModelIR& ir, int64_t tokens) {
-  if (tokens < 1) throw Error("prefill FLOPs: tokens must be >= 1, got " + std::to_string(tokens));
+DecodeFlops decode_flops_per_token(const ModelIR& ir, int64_t context) {
+  if (context < 1) throw Error("decode FLOPs: context must be >= 1 token, got " + std::to_string(context));
+  return overflow_as("decode FLOPs at context " + std::to_string(context), [&] { return decode_impl(ir, context); });
+}
+
+static PrefillFlops prefill_impl(const ModelIR& ir, int64_t tokens) {
   PrefillFlops f;
   f.tokens = tokens;
   int64_t per_token = 0;
@@ -83,6 +96,11 @@ PrefillFlops prefill_flops(const ModelIR& ir, int64_t tokens) {
   f.matmul = checked_mul(per_token, tokens);
   f.total = checked_add(f.matmul, f.attention);
   return f;
+}
+
+PrefillFlops prefill_flops(const ModelIR& ir, int64_t tokens) {
+  if (tokens < 1) throw Error("prefill FLOPs: tokens must be >= 1, got " + std::to_string(tokens));
+  return overflow_as("prefill FLOPs of " + std::to_string(tokens) + " tokens", [&] { return prefill_impl(ir, tokens); });
 }
 
 }  // namespace llmcost

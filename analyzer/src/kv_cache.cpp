@@ -61,20 +61,24 @@ KvCache kv_cache(const ModelIR& ir, int64_t context, KvDtype d) {
   KvCache kv;
   kv.dtype = d;
   kv.context = context;
-  for (const auto& L : ir.layers)
-    for (const auto& op : L.ops) {
-      if (op.kind != OpKind::Attention) continue;
-      const AttentionSpec& a = op.attn;
-      int64_t per_tok = kv_layer_bytes_per_token(a, d);
-      int64_t expanded = kv_layer_expanded_bytes_per_token(a, d);
-      int64_t cached = kv_cached_tokens(a, context);
-      kv.n_attention_layers++;
-      if (cached < context) kv.n_capped_layers++;
-      kv.bytes_per_token = checked_add(kv.bytes_per_token, per_tok);
-      kv.expanded_bytes_per_token = checked_add(kv.expanded_bytes_per_token, expanded);
-      kv.bytes_at_context = checked_add(kv.bytes_at_context, checked_mul(per_tok, cached));
-      kv.expanded_bytes_at_context = checked_add(kv.expanded_bytes_at_context, checked_mul(expanded, cached));
-    }
+  try {
+    for (const auto& L : ir.layers)
+      for (const auto& op : L.ops) {
+        if (op.kind != OpKind::Attention) continue;
+        const AttentionSpec& a = op.attn;
+        int64_t per_tok = kv_layer_bytes_per_token(a, d);
+        int64_t expanded = kv_layer_expanded_bytes_per_token(a, d);
+        int64_t cached = kv_cached_tokens(a, context);
+        kv.n_attention_layers++;
+        if (cached < context) kv.n_capped_layers++;
+        kv.bytes_per_token = checked_add(kv.bytes_per_token, per_tok);
+        kv.expanded_bytes_per_token = checked_add(kv.expanded_bytes_per_token, expanded);
+        kv.bytes_at_context = checked_add(kv.bytes_at_context, checked_mul(per_tok, cached));
+        kv.expanded_bytes_at_context = checked_add(kv.expanded_bytes_at_context, checked_mul(expanded, cached));
+      }
+  } catch (const Error&) {
+    throw Error("KV cache at context " + std::to_string(context) + ": bytes exceed 64-bit integers (9.2e18)");
+  }
   return kv;
 }
 

@@ -53,12 +53,113 @@ nlohmann::ordered_json params_json(const ParamCounts& p) {
   j["breakdown"] = b;
   return j;
 }
+
+// Memory and FLOP keys of `analyze --format json` (issue 3): exact integers, bytes and FLOPs.
+void add_cost_json(nlohmann::ordered_json& j, const Analysis& a) {
+  nlohmann::ordered_json wb;
+  for (const auto& [scheme, bytes] : a.weight_bytes) wb[quant_scheme_name(scheme)] = bytes;
+  j["weight_bytes"] = wb;
+  j["weight_bytes_policy"] = quant_policy_name(a.options.policy);
+  if (a.weight_bytes_as_shipped) j["weight_bytes_as_shipped"] = *a.weight_bytes_as_shipped;
+
+  const KvCache& bf16 = a.kv(KvDtype::BF16);
+  nlohmann::ordered_json kv;
+  kv["bytes_per_token"] = bf16.bytes_per_token;
+  kv["bytes_at_context"] = bf16.bytes_at_context;
+  kv["context"] = bf16.context;
+  if (bf16.expanded_bytes_per_token != bf16.bytes_per_token) {
+    kv["expanded_bytes_per_token"] = bf16.expanded_bytes_per_token;
+    kv["expanded_bytes_at_context"] = bf16.expanded_bytes_at_context;
+  }
+  kv["dtype"] = kv_dtype_name(a.options.kv_dtype);
+  nlohmann::ordered_json by;
+  for (KvDtype d : all_kv_dtypes()) {
+    nlohmann::ordered_json e;
+    e["bytes_per_token"] = a.kv(d).bytes_per_token;
+    e["bytes_at_context"] = a.kv(d).bytes_at_context;
+    by[kv_dtype_name(d)] = e;
+  }
+  kv["by_dtype"] = by;
+  j["kv_cache"] = kv;
+
+  nlohmann::ordered_json f, dec, pre;
+  dec["context"] = a.decode_flops.context;
+  dec["matmul"] = a.decode_flops.matmul;
+  dec["attention"] = a.decode_flops.attention;
+  dec["total"] = a.decode_flops.total;
+  pre["tokens"] = a.prefill_flops.tokens;
+  pre["matmul"] = a.prefill_flops.matmul;
+  pre["attention"] = a.prefill_flops.attention;
+  pre["total"] = a.prefill_flops.total;
+  f["decode_per_token"] = dec;
+  f["prefill"] = pre;
+  j["flops"] = f;
+}
+
+std::string bytes_cells(int64_t b) { return format_thousands(b); }
+
+// FLOPs with a decimal prefix: 629984329728 -> "629.98 GFLOP".
+std::string si_flops(int64_t flops) {
+  const double f = static_cast<double>(flops);
+  if (f >= 1e15) return fmt::format("{:.2f} PFLOP", f / 1e15);
+  if (f >= 1e12) return fmt::format("{:.2f} TFLOP", f / 1e12);
+  return fmt::format("{:.2f} GFLOP", f / 1e9);
+}
+
+// Memory and FLOP sections of the analyze table.
+std::string cost_table(const Analysis& a) {
+  std::string out;
+  out += fmt::format("\nWeight memory (quant policy: {}; tensors a scheme does not cover stay bf16; fp32/bf16/fp16 apply to all)\n",
+                     quant_policy_name(a.options.policy));
+  TextTable w({"scheme", "bytes", "GB", "GiB"}, {true, false, false, false});
+  for (const auto& [scheme, bytes] : a.weight_bytes)
+    w.add_row({quant_scheme_name(scheme), bytes_cells(bytes), format_gb(static_cast<double>(bytes)),
+               format_gib(static_cast<double>(bytes))});
+  if (a.weight_bytes_as_shipped) {
+    const double b = static_cast<double>(*a.weight_bytes_as_shipped);
+    w.add_row({"as shipped (" + a.ir.shipped_quant->method + ")", bytes_cells(*a.weight_bytes_as_shipped), format_gb(b),
+               format_gib(b)});
+  }
+  out += w.render();
+
+  const KvCache& bf16 = a.kv(KvDtype::BF16);
+  out += fmt::format("\nKV cache at context {} tokens per sequence ({} of {} attention layers capped by a window or chunk)\n",
+                     bf16.context, bf16.n_capped_layers, bf16.n_attention_layers);
+  TextTable k({"kv dtype", "bytes per token", "bytes at context", "GB at context", "GiB at context"},
+              {true, false, false, false, false});
+  auto kv_row = [&](const std::string& label, int64_t per_tok, int64_t at_ctx) {
+    k.add_row({label, format_thousands(per_tok), format_thousands(at_ctx), format_gb(static_cast<double>(at_ctx)),
+               format_gib(static_cast<double>(at_ctx))});
+  };
+  kv_row("bf16", bf16.bytes_per_token, bf16.bytes_at_context);
+  if (bf16.expanded_bytes_per_token != bf16.bytes_per_token)
+    kv_row("bf16 MLA expanded", bf16.expanded_bytes_per_token, bf16.expanded_bytes_at_context);
+  if (a.options.kv_dtype != KvDtype::BF16) {
+    const KvCache& sel = a.kv(a.options.kv_dtype);
+    kv_row(kv_dtype_name(a.options.kv_dtype), sel.bytes_per_token, sel.bytes_at_context);
+  }
+  out += k.render();
+  out += "bytes per token: no window cap; at context: sliding windows and chunks applied; one sequence.\n";
+
+  out += "\nFLOPs (2 per multiply-add; G/T/P = 1e9/1e12/1e15)\n";
+  TextTable f({"pass", "matmul FLOPs", "attention FLOPs", "total FLOPs", "total"}, {true, false, false, false, false});
+  auto frow = [&](const std::string& label, int64_t mm, int64_t at, int64_t tot) {
+    f.add_row({label, format_thousands(mm), format_thousands(at), format_thousands(tot), si_flops(tot)});
+  };
+  frow(fmt::format("decode, per token at context {}", a.decode_flops.context), a.decode_flops.matmul,
+       a.decode_flops.attention, a.decode_flops.total);
+  frow(fmt::format("prefill of {} tokens (causal)", a.prefill_flops.tokens), a.prefill_flops.matmul,
+       a.prefill_flops.attention, a.prefill_flops.total);
+  out += f.render();
+  return out;
+}
 }  // namespace
 
 std::string analyze_json(const Analysis& a) {
   nlohmann::ordered_json j;
   j["model"] = model_json(a);
   j["params"] = params_json(a.params);
+  add_cost_json(j, a);
   return j.dump(2) + "\n";
 }
 
@@ -94,6 +195,8 @@ std::string analyze_table(const Analysis& a) {
   out += t.render();
   out += "B = 1e9 parameters. active = total minus the routed experts a token does not use (embedding and lm_head "
          "included); active_compute = active minus tables that are only gathered.\n";
+  out += cost_table(a);
+  out += "GB = 1e9 bytes, GiB = 2^30 bytes.\n";
   return out;
 }
 

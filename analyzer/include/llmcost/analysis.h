@@ -1,8 +1,16 @@
 // The analyzer's result for one model: everything the reports print about it.
 #pragma once
 
+#include <array>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "llmcost/flops.h"
+#include "llmcost/kv_cache.h"
 #include "llmcost/model_ir.h"
 #include "llmcost/params.h"
+#include "llmcost/quant.h"
 
 namespace llmcost {
 
@@ -15,14 +23,31 @@ struct ModelSummary {
   int64_t n_sliding_layers = 0, sliding_window = 0, chunk_size = 0;
 };
 
+// What `llmcost analyze` evaluates memory and FLOPs at.
+struct AnalyzeOptions {
+  int64_t context = 4096;     // tokens in the cache for KV bytes and decode FLOPs (>= 1)
+  int64_t prompt_tokens = 0;  // prefill length; 0 = context
+  QuantPolicy policy;         // which tensors the quantized schemes apply to
+  KvDtype kv_dtype = KvDtype::BF16;  // the KV dtype the table shows beside bf16
+};
+
 struct Analysis {
   ModelIR ir;
   ModelSummary summary;
   ParamCounts params;
+  AnalyzeOptions options;
+  // Weight bytes of the main model under every scheme (all_quant_schemes() order) and options.policy.
+  std::vector<std::pair<QuantScheme, int64_t>> weight_bytes;
+  std::optional<int64_t> weight_bytes_as_shipped;  // from quantization_config, when known
+  std::array<KvCache, kNumKvDtypes> kv_by_dtype;   // at options.context, all_kv_dtypes() order
+  const KvCache& kv(KvDtype d) const { return kv_by_dtype[static_cast<int>(d)]; }
+  DecodeFlops decode_flops;    // per token at options.context
+  PrefillFlops prefill_flops;  // one sequence of the prompt length
 };
 
 ModelSummary summarize(const ModelIR& ir);
 
-Analysis analyze(ModelIR ir);
+// Throws Error when options are out of range (context < 1, prompt_tokens < 0).
+Analysis analyze(ModelIR ir, const AnalyzeOptions& options = {});
 
 }  // namespace llmcost
