@@ -1,0 +1,246 @@
+// Tests of the calibration kernels (results against references), the measurement loop, the
+// hardware YAML it writes (read back through the hardware loader) and `llmcost calibrate`.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "llmcost/calibrate.h"
+#include "llmcost/hardware.h"
+#include "llmcost/safetensors.h"
+#include "llmcost/value.h"
+
+namespace llmcost {
+namespace {
+
+namespace fs = std::filesystem;
+
+TEST(CalibrateKernels, ReadSumAndTriadAreExactForEveryThreadCount) {
+  for (size_t n : {size_t{1}, size_t{15}, size_t{1000}, size_t{4099}}) {
+    for (int threads : {1, 2, 3, 8}) {
+      BandwidthBuffer a(n, threads, 0.0f), b(n, threads, 1.0f), c(n, threads, 2.0f);
+      EXPECT_EQ(read_sum(b.data(), n, threads), static_cast<double>(n)) << n << " " << threads;
+      triad(a.data(), b.data(), c.data(), 3.0f, n, threads);
+      for (size_t i = 0; i < n; ++i) ASSERT_EQ(a.data()[i], 7.0f) << n << " " << threads << " " << i;
+      EXPECT_EQ(read_sum(a.data(), n, threads), 7.0 * static_cast<double>(n));
+    }
+  }
+  BandwidthBuffer x(10, 2, 0.5f);
+  EXPECT_EQ(x.size_bytes(), 40u);
+}
+
+TEST(CalibrateKernels, GemmMatchesADoubleReference) {
+  const int m = 5, n = 300, k = 37;  // n spans two bf16 panels and a ragged tail
+  std::mt19937 rng(42);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::vector<float> a(m * k), w(n * k);
+  for (auto& v : a) v = dist(rng);
+  for (auto& v : w) v = dist(rng);
+  std::vector<uint16_t> wb(w.size());
+  fp32_to_bf16(w.data(), wb.data(), w.size());
+  for (int threads : {1, 2, 3}) {
+    std::vector<float> c(m * n, -1.0f), cb(m * n, -1.0f);
+    gemm_fp32(a.data(), w.data(), c.data(), m, n, k, threads);
+    gemm_bf16_weights(a.data(), wb.data(), cb.data(), m, n, k, threads);
+    for (int i = 0; i < m; ++i)
+      for (int j = 0; j < n; ++j) {
+        double ref = 0.0, ref_b = 0.0;
+        for (int p = 0; p < k; ++p) {
+          ref += static_cast<double>(a[i * k + p]) * w[j * k + p];
+          ref_b += static_cast<double>(a[i * k + p]) * bf16_to_fp32(wb[j * k + p]);
+        }
+        ASSERT_NEAR(c[i * n + j], ref, 1e-4) << i << "," << j << " threads " << threads;
+        ASSERT_NEAR(cb[i * n + j], ref_b, 1e-4) << i << "," << j << " threads " << threads;
+      }
+  }
+}
+
+CalibrationOptions tiny_options() {
+  CalibrationOptions o;
+  o.threads = 2;
+  o.seconds = 0.05;
+  o.buffer_bytes = 1 << 20;
+  o.gemm_m = 8;
+  o.gemm_n = 64;
+  o.gemm_k = 64;
+  o.min_reps = 3;
+  o.max_reps = 10;
+  return o;
+}
+
+TEST(Calibrate, MeasuresEverythingWithRepetitionStatistics) {
+  std::vector<std::string> seen;
+  CalibrationOptions o = tiny_options();
+  o.progress = [&](const std::string& s) { seen.push_back(s); };
+  Calibration c = calibrate_cpu(o);
+  EXPECT_EQ(seen, (std::vector<std::string>{"read", "triad", "gemm_fp32", "gemm_bf16"}));
+  EXPECT_EQ(c.threads, 2);
+  EXPECT_EQ(c.buffer_bytes, 1u << 20);
+  EXPECT_EQ(c.gemm_n, 64);
+  for (const Stats* s : {&c.read_bw_bytes_per_s, &c.triad_bw_bytes_per_s, &c.gemm_fp32_flops_per_s, &c.gemm_bf16_flops_per_s}) {
+    EXPECT_GE(s->n, 3u);
+    EXPECT_LE(s->n, 10u);
+    EXPECT_GT(s->min, 0.0);
+    EXPECT_LE(s->p10, s->median);
+    EXPECT_LE(s->median, s->p90);
+    EXPECT_TRUE(std::isfinite(s->max));
+  }
+  EXPECT_FALSE(c.date_utc.empty());
+  EXPECT_EQ(c.date_utc.back(), 'Z');
+  EXPECT_FALSE(c.cpu_model.empty());
+  EXPECT_FALSE(c.gemm_fp32_impl.empty());
+}
+
+TEST(Calibrate, RefusesBadOptionsWithOneLine) {
+  CalibrationOptions o = tiny_options();
+  o.gemm_k = 0;
+  EXPECT_THROW(calibrate_cpu(o), Error);
+  o = tiny_options();
+  o.seconds = 0;
+  EXPECT_THROW(calibrate_cpu(o), Error);
+  o = tiny_options();
+  o.buffer_bytes = size_t{1} << 50;  // 1 PiB: more than any test machine has
+  try {
+    calibrate_cpu(o);
+    FAIL() << "expected an Error";
+  } catch (const Error& e) {
+    std::string msg = e.what();
+    EXPECT_NE(msg.find("bytes are available"), std::string::npos) << msg;
+    EXPECT_EQ(msg.find('\n'), std::string::npos);
+  }
+}
+
+Calibration fake_calibration() {
+  Calibration c;
+  c.host = "box \"one\"";
+  c.cpu_model = "Test CPU: 2 cores";
+  c.date_utc = "2026-01-02T03:04:05Z";
+  c.threads = 2;
+  c.memory_bytes = 8ull << 30;
+  c.buffer_bytes = 256ull << 20;
+  c.read_bw_bytes_per_s = summarize({20e9, 21e9, 22e9});
+  c.triad_bw_bytes_per_s = summarize({15e9, 16e9, 17e9});
+  c.gemm_fp32_flops_per_s = summarize({100e9, 110e9, 120e9});
+  c.gemm_bf16_flops_per_s = summarize({80e9, 90e9, 100e9});
+  c.gemm_fp32_impl = "openblas sgemm";
+  c.gemm_bf16_impl = "bf16 -> fp32 panels + openblas sgemm";
+  c.gemm_m = 256;
+  c.gemm_n = 2048;
+  c.gemm_k = 2048;
+  return c;
+}
+
+TEST(CalibrationYaml, IsReadBackByTheHardwareLoader) {
+  Calibration c = fake_calibration();
+  std::string yaml = calibration_yaml(c, "cpu-test");
+  HardwareSpec hw = parse_hardware(parse_yaml(yaml, "cal.yaml"), "cal.yaml");
+  EXPECT_EQ(hw.name, "cpu-test");
+  EXPECT_EQ(hw.kind, "cpu");
+  EXPECT_EQ(hw.memory_bytes.value, 8.0 * (1ull << 30));
+  ASSERT_TRUE(hw.calibrated.read_bw_bytes_per_s.has_value());
+  EXPECT_DOUBLE_EQ(hw.calibrated.read_bw_bytes_per_s->value, 21e9);
+  const auto& fp32 = hw.calibrated.gemm_flops_per_s[static_cast<int>(ComputeDtype::FP32)];
+  const auto& bf16 = hw.calibrated.gemm_flops_per_s[static_cast<int>(ComputeDtype::BF16)];
+  ASSERT_TRUE(fp32 && bf16);
+  EXPECT_DOUBLE_EQ(fp32->value, 110e9);
+  EXPECT_DOUBLE_EQ(bf16->value, 90e9);
+  EXPECT_NE(hw.calibrated.read_bw_bytes_per_s->source.find("median of 3 reps"), std::string::npos);
+  EXPECT_TRUE(hw.is_calibrated());
+  EffectiveRates r = effective_rates(hw);
+  EXPECT_TRUE(r.bw_calibrated);
+  EXPECT_DOUBLE_EQ(r.mem_bw_bytes_per_s, 21e9);
+  EXPECT_DOUBLE_EQ(r.flops_per_s[static_cast<int>(ComputeDtype::BF16)], 90e9);
+  // The informational keys are present.
+  Value doc = parse_yaml(yaml, "cal.yaml");
+  const Value* cal = doc.find("calibrated");
+  ASSERT_NE(cal, nullptr);
+  ASSERT_NE(cal->find("triad_bw_bytes_per_s"), nullptr);
+  EXPECT_DOUBLE_EQ(cal->find("triad_bw_bytes_per_s")->find("value")->as_double(), 16e9);
+  EXPECT_EQ(cal->find("threads")->as_int(), 2);
+  EXPECT_EQ(cal->find("measured_on")->find("host")->as_string(), "box \"one\"");
+  EXPECT_EQ(cal->find("measured_on")->find("cpu")->as_string(), "Test CPU: 2 cores");
+  EXPECT_EQ(cal->find("date")->as_string(), "2026-01-02T03:04:05Z");
+}
+
+TEST(CalibrationYaml, DefaultNameIsSafe) {
+  Calibration c = fake_calibration();
+  EXPECT_EQ(default_calibration_name(c), "cpu-box--one-");
+  c.host.clear();
+  EXPECT_EQ(default_calibration_name(c), "cpu-local");
+}
+
+// ---- the CLI ----
+
+struct CmdResult {
+  int rc;
+  std::string out;
+  std::string err;
+};
+
+CmdResult run_cli(const std::string& args, const fs::path& dir) {
+  std::string out = (dir / "stdout").string(), err = (dir / "stderr").string();
+  int status = std::system((std::string(LLMCOST_BIN) + " " + args + " >" + out + " 2>" + err).c_str());
+  auto slurp = [](const std::string& p) {
+    std::ifstream in(p);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  };
+  return {WEXITSTATUS(status), slurp(out), slurp(err)};
+}
+
+class CalibrateCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("llmcost_cal_cli_" + std::to_string(::getpid()));
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  fs::path dir_;
+};
+
+TEST_F(CalibrateCli, WritesYamlAndJson) {
+  std::string yaml = (dir_ / "cal.yaml").string();
+  auto r = run_cli("calibrate --backend cpu --threads 2 --seconds 0.2 --buffer-mib 4 --format json --name mybox -o " + yaml, dir_);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["backend"], "cpu");
+  EXPECT_EQ(j["threads"], 2);
+  EXPECT_EQ(j["buffer_bytes"], 4u << 20);
+  EXPECT_GT(j["read_bw_bytes_per_s"]["median"].get<double>(), 0.0);
+  EXPECT_GT(j["gemm_flops_per_s"]["bf16"]["median"].get<double>(), 0.0);
+  HardwareSpec hw = load_hardware(yaml, LLMCOST_CONFIG_DIR);
+  EXPECT_EQ(hw.name, "mybox");
+  double median = j["read_bw_bytes_per_s"]["median"].get<double>();
+  EXPECT_NEAR(hw.calibrated.read_bw_bytes_per_s->value, median, median * 1e-6);  // YAML keeps 7 significant digits
+  EXPECT_NE(r.err.find("wrote " + yaml), std::string::npos);
+
+  auto t = run_cli("calibrate --seconds 0.1 --buffer-mib 2", dir_);
+  ASSERT_EQ(t.rc, 0) << t.err;
+  EXPECT_NE(t.out.find("read bandwidth"), std::string::npos);
+  EXPECT_NE(t.out.find("GB/s"), std::string::npos);
+  EXPECT_NE(t.out.find("GFLOP/s"), std::string::npos);
+}
+
+TEST_F(CalibrateCli, ErrorsAreOneLineAndWriteNothing) {
+  std::string bad = (dir_ / "missing_dir" / "cal.yaml").string();
+  auto r = run_cli("calibrate --seconds 0.05 --buffer-mib 1 -o " + bad, dir_);
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err, "llmcost: error: " + bad + ": cannot write file\n");
+  auto u = run_cli("calibrate --backend tpu", dir_);
+  EXPECT_EQ(u.rc, 2);
+  EXPECT_EQ(u.out, "");
+  auto c = run_cli("calibrate --backend cuda", dir_);
+  EXPECT_EQ(c.rc, 1);
+  EXPECT_EQ(c.err, "llmcost: error: calibrate: --backend cuda is not implemented yet; use --backend cpu\n");
+}
+
+}  // namespace
+}  // namespace llmcost
