@@ -142,7 +142,10 @@ HardwareSpec parse_hardware(const Value& doc, const std::string& file) {
   if (r.has("interconnect")) hw.interconnect = read_link(r, "interconnect");
   if (r.has("host_link")) hw.host_link = read_link(r, "host_link");
   if (auto c = r.child("calibrated")) {
-    check_keys(*c, {"read_bw_bytes_per_s", "gemm_flops_per_s"});
+    // triad_bw_bytes_per_s, threads, measured_on and date are written by `llmcost calibrate` for
+    // people to read; only the triad figure's form is checked.
+    check_keys(*c, {"read_bw_bytes_per_s", "gemm_flops_per_s", "triad_bw_bytes_per_s", "threads", "measured_on", "date"});
+    (void)opt_sourced(*c, "triad_bw_bytes_per_s", kMinRate);
     hw.calibrated.read_bw_bytes_per_s = opt_sourced(*c, "read_bw_bytes_per_s", kMinRate);
     read_dtype_map(*c, "gemm_flops_per_s", hw.calibrated.gemm_flops_per_s);
   }
