@@ -1,0 +1,167 @@
+// Roofline predictions on a device: per op t = max(flops / peak(dtype), bytes / bandwidth),
+// decode step and prefill latency, memory per device vs capacity, MoE expert reuse and the
+// communication of tensor / expert / pipeline parallelism.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "llmcost/cost_model.h"
+#include "llmcost/hardware.h"
+#include "llmcost/model_ir.h"
+#include "llmcost/parallel.h"
+
+namespace llmcost {
+
+// Roofline of one piece of work on one device.
+struct RooflineTime {
+  double compute_s = 0;  // flops / flops_per_s
+  double memory_s = 0;   // bytes / bytes_per_s
+  double time_s = 0;     // the larger of the two
+  bool compute_bound = false;
+};
+RooflineTime roofline(double flops, double bytes, double flops_per_s, double bytes_per_s);
+
+// A model prepared for many predictions at one quantization, KV dtype and routing: the
+// per-op coefficients of cost_model.h's decode_step_cost / prefill_cost, with ops of equal
+// cost merged into groups so a prediction is a short loop (tests check it against
+// decode_step_cost and prefill_cost op for op).
+struct OpGroup {
+  std::string name;            // "model.layers.*.self_attn" (the members' names with the layer as *)
+  OpKind kind = OpKind::Norm;
+  std::vector<int> members;    // indices into CompiledModel::op_names
+  ComputeDtype dtype = ComputeDtype::BF16;
+  double copy_bytes = 0;       // weight bytes of one copy read per use (one expert for RoutedExperts)
+  double gather_rows = 0;      // embedding tables: rows (bytes read = copy_bytes / rows per distinct token)
+  double matmul_flops_per_token = 0;
+  double act_bytes_per_token = 0;  // activations read + written per token (bf16)
+  bool attention = false;
+  AttentionSpec attn;          // attention groups: window / chunk caps
+  double attn_flops_per_position = 0;  // core attention per query per attended position
+  double kv_bytes_per_position = 0;    // cache bytes per cached token of one layer
+  int64_t n_experts = 0, top_k = 0;    // RoutedExperts
+};
+
+struct CompiledModel {
+  std::shared_ptr<const ModelIR> ir;  // for validating parallel layouts
+  std::string name;
+  std::string source_file;
+  QuantScheme quant = QuantScheme::BF16;
+  QuantPolicy policy;
+  KvDtype kv = KvDtype::BF16;
+  RoutingModel routing;
+  int64_t n_layers = 0, d_model = 0, vocab_size = 0;
+  std::vector<std::string> op_names;  // every IR op, in IR order
+  std::vector<OpGroup> groups;
+  // Memory: stored weight bytes per decoder layer (routed experts apart, all copies), and
+  // outside the layers (embeddings on the first stage, final norm + lm_head on the last).
+  std::vector<double> layer_dense_bytes, layer_expert_bytes;
+  double pre_bytes = 0, post_bytes = 0;
+  double total_weight_bytes = 0;  // == weight_bytes(ir, quant, policy)
+  // KV: per layer, the attention spec (caps) and bytes per cached token; MLA layers keep one
+  // latent cache per tensor-parallel rank (not split by heads).
+  std::vector<AttentionSpec> layer_attn;
+  std::vector<double> layer_kv_bytes_per_token;
+  // Activation workspace per token: the residual plus the widest op output (bf16).
+  double workspace_bytes_per_token = 0;
+  int64_t n_moe_layers = 0, n_experts = 0, top_k = 0;
+};
+
+CompiledModel compile_model(const ModelIR& ir, QuantScheme quant, const QuantPolicy& policy, KvDtype kv,
+                            const RoutingModel& routing);
+
+struct PredictRequest {
+  int64_t batch = 1;          // sequences decoded together
+  int64_t context = 4096;     // cached positions per sequence at the decode step
+  int64_t prompt_tokens = 0;  // prefill length of one request (0: = context)
+  ParallelConfig parallel;
+};
+
+// One op group on one device of its stage, per member op.
+struct OpGroupTime {
+  const OpGroup* group = nullptr;  // into the CompiledModel the prediction was made from
+  std::string name;
+  OpKind kind = OpKind::Norm;
+  int64_t count = 0;               // member ops (identical cost)
+  ComputeDtype dtype = ComputeDtype::BF16;       // the op's arithmetic
+  ComputeDtype peak_dtype = ComputeDtype::BF16;  // the unit whose peak was used
+  double flops = 0, weight_bytes = 0, kv_bytes = 0, activation_bytes = 0;  // per device, per member
+  RooflineTime t;                  // per member
+  double bytes() const { return weight_bytes + kv_bytes + activation_bytes; }
+};
+
+struct CommVolume {
+  double tp_allreduce_bytes = 0;  // sent per device per step, ring all-reduce 2(n-1)/n x message
+  double ep_alltoall_bytes = 0;   // sent per device per step, dispatch + combine
+  double pp_send_bytes = 0;       // stage-to-stage activations, per step in total
+  int64_t n_collectives = 0;
+  double time_s = 0;              // over the interconnect's per-direction bandwidth (+ latency when known)
+};
+
+struct PhaseResult {
+  int64_t tokens = 0;        // tokens the phase produces (decode: batch) or consumes (prefill: prompt)
+  double time_s = 0;         // ops (all stages in turn) + communication
+  double ops_s = 0;
+  double compute_bound_s = 0, memory_bound_s = 0;  // ops_s split by each op's bound
+  double flops = 0;          // per device, summed over stages (the devices a token passes through)
+  double bytes = 0;          // per device, summed over stages
+  double flops_all_devices = 0;  // the whole model's work (== cost_model's StepCost)
+  double bytes_all_devices = 0;
+  std::string bound;         // "memory", "compute" or "communication": the largest share of time_s
+  CommVolume comm;
+  std::vector<OpGroupTime> ops;
+};
+
+struct MemoryResult {
+  double weights_bytes = 0;     // per device, the fullest pipeline stage
+  double kv_bytes = 0;          // per device at batch and context
+  double activation_bytes = 0;  // workspace per device: max(batch, prompt) tokens in flight
+  double per_device_bytes = 0;
+  double capacity_bytes = 0;
+  bool fits = false;
+  int64_t max_batch = 0;        // largest batch that fits at this context (0: the weights alone do not)
+  double model_weight_bytes = 0;      // all devices together
+  double kv_bytes_per_sequence = 0;   // whole model, one sequence at context
+  int stage = 0;                // the stage the figures are for
+};
+
+struct MoeResult {
+  bool present = false;
+  int64_t n_experts = 0, top_k = 0, n_moe_layers = 0;
+  std::string routing;                  // the routing the bytes use
+  double expected_experts_per_layer = 0;  // distinct experts one decode step reads, under `routing`
+  double uniform_experts_per_layer = 0;   // E x (1 - (1 - k/E)^B)
+  double zipf_s = 1.0;
+  double zipf_experts_per_layer = 0;      // under zipf:zipf_s (the given s, else 1)
+  double prefill_experts_per_layer = 0;   // for the prompt's tokens, under `routing`
+};
+
+struct Prediction {
+  std::string model;
+  std::string model_source;
+  HardwareSpec hardware;
+  EffectiveRates rates;
+  std::string quant, policy, kv_dtype;
+  PredictRequest request;
+  ParallelLayout layout;
+  PhaseResult decode;
+  double tokens_per_s_per_sequence = 0;  // 1 / decode step
+  double tokens_per_s = 0;               // batch / decode step
+  PhaseResult prefill;                   // one request's prompt: time to first token
+  MemoryResult memory;
+  MoeResult moe;
+  std::vector<std::string> notes;
+};
+
+// Throws Error for batch < 1, context < 1, an impossible parallel layout (parallel.h).
+// `with_ops` false skips the per-op list (for sweeps).
+Prediction predict(const CompiledModel& m, const HardwareSpec& hw, const PredictRequest& r, bool with_ops = true);
+Prediction predict(const ModelIR& ir, const HardwareSpec& hw, const Workload& w, const ParallelConfig& par);
+
+// Every IR op's decode time (name, seconds per step) from a prediction's groups, in IR order,
+// for lining up with profiler ranges.
+std::vector<std::pair<std::string, double>> per_op_decode_s(const CompiledModel& m, const Prediction& p);
+
+}  // namespace llmcost

@@ -1,0 +1,428 @@
+// Roofline predictions: compiled per-op coefficients (the cost model's formulas), split over a
+// parallel layout, timed against a device's peaks, plus memory per device and communication.
+#include "llmcost/roofline.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <regex>
+
+#include "llmcost/flops.h"
+#include "llmcost/memory.h"
+
+namespace llmcost {
+
+namespace {
+
+constexpr double kActBytes = 2.0;     // activations are bf16 (as cost_model.cpp)
+constexpr double kLogitBytes = 4.0;   // logits kept in fp32 for sampling
+
+// The arithmetic of an op: the scheme's when one of its matmul weights is stored in it
+// (the rule of cost_model.cpp, which reports it as OpCost::compute_dtype).
+ComputeDtype op_dtype(const Op& op, QuantScheme q, const QuantPolicy& p) {
+  if (q == QuantScheme::FP32) return ComputeDtype::FP32;
+  for (const auto& t : op.tensors)
+    if (t.use == TensorUse::Matmul && (is_plain_dtype(q) || p.covers(t.group)))
+      return parse_compute_dtype(scheme_compute_dtype(q)).value_or(ComputeDtype::BF16);
+  return ComputeDtype::BF16;
+}
+
+double out_width(const Op& op, const ModelIR& ir) {
+  switch (op.kind) {
+    case OpKind::Router: return static_cast<double>(op.moe.n_experts);
+    case OpKind::LmHead: return static_cast<double>(ir.vocab_size);
+    default: return static_cast<double>(ir.d_model);
+  }
+}
+
+bool same_cost(const OpGroup& a, const OpGroup& b) {
+  return a.kind == b.kind && a.dtype == b.dtype && a.copy_bytes == b.copy_bytes && a.gather_rows == b.gather_rows &&
+         a.matmul_flops_per_token == b.matmul_flops_per_token && a.act_bytes_per_token == b.act_bytes_per_token &&
+         a.attention == b.attention && a.attn.sliding_window == b.attn.sliding_window &&
+         a.attn.chunk_size == b.attn.chunk_size && a.attn.type == b.attn.type &&
+         a.attn_flops_per_position == b.attn_flops_per_position && a.kv_bytes_per_position == b.kv_bytes_per_position &&
+         a.n_experts == b.n_experts && a.top_k == b.top_k;
+}
+
+// "model.layers.12.mlp" -> "model.layers.*.mlp"
+std::string layer_pattern(const std::string& name) {
+  static const std::regex kLayer("\\.([0-9]+)\\.");
+  return std::regex_replace(name, kLayer, ".*.", std::regex_constants::format_first_only);
+}
+
+// Expected distinct experts; the uniform case in closed form (cost_model.h's formula).
+double distinct_experts(int64_t E, int64_t k, int64_t tokens, const RoutingModel& r) {
+  if (E <= 0 || k <= 0 || tokens <= 0) return 0.0;
+  if (r.kind != RoutingModel::Uniform) return expected_distinct_experts(E, k, tokens, r);
+  k = std::min(k, E);
+  if (k == E) return static_cast<double>(E);
+  double q = static_cast<double>(k) / static_cast<double>(E);
+  return static_cast<double>(E) * -std::expm1(static_cast<double>(tokens) * std::log1p(-q));
+}
+
+std::string fmt_int(int64_t v) { return std::to_string(v); }
+
+}  // namespace
+
+RooflineTime roofline(double flops, double bytes, double flops_per_s, double bytes_per_s) {
+  RooflineTime t;
+  t.compute_s = flops > 0 ? flops / flops_per_s : 0.0;
+  t.memory_s = bytes > 0 ? bytes / bytes_per_s : 0.0;
+  t.compute_bound = t.compute_s > t.memory_s;
+  t.time_s = std::max(t.compute_s, t.memory_s);
+  return t;
+}
+
+CompiledModel compile_model(const ModelIR& ir, QuantScheme quant, const QuantPolicy& policy, KvDtype kv,
+                            const RoutingModel& routing) {
+  CompiledModel m;
+  m.ir = std::make_shared<const ModelIR>(ir);
+  m.name = ir.name;
+  m.source_file = ir.source_file;
+  m.quant = quant;
+  m.policy = policy;
+  m.kv = kv;
+  m.routing = routing;
+  m.n_layers = ir.n_layers;
+  m.d_model = ir.d_model;
+  m.vocab_size = ir.vocab_size;
+  m.layer_dense_bytes.assign(static_cast<size_t>(ir.n_layers), 0.0);
+  m.layer_expert_bytes.assign(static_cast<size_t>(ir.n_layers), 0.0);
+  m.layer_attn.resize(static_cast<size_t>(ir.n_layers));
+  m.layer_kv_bytes_per_token.assign(static_cast<size_t>(ir.n_layers), 0.0);
+  const double d = static_cast<double>(ir.d_model);
+  double widest = 0;
+
+  auto visit = [&](const Op& op, int where) {  // where: 0 pre, 1 layer, 2 post
+    OpGroup g;
+    g.kind = op.kind;
+    g.dtype = op_dtype(op, quant, policy);
+    g.copy_bytes = static_cast<double>(op_copy_read_bytes(op, quant, policy, ir));
+    switch (op.kind) {
+      case OpKind::TokenEmbedding:
+      case OpKind::PositionEmbedding:
+        g.gather_rows = 1;
+        for (const auto& t : op.tensors)
+          if (t.use == TensorUse::Gather && !t.shape.empty()) g.gather_rows = static_cast<double>(t.shape[0]);
+        g.act_bytes_per_token = d * kActBytes;
+        break;
+      case OpKind::Norm:
+        g.act_bytes_per_token = 2 * d * kActBytes;
+        break;
+      case OpKind::RoutedExperts:
+        g.n_experts = op.moe.n_experts;
+        g.top_k = op.moe.top_k;
+        g.matmul_flops_per_token = static_cast<double>(op_matmul_flops_per_token(op));
+        g.act_bytes_per_token = static_cast<double>(op.moe.top_k) * 2 * d * kActBytes;
+        m.n_moe_layers++;
+        m.n_experts = op.moe.n_experts;
+        m.top_k = op.moe.top_k;
+        break;
+      default:
+        g.matmul_flops_per_token = static_cast<double>(op_matmul_flops_per_token(op));
+        g.act_bytes_per_token = (d + out_width(op, ir)) * kActBytes;
+        if (op.kind == OpKind::Attention) {
+          g.attention = true;
+          g.attn = op.attn;
+          g.attn_flops_per_position = static_cast<double>(attention_core_flops(op.attn, 1));
+          g.kv_bytes_per_position = static_cast<double>(kv_layer_bytes_per_token(op.attn, kv));
+        }
+        break;
+    }
+    double width = 0;
+    for (const auto& t : op.tensors)
+      if (t.use == TensorUse::Matmul) width += static_cast<double>(t.out_features) * static_cast<double>(op.active_copies());
+    if (op.kind != OpKind::LmHead) widest = std::max(widest, width);  // logits are counted apart
+
+    const double stored = static_cast<double>(op_weight_bytes(op, quant, policy, ir));
+    m.total_weight_bytes += stored;
+    if (where == 0) {
+      m.pre_bytes += stored;
+    } else if (where == 2) {
+      m.post_bytes += stored;
+    } else {
+      auto l = static_cast<size_t>(op.layer);
+      (op.kind == OpKind::RoutedExperts ? m.layer_expert_bytes[l] : m.layer_dense_bytes[l]) += stored;
+      if (op.kind == OpKind::Attention) {
+        m.layer_attn[l] = op.attn;
+        m.layer_kv_bytes_per_token[l] += g.kv_bytes_per_position;
+      }
+    }
+
+    int index = static_cast<int>(m.op_names.size());
+    m.op_names.push_back(op.name);
+    for (auto& existing : m.groups) {
+      if (same_cost(existing, g)) {
+        existing.members.push_back(index);
+        if (existing.name != layer_pattern(op.name) && existing.name.find(" (and others)") == std::string::npos)
+          existing.name += " (and others)";
+        return;
+      }
+    }
+    g.name = layer_pattern(op.name);
+    g.members.push_back(index);
+    m.groups.push_back(std::move(g));
+  };
+  for (const auto& op : ir.pre) visit(op, 0);
+  for (const auto& L : ir.layers)
+    for (const auto& op : L.ops) visit(op, 1);
+  for (const auto& op : ir.post) visit(op, 2);
+  m.workspace_bytes_per_token = widest * kActBytes;
+  return m;
+}
+
+namespace {
+
+struct Phase {
+  bool decode = true;
+  int64_t batch = 1;      // sequences in the step (prefill: 1 request)
+  int64_t per_seq = 1;    // new tokens per sequence (decode 1, prefill S)
+  int64_t context = 1;    // decode: cached positions
+};
+
+PhaseResult run_phase(const CompiledModel& m, const HardwareSpec& hw, const EffectiveRates& rates, const ParallelLayout& L,
+                      const Phase& ph, bool with_ops) {
+  PhaseResult r;
+  const double tp = static_cast<double>(L.cfg.tp);
+  const double D = static_cast<double>(L.devices_per_stage);
+  // Sequences one attention replica handles: decode spreads the batch over the replicas; a
+  // prefill of one request runs on one replica.
+  const int64_t seqs = ph.decode ? L.sequences_per_replica(ph.batch) : ph.batch;
+  const double b = static_cast<double>(seqs);
+  const double S = static_cast<double>(ph.per_seq);
+  const int64_t all_tokens = checked_mul(ph.batch, ph.per_seq);
+  const double T_all = static_cast<double>(all_tokens);
+  r.tokens = ph.decode ? ph.batch : all_tokens;
+  // Distinct experts are per (E, k): computed once per phase.
+  int64_t cached_E = -1, cached_k = -1;
+  double cached_distinct = 0;
+
+  for (const auto& g : m.groups) {
+    const double count = static_cast<double>(g.members.size());
+    double flops_all = 0, weight_all = 0, kv_all = 0, act_all = 0;  // the whole batch, one copy of the work
+    double f_dev = 0, w_dev = 0, kv_dev = 0, a_dev = 0;
+    if (g.kind == OpKind::RoutedExperts) {
+      if (g.n_experts != cached_E || g.top_k != cached_k) {
+        cached_distinct = distinct_experts(g.n_experts, g.top_k, all_tokens, m.routing);
+        cached_E = g.n_experts;
+        cached_k = g.top_k;
+      }
+      flops_all = T_all * g.matmul_flops_per_token;
+      weight_all = g.copy_bytes * cached_distinct;
+      act_all = T_all * g.act_bytes_per_token;
+      f_dev = flops_all / D;
+      w_dev = weight_all / D;
+      a_dev = act_all / D;
+    } else {
+      auto work = [&](double seqs_here) {
+        double tokens = seqs_here * S;
+        double f = tokens * g.matmul_flops_per_token, w = g.copy_bytes, kvb = 0;
+        if (g.gather_rows > 0) w = g.copy_bytes / g.gather_rows * std::min(tokens, g.gather_rows);
+        if (g.attention) {
+          double attended = ph.decode ? static_cast<double>(kv_cached_tokens(g.attn, ph.context))
+                                      : static_cast<double>(prefill_attended_pairs(g.attn, ph.per_seq));
+          double positions = ph.decode ? static_cast<double>(kv_cached_tokens(g.attn, ph.context)) : S;
+          f += seqs_here * g.attn_flops_per_position * attended;
+          kvb = seqs_here * positions * g.kv_bytes_per_position;
+        }
+        return std::array<double, 4>{f, w, kvb, tokens * g.act_bytes_per_token};
+      };
+      auto all = work(static_cast<double>(ph.batch));
+      flops_all = all[0], weight_all = all[1], kv_all = all[2], act_all = all[3];
+      auto mine = work(b);
+      f_dev = mine[0] / tp;
+      w_dev = mine[1] / tp;
+      // Heads split the KV cache over tp; an MLA latent is per token, so every rank reads it whole.
+      kv_dev = (g.attention && g.attn.type == AttentionType::MLA) ? mine[2] : mine[2] / tp;
+      a_dev = mine[3];  // inputs are replicated on every rank
+    }
+    const int di = static_cast<int>(g.dtype);
+    RooflineTime t = roofline(f_dev, w_dev + kv_dev + a_dev, rates.flops_per_s[di], rates.mem_bw_bytes_per_s);
+    r.ops_s += count * t.time_s;
+    (t.compute_bound ? r.compute_bound_s : r.memory_bound_s) += count * t.time_s;
+    r.flops += count * f_dev;
+    r.bytes += count * (w_dev + kv_dev + a_dev);
+    r.flops_all_devices += count * flops_all;
+    r.bytes_all_devices += count * (weight_all + kv_all + act_all);
+    if (with_ops) {
+      OpGroupTime o;
+      o.group = &g;
+      o.name = g.name;
+      o.kind = g.kind;
+      o.count = static_cast<int64_t>(g.members.size());
+      o.dtype = g.dtype;
+      o.peak_dtype = rates.used_dtype[di];
+      o.flops = f_dev;
+      o.weight_bytes = w_dev;
+      o.kv_bytes = kv_dev;
+      o.activation_bytes = a_dev;
+      o.t = t;
+      r.ops.push_back(std::move(o));
+    }
+  }
+
+  // Communication over the interconnect (none on a single device).
+  if (L.devices > 1 && hw.interconnect) {
+    const double d = static_cast<double>(m.d_model);
+    const double send_bw = hw.interconnect->send_bw_bytes_per_s();
+    const double lat = hw.interconnect->latency_s ? hw.interconnect->latency_s->value : 0.0;
+    CommVolume& c = r.comm;
+    const double tokens_replica = b * S;  // tokens one replica's ranks hold
+    if (L.cfg.tp > 1) {
+      // One all-reduce after each sublayer split over tp: attention, and the FFN unless experts
+      // are exchanged by all-to-all instead.
+      int64_t n = checked_add(m.n_layers, m.n_layers - (L.cfg.ep > 1 ? m.n_moe_layers : 0));
+      double msg = tokens_replica * d * kActBytes;
+      c.tp_allreduce_bytes = static_cast<double>(n) * 2.0 * (tp - 1) / tp * msg;
+      c.n_collectives += n;
+    }
+    if (L.cfg.ep > 1 && m.n_moe_layers > 0) {
+      const double ep = static_cast<double>(L.cfg.ep);
+      // Each device dispatches the tokens it owns to top_k experts and gets them back.
+      double owned = ph.decode ? T_all / D : T_all / tp;
+      c.ep_alltoall_bytes = static_cast<double>(m.n_moe_layers) * 2.0 * owned * static_cast<double>(m.top_k) * d * kActBytes *
+                            (ep - 1) / ep;
+      c.n_collectives += 2 * m.n_moe_layers;
+    }
+    if (L.cfg.pp > 1) {
+      c.pp_send_bytes = static_cast<double>(L.cfg.pp - 1) * T_all * d * kActBytes;
+      c.n_collectives += L.cfg.pp - 1;
+    }
+    double pp_per_link = static_cast<double>(L.cfg.pp - 1) * tokens_replica * d * kActBytes;
+    c.time_s = (c.tp_allreduce_bytes + c.ep_alltoall_bytes + pp_per_link) / send_bw + static_cast<double>(c.n_collectives) * lat;
+  }
+  r.time_s = r.ops_s + r.comm.time_s;
+  if (r.comm.time_s > r.memory_bound_s && r.comm.time_s > r.compute_bound_s)
+    r.bound = "communication";
+  else
+    r.bound = r.compute_bound_s > r.memory_bound_s ? "compute" : "memory";
+  return r;
+}
+
+}  // namespace
+
+Prediction predict(const CompiledModel& m, const HardwareSpec& hw, const PredictRequest& req, bool with_ops) {
+  if (req.batch < 1) throw Error("--batch must be >= 1, got " + fmt_int(req.batch));
+  if (req.context < 1) throw Error("--context must be >= 1 token, got " + fmt_int(req.context));
+  if (req.prompt_tokens < 0) throw Error("--prompt must be >= 0 tokens, got " + fmt_int(req.prompt_tokens));
+  Prediction p;
+  p.model = m.name;
+  p.model_source = m.source_file;
+  p.hardware = hw;
+  p.rates = effective_rates(hw);
+  p.quant = quant_scheme_name(m.quant);
+  p.policy = quant_policy_name(m.policy);
+  p.kv_dtype = kv_dtype_name(m.kv);
+  p.request = req;
+  p.layout = make_parallel_layout(*m.ir, hw, req.parallel);
+  const ParallelLayout& L = p.layout;
+  const int64_t S = req.prompt_tokens > 0 ? req.prompt_tokens : req.context;
+
+  p.decode = run_phase(m, hw, p.rates, L, Phase{true, req.batch, 1, req.context}, with_ops);
+  p.tokens_per_s_per_sequence = 1.0 / p.decode.time_s;
+  p.tokens_per_s = static_cast<double>(req.batch) / p.decode.time_s;
+  p.prefill = run_phase(m, hw, p.rates, L, Phase{false, 1, S, S}, with_ops);
+
+  // Memory per device: per pipeline stage, weights + KV of the sequences its replica serves.
+  const double tp = static_cast<double>(L.cfg.tp);
+  const double D = static_cast<double>(L.devices_per_stage);
+  const auto pp = static_cast<size_t>(L.cfg.pp);
+  std::vector<double> stage_w(pp, 0.0), stage_kv(pp, 0.0);
+  stage_w[0] += m.pre_bytes / tp;
+  stage_w[pp - 1] += m.post_bytes / tp;
+  double kv_seq = 0;
+  for (size_t l = 0; l < m.layer_dense_bytes.size(); ++l) {
+    auto st = static_cast<size_t>(L.stage_of_layer[l]);
+    stage_w[st] += m.layer_dense_bytes[l] / tp + m.layer_expert_bytes[l] / D;
+    double kv_l = m.layer_kv_bytes_per_token[l] * static_cast<double>(kv_cached_tokens(m.layer_attn[l], req.context));
+    kv_seq += kv_l;
+    stage_kv[st] += m.layer_attn[l].type == AttentionType::MLA ? kv_l : kv_l / tp;
+  }
+  const double Sd = static_cast<double>(S);
+  const double ws_per_token = (2.0 * static_cast<double>(m.d_model)) * kActBytes + m.workspace_bytes_per_token / tp;
+  const double logits_per_seq = static_cast<double>(m.vocab_size) / tp * kLogitBytes;
+  auto need = [&](int64_t seqs, size_t* worst) {
+    double bseq = static_cast<double>(seqs);
+    double ws = std::max(bseq, Sd) * ws_per_token + bseq * logits_per_seq;
+    double best = -1;
+    for (size_t s = 0; s < pp; ++s) {
+      double v = stage_w[s] + bseq * stage_kv[s] + ws;
+      if (v > best) {
+        best = v;
+        if (worst) *worst = s;
+      }
+    }
+    return best;
+  };
+  MemoryResult& mem = p.memory;
+  mem.capacity_bytes = hw.memory_bytes.value;
+  mem.model_weight_bytes = m.total_weight_bytes;
+  mem.kv_bytes_per_sequence = kv_seq;
+  size_t worst = 0;
+  const int64_t seqs = L.sequences_per_replica(req.batch);
+  mem.per_device_bytes = need(seqs, &worst);
+  mem.stage = static_cast<int>(worst);
+  mem.weights_bytes = stage_w[worst];
+  mem.kv_bytes = static_cast<double>(seqs) * stage_kv[worst];
+  mem.activation_bytes = mem.per_device_bytes - mem.weights_bytes - mem.kv_bytes;
+  mem.fits = mem.per_device_bytes <= mem.capacity_bytes;
+  // Largest batch: sequences per replica by bisection (need() grows with it), times replicas.
+  int64_t lo = 0, hi = 1;
+  const int64_t kCap = int64_t(1) << 40;
+  while (hi < kCap && need(hi, nullptr) <= mem.capacity_bytes) hi *= 2;
+  if (need(1, nullptr) <= mem.capacity_bytes) {
+    lo = 1;
+    while (hi - lo > 1) {
+      int64_t mid = lo + (hi - lo) / 2;
+      (need(mid, nullptr) <= mem.capacity_bytes ? lo : hi) = mid;
+    }
+  }
+  mem.max_batch = lo >= kCap ? kCap : lo * L.attention_replicas;
+
+  MoeResult& moe = p.moe;
+  if (m.n_moe_layers > 0) {
+    moe.present = true;
+    moe.n_experts = m.n_experts;
+    moe.top_k = m.top_k;
+    moe.n_moe_layers = m.n_moe_layers;
+    moe.routing = routing_name(m.routing);
+    moe.expected_experts_per_layer = distinct_experts(m.n_experts, m.top_k, req.batch, m.routing);
+    moe.uniform_experts_per_layer = distinct_experts(m.n_experts, m.top_k, req.batch, RoutingModel{});
+    moe.zipf_s = m.routing.kind == RoutingModel::Zipf ? m.routing.zipf_s : 1.0;
+    moe.zipf_experts_per_layer = distinct_experts(m.n_experts, m.top_k, req.batch, RoutingModel{RoutingModel::Zipf, moe.zipf_s});
+    moe.prefill_experts_per_layer = distinct_experts(m.n_experts, m.top_k, S, m.routing);
+  }
+
+  for (int i = 0; i < kNumComputeDtypes; ++i) {
+    auto want = static_cast<ComputeDtype>(i);
+    bool used = false;
+    for (const auto& g : m.groups) used = used || g.dtype == want;
+    if (used && p.rates.used_dtype[i] != want)
+      p.notes.push_back(hw.name + " has no " + compute_dtype_name(want) + " peak: those ops are timed at its " +
+                        compute_dtype_name(p.rates.used_dtype[i]) + " peak (weights upcast)");
+  }
+  if (p.rates.bw_calibrated) p.notes.push_back("memory bandwidth: calibrated measurement from " + hw.source_file);
+  if (L.cfg.pp > 1) p.notes.push_back("pipeline stages run in turn for a step: pp divides memory, not step latency");
+  if (L.devices > 1 && hw.interconnect && !hw.interconnect->latency_s)
+    p.notes.push_back("no collective latency in " + hw.source_file + ": communication time is bytes / bandwidth only");
+  return p;
+}
+
+Prediction predict(const ModelIR& ir, const HardwareSpec& hw, const Workload& w, const ParallelConfig& par) {
+  CompiledModel m = compile_model(ir, w.quant, w.policy, w.kv, w.routing);
+  PredictRequest r;
+  r.batch = w.batch;
+  r.context = w.context;
+  r.prompt_tokens = w.prompt_tokens;
+  r.parallel = par;
+  return predict(m, hw, r, true);
+}
+
+std::vector<std::pair<std::string, double>> per_op_decode_s(const CompiledModel& m, const Prediction& p) {
+  std::vector<std::pair<std::string, double>> out(m.op_names.size());
+  for (const auto& o : p.decode.ops)
+    for (int i : o.group->members) out[static_cast<size_t>(i)] = {m.op_names[static_cast<size_t>(i)], o.t.time_s};
+  return out;
+}
+
+}  // namespace llmcost

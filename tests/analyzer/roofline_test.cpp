@@ -1,0 +1,218 @@
+// Roofline predictions: hand-checked arithmetic per formula, agreement with the cost model op
+// for op on every bundled model, memory / max batch, MoE experts, communication, bad inputs.
+#include "llmcost/roofline.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <map>
+
+#include "llmcost/memory.h"
+#include "llmcost/model_loader.h"
+
+namespace llmcost {
+namespace {
+
+const std::string kConfigs = LLMCOST_CONFIG_DIR;
+
+const ModelIR& model(const std::string& name) {
+  static std::map<std::string, ModelIR> cache;
+  auto it = cache.find(name);
+  if (it == cache.end()) it = cache.emplace(name, load_model(name, kConfigs)).first;
+  return it->second;
+}
+const HardwareSpec& hw(const std::string& name) {
+  static std::map<std::string, HardwareSpec> cache;
+  auto it = cache.find(name);
+  if (it == cache.end()) it = cache.emplace(name, load_hardware(name, kConfigs)).first;
+  return it->second;
+}
+
+Prediction run(const std::string& m, const std::string& h, int64_t batch, int64_t context, ParallelConfig par = {},
+               QuantScheme q = QuantScheme::BF16, RoutingModel routing = {}) {
+  CompiledModel cm = compile_model(model(m), q, QuantPolicy{}, KvDtype::BF16, routing);
+  PredictRequest r;
+  r.batch = batch;
+  r.context = context;
+  r.parallel = par;
+  return predict(cm, hw(h), r);
+}
+
+void expect_rel(double a, double b, double rel = 1e-12) { EXPECT_LE(std::fabs(a - b), rel * std::max(std::fabs(a), std::fabs(b))) << a << " vs " << b; }
+
+TEST(Roofline, TimeIsTheLargerOfComputeAndMemory) {
+  // 2e12 FLOPs at 1e12 FLOP/s = 2 s; 1e9 bytes at 1e12 B/s = 1 ms: compute-bound, 2 s.
+  RooflineTime t = roofline(2e12, 1e9, 1e12, 1e12);
+  EXPECT_DOUBLE_EQ(t.compute_s, 2.0);
+  EXPECT_DOUBLE_EQ(t.memory_s, 1e-3);
+  EXPECT_DOUBLE_EQ(t.time_s, 2.0);
+  EXPECT_TRUE(t.compute_bound);
+  RooflineTime u = roofline(1e9, 4e12, 1e12, 2e12);  // 1 ms vs 2 s: memory-bound
+  EXPECT_DOUBLE_EQ(u.time_s, 2.0);
+  EXPECT_FALSE(u.compute_bound);
+}
+
+// Llama-3.1-8B, bf16, batch 1, context 4096 on an H100 SXM (3.35e12 B/s):
+//   weights read: 2 x (8,030,261,248 - 525,336,576 embedding) + one embedding row 2 x 4096
+//               = 15,009,849,344 + 8,192 = 15,009,857,536
+//   KV: 4096 positions x 131,072 bytes = 536,870,912
+//   activations (bf16): per layer 2 norms x 2x4096x2 + attention (4096+4096)x2 + mlp (4096+4096)x2
+//               = 65,536 x 32 = 2,097,152; embedding 8,192; final norm 16,384; lm_head (4096+128256)x2 = 264,704
+//               -> 2,386,432
+//   bytes = 15,549,114,880; every op memory-bound -> step = bytes / 3.35e12 = 4.6415 ms
+TEST(Roofline, Llama8BDecodeByHand) {
+  Prediction p = run("meta-llama/Llama-3.1-8B", "h100-sxm", 1, 4096);
+  EXPECT_DOUBLE_EQ(p.decode.bytes, 15549114880.0);
+  EXPECT_DOUBLE_EQ(p.decode.bytes_all_devices, 15549114880.0);
+  EXPECT_EQ(p.decode.bound, "memory");
+  EXPECT_DOUBLE_EQ(p.decode.compute_bound_s, 0.0);
+  expect_rel(p.decode.time_s, 15549114880.0 / 3.35e12);
+  expect_rel(p.tokens_per_s, 3.35e12 / 15549114880.0);
+  // FLOPs: 2 x matmul weights (7,504,924,672 active_compute - 266,240 norm scales = 7,504,658,432)
+  //        + attention 4 x 32 heads x 128 x 4096 x 32 layers = 15,009,316,864 + 2,147,483,648
+  EXPECT_DOUBLE_EQ(p.decode.flops, 15009316864.0 + 2147483648.0);
+  EXPECT_EQ(p.moe.present, false);
+  EXPECT_EQ(p.hardware.name, "h100-sxm");
+}
+
+// Max batch of Llama-3.1-8B bf16 at context 4096 on an L4 (24 GiB = 25,769,803,776 bytes):
+//   weights 2 x 8,030,261,248 = 16,060,522,496; KV per sequence 536,870,912
+//   workspace: prompt 4096 tokens in flight x (2 x 4096 x 2 + widest op 32,768 (gate+up+down) x 2) = 4096 x 81,920
+//              = 335,544,320, plus fp32 logits 128,256 x 4 = 513,024 per sequence
+//   need(b) = 16,396,066,816 + b x 537,383,936 <= 25,769,803,776  ->  b <= 17.44  ->  max batch 17
+TEST(Roofline, MaxBatchByHand) {
+  Prediction p = run("meta-llama/Llama-3.1-8B", "l4", 1, 4096);
+  EXPECT_DOUBLE_EQ(p.memory.weights_bytes, 16060522496.0);
+  EXPECT_DOUBLE_EQ(p.memory.kv_bytes, 536870912.0);
+  EXPECT_DOUBLE_EQ(p.memory.activation_bytes, 335544320.0 + 513024.0);
+  EXPECT_TRUE(p.memory.fits);
+  EXPECT_EQ(p.memory.max_batch, 17);
+  Prediction q = run("meta-llama/Llama-3.1-8B", "l4", 18, 4096);
+  EXPECT_FALSE(q.memory.fits);
+  Prediction big = run("meta-llama/Llama-3.1-70B", "l4", 1, 4096);
+  EXPECT_FALSE(big.memory.fits);
+  EXPECT_EQ(big.memory.max_batch, 0);
+}
+
+TEST(Roofline, AgreesWithCostModelOpForOpOnEveryBundledModel) {
+  for (const auto& b : list_bundled_models(kConfigs)) {
+    const ModelIR& ir = model(b.path);
+    for (QuantScheme q : {QuantScheme::BF16, QuantScheme::FP8, QuantScheme::INT4_G128}) {
+      for (int64_t batch : {1, 7, 64}) {
+        Workload w;
+        w.batch = batch;
+        w.context = 3000;
+        w.prompt_tokens = 0;
+        w.quant = q;
+        CompiledModel cm = compile_model(ir, q, w.policy, w.kv, w.routing);
+        EXPECT_DOUBLE_EQ(cm.total_weight_bytes, static_cast<double>(weight_bytes(ir, q, w.policy))) << b.stem;
+        PredictRequest r;
+        r.batch = batch;
+        r.context = 3000;
+        Prediction p = predict(cm, hw("h100-sxm"), r);
+        StepCost sc = decode_step_cost(ir, w);
+        expect_rel(p.decode.flops_all_devices, sc.flops);
+        expect_rel(p.decode.bytes_all_devices, sc.bytes);
+        expect_rel(p.decode.flops, sc.flops);  // one device: per device == whole model
+        for (const auto& o : p.decode.ops)
+          for (int i : o.group->members) {
+            const OpCost& c = sc.ops[static_cast<size_t>(i)];
+            EXPECT_EQ(c.name, cm.op_names[static_cast<size_t>(i)]);
+            expect_rel(o.flops, c.flops);
+            expect_rel(o.bytes(), c.bytes());
+            EXPECT_EQ(c.compute_dtype, compute_dtype_name(o.dtype)) << c.name;
+          }
+        Workload pw = w;
+        pw.batch = 1;
+        StepCost pc = prefill_cost(ir, pw);
+        expect_rel(p.prefill.flops_all_devices, pc.flops);
+        expect_rel(p.prefill.bytes_all_devices, pc.bytes);
+      }
+    }
+  }
+}
+
+TEST(Roofline, MoeExpertsPerLayer) {
+  // Mixtral: 8 experts, top-2. Batch 1 touches 2; batch 8 under uniform routing touches
+  // 8 x (1 - (6/8)^8) = 8 x (1 - 0.100112915) = 7.19909668.
+  Prediction one = run("mixtral-8x7b", "h100-sxm", 1, 1024);
+  EXPECT_TRUE(one.moe.present);
+  EXPECT_NEAR(one.moe.expected_experts_per_layer, 2.0, 1e-12);
+  Prediction eight = run("mixtral-8x7b", "h100-sxm", 8, 1024);
+  EXPECT_NEAR(eight.moe.uniform_experts_per_layer, 7.19909668, 1e-8);
+  EXPECT_LT(eight.moe.zipf_experts_per_layer, eight.moe.uniform_experts_per_layer);  // skew reuses experts
+  EXPECT_EQ(eight.moe.routing, "uniform");
+  Prediction zipf = run("mixtral-8x7b", "h100-sxm", 8, 1024, {}, QuantScheme::BF16, RoutingModel{RoutingModel::Zipf, 1.2});
+  EXPECT_EQ(zipf.moe.routing, "zipf:1.2");
+  EXPECT_LT(zipf.decode.bytes, eight.decode.bytes);  // fewer distinct experts read
+}
+
+// Llama-3.1-8B tp=2, batch 1: 32 attention + 32 MLP all-reduces of 1 x 4096 x 2 = 8,192 bytes;
+// a ring sends 2 x (2-1)/2 x 8,192 = 8,192 per device each -> 64 x 8,192 = 524,288 bytes,
+// at 450e9 B/s per direction (NVLink4 900 GB/s bidirectional) = 1.165 us.
+TEST(Roofline, TensorParallelAllReduce) {
+  Prediction p = run("meta-llama/Llama-3.1-8B", "h100-sxm", 1, 4096, {2, 1, 1});
+  EXPECT_DOUBLE_EQ(p.decode.comm.tp_allreduce_bytes, 524288.0);
+  EXPECT_EQ(p.decode.comm.n_collectives, 64);
+  expect_rel(p.decode.comm.time_s, 524288.0 / 450e9);
+  EXPECT_EQ(p.layout.devices, 2);
+  // Weights split in two (every tensor of this model is split tp ways in the layout).
+  EXPECT_DOUBLE_EQ(p.memory.weights_bytes, 16060522496.0 / 2);
+  Prediction one = run("meta-llama/Llama-3.1-8B", "h100-sxm", 1, 4096);
+  EXPECT_LT(p.decode.time_s, one.decode.time_s);
+  EXPECT_GT(p.decode.time_s, one.decode.time_s / 2);  // communication and replicated activations
+}
+
+// Mixtral tp=1 ep=8, batch 64: 8 devices each own 64/8 = 8 tokens; per MoE layer dispatch +
+// combine 2 x 8 tokens x top-2 x 4096 x 2 bytes x 7/8 remote = 229,376 bytes; x 32 layers = 7,340,032.
+TEST(Roofline, ExpertParallelAllToAll) {
+  Prediction p = run("mixtral-8x7b", "h100-sxm", 64, 1024, {1, 8, 1});
+  EXPECT_DOUBLE_EQ(p.decode.comm.ep_alltoall_bytes, 7340032.0);
+  EXPECT_DOUBLE_EQ(p.decode.comm.tp_allreduce_bytes, 0.0);
+  EXPECT_EQ(p.layout.attention_replicas, 8);
+  EXPECT_EQ(p.memory.max_batch % 8, 0);  // whole replicas
+}
+
+TEST(Roofline, PipelineSplitsMemoryNotLatency) {
+  Prediction one = run("meta-llama/Llama-3.1-8B", "h100-sxm", 4, 4096);
+  Prediction two = run("meta-llama/Llama-3.1-8B", "h100-sxm", 4, 4096, {1, 1, 2});
+  EXPECT_LT(two.memory.weights_bytes, 0.55 * one.memory.weights_bytes);
+  EXPECT_GT(two.memory.weights_bytes, 0.45 * one.memory.weights_bytes);
+  EXPECT_DOUBLE_EQ(two.decode.ops_s, one.decode.ops_s);
+  // One stage-to-stage send of 4 x 4096 x 2 bytes.
+  EXPECT_DOUBLE_EQ(two.decode.comm.pp_send_bytes, 32768.0);
+}
+
+TEST(Roofline, CalibratedBandwidthIsUsed) {
+  HardwareSpec h = hw("h100-sxm");
+  h.calibrated.read_bw_bytes_per_s = SourcedValue{3.0e12, "test"};
+  CompiledModel cm = compile_model(model("meta-llama/Llama-3.1-8B"), QuantScheme::BF16, QuantPolicy{}, KvDtype::BF16, {});
+  Prediction p = predict(cm, h, PredictRequest{});
+  expect_rel(p.decode.time_s, p.decode.bytes / 3.0e12);
+  EXPECT_FALSE(p.notes.empty());
+}
+
+TEST(Roofline, Fp8OnA100UsesBf16Peak) {
+  Prediction p = run("meta-llama/Llama-3.1-8B", "a100-80gb", 256, 1024, {}, QuantScheme::FP8);
+  bool noted = false;
+  for (const auto& n : p.notes) noted = noted || n.find("has no fp8 peak") != std::string::npos;
+  EXPECT_TRUE(noted);
+  for (const auto& o : p.decode.ops)
+    if (o.dtype == ComputeDtype::FP8) EXPECT_EQ(o.peak_dtype, ComputeDtype::BF16);
+}
+
+TEST(Roofline, BadInputs) {
+  CompiledModel cm = compile_model(model("meta-llama/Llama-3.1-8B"), QuantScheme::BF16, QuantPolicy{}, KvDtype::BF16, {});
+  PredictRequest r;
+  r.batch = 0;
+  EXPECT_THROW(predict(cm, hw("h100-sxm"), r), Error);
+  r.batch = 1;
+  r.context = 0;
+  EXPECT_THROW(predict(cm, hw("h100-sxm"), r), Error);
+  r.context = 10;
+  r.parallel.tp = 3;
+  EXPECT_THROW(predict(cm, hw("h100-sxm"), r), Error);
+}
+
+}  // namespace
+}  // namespace llmcost
