@@ -144,8 +144,11 @@ class Mutator {
         if (members.empty()) return;
         const auto& kv = members[pick(members.size())];
         if (!kv.second.is_int()) return;
-        int64_t x = kv.second.as_int();
-        int64_t choices[] = {0, -x, x + 1, x - 1, x * 2, x * 1000, x / 3};
+        // Unsigned arithmetic wraps instead of overflowing (the values may be INT64_MAX).
+        const uint64_t x = static_cast<uint64_t>(kv.second.as_int());
+        const int64_t choices[] = {0, static_cast<int64_t>(0 - x), static_cast<int64_t>(x + 1),
+                                   static_cast<int64_t>(x - 1), static_cast<int64_t>(x * 2),
+                                   static_cast<int64_t>(x * 1000), kv.second.as_int() / 3};
         target->set(kv.first, Value::integer(choices[pick(std::size(choices))]));
         return;
       }
