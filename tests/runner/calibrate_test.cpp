@@ -168,6 +168,35 @@ TEST(CalibrationYaml, IsReadBackByTheHardwareLoader) {
   EXPECT_EQ(cal->find("date")->as_string(), "2026-01-02T03:04:05Z");
 }
 
+TEST(CalibrationYaml, TriadIsOptionalAndTheSpecMatchesTheFile) {
+  CalibrationOptions o = tiny_options();
+  o.measure_triad = false;
+  Calibration c = calibrate_cpu(o);
+  EXPECT_EQ(c.triad_bw_bytes_per_s.n, 0u);
+  std::string yaml = calibration_yaml(c, "x");
+  EXPECT_EQ(yaml.find("triad"), std::string::npos);
+  HardwareSpec from_file = parse_hardware(parse_yaml(yaml, "x.yaml"), "x.yaml");
+  HardwareSpec direct = calibration_hardware(c, "x");
+  EXPECT_EQ(direct.name, "x");
+  EXPECT_DOUBLE_EQ(direct.calibrated.read_bw_bytes_per_s->value, from_file.calibrated.read_bw_bytes_per_s->value);
+  EXPECT_NEAR(direct.calibrated.read_bw_bytes_per_s->value, c.read_bw_bytes_per_s.median, c.read_bw_bytes_per_s.median * 1e-6);
+  const int bf16 = static_cast<int>(ComputeDtype::BF16);
+  EXPECT_NEAR(effective_rates(direct).flops_per_s[bf16], c.gemm_bf16_flops_per_s.median, c.gemm_bf16_flops_per_s.median * 1e-6);
+}
+
+TEST(CalibrationYaml, MalformedTriadIsRejectedByTheLoader) {
+  std::string yaml = calibration_yaml(fake_calibration(), "cpu-test");
+  auto pos = yaml.find("  triad_bw_bytes_per_s: {");
+  ASSERT_NE(pos, std::string::npos);
+  yaml.replace(pos, yaml.find('\n', pos) - pos, "  triad_bw_bytes_per_s: 12");
+  try {
+    parse_hardware(parse_yaml(yaml, "cal.yaml"), "cal.yaml");
+    FAIL() << "expected a ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("cal.yaml: /calibrated/triad_bw_bytes_per_s", 0), 0u) << e.what();
+  }
+}
+
 TEST(CalibrationYaml, DefaultNameIsSafe) {
   Calibration c = fake_calibration();
   EXPECT_EQ(default_calibration_name(c), "cpu-box--one-");

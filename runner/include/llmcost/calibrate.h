@@ -8,6 +8,7 @@
 #include <functional>
 #include <string>
 
+#include "llmcost/hardware.h"
 #include "llmcost/profiler.h"
 
 namespace llmcost {
@@ -21,6 +22,7 @@ struct CalibrationOptions {
   int gemm_k = 2048;
   int min_reps = 5;            // repetitions at least (after one warm-up), budget permitting more
   int max_reps = 100;
+  bool measure_triad = true;   // false: skip triad (llmcost run needs only read bandwidth and GEMM)
   // Called before each measurement with its name ("read", "triad", "gemm_fp32", "gemm_bf16").
   std::function<void(const std::string&)> progress;
 };
@@ -36,7 +38,7 @@ struct Calibration {
   uint64_t buffer_bytes = 0;     // per bandwidth array
   // Samples are per repetition; units in the names.
   Stats read_bw_bytes_per_s;     // sum over one buffer: bytes read / time (what decode streams)
-  Stats triad_bw_bytes_per_s;    // a[i] = b[i] + s*c[i]: 3 x buffer bytes (2 read + 1 written) / time
+  Stats triad_bw_bytes_per_s;    // a[i] = b[i] + s*c[i]: 3 x buffer bytes (2 read + 1 written) / time; n = 0 if skipped
   Stats gemm_fp32_flops_per_s;   // 2*m*n*k / time
   Stats gemm_bf16_flops_per_s;   // bf16 weights converted to fp32 on the fly, fp32 accumulate
   std::string gemm_fp32_impl;    // "openblas sgemm" or "blocked loop"
@@ -49,10 +51,14 @@ Calibration calibrate_cpu(const CalibrationOptions& opts = {});
 
 // A complete hardware YAML (name, description, kind: cpu, memory_bytes, mem_bw_bytes_per_s,
 // peak_flops_per_s, calibrated: {read_bw_bytes_per_s, triad_bw_bytes_per_s, gemm_flops_per_s:
-// {fp32, bf16}, threads, measured_on: {host, cpu}, date}), every number with a `source:`.
+// {fp32, bf16}, threads, measured_on: {host, cpu}, date}), every number with a `source:`
+// (triad is left out when it was not measured).
 // The datasheet fields hold the measured medians too (this box has no datasheet entry) and
 // their sources say so. `name` is what --hw takes.
 std::string calibration_yaml(const Calibration& c, const std::string& name);
+// calibration_yaml() parsed back by the hardware loader: the spec a calibrated prediction uses
+// (effective_rates() then takes the measured figures), identical to what the file would give.
+HardwareSpec calibration_hardware(const Calibration& c, const std::string& name);
 // "cpu-<hostname>" with characters other than [A-Za-z0-9._-] replaced by '-'.
 std::string default_calibration_name(const Calibration& c);
 
