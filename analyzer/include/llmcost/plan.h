@@ -1,0 +1,101 @@
+// Capacity planning (`llmcost plan SCENARIO.yaml`) and hardware sizing (`llmcost compare`):
+// scenarios read into typed structs, and results kept typed so every report can draw them.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "llmcost/cost_model.h"
+#include "llmcost/hardware.h"
+#include "llmcost/roofline.h"
+
+namespace llmcost {
+
+struct ScenarioHardware {
+  std::string name;                          // a bundled name or a path, as load_hardware takes
+  std::optional<double> usd_per_device_hour;  // price of one device for one hour
+  std::string price_source;                   // where the price comes from
+};
+
+struct Scenario {
+  std::string name;
+  std::string source_file;
+  std::vector<std::string> models;  // as load_model takes
+  std::vector<ScenarioHardware> hardware;
+  std::vector<QuantScheme> quants;
+  QuantPolicy policy;
+  KvDtype kv = KvDtype::BF16;
+  RoutingModel routing;
+  int64_t concurrency = 1;      // requests in flight to serve at once
+  int64_t prompt_tokens = 1;    // per request
+  int64_t output_tokens = 1;    // generated per request
+  std::optional<double> max_decode_step_s;  // latency target: time between output tokens
+  std::optional<double> max_ttft_s;         // latency target: time to first token
+  int64_t max_devices_per_replica = 8;      // largest tp x pp a replica may use
+};
+
+// Reads a scenario YAML (or JSON); errors name the file and the pointer. `spec` is a path or a
+// name in <config_dir>/scenarios.
+Scenario load_scenario(const std::string& spec, const std::string& config_dir);
+Scenario parse_scenario(const Value& doc, const std::string& file);
+
+// One model x hardware x quantization of a plan.
+struct PlanRow {
+  std::string model, hardware, quant;
+  bool feasible = false;
+  std::string reason;           // why not feasible, or which target was missed
+  ParallelConfig parallel;      // the layout of one replica
+  int64_t devices_per_replica = 0;
+  int64_t replicas = 0;
+  int64_t devices = 0;          // replicas x devices_per_replica
+  int64_t max_concurrency_per_replica = 0;  // memory (and latency target) limit at prompt + output
+  int64_t batch_per_replica = 0;            // ceil(concurrency / replicas)
+  double decode_step_s = 0;     // at batch_per_replica, context prompt + output / 2 (the mean)
+  double ttft_s = 0;            // prefill of one prompt
+  double request_latency_s = 0; // ttft + output x decode step
+  double tokens_per_s_per_sequence = 0;
+  double output_tokens_per_s = 0;  // all replicas: batch x output / (batch x ttft + output x step) each
+  bool meets_latency = true;
+  std::string bound;            // what limits the decode step
+  double per_device_bytes = 0, capacity_bytes = 0;  // at the planned batch and the full context
+  std::optional<double> usd_per_device_hour;
+  std::optional<double> usd_per_million_output_tokens;
+};
+
+struct PlanResult {
+  Scenario scenario;
+  std::vector<HardwareSpec> hardware;  // as used, with their sources
+  std::vector<PlanRow> rows;
+};
+
+// Every combination, in scenario order (model, then hardware, then quant).
+PlanResult run_plan(const Scenario& s, const std::string& config_dir);
+
+// The plan for one combination (compiled model at the scenario's quant).
+PlanRow plan_one(const CompiledModel& m, const HardwareSpec& hw, const Scenario& s,
+                 std::optional<double> usd_per_device_hour);
+
+// The fewest devices (tp in powers of two up to max_devices, then pp) whose layout holds the
+// model and `batch` sequences at `context`; nullopt when none within max_devices does.
+std::optional<ParallelConfig> smallest_fitting_layout(const CompiledModel& m, const HardwareSpec& hw, int64_t batch,
+                                                      int64_t context, int64_t prompt_tokens, int64_t max_devices);
+
+// `llmcost compare`: one model on several devices, same workload.
+struct CompareRow {
+  Prediction prediction;
+  bool auto_layout = false;  // layout chosen by smallest_fitting_layout
+  bool fits_any = true;      // false: no layout within the device limit holds it
+};
+struct CompareResult {
+  std::string model;
+  std::vector<CompareRow> rows;
+};
+// With auto_layout, each device gets the smallest layout holding r.batch at r.context (r.parallel
+// ignored); a device where none within max_devices does is reported with fits_any false and the
+// prediction of the largest layout tried.
+CompareResult run_compare(const CompiledModel& m, const std::vector<HardwareSpec>& hws, const PredictRequest& r,
+                          bool auto_layout, int64_t max_devices);
+
+}  // namespace llmcost

@@ -1,0 +1,295 @@
+// Capacity planning and hardware sizing: scenario parsing, layout search, replicas, throughput and cost.
+#include "llmcost/plan.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+
+#include "llmcost/config_reader.h"
+#include "llmcost/model_loader.h"
+
+namespace llmcost {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+void check_keys(const ConfigReader& r, const std::vector<std::string>& allowed) {
+  for (const auto& [k, v] : r.node().members()) {
+    if (std::find(allowed.begin(), allowed.end(), k) == allowed.end()) {
+      std::string list;
+      for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+      r.fail(k, "is not a known key (expected one of: " + list + ")");
+    }
+  }
+}
+
+double positive_number(const ConfigReader& r, const std::string& key) {
+  const Value* v = r.raw(key);
+  if (!v->is_number() || !(v->as_double() > 0) || !std::isfinite(v->as_double()))
+    r.fail(key, "must be a positive number");
+  return v->as_double();
+}
+
+// Layouts of n devices: tp a power of two (at most 8, one node's NVLink domain) times pp.
+std::vector<ParallelConfig> layouts_of(int64_t n) {
+  std::vector<ParallelConfig> out;
+  for (int64_t tp = 8; tp >= 1; tp /= 2)
+    if (tp <= n && n % tp == 0) out.push_back(ParallelConfig{tp, 1, n / tp});
+  return out;
+}
+
+std::optional<Prediction> try_predict(const CompiledModel& m, const HardwareSpec& hw, const PredictRequest& r) {
+  try {
+    return predict(m, hw, r, false);
+  } catch (const Error&) {
+    return std::nullopt;  // layout impossible for this model (heads, widths ...)
+  }
+}
+
+}  // namespace
+
+Scenario parse_scenario(const Value& doc, const std::string& file) {
+  ConfigReader r(doc, file);
+  check_keys(r, {"name", "description", "models", "hardware", "quant", "quant_policy", "kv_dtype", "routing", "workload",
+                 "max_devices_per_replica"});
+  Scenario s;
+  s.source_file = file;
+  s.name = r.str_or("name", fs::path(file).stem().string());
+  s.models = r.str_list("models");
+  if (s.models.empty()) r.fail("models", "must list at least one model (a bundled name, HF id or config path)");
+  const Value* hw = r.raw("hardware");
+  if (!hw || !hw->is_array() || hw->items().empty())
+    r.fail("hardware", "must list at least one device: a name, or {name: ..., usd_per_device_hour: {value: ..., source: ...}}");
+  for (size_t i = 0; i < hw->items().size(); ++i) {
+    const Value& item = hw->items()[i];
+    std::string ptr = r.pointer_of("hardware") + "/" + std::to_string(i);
+    ScenarioHardware h;
+    if (item.is_string()) {
+      h.name = item.as_string();
+    } else if (item.is_object()) {
+      ConfigReader c(item, file, ptr);
+      check_keys(c, {"name", "usd_per_device_hour"});
+      h.name = c.req_str("name");
+      if (auto price = c.child("usd_per_device_hour")) {
+        check_keys(*price, {"value", "source"});
+        if (!price->has("value")) price->fail("value", "is required (a positive number)");
+        h.usd_per_device_hour = positive_number(*price, "value");
+        h.price_source = price->req_str("source");
+      }
+    } else {
+      throw ConfigError(file, ptr, "must be a hardware name or an object with name");
+    }
+    s.hardware.push_back(h);
+  }
+  std::vector<std::string> quants = r.str_list("quant");
+  if (quants.empty()) quants = {"bf16"};
+  for (size_t i = 0; i < quants.size(); ++i) {
+    auto q = parse_quant_scheme(quants[i]);
+    if (!q)
+      throw ConfigError(file, r.pointer_of("quant") + "/" + std::to_string(i),
+                        "must be one of " + quant_scheme_names() + ", got \"" + quants[i] + "\"");
+    s.quants.push_back(*q);
+  }
+  std::string policy = r.str_or("quant_policy", "default");
+  auto pol = parse_quant_policy(policy);
+  if (!pol) r.fail("quant_policy", "must be default, experts, routed, all or a comma list of groups, got \"" + policy + "\"");
+  s.policy = *pol;
+  std::string kv = r.str_or("kv_dtype", "bf16");
+  auto kvd = parse_kv_dtype(kv);
+  if (!kvd) r.fail("kv_dtype", "must be bf16, fp8, int8 or int4, got \"" + kv + "\"");
+  s.kv = *kvd;
+  std::string routing = r.str_or("routing", "uniform");
+  auto rt = parse_routing(routing);
+  if (!rt) r.fail("routing", "must be uniform or zipf:S with S > 0, got \"" + routing + "\"");
+  s.routing = *rt;
+  s.max_devices_per_replica = r.int_or("max_devices_per_replica", 8, 1, 4096);
+  auto w = r.child("workload");
+  if (!w) r.fail("workload", "is required: {concurrency, prompt_tokens, output_tokens[, max_decode_step_s, max_ttft_s]}");
+  check_keys(*w, {"concurrency", "prompt_tokens", "output_tokens", "max_decode_step_s", "max_ttft_s"});
+  s.concurrency = w->req_int("concurrency", 1, int64_t(1) << 30);
+  s.prompt_tokens = w->req_int("prompt_tokens", 1, int64_t(1) << 24);
+  s.output_tokens = w->req_int("output_tokens", 1, int64_t(1) << 24);
+  if (w->has("max_decode_step_s")) s.max_decode_step_s = positive_number(*w, "max_decode_step_s");
+  if (w->has("max_ttft_s")) s.max_ttft_s = positive_number(*w, "max_ttft_s");
+  return s;
+}
+
+Scenario load_scenario(const std::string& spec, const std::string& config_dir) {
+  std::error_code ec;
+  if (fs::is_regular_file(spec, ec)) return parse_scenario(parse_config_file(spec), spec);
+  fs::path dir = fs::path(config_dir) / "scenarios";
+  for (const char* ext : {".yaml", ".yml"}) {
+    fs::path p = dir / (spec + ext);
+    if (spec.find('/') == std::string::npos && fs::is_regular_file(p, ec)) return parse_scenario(parse_config_file(p.string()), p.string());
+  }
+  std::string names;
+  for (const auto& e : fs::directory_iterator(dir, ec))
+    if (e.path().extension() == ".yaml") names += (names.empty() ? "" : ", ") + e.path().stem().string();
+  throw Error(spec + ": cannot read scenario file (No such file or directory)" +
+              (names.empty() ? std::string() : "; bundled scenarios: " + names));
+}
+
+std::optional<ParallelConfig> smallest_fitting_layout(const CompiledModel& m, const HardwareSpec& hw, int64_t batch,
+                                                      int64_t context, int64_t prompt_tokens, int64_t max_devices) {
+  for (int64_t n = 1; n <= max_devices; ++n) {
+    if (n > 1 && !hw.interconnect) break;
+    for (const ParallelConfig& c : layouts_of(n)) {
+      PredictRequest r;
+      r.batch = batch;
+      r.context = context;
+      r.prompt_tokens = prompt_tokens;
+      r.parallel = c;
+      auto p = try_predict(m, hw, r);
+      if (p && p->memory.fits) return c;
+    }
+  }
+  return std::nullopt;
+}
+
+PlanRow plan_one(const CompiledModel& m, const HardwareSpec& hw, const Scenario& s, std::optional<double> usd_per_device_hour) {
+  PlanRow row;
+  row.model = m.name;
+  row.hardware = hw.name;
+  row.quant = quant_scheme_name(m.quant);
+  row.usd_per_device_hour = usd_per_device_hour;
+  row.capacity_bytes = hw.memory_bytes.value;
+  const int64_t ctx_max = checked_add(s.prompt_tokens, s.output_tokens);
+  const int64_t ctx_mean = s.prompt_tokens + s.output_tokens / 2;
+  const double out = static_cast<double>(s.output_tokens);
+
+  struct Candidate {
+    ParallelConfig par;
+    int64_t n = 0, limit = 0, replicas = 0, devices = 0, batch = 0;
+    bool latency_ok = true;
+    Prediction at_batch;   // at the planned batch, mean context
+    Prediction at_max;     // at the planned batch, full context (memory)
+    double request_s = 0;
+  };
+  std::optional<Candidate> best;
+  auto better = [](const Candidate& a, const Candidate& b) {
+    if (a.latency_ok != b.latency_ok) return a.latency_ok;
+    if (a.devices != b.devices) return a.devices < b.devices;
+    return a.request_s < b.request_s;
+  };
+  for (int64_t n = 1; n <= s.max_devices_per_replica; ++n) {
+    if (n > 1 && !hw.interconnect) break;
+    if (best && best->latency_ok && n > best->devices) break;  // more devices per replica cannot need fewer in total
+    for (const ParallelConfig& c : layouts_of(n)) {
+      PredictRequest r;
+      r.batch = 1;
+      r.context = ctx_max;
+      r.prompt_tokens = s.prompt_tokens;
+      r.parallel = c;
+      auto first = try_predict(m, hw, r);
+      if (!first || !first->memory.fits) continue;
+      Candidate k;
+      k.par = c;
+      k.n = n;
+      k.limit = std::min<int64_t>(first->memory.max_batch, int64_t(1) << 30);
+      auto step_at = [&](int64_t b) {
+        PredictRequest q = r;
+        q.batch = b;
+        q.context = std::max<int64_t>(ctx_mean, 1);
+        return predict(m, hw, q, false);
+      };
+      if (s.max_decode_step_s) {
+        if (step_at(1).decode.time_s > *s.max_decode_step_s) {
+          k.latency_ok = false;
+        } else {
+          int64_t lo = 1, hi = k.limit;  // the step grows with the batch
+          while (lo < hi) {
+            int64_t mid = lo + (hi - lo + 1) / 2;
+            if (step_at(mid).decode.time_s <= *s.max_decode_step_s)
+              lo = mid;
+            else
+              hi = mid - 1;
+          }
+          k.limit = lo;
+        }
+      }
+      if (s.max_ttft_s && first->prefill.time_s > *s.max_ttft_s) k.latency_ok = false;
+      k.replicas = (s.concurrency + k.limit - 1) / k.limit;
+      k.devices = checked_mul(k.replicas, n);
+      k.batch = (s.concurrency + k.replicas - 1) / k.replicas;
+      k.at_batch = step_at(k.batch);
+      PredictRequest full = r;
+      full.batch = k.batch;
+      k.at_max = predict(m, hw, full, false);
+      k.request_s = k.at_batch.prefill.time_s + out * k.at_batch.decode.time_s;
+      if (!best || better(k, *best)) best = std::move(k);
+    }
+  }
+  if (!best) {
+    row.reason = "does not fit in " + std::to_string(hw.interconnect ? s.max_devices_per_replica : 1) + " device(s)";
+    return row;
+  }
+  const Candidate& b = *best;
+  row.feasible = true;
+  row.parallel = b.par;
+  row.devices_per_replica = b.n;
+  row.replicas = b.replicas;
+  row.devices = b.devices;
+  row.max_concurrency_per_replica = b.limit;
+  row.batch_per_replica = b.batch;
+  row.decode_step_s = b.at_batch.decode.time_s;
+  row.ttft_s = b.at_batch.prefill.time_s;
+  row.request_latency_s = b.request_s;
+  row.tokens_per_s_per_sequence = 1.0 / row.decode_step_s;
+  const double batch = static_cast<double>(b.batch);
+  row.output_tokens_per_s = static_cast<double>(b.replicas) * batch * out / (batch * row.ttft_s + out * row.decode_step_s);
+  row.bound = b.at_batch.decode.bound;
+  row.per_device_bytes = b.at_max.memory.per_device_bytes;
+  row.meets_latency = b.latency_ok;
+  if (!b.latency_ok) row.reason = "latency target missed even at batch 1";
+  if (usd_per_device_hour)
+    row.usd_per_million_output_tokens = *usd_per_device_hour * static_cast<double>(row.devices) / 3600.0 / row.output_tokens_per_s * 1e6;
+  return row;
+}
+
+PlanResult run_plan(const Scenario& s, const std::string& config_dir) {
+  PlanResult res;
+  res.scenario = s;
+  for (const auto& h : s.hardware) res.hardware.push_back(load_hardware(h.name, config_dir));
+  for (const auto& name : s.models) {
+    ModelIR ir = load_model(name, config_dir);
+    for (size_t hi = 0; hi < s.hardware.size(); ++hi) {
+      for (QuantScheme q : s.quants) {
+        CompiledModel m = compile_model(ir, q, s.policy, s.kv, s.routing);
+        res.rows.push_back(plan_one(m, res.hardware[hi], s, s.hardware[hi].usd_per_device_hour));
+      }
+    }
+  }
+  return res;
+}
+
+CompareResult run_compare(const CompiledModel& m, const std::vector<HardwareSpec>& hws, const PredictRequest& r,
+                          bool auto_layout, int64_t max_devices) {
+  CompareResult res;
+  res.model = m.name;
+  for (const auto& hw : hws) {
+    CompareRow row;
+    PredictRequest q = r;
+    if (auto_layout) {
+      row.auto_layout = true;
+      auto c = smallest_fitting_layout(m, hw, r.batch, r.context, r.prompt_tokens, max_devices);
+      if (c) {
+        q.parallel = *c;
+      } else {
+        row.fits_any = false;
+        q.parallel = ParallelConfig{};
+        if (hw.interconnect)
+          for (const ParallelConfig& l : layouts_of(max_devices))
+            if (try_predict(m, hw, PredictRequest{r.batch, r.context, r.prompt_tokens, l})) {
+              q.parallel = l;
+              break;
+            }
+      }
+    }
+    row.prediction = predict(m, hw, q, true);
+    res.rows.push_back(std::move(row));
+  }
+  return res;
+}
+
+}  // namespace llmcost
