@@ -54,85 +54,14 @@ int64_t out_width(const Op& op, const ModelIR& ir) {
   }
 }
 
-void validate(const Workload& w, int64_t tokens_per_seq, const char* what) {
-  if (w.batch < 1) throw Error(std::string(what) + ": batch must be >= 1, got " + std::to_string(w.batch));
+void validate(int64_t batch, int64_t tokens_per_seq, const RoutingModel& routing, const char* what) {
+  const std::string w = what;
+  if (batch < 1) throw Error(w + ": batch must be >= 1, got " + std::to_string(batch));
   if (tokens_per_seq < 1)
-    throw Error(std::string(what) + ": " + (std::string(what) == "decode" ? "context" : "prompt tokens") +
-                " must be >= 1, got " + std::to_string(tokens_per_seq));
-  if (w.routing.kind == RoutingModel::Zipf && !(w.routing.zipf_s > 0))
-    throw Error(std::string(what) + ": zipf routing exponent must be > 0, got " + std::to_string(w.routing.zipf_s));
-}
-
-// Shared walk: `seq_tokens` new tokens per sequence (1 for decode); `attended_pairs(op)` the
-// query-key pairs per sequence; `kv_positions(op)` the cache positions read (decode) or written
-// (prefill) per sequence.
-template <class Pairs, class KvPos>
-StepCost walk(const ModelIR& ir, const Workload& w, int64_t seq_tokens, Pairs attended_pairs, KvPos kv_positions) {
-  StepCost sc;
-  const double B = static_cast<double>(w.batch);
-  const int64_t tokens = checked_mul(w.batch, seq_tokens);
-  const double T = static_cast<double>(tokens);
-  sc.tokens = tokens;
-  double distinct_sum = 0;
-  int64_t moe_layers = 0;
-  auto visit = [&](const Op& op) {
-    OpCost c;
-    c.name = op.name;
-    c.kind = op.kind;
-    c.layer = op.layer;
-    c.compute_dtype = op_compute_dtype(op, w);
-    const double copy_bytes = static_cast<double>(op_copy_read_bytes(op, w.quant, w.policy, ir));
-    const double d = static_cast<double>(ir.d_model);
-    switch (op.kind) {
-      case OpKind::TokenEmbedding:
-      case OpKind::PositionEmbedding: {
-        // A gather reads one row per token, at most every row once.
-        double rows = 1;
-        for (const auto& t : op.tensors)
-          if (t.use == TensorUse::Gather && !t.shape.empty()) rows = static_cast<double>(t.shape[0]);
-        c.weight_bytes = copy_bytes / rows * std::min(T, rows);
-        c.activation_bytes = T * d * kActBytes;
-        break;
-      }
-      case OpKind::Norm:
-        c.weight_bytes = copy_bytes;
-        c.activation_bytes = 2 * T * d * kActBytes;
-        break;
-      case OpKind::RoutedExperts: {
-        c.distinct_experts = expected_distinct_experts(op.moe.n_experts, op.moe.top_k, tokens, w.routing);
-        distinct_sum += c.distinct_experts;
-        moe_layers++;
-        c.weight_bytes = copy_bytes * c.distinct_experts;
-        c.matmul_flops = T * static_cast<double>(op_matmul_flops_per_token(op));
-        c.activation_bytes = T * static_cast<double>(op.moe.top_k) * 2 * d * kActBytes;
-        break;
-      }
-      default: {
-        c.weight_bytes = copy_bytes;
-        c.matmul_flops = T * static_cast<double>(op_matmul_flops_per_token(op));
-        c.activation_bytes = T * (d + static_cast<double>(out_width(op, ir))) * kActBytes;
-        if (op.kind == OpKind::Attention) {
-          c.attention_flops = B * static_cast<double>(attention_core_flops(op.attn, 1)) * static_cast<double>(attended_pairs(op.attn));
-          c.kv_bytes = B * static_cast<double>(kv_positions(op.attn)) *
-                       static_cast<double>(kv_layer_bytes_per_token(op.attn, w.kv));
-        }
-        break;
-      }
-    }
-    c.flops = c.matmul_flops + c.attention_flops;
-    sc.flops += c.flops;
-    sc.weight_bytes += c.weight_bytes;
-    sc.kv_bytes += c.kv_bytes;
-    sc.activation_bytes += c.activation_bytes;
-    sc.ops.push_back(std::move(c));
-  };
-  for (const auto& op : ir.pre) visit(op);
-  for (const auto& L : ir.layers)
-    for (const auto& op : L.ops) visit(op);
-  for (const auto& op : ir.post) visit(op);
-  sc.bytes = sc.weight_bytes + sc.kv_bytes + sc.activation_bytes;
-  sc.mean_distinct_experts = moe_layers ? distinct_sum / static_cast<double>(moe_layers) : 0.0;
-  return sc;
+    throw Error(w + ": " + (w == "decode" ? "context" : "prompt tokens") + " must be >= 1, got " +
+                std::to_string(tokens_per_seq));
+  if (routing.kind == RoutingModel::Zipf && !(routing.zipf_s > 0))
+    throw Error(w + ": zipf routing exponent must be > 0, got " + std::to_string(routing.zipf_s));
 }
 
 }  // namespace
@@ -160,6 +89,10 @@ double expected_distinct_experts(int64_t n_experts, int64_t top_k, int64_t token
   if (n_experts <= 0 || top_k <= 0 || tokens <= 0) return 0.0;
   top_k = std::min(top_k, n_experts);
   const double B = static_cast<double>(tokens);
+  if (r.kind == RoutingModel::Uniform || top_k == n_experts) {
+    const double q = static_cast<double>(top_k) / static_cast<double>(n_experts);
+    return q >= 1.0 ? static_cast<double>(n_experts) : static_cast<double>(n_experts) * -std::expm1(B * std::log1p(-q));
+  }
   double sum = 0;
   for (double q : inclusion_probabilities(n_experts, top_k, r))
     sum += q >= 1.0 ? 1.0 : -std::expm1(B * std::log1p(-q));  // 1 - (1 - q)^B
@@ -176,20 +109,139 @@ const char* scheme_compute_dtype(QuantScheme s) {
   }
 }
 
-StepCost decode_step_cost(const ModelIR& ir, const Workload& w) {
-  validate(w, w.context, "decode");
+CostModel::CostModel(const ModelIR& ir, QuantScheme quant, const QuantPolicy& policy, KvDtype kv) {
+  Workload w;
+  w.quant = quant;
+  w.policy = policy;
+  const int64_t n_experts = model_n_experts(ir);
+  auto add = [&](const Op& op) {
+    OpConstants c;
+    c.name = op.name;
+    c.kind = op.kind;
+    c.layer = op.layer;
+    c.compute_dtype = op_compute_dtype(op, w);
+    c.copy_bytes = static_cast<double>(op_copy_read_bytes(op, quant, policy, op_site(op, ir, n_experts)));
+    c.matmul_flops_per_token = static_cast<double>(op_matmul_flops_per_token(op));
+    const double d = static_cast<double>(ir.d_model);
+    switch (op.kind) {
+      case OpKind::TokenEmbedding:
+      case OpKind::PositionEmbedding:
+        c.gather_rows = 1;
+        for (const auto& t : op.tensors)
+          if (t.use == TensorUse::Gather && !t.shape.empty()) c.gather_rows = static_cast<double>(t.shape[0]);
+        c.activation_bytes_per_token = d * kActBytes;  // the row written
+        break;
+      case OpKind::Norm:
+        c.activation_bytes_per_token = 2 * d * kActBytes;  // read + write
+        break;
+      case OpKind::RoutedExperts:
+        c.n_experts = op.moe.n_experts;
+        c.top_k = op.moe.top_k;
+        c.activation_bytes_per_token = static_cast<double>(op.moe.top_k) * 2 * d * kActBytes;  // per expert in + out
+        break;
+      default:
+        c.activation_bytes_per_token = (d + static_cast<double>(out_width(op, ir))) * kActBytes;
+        if (op.kind == OpKind::Attention) {
+          c.attn = op.attn;
+          c.attention_flops_per_position = static_cast<double>(attention_core_flops(op.attn, 1));
+          c.kv_bytes_per_position = static_cast<double>(kv_layer_bytes_per_token(op.attn, kv));
+        }
+        break;
+    }
+    ops_.push_back(std::move(c));
+  };
+  for (const auto& op : ir.pre) add(op);
+  for (const auto& L : ir.layers)
+    for (const auto& op : L.ops) add(op);
+  for (const auto& op : ir.post) add(op);
+}
+
+// `seq_tokens` new tokens per sequence (1 for decode); `pairs(attn)` the query-key pairs per
+// sequence; `kv_positions(attn)` the cache positions read (decode) or written (prefill) per sequence.
+template <class Pairs, class KvPos>
+StepCost CostModel::walk(int64_t batch, int64_t seq_tokens, const RoutingModel& routing, bool with_ops, Pairs pairs,
+                         KvPos kv_positions) const {
+  StepCost sc;
+  const double B = static_cast<double>(batch);
+  const int64_t tokens = checked_mul(batch, seq_tokens);
+  const double T = static_cast<double>(tokens);
+  sc.tokens = tokens;
+  if (with_ops) sc.ops.reserve(ops_.size());
+  double distinct_sum = 0;
+  int64_t moe_layers = 0;
+  int64_t memo_e = -1, memo_k = -1;  // MoE layers usually share (E, k): compute once
+  double memo_distinct = 0;
+  for (const auto& k : ops_) {
+    OpCost c;
+    c.matmul_flops = T * k.matmul_flops_per_token;
+    c.activation_bytes = T * k.activation_bytes_per_token;
+    switch (k.kind) {
+      case OpKind::TokenEmbedding:
+      case OpKind::PositionEmbedding:
+        c.weight_bytes = k.copy_bytes / k.gather_rows * std::min(T, k.gather_rows);  // one row per token, each once
+        break;
+      case OpKind::RoutedExperts:
+        if (k.n_experts != memo_e || k.top_k != memo_k) {
+          memo_e = k.n_experts;
+          memo_k = k.top_k;
+          memo_distinct = expected_distinct_experts(k.n_experts, k.top_k, tokens, routing);
+        }
+        c.distinct_experts = memo_distinct;
+        distinct_sum += memo_distinct;
+        moe_layers++;
+        c.weight_bytes = k.copy_bytes * memo_distinct;
+        break;
+      case OpKind::Attention:
+        c.weight_bytes = k.copy_bytes;
+        c.attention_flops = B * k.attention_flops_per_position * static_cast<double>(pairs(k.attn));
+        c.kv_bytes = B * static_cast<double>(kv_positions(k.attn)) * k.kv_bytes_per_position;
+        break;
+      default:
+        c.weight_bytes = k.copy_bytes;
+        break;
+    }
+    c.flops = c.matmul_flops + c.attention_flops;
+    sc.flops += c.flops;
+    sc.weight_bytes += c.weight_bytes;
+    sc.kv_bytes += c.kv_bytes;
+    sc.activation_bytes += c.activation_bytes;
+    if (with_ops) {
+      c.name = k.name;
+      c.kind = k.kind;
+      c.layer = k.layer;
+      c.compute_dtype = k.compute_dtype;
+      sc.ops.push_back(std::move(c));
+    }
+  }
+  sc.bytes = sc.weight_bytes + sc.kv_bytes + sc.activation_bytes;
+  sc.mean_distinct_experts = moe_layers ? distinct_sum / static_cast<double>(moe_layers) : 0.0;
+  return sc;
+}
+
+StepCost CostModel::decode(int64_t batch, int64_t context, const RoutingModel& routing, bool with_ops) const {
+  validate(batch, context, routing, "decode");
+  auto cached = [context](const AttentionSpec& a) { return kv_cached_tokens(a, context); };
+  return walk(batch, 1, routing, with_ops, cached, cached);
+}
+
+StepCost CostModel::prefill(int64_t batch, int64_t prompt_tokens, const RoutingModel& routing, bool with_ops) const {
+  validate(batch, prompt_tokens, routing, "prefill");
+  // Every prompt token's K/V is written once (a windowed layer overwrites its ring buffer).
   return walk(
-      ir, w, 1, [&](const AttentionSpec& a) { return kv_cached_tokens(a, w.context); },
-      [&](const AttentionSpec& a) { return kv_cached_tokens(a, w.context); });
+      batch, prompt_tokens, routing, with_ops,
+      [prompt_tokens](const AttentionSpec& a) { return prefill_attended_pairs(a, prompt_tokens); },
+      [prompt_tokens](const AttentionSpec&) { return prompt_tokens; });
+}
+
+StepCost decode_step_cost(const ModelIR& ir, const Workload& w) {
+  validate(w.batch, w.context, w.routing, "decode");
+  return CostModel(ir, w.quant, w.policy, w.kv).decode(w.batch, w.context, w.routing);
 }
 
 StepCost prefill_cost(const ModelIR& ir, const Workload& w) {
   const int64_t S = w.prompt_tokens > 0 ? w.prompt_tokens : w.context;
-  validate(w, S, "prefill");
-  // Every prompt token's K/V is written once (a windowed layer overwrites its ring buffer).
-  return walk(
-      ir, w, S, [&](const AttentionSpec& a) { return prefill_attended_pairs(a, S); },
-      [&](const AttentionSpec&) { return S; });
+  validate(w.batch, S, w.routing, "prefill");
+  return CostModel(ir, w.quant, w.policy, w.kv).prefill(w.batch, S, w.routing);
 }
 
 }  // namespace llmcost

@@ -7,14 +7,14 @@ namespace llmcost {
 
 namespace {
 
-int64_t n_experts_of(const ModelIR& ir) {
+int64_t n_experts_impl(const ModelIR& ir) {
   for (const auto& L : ir.layers)
     for (const auto& op : L.ops)
       if (op.kind == OpKind::RoutedExperts) return op.moe.n_experts;
   return 0;
 }
 
-TensorSite site_of(const Op& op, const ModelIR& ir, int64_t n_experts) {
+TensorSite site_impl(const Op& op, const ModelIR& ir, int64_t n_experts) {
   TensorSite s;
   s.layer = op.layer;
   s.n_layers = ir.n_layers;
@@ -26,7 +26,7 @@ TensorSite site_of(const Op& op, const ModelIR& ir, int64_t n_experts) {
 }
 
 int64_t op_bytes_impl(const Op& op, QuantScheme s, const QuantPolicy& p, const ModelIR& ir, int64_t n_experts) {
-  TensorSite site = site_of(op, ir, n_experts);
+  TensorSite site = site_impl(op, ir, n_experts);
   int64_t b = 0;
   for (const auto& t : op.tensors) b = checked_add(b, tensor_bytes(t, s, p, site));
   return checked_mul(b, op.copies());
@@ -68,28 +68,35 @@ bool module_excluded(const std::string& path, const std::vector<std::string>& pa
 }  // namespace
 
 int64_t op_weight_bytes(const Op& op, QuantScheme s, const QuantPolicy& p, const ModelIR& ir) {
-  return op_bytes_impl(op, s, p, ir, n_experts_of(ir));
+  return op_bytes_impl(op, s, p, ir, n_experts_impl(ir));
 }
 
+int64_t model_n_experts(const ModelIR& ir) { return n_experts_impl(ir); }
+
+TensorSite op_site(const Op& op, const ModelIR& ir, int64_t n_experts) { return site_impl(op, ir, n_experts); }
+
 int64_t op_copy_read_bytes(const Op& op, QuantScheme s, const QuantPolicy& p, const ModelIR& ir) {
-  TensorSite site = site_of(op, ir, n_experts_of(ir));
+  return op_copy_read_bytes(op, s, p, site_impl(op, ir, n_experts_impl(ir)));
+}
+
+int64_t op_copy_read_bytes(const Op& op, QuantScheme s, const QuantPolicy& p, const TensorSite& site) {
   int64_t b = 0;
   for (const auto& t : op.tensors) b = checked_add(b, tensor_read_bytes(t, s, p, site));
   return b;
 }
 
 int64_t weight_bytes(const ModelIR& ir, QuantScheme s, const QuantPolicy& p) {
-  const int64_t ne = n_experts_of(ir);
+  const int64_t ne = n_experts_impl(ir);
   int64_t total = 0;
   for_each_main_op(ir, [&](const Op& op) { total = checked_add(total, op_bytes_impl(op, s, p, ir, ne)); });
   return total;
 }
 
 std::array<int64_t, kNumParamGroups> weight_bytes_by_group(const ModelIR& ir, QuantScheme s, const QuantPolicy& p) {
-  const int64_t ne = n_experts_of(ir);
+  const int64_t ne = n_experts_impl(ir);
   std::array<int64_t, kNumParamGroups> by{};
   for_each_main_op(ir, [&](const Op& op) {
-    TensorSite site = site_of(op, ir, ne);
+    TensorSite site = site_impl(op, ir, ne);
     for (const auto& t : op.tensors) {
       int64_t b = checked_mul(tensor_bytes(t, s, p, site), op.copies());
       auto& slot = by[static_cast<int>(t.group)];
@@ -100,7 +107,7 @@ std::array<int64_t, kNumParamGroups> weight_bytes_by_group(const ModelIR& ir, Qu
 }
 
 int64_t mtp_weight_bytes(const ModelIR& ir, QuantScheme s, const QuantPolicy& p) {
-  const int64_t ne = n_experts_of(ir);
+  const int64_t ne = n_experts_impl(ir);
   int64_t total = 0;
   for (const auto& L : ir.mtp_layers)
     for (const auto& op : L.ops) total = checked_add(total, op_bytes_impl(op, s, p, ir, ne));

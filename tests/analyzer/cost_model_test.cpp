@@ -174,6 +174,32 @@ TEST(StepCost, Prefill) {
   EXPECT_EQ(prefill_cost(ir, c).tokens, 300);
 }
 
+// A CostModel built once gives what the one-shot functions give; totals-only drops the ops.
+TEST(StepCost, CostModelReuseMatchesOneShot) {
+  ModelIR ir = model("deepseek-ai/DeepSeek-V3");
+  CostModel cm(ir, QuantScheme::Q4_K_M, QuantPolicy{}, KvDtype::FP8);
+  for (int64_t batch : {1, 7, 64}) {
+    Workload w;
+    w.batch = batch;
+    w.context = 1000 * batch;
+    w.quant = QuantScheme::Q4_K_M;
+    w.kv = KvDtype::FP8;
+    w.routing = kZipf;
+    StepCost a = decode_step_cost(ir, w);
+    StepCost b = cm.decode(batch, w.context, kZipf);
+    StepCost c = cm.decode(batch, w.context, kZipf, false);
+    EXPECT_EQ(a.ops.size(), b.ops.size());
+    EXPECT_DOUBLE_EQ(a.bytes, b.bytes);
+    EXPECT_DOUBLE_EQ(a.flops, b.flops);
+    EXPECT_DOUBLE_EQ(c.bytes, b.bytes);
+    EXPECT_DOUBLE_EQ(c.flops, b.flops);
+    EXPECT_TRUE(c.ops.empty());
+    w.prompt_tokens = 333;
+    EXPECT_DOUBLE_EQ(prefill_cost(ir, w).flops, cm.prefill(batch, 333, kZipf).flops);
+  }
+  EXPECT_THROW(cm.decode(0, 10, kUniform), Error);
+}
+
 TEST(StepCost, BadWorkloads) {
   ModelIR ir = model("meta-llama/Llama-3.1-8B");
   Workload w;

@@ -75,6 +75,39 @@ StepCost decode_step_cost(const ModelIR& ir, const Workload& w);
 // causal attention counted as the lower half of the S x S matrix (incl. the diagonal).
 StepCost prefill_cost(const ModelIR& ir, const Workload& w);
 
+// A model's per-op constants under one scheme, policy and KV dtype, computed once. Evaluating a
+// workload is then one arithmetic pass over the ops, for sweeps over many batches / contexts.
+// decode_step_cost / prefill_cost build one of these per call. Copies what it needs from the IR.
+class CostModel {
+ public:
+  CostModel(const ModelIR& ir, QuantScheme quant, const QuantPolicy& policy, KvDtype kv);
+  // As decode_step_cost / prefill_cost (same errors); with_ops = false leaves StepCost::ops empty.
+  StepCost decode(int64_t batch, int64_t context, const RoutingModel& routing, bool with_ops = true) const;
+  StepCost prefill(int64_t batch, int64_t prompt_tokens, const RoutingModel& routing, bool with_ops = true) const;
+
+  struct OpConstants {
+    std::string name;
+    OpKind kind = OpKind::Norm;
+    int layer = -1;
+    std::string compute_dtype;
+    double copy_bytes = 0;               // one copy (one expert) as read
+    double matmul_flops_per_token = 0;   // top_k experts for RoutedExperts
+    double attention_flops_per_position = 0;
+    double kv_bytes_per_position = 0;    // this layer, one sequence, the chosen KV dtype
+    double gather_rows = 0;              // rows of a gathered table
+    double activation_bytes_per_token = 0;
+    AttentionSpec attn;                  // windows / chunks (Attention ops)
+    int64_t n_experts = 0, top_k = 0;    // RoutedExperts
+  };
+  const std::vector<OpConstants>& ops() const { return ops_; }
+
+ private:
+  template <class Pairs, class KvPos>
+  StepCost walk(int64_t batch, int64_t seq_tokens, const RoutingModel& routing, bool with_ops, Pairs pairs,
+                KvPos kv_positions) const;
+  std::vector<OpConstants> ops_;
+};
+
 // Compute dtype name a scheme runs its matmuls in (see OpCost::compute_dtype).
 const char* scheme_compute_dtype(QuantScheme s);
 

@@ -10,6 +10,13 @@
 
 namespace llmcost {
 
+// Routed experts per MoE layer (first MoE layer; 0 when dense), for TensorSite::n_experts.
+int64_t model_n_experts(const ModelIR& ir);
+// Where an op's tensors sit (layer, model shape), for the per-tensor mixes.
+TensorSite op_site(const Op& op, const ModelIR& ir, int64_t n_experts);
+// Bytes of ONE copy of the op's tensors as read, given its site (no walk over the model).
+int64_t op_copy_read_bytes(const Op& op, QuantScheme s, const QuantPolicy& p, const TensorSite& site);
+
 // Stored bytes of one op: every copy (all n_experts for RoutedExperts), tied tensors 0.
 int64_t op_weight_bytes(const Op& op, QuantScheme s, const QuantPolicy& p, const ModelIR& ir);
 // Bytes of ONE copy of the op's tensors (one expert for RoutedExperts) as read per use;
