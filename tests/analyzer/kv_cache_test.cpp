@@ -1,6 +1,9 @@
 // KV-cache bytes: GQA, MLA latent vs expanded, sliding windows, alternating windows, chunks, dtypes.
 #include <gtest/gtest.h>
 
+#include <map>
+#include <string>
+
 #include "llmcost/kv_cache.h"
 #include "llmcost/model_loader.h"
 #include "llmcost/value.h"
@@ -92,6 +95,48 @@ TEST(KvCache, Gemma2LocalGlobal) {
   KvCache kv = kv_cache(model("google/gemma-2-9b"), 8192, KvDtype::BF16);
   EXPECT_EQ(kv.bytes_per_token, 42 * 8192);
   EXPECT_EQ(kv.bytes_at_context, 21LL * 8192 * 8192 + 21LL * 4096 * 8192);
+}
+
+// Golden bf16 KV bytes per token (no window cap) of every bundled model, from its config:
+// layers x 2 (K, V) x KV heads x head_dim x 2 bytes, or for MLA layers x (kv_lora_rank + rope) x 2.
+TEST(KvCache, GoldenBytesPerTokenEveryBundledModel) {
+  const std::map<std::string, int64_t> golden = {
+    {"Qwen__Qwen2.5-72B-Instruct", 327680},  // 80 x 2 x 8 x 128 x 2
+    {"Qwen__Qwen2.5-7B", 57344},  // 28 x 2 x 4 x 128 x 2
+    {"Qwen__Qwen3-235B-A22B", 192512},  // 94 x 2 x 4 x 128 x 2
+    {"Qwen__Qwen3-30B-A3B", 98304},  // 48 x 2 x 4 x 128 x 2
+    {"Qwen__Qwen3-8B", 147456},  // 36 x 2 x 8 x 128 x 2
+    {"deepseek-ai__DeepSeek-R1", 70272},  // 61 x (512 + 64) x 2
+    {"deepseek-ai__DeepSeek-V2-Lite-Chat", 31104},  // 27 x (512 + 64) x 2
+    {"deepseek-ai__DeepSeek-V2", 69120},  // 60 x (512 + 64) x 2
+    {"deepseek-ai__DeepSeek-V3", 70272},  // 61 x (512 + 64) x 2
+    {"google__gemma-2-9b", 344064},  // 42 x 2 x 8 x 256 x 2
+    {"meta-llama__Llama-2-13b-hf", 819200},  // 40 x 2 x 40 x 128 x 2
+    {"meta-llama__Llama-2-70b-hf", 327680},  // 80 x 2 x 8 x 128 x 2
+    {"meta-llama__Llama-2-7b-hf", 524288},  // 32 x 2 x 32 x 128 x 2
+    {"meta-llama__Llama-3.1-405B", 516096},  // 126 x 2 x 8 x 128 x 2
+    {"meta-llama__Llama-3.1-70B", 327680},  // 80 x 2 x 8 x 128 x 2
+    {"meta-llama__Llama-3.1-8B", 131072},  // 32 x 2 x 8 x 128 x 2
+    {"meta-llama__Llama-3.2-1B-Instruct", 32768},  // 16 x 2 x 8 x 64 x 2
+    {"meta-llama__Llama-4-Maverick-17B-128E-Instruct", 196608},  // 48 x 2 x 8 x 128 x 2
+    {"meta-llama__Llama-4-Scout-17B-16E-Instruct", 196608},  // 48 x 2 x 8 x 128 x 2
+    {"microsoft__Phi-3-mini-4k-instruct", 393216},  // 32 x 2 x 32 x 96 x 2
+    {"mistralai__Mistral-7B-v0.1", 131072},  // 32 x 2 x 8 x 128 x 2
+    {"mistralai__Mixtral-8x22B-v0.1", 229376},  // 56 x 2 x 8 x 128 x 2
+    {"mistralai__Mixtral-8x7B-v0.1", 131072},  // 32 x 2 x 8 x 128 x 2
+    {"moonshotai__Kimi-K2-Instruct", 70272},  // 61 x (512 + 64) x 2
+    {"openai-community__gpt2", 36864},  // 12 x 2 x 12 x 64 x 2
+    {"openai__gpt-oss-120b", 73728},  // 36 x 2 x 8 x 64 x 2
+    {"openai__gpt-oss-20b", 49152},  // 24 x 2 x 8 x 64 x 2
+  };
+  const auto bundled = list_bundled_models(kConfigDir);
+  EXPECT_EQ(bundled.size(), golden.size()) << "a bundled model has no golden KV row";
+  for (const auto& b : bundled) {
+    SCOPED_TRACE(b.stem);
+    auto it = golden.find(b.stem);
+    ASSERT_NE(it, golden.end());
+    EXPECT_EQ(kv_cache(load_model(b.path, kConfigDir), 4096, KvDtype::BF16).bytes_per_token, it->second);
+  }
 }
 
 TEST(KvCache, NegativeContextIsAnError) {

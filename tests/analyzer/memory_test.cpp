@@ -19,10 +19,19 @@ namespace {
 const std::string kConfigDir = LLMCOST_CONFIG_DIR;
 ModelIR model(const std::string& spec) { return load_model(spec, kConfigDir); }
 
+// Every bundled model: plain dtypes are bytes x total, groups sum to the whole, and only the
+// configs with a quantization_config (DeepSeek-V3/R1, Kimi-K2 fp8; gpt-oss mxfp4) have shipped bytes.
 TEST(Memory, PlainDtypesAreBytesTimesTotal) {
-  for (const char* m : {"meta-llama/Llama-3.1-8B", "mistralai/Mixtral-8x7B-v0.1", "openai/gpt-oss-20b", "openai-community/gpt2"}) {
-    SCOPED_TRACE(m);
-    ModelIR ir = model(m);
+  for (const auto& b : list_bundled_models(kConfigDir)) {
+    SCOPED_TRACE(b.stem);
+    ModelIR ir = load_model(b.path, kConfigDir);
+    const bool ships_quantized = b.stem.find("DeepSeek-V3") != std::string::npos ||
+                                 b.stem.find("DeepSeek-R1") != std::string::npos ||
+                                 b.stem.find("Kimi-K2") != std::string::npos || b.stem.find("gpt-oss") != std::string::npos;
+    EXPECT_EQ(weight_bytes_as_shipped(ir).has_value(), ships_quantized);
+    if (auto shipped = weight_bytes_as_shipped(ir)) {
+      EXPECT_LT(*shipped, weight_bytes(ir, QuantScheme::BF16, QuantPolicy{}));
+    }
     const int64_t total = count_params(ir).total;
     EXPECT_EQ(weight_bytes(ir, QuantScheme::BF16, QuantPolicy{}), 2 * total);
     EXPECT_EQ(weight_bytes(ir, QuantScheme::FP16, QuantPolicy{}), 2 * total);
