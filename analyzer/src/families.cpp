@@ -441,7 +441,7 @@ LlamaLike family_spec(const std::string& arch) {
       };
     }
   } else if (arch == "phi3") {
-    f.head_dim_from_config = false;
+    // Phi3Attention: head_dim = getattr(config, "head_dim", hidden_size // num_attention_heads).
     f.attn_opts = [](const ConfigReader&) {
       StdAttnOpts o;
       o.fused_qkv = true;

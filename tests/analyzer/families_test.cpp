@@ -131,6 +131,20 @@ TEST(Qwen3Family, PerHeadQkNorm) {
   EXPECT_EQ(count(with(v, "head_dim", Value::integer(32))).total, kTinyTotal + 2 * 12288 + 2 * 64);
 }
 
+// Phi-3: fused qkv_proj [q + 2 kv, d] and gate_up_proj [2 d_ff, d] hold the same weights as
+// llama's separate projections; attention_bias is not read (no biases); head_dim from the
+// config when given (Phi3Attention: getattr(config, "head_dim", hidden // heads)).
+TEST(Phi3Family, FusedProjectionsSameCountAsLlama) {
+  Value v = with(parse(kTinyLlama), "model_type", Value::string("phi3"));
+  v = with(v, "attention_bias", Value::boolean(true));
+  ModelIR ir = ir_of(v);
+  EXPECT_EQ(count_params(ir).total, kTinyTotal);
+  EXPECT_EQ(ir.layers[0].ops[1].tensors[0].name, "qkv_proj.weight");
+  EXPECT_EQ(ir.layers[0].ops[1].tensors[0].out_features, 64 + 2 * 32);
+  // head_dim 32: qkv 64*(128+128) = 16,384 + o 128*64 = 8,192 -> +12,288 per layer.
+  EXPECT_EQ(count(with(v, "head_dim", Value::integer(32))).total, kTinyTotal + 2 * 12288);
+}
+
 // gpt2 (Conv1D, learned positions, tied head). n_embd 64, 2 layers, 4 heads, n_positions 32,
 // vocab 1000, n_inner 100:
 //   wte 64,000; wpe 32*64 = 2,048
