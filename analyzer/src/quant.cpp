@@ -137,12 +137,13 @@ Gguf gguf_mix_type(const Tensor& t, QuantScheme s, const TensorSite& site) {
   }
   if (site.op_kind == OpKind::Attention) {
     const std::string& n = t.name;
+    // Fused QKV first: "qkv_proj" also contains "v_proj".
+    if (contains(n, "qkv") || contains(n, "c_attn") || contains(n, "query_key_value")) return q4 ? Gguf::Q5_K : Gguf::Q6_K;
     if (contains(n, "v_proj")) {
       if (site.n_experts == 8) return Gguf::Q8_0;
       return more_bits(site.layer, site.n_layers) ? Gguf::Q6_K : base;
     }
-    if (contains(n, "k_proj") && !contains(n, "kv_") && site.n_experts == 8) return Gguf::Q8_0;
-    if (contains(n, "qkv") || contains(n, "c_attn") || contains(n, "query_key_value")) return q4 ? Gguf::Q5_K : Gguf::Q6_K;
+    if (contains(n, "k_proj") && site.n_experts == 8) return Gguf::Q8_0;
     if ((contains(n, "o_proj") || contains(n, "out_proj") || contains(n, "c_proj") || contains(n, "dense")) &&
         site.n_experts == 8 && q4)
       return Gguf::Q5_K;

@@ -159,6 +159,10 @@ TEST(Quant, Q4KMixFollowsLlamaCpp) {
   TensorSite mx = site(5, OpKind::Attention);
   mx.n_experts = 8;
   EXPECT_EQ(stored_format(v, QuantScheme::Q4_K_M, p, mx), "q8_0");
+  // Fused qkv (Phi-3 "qkv_proj", gpt2 "c_attn"): Q5_K under q4_k_m, Q6_K under q5_k_m, every layer.
+  const Tensor qkv = make_tensor("qkv_proj.weight", {9216, 3072}, TensorUse::Matmul, ParamGroup::Attention);
+  EXPECT_EQ(stored_format(qkv, QuantScheme::Q4_K_M, p, site(4, OpKind::Attention)), "q5_k");
+  EXPECT_EQ(stored_format(qkv, QuantScheme::Q5_K_M, p, site(4, OpKind::Attention)), "q6_k");
   // output.weight: Q6_K.
   const Tensor head = make_tensor("weight", {128256, 4096}, TensorUse::Matmul, ParamGroup::LmHead);
   EXPECT_EQ(stored_format(head, QuantScheme::Q4_K_M, *parse_quant_policy("all"), site(-1, OpKind::LmHead)), "q6_k");
