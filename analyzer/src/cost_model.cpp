@@ -239,6 +239,8 @@ StepCost decode_step_cost(const ModelIR& ir, const Workload& w) {
 }
 
 StepCost prefill_cost(const ModelIR& ir, const Workload& w) {
+  if (w.prompt_tokens < 0)
+    throw Error("prefill: prompt tokens must be >= 0 (0 = the context), got " + std::to_string(w.prompt_tokens));
   const int64_t S = w.prompt_tokens > 0 ? w.prompt_tokens : w.context;
   validate(w.batch, S, w.routing, "prefill");
   return CostModel(ir, w.quant, w.policy, w.kv).prefill(w.batch, S, w.routing);

@@ -210,6 +210,9 @@ TEST(StepCost, BadWorkloads) {
   w.context = 0;
   EXPECT_THROW(decode_step_cost(ir, w), Error);
   w.context = 10;
+  w.prompt_tokens = -1;
+  EXPECT_THROW(prefill_cost(ir, w), Error);
+  w.prompt_tokens = 0;
   w.routing = RoutingModel{RoutingModel::Zipf, -1.0};
   EXPECT_THROW(decode_step_cost(ir, w), Error);
   try {

@@ -36,7 +36,9 @@ struct PrefillFlops {
   int64_t attention = 0;  // causal pairs x per-position attention cost
   int64_t total = 0;
 };
-// One sequence of `tokens` tokens. Throws Error when the count overflows int64.
+// One sequence of `tokens` tokens; every token goes through every matmul, lm_head included (as
+// a forward pass over the prompt computes; an engine that projects only the last position does
+// (tokens - 1) x 2 x vocab x d_model fewer). Throws Error when the count overflows int64.
 PrefillFlops prefill_flops(const ModelIR& ir, int64_t tokens);
 
 }  // namespace llmcost
