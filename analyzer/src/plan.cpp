@@ -51,43 +51,67 @@ std::optional<Prediction> try_predict(const CompiledModel& m, const HardwareSpec
 
 Scenario parse_scenario(const Value& doc, const std::string& file) {
   ConfigReader r(doc, file);
-  check_keys(r, {"name", "description", "models", "hardware", "quant", "quant_policy", "kv_dtype", "routing", "workload",
-                 "max_devices_per_replica"});
+  // The keys `llmcost report` reads too (title, batches, roofline_hardware, a single quant,
+  // prices_usd_per_device_hour) are accepted so one scenario file serves both commands.
+  check_keys(r, {"name", "title", "description", "models", "hardware", "quant", "quant_policy", "kv_dtype", "routing",
+                 "workload", "max_devices", "roofline_hardware", "prices_usd_per_device_hour"});
   Scenario s;
   s.source_file = file;
   s.name = r.str_or("name", fs::path(file).stem().string());
-  s.models = r.str_list("models");
-  if (s.models.empty()) r.fail("models", "must list at least one model (a bundled name, HF id or config path)");
-  const Value* hw = r.raw("hardware");
-  if (!hw || !hw->is_array() || hw->items().empty())
-    r.fail("hardware", "must list at least one device: a name, or {name: ..., usd_per_device_hour: {value: ..., source: ...}}");
-  for (size_t i = 0; i < hw->items().size(); ++i) {
-    const Value& item = hw->items()[i];
-    std::string ptr = r.pointer_of("hardware") + "/" + std::to_string(i);
-    ScenarioHardware h;
-    if (item.is_string()) {
-      h.name = item.as_string();
-    } else if (item.is_object()) {
-      ConfigReader c(item, file, ptr);
-      check_keys(c, {"name", "usd_per_device_hour"});
-      h.name = c.req_str("name");
-      if (auto price = c.child("usd_per_device_hour")) {
-        check_keys(*price, {"value", "source"});
-        if (!price->has("value")) price->fail("value", "is required (a positive number)");
-        h.usd_per_device_hour = positive_number(*price, "value");
-        h.price_source = price->req_str("source");
-      }
-    } else {
-      throw ConfigError(file, ptr, "must be a hardware name or an object with name");
-    }
-    s.hardware.push_back(h);
+  s.title = r.str_or("title", "");
+  const Value* models = r.raw("models");
+  if (models && models->is_string() && models->as_string() == "all") {
+    s.all_models = true;
+  } else {
+    s.models = r.str_list("models");
+    if (s.models.empty()) r.fail("models", "must list at least one model (a bundled name, HF id or config path), or be \"all\"");
   }
-  std::vector<std::string> quants = r.str_list("quant");
+  const Value* hw = r.raw("hardware");
+  if (hw && hw->is_string() && hw->as_string() == "all") {
+    s.all_hardware = true;
+  } else {
+    if (!hw || !hw->is_array() || hw->items().empty())
+      r.fail("hardware", "must list at least one device (a name, or {name: ..., usd_per_device_hour: {value: ..., source: ...}}), "
+                         "or be \"all\"");
+    for (size_t i = 0; i < hw->items().size(); ++i) {
+      const Value& item = hw->items()[i];
+      std::string ptr = r.pointer_of("hardware") + "/" + std::to_string(i);
+      ScenarioHardware h;
+      if (item.is_string()) {
+        h.name = item.as_string();
+      } else if (item.is_object()) {
+        ConfigReader c(item, file, ptr);
+        check_keys(c, {"name", "usd_per_device_hour"});
+        h.name = c.req_str("name");
+        if (auto price = c.child("usd_per_device_hour")) {
+          check_keys(*price, {"value", "source"});
+          if (!price->has("value")) price->fail("value", "is required (a positive number)");
+          h.usd_per_device_hour = positive_number(*price, "value");
+          h.price_source = price->req_str("source");
+        }
+      } else {
+        throw ConfigError(file, ptr, "must be a hardware name or an object with name");
+      }
+      s.hardware.push_back(h);
+    }
+  }
+  if (auto prices = r.child("prices_usd_per_device_hour")) {
+    for (const auto& [name, v] : prices->node().members()) {
+      if (!v.is_number() || !(v.as_double() > 0)) prices->fail(name, "must be a price in USD per device-hour (> 0)");
+      s.prices[name] = v.as_double();
+    }
+  }
+  std::vector<std::string> quants;
+  const Value* qv = r.raw("quant");
+  if (qv && qv->is_string())
+    quants = {qv->as_string()};
+  else
+    quants = r.str_list("quant");
   if (quants.empty()) quants = {"bf16"};
   for (size_t i = 0; i < quants.size(); ++i) {
     auto q = parse_quant_scheme(quants[i]);
     if (!q)
-      throw ConfigError(file, r.pointer_of("quant") + "/" + std::to_string(i),
+      throw ConfigError(file, r.pointer_of("quant") + (qv && qv->is_array() ? "/" + std::to_string(i) : std::string()),
                         "must be one of " + quant_scheme_names() + ", got \"" + quants[i] + "\"");
     s.quants.push_back(*q);
   }
@@ -103,13 +127,31 @@ Scenario parse_scenario(const Value& doc, const std::string& file) {
   auto rt = parse_routing(routing);
   if (!rt) r.fail("routing", "must be uniform or zipf:S with S > 0, got \"" + routing + "\"");
   s.routing = *rt;
-  s.max_devices_per_replica = r.int_or("max_devices_per_replica", 8, 1, 4096);
+  s.max_devices_per_replica = r.int_or("max_devices", 8, 1, 4096);
+  s.roofline_hardware = r.str_or("roofline_hardware", "");
   auto w = r.child("workload");
   if (!w) r.fail("workload", "is required: {concurrency, prompt_tokens, output_tokens[, max_decode_step_s, max_ttft_s]}");
-  check_keys(*w, {"concurrency", "prompt_tokens", "output_tokens", "max_decode_step_s", "max_ttft_s"});
-  s.concurrency = w->req_int("concurrency", 1, int64_t(1) << 30);
+  check_keys(*w, {"concurrency", "batch", "prompt_tokens", "output_tokens", "context", "batches", "max_decode_step_s",
+                  "max_ttft_s"});
+  // concurrency (or batch, `llmcost report`'s name for it); output_tokens (or context - prompt_tokens).
+  if (w->has("concurrency") && w->has("batch")) w->fail("batch", "must not be given together with concurrency (the same number)");
+  s.concurrency = w->has("batch") ? w->req_int("batch", 1, int64_t(1) << 30) : w->req_int("concurrency", 1, int64_t(1) << 30);
   s.prompt_tokens = w->req_int("prompt_tokens", 1, int64_t(1) << 24);
-  s.output_tokens = w->req_int("output_tokens", 1, int64_t(1) << 24);
+  if (w->has("output_tokens")) {
+    s.output_tokens = w->req_int("output_tokens", 1, int64_t(1) << 24);
+    if (w->has("context") && w->req_int("context", 1, int64_t(1) << 24) != s.prompt_tokens + s.output_tokens)
+      w->fail("context", "must equal prompt_tokens + output_tokens (" + std::to_string(s.prompt_tokens + s.output_tokens) +
+                             ") when both are given");
+  } else if (w->has("context")) {
+    int64_t ctx = w->req_int("context", 1, int64_t(1) << 24);
+    if (ctx <= s.prompt_tokens)
+      w->fail("context", "must be more than prompt_tokens (" + std::to_string(s.prompt_tokens) +
+                             ") so that output tokens = context - prompt_tokens, got " + std::to_string(ctx));
+    s.output_tokens = ctx - s.prompt_tokens;
+  } else {
+    w->fail("output_tokens", "is required (a positive integer), or give context > prompt_tokens");
+  }
+  s.batches = w->int_list("batches", 1, 1 << 20);
   if (w->has("max_decode_step_s")) s.max_decode_step_s = positive_number(*w, "max_decode_step_s");
   if (w->has("max_ttft_s")) s.max_ttft_s = positive_number(*w, "max_ttft_s");
   return s;
@@ -250,14 +292,36 @@ PlanRow plan_one(const CompiledModel& m, const HardwareSpec& hw, const Scenario&
 PlanResult run_plan(const Scenario& s, const std::string& config_dir) {
   PlanResult res;
   res.scenario = s;
-  for (const auto& h : s.hardware) res.hardware.push_back(load_hardware(h.name, config_dir));
-  for (const auto& name : s.models) {
+  Scenario& sc = res.scenario;
+  if (sc.all_models) {
+    sc.models.clear();
+    for (const auto& b : list_bundled_models(config_dir)) sc.models.push_back(b.hf_id);
+    if (sc.models.empty()) throw Error(s.source_file + ": /models is \"all\" but " + config_dir + "/models has no configs");
+  }
+  if (sc.all_hardware) {
+    sc.hardware.clear();
+    for (auto& h : list_hardware(config_dir)) {
+      sc.hardware.push_back(ScenarioHardware{h.name, std::nullopt, ""});
+      res.hardware.push_back(std::move(h));
+    }
+    if (sc.hardware.empty()) throw Error(s.source_file + ": /hardware is \"all\" but " + config_dir + "/hardware has no specs");
+  } else {
+    for (const auto& h : sc.hardware) res.hardware.push_back(load_hardware(h.name, config_dir));
+  }
+  for (size_t i = 0; i < sc.hardware.size(); ++i) {
+    auto it = sc.prices.find(sc.hardware[i].name);
+    if (it == sc.prices.end()) it = sc.prices.find(res.hardware[i].name);
+    if (!sc.hardware[i].usd_per_device_hour && it != sc.prices.end()) {
+      sc.hardware[i].usd_per_device_hour = it->second;
+      sc.hardware[i].price_source = s.source_file + ": /prices_usd_per_device_hour";
+    }
+  }
+  for (const auto& name : sc.models) {
     ModelIR ir = load_model(name, config_dir);
-    for (size_t hi = 0; hi < s.hardware.size(); ++hi) {
-      for (QuantScheme q : s.quants) {
-        CompiledModel m = compile_model(ir, q, s.policy, s.kv, s.routing);
-        res.rows.push_back(plan_one(m, res.hardware[hi], s, s.hardware[hi].usd_per_device_hour));
-      }
+    for (QuantScheme q : sc.quants) {
+      CompiledModel m = compile_model(ir, q, sc.policy, sc.kv, sc.routing);
+      for (size_t hi = 0; hi < sc.hardware.size(); ++hi)
+        res.rows.push_back(plan_one(m, res.hardware[hi], sc, sc.hardware[hi].usd_per_device_hour));
     }
   }
   return res;

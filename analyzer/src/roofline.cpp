@@ -246,8 +246,10 @@ PhaseResult run_phase(const CompiledModel& m, const HardwareSpec& hw, const Effe
     r.bytes_all_devices += count * (weight_all + kv_all + act_all);
     if (with_ops) {
       OpGroupTime o;
-      o.group = &g;
       o.name = g.name;
+      o.members = g.members;
+      o.op_names.reserve(g.members.size());
+      for (int i : g.members) o.op_names.push_back(m.op_names[static_cast<size_t>(i)]);
       o.kind = g.kind;
       o.count = static_cast<int64_t>(g.members.size());
       o.dtype = g.dtype;
@@ -418,10 +420,12 @@ Prediction predict(const ModelIR& ir, const HardwareSpec& hw, const Workload& w,
   return predict(m, hw, r, true);
 }
 
-std::vector<std::pair<std::string, double>> per_op_decode_s(const CompiledModel& m, const Prediction& p) {
-  std::vector<std::pair<std::string, double>> out(m.op_names.size());
+std::vector<std::pair<std::string, double>> per_op_decode_s(const Prediction& p) {
+  size_t n = 0;
+  for (const auto& o : p.decode.ops) n += o.members.size();
+  std::vector<std::pair<std::string, double>> out(n);
   for (const auto& o : p.decode.ops)
-    for (int i : o.group->members) out[static_cast<size_t>(i)] = {m.op_names[static_cast<size_t>(i)], o.t.time_s};
+    for (size_t j = 0; j < o.members.size(); ++j) out[static_cast<size_t>(o.members[j])] = {o.op_names[j], o.t.time_s};
   return out;
 }
 

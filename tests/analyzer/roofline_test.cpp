@@ -115,7 +115,7 @@ TEST(Roofline, AgreesWithCostModelOpForOpOnEveryBundledModel) {
         expect_rel(p.decode.bytes_all_devices, sc.bytes);
         expect_rel(p.decode.flops, sc.flops);  // one device: per device == whole model
         for (const auto& o : p.decode.ops)
-          for (int i : o.group->members) {
+          for (int i : o.members) {
             const OpCost& c = sc.ops[static_cast<size_t>(i)];
             EXPECT_EQ(c.name, cm.op_names[static_cast<size_t>(i)]);
             expect_rel(o.flops, c.flops);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -21,9 +22,13 @@ struct ScenarioHardware {
 
 struct Scenario {
   std::string name;
+  std::string title;                // optional, for reports
   std::string source_file;
   std::vector<std::string> models;  // as load_model takes
+  bool all_models = false;          // `models: all`: every bundled model (run_plan expands it)
   std::vector<ScenarioHardware> hardware;
+  bool all_hardware = false;        // `hardware: all`: every bundled spec
+  std::map<std::string, double> prices;  // prices_usd_per_device_hour: by hardware name
   std::vector<QuantScheme> quants;
   QuantPolicy policy;
   KvDtype kv = KvDtype::BF16;
@@ -33,7 +38,9 @@ struct Scenario {
   int64_t output_tokens = 1;    // generated per request
   std::optional<double> max_decode_step_s;  // latency target: time between output tokens
   std::optional<double> max_ttft_s;         // latency target: time to first token
-  int64_t max_devices_per_replica = 8;      // largest tp x pp a replica may use
+  int64_t max_devices_per_replica = 8;      // `max_devices`: largest tp x pp a replica may use
+  std::vector<int64_t> batches;             // optional batch sweep for reports
+  std::string roofline_hardware;            // optional, for reports
 };
 
 // Reads a scenario YAML (or JSON); errors name the file and the pointer. `spec` is a path or a
@@ -70,7 +77,7 @@ struct PlanResult {
   std::vector<PlanRow> rows;
 };
 
-// Every combination, in scenario order (model, then hardware, then quant).
+// Every combination, in scenario order (model, then quant, then hardware); `all` expanded.
 PlanResult run_plan(const Scenario& s, const std::string& config_dir);
 
 // The plan for one combination (compiled model at the scenario's quant).

@@ -81,8 +81,9 @@ struct PredictRequest {
 
 // One op group on one device of its stage, per member op.
 struct OpGroupTime {
-  const OpGroup* group = nullptr;  // into the CompiledModel the prediction was made from
   std::string name;
+  std::vector<int> members;            // indices of the member ops in IR order (CompiledModel::op_names)
+  std::vector<std::string> op_names;   // the member ops' IR names (profiler range names)
   OpKind kind = OpKind::Norm;
   int64_t count = 0;               // member ops (identical cost)
   ComputeDtype dtype = ComputeDtype::BF16;       // the op's arithmetic
@@ -162,6 +163,6 @@ Prediction predict(const ModelIR& ir, const HardwareSpec& hw, const Workload& w,
 
 // Every IR op's decode time (name, seconds per step) from a prediction's groups, in IR order,
 // for lining up with profiler ranges.
-std::vector<std::pair<std::string, double>> per_op_decode_s(const CompiledModel& m, const Prediction& p);
+std::vector<std::pair<std::string, double>> per_op_decode_s(const Prediction& p);
 
 }  // namespace llmcost

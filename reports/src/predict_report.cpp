@@ -1,0 +1,589 @@
+// Writers for hw / predict / plan / compare: tables with units, JSON with raw SI values, CSV, Markdown.
+#include "llmcost/predict_report.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "llmcost/format.h"
+
+namespace llmcost {
+
+namespace {
+
+using json = nlohmann::ordered_json;
+
+// Integral values (bytes, counts) as JSON integers; the rest as numbers.
+json num(double v) {
+  if (std::isfinite(v) && std::floor(v) == v && std::fabs(v) < 9.0e15) return static_cast<int64_t>(v);
+  return v;
+}
+
+std::string secs(double s) {
+  if (s >= 1.0) return fmt::format("{:.3f} s", s);
+  if (s >= 1e-3) return fmt::format("{:.3f} ms", s * 1e3);
+  return fmt::format("{:.2f} us", s * 1e6);
+}
+std::string rate(double v, const char* unit) {  // SI prefixes for FLOP/s, B/s
+  if (v >= 1e12) return fmt::format("{:.1f} T{}", v / 1e12, unit);
+  if (v >= 1e9) return fmt::format("{:.1f} G{}", v / 1e9, unit);
+  if (v >= 1e6) return fmt::format("{:.1f} M{}", v / 1e6, unit);
+  return fmt::format("{:.0f} {}", v, unit);
+}
+std::string flops_str(double f) {
+  if (f >= 1e12) return fmt::format("{:.2f} TFLOP", f / 1e12);
+  if (f >= 1e9) return fmt::format("{:.2f} GFLOP", f / 1e9);
+  if (f >= 1e6) return fmt::format("{:.2f} MFLOP", f / 1e6);
+  return fmt::format("{:.0f} FLOP", f);
+}
+std::string bytes_str(double b) {
+  if (b >= 1e9) return format_gb(b);
+  if (b >= 1e6) return fmt::format("{:.2f} MB", b / 1e6);
+  if (b >= 1e3) return fmt::format("{:.2f} KB", b / 1e3);
+  return fmt::format("{:.0f} B", b);
+}
+std::string layout_str(const ParallelConfig& c) {
+  std::string s = fmt::format("tp={}", c.tp);
+  if (c.ep > 1) s += fmt::format(" ep={}", c.ep);
+  if (c.pp > 1) s += fmt::format(" pp={}", c.pp);
+  return s;
+}
+
+json sourced(const SourcedValue& v) { return json{{"value", num(v.value)}, {"source", v.source}}; }
+
+json hardware_json(const HardwareSpec& h) {
+  json j;
+  j["name"] = h.name;
+  j["description"] = h.description;
+  j["kind"] = h.kind;
+  j["source_file"] = h.source_file;
+  j["memory_bytes"] = sourced(h.memory_bytes);
+  j["mem_bw_bytes_per_s"] = sourced(h.mem_bw_bytes_per_s);
+  json peaks = json::object();
+  for (int i = 0; i < kNumComputeDtypes; ++i)
+    if (h.peak_flops_per_s[i]) peaks[compute_dtype_name(static_cast<ComputeDtype>(i))] = sourced(*h.peak_flops_per_s[i]);
+  j["peak_flops_per_s"] = peaks;
+  auto link = [](const std::optional<LinkSpec>& l) -> json {
+    if (!l) return nullptr;
+    json o{{"name", l->name}, {"bw_bytes_per_s", sourced(l->bw_bytes_per_s)}};
+    if (l->latency_s) o["latency_s"] = sourced(*l->latency_s);
+    return o;
+  };
+  j["interconnect"] = link(h.interconnect);
+  j["host_link"] = link(h.host_link);
+  json cal = json::object();
+  if (h.calibrated.read_bw_bytes_per_s) cal["read_bw_bytes_per_s"] = sourced(*h.calibrated.read_bw_bytes_per_s);
+  json g = json::object();
+  for (int i = 0; i < kNumComputeDtypes; ++i)
+    if (h.calibrated.gemm_flops_per_s[i]) g[compute_dtype_name(static_cast<ComputeDtype>(i))] = sourced(*h.calibrated.gemm_flops_per_s[i]);
+  if (!g.empty()) cal["gemm_flops_per_s"] = g;
+  j["calibrated"] = cal.empty() ? json(nullptr) : cal;
+  return j;
+}
+
+json op_json(const OpGroupTime& o) {
+  json j;
+  j["name"] = o.name;
+  j["kind"] = op_kind_name(o.kind);
+  j["count"] = o.count;
+  j["dtype"] = compute_dtype_name(o.dtype);
+  j["peak_dtype"] = compute_dtype_name(o.peak_dtype);
+  j["flops"] = num(o.flops);
+  j["weight_bytes"] = num(o.weight_bytes);
+  j["kv_bytes"] = num(o.kv_bytes);
+  j["activation_bytes"] = num(o.activation_bytes);
+  j["compute_s"] = o.t.compute_s;
+  j["memory_s"] = o.t.memory_s;
+  j["time_s"] = o.t.time_s;
+  j["bound"] = o.t.compute_bound ? "compute" : "memory";
+  j["op_names"] = o.op_names;
+  return j;
+}
+
+json phase_json(const PhaseResult& r, bool decode) {
+  json j;
+  if (decode) {
+    j["step_s"] = r.time_s;
+  } else {
+    j["s"] = r.time_s;
+    j["tokens"] = r.tokens;
+  }
+  j[decode ? "bytes_per_step" : "bytes"] = num(r.bytes);
+  j[decode ? "flops_per_step" : "flops"] = num(r.flops);
+  j[decode ? "bytes_per_step_all_devices" : "bytes_all_devices"] = num(r.bytes_all_devices);
+  j[decode ? "flops_per_step_all_devices" : "flops_all_devices"] = num(r.flops_all_devices);
+  j["bound"] = r.bound;
+  j["memory_bound_s"] = r.memory_bound_s;
+  j["compute_bound_s"] = r.compute_bound_s;
+  j["communication_s"] = r.comm.time_s;
+  json ops = json::array();
+  for (const auto& o : r.ops) ops.push_back(op_json(o));
+  j["ops"] = ops;
+  return j;
+}
+
+std::string bound_word(const std::string& b) { return b + "-bound"; }
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string o = "\"";
+  for (char c : s) o += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return o + "\"";
+}
+std::string md_escape(const std::string& s) {
+  std::string o;
+  for (char c : s) o += c == '|' ? std::string("\\|") : std::string(1, c);
+  return o;
+}
+std::string opt_num(const std::optional<double>& v, const char* f = "{:.4g}") {
+  return v ? fmt::format(fmt::runtime(f), *v) : std::string();
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- hw
+
+std::string hw_table(const std::vector<HardwareSpec>& hws) {
+  TextTable t({"name", "device", "memory", "bandwidth", "bf16", "fp8", "int8", "fp32", "interconnect"},
+              {true, true, false, false, false, false, false, false, true});
+  auto peak = [](const HardwareSpec& h, ComputeDtype d) {
+    return h.peak(d) ? fmt::format("{:.1f}", h.peak(d)->value / 1e12) : std::string("-");
+  };
+  for (const auto& h : hws) {
+    std::string ic = h.interconnect ? fmt::format("{} {:.0f} GB/s", h.interconnect->name, h.interconnect->bw_bytes_per_s.value / 1e9)
+                                    : std::string("none (single device)");
+    t.add_row({h.name + (h.is_calibrated() ? " *" : ""), h.description, format_gib(h.memory_bytes.value),
+               fmt::format("{:.3f} TB/s", h.mem_bw_bytes_per_s.value / 1e12), peak(h, ComputeDtype::BF16),
+               peak(h, ComputeDtype::FP8), peak(h, ComputeDtype::INT8), peak(h, ComputeDtype::FP32), ic});
+  }
+  return t.render() +
+         "Dense peaks in TFLOP/s (int8: TOPS), never the 2:4-sparsity figure; '-' = no such unit. Bandwidth TB/s = 1e12 B/s; "
+         "memory GiB = 2^30 bytes; interconnect GB/s bidirectional per device. * = calibrated figures present (preferred). "
+         "Every number's source: `llmcost hw --format json`.\n";
+}
+
+std::string hw_json(const std::vector<HardwareSpec>& hws) {
+  json arr = json::array();
+  for (const auto& h : hws) arr.push_back(hardware_json(h));
+  return arr.dump(2) + "\n";
+}
+
+// ---------------------------------------------------------------- predict
+
+std::string predict_json(const Prediction& p) {
+  json j;
+  j["model"] = json{{"name", p.model}, {"source_file", p.model_source}};
+  json hw = hardware_json(p.hardware);
+  hw["rates_used"] = json{{"mem_bw_bytes_per_s", num(p.rates.mem_bw_bytes_per_s)},
+                          {"basis", p.rates.bw_calibrated ? "calibrated" : "datasheet"}};
+  j["hardware"] = hw;
+  const PredictRequest& r = p.request;
+  j["workload"] = json{{"batch", r.batch},
+                       {"context", r.context},
+                       {"prompt_tokens", p.prefill.tokens},
+                       {"quant", p.quant},
+                       {"quant_policy", p.policy},
+                       {"kv_dtype", p.kv_dtype},
+                       {"routing", p.moe.present ? p.moe.routing : std::string("uniform")}};
+  json d = phase_json(p.decode, true);
+  json dec;
+  dec["step_s"] = d["step_s"];
+  dec["tokens_per_s"] = p.tokens_per_s;
+  dec["tokens_per_s_per_sequence"] = p.tokens_per_s_per_sequence;
+  for (auto it = d.begin(); it != d.end(); ++it)
+    if (it.key() != "step_s") dec[it.key()] = it.value();
+  j["decode"] = dec;
+  j["prefill"] = phase_json(p.prefill, false);
+  const MemoryResult& m = p.memory;
+  j["memory"] = json{{"weights_bytes", num(m.weights_bytes)},
+                     {"kv_bytes", num(m.kv_bytes)},
+                     {"activation_bytes", num(m.activation_bytes)},
+                     {"per_device_bytes", num(m.per_device_bytes)},
+                     {"capacity_bytes", num(m.capacity_bytes)},
+                     {"fits", m.fits},
+                     {"max_batch", m.max_batch},
+                     {"model_weight_bytes", num(m.model_weight_bytes)},
+                     {"kv_bytes_per_sequence", num(m.kv_bytes_per_sequence)},
+                     {"pipeline_stage", m.stage}};
+  if (p.moe.present) {
+    j["moe"] = json{{"expected_experts_per_layer", p.moe.expected_experts_per_layer},
+                    {"routing", p.moe.routing},
+                    {"n_experts", p.moe.n_experts},
+                    {"top_k", p.moe.top_k},
+                    {"n_moe_layers", p.moe.n_moe_layers},
+                    {"uniform_experts_per_layer", p.moe.uniform_experts_per_layer},
+                    {"zipf", json{{"s", p.moe.zipf_s}, {"experts_per_layer", p.moe.zipf_experts_per_layer}}},
+                    {"prefill_experts_per_layer", p.moe.prefill_experts_per_layer}};
+  } else {
+    j["moe"] = nullptr;
+  }
+  const ParallelLayout& L = p.layout;
+  j["parallel"] = json{{"tp", L.cfg.tp},
+                       {"ep", L.cfg.ep},
+                       {"pp", L.cfg.pp},
+                       {"devices", L.devices},
+                       {"attention_replicas", L.attention_replicas},
+                       {"interconnect", p.hardware.interconnect ? json(p.hardware.interconnect->name) : json(nullptr)},
+                       {"send_bw_bytes_per_s", p.hardware.interconnect ? num(p.hardware.interconnect->send_bw_bytes_per_s()) : json(nullptr)},
+                       {"decode_tp_allreduce_bytes", num(p.decode.comm.tp_allreduce_bytes)},
+                       {"decode_ep_alltoall_bytes", num(p.decode.comm.ep_alltoall_bytes)},
+                       {"decode_pp_send_bytes", num(p.decode.comm.pp_send_bytes)},
+                       {"decode_collectives", p.decode.comm.n_collectives},
+                       {"decode_communication_s", p.decode.comm.time_s},
+                       {"prefill_communication_s", p.prefill.comm.time_s}};
+  j["notes"] = p.notes;
+  return j.dump(2) + "\n";
+}
+
+std::string predict_table(const Prediction& p) {
+  const PredictRequest& r = p.request;
+  const ParallelLayout& L = p.layout;
+  std::string out;
+  out += fmt::format("{} on {} ({}; {}; {})\n", p.model, p.hardware.name, p.hardware.description, p.hardware.source_file,
+                     p.rates.bw_calibrated ? "calibrated bandwidth" : "datasheet peaks");
+  out += fmt::format("workload: batch {}, context {} tokens, prompt {} tokens; weights {} (policy {}), KV {}{}; {} = {} device{}\n",
+                     r.batch, r.context, p.prefill.tokens, p.quant, p.policy, p.kv_dtype,
+                     p.moe.present ? ", routing " + p.moe.routing : std::string(), layout_str(L.cfg), L.devices,
+                     L.devices == 1 ? "" : "s");
+  out += fmt::format("\nDecode step: {} ({}); {:.1f} tokens/s per sequence, {:.1f} tokens/s aggregate\n",
+                     secs(p.decode.time_s), bound_word(p.decode.bound), p.tokens_per_s_per_sequence, p.tokens_per_s);
+  out += fmt::format("  per device per step: {} read, {}; memory-bound ops {}, compute-bound ops {}, communication {}\n",
+                     bytes_str(p.decode.bytes), flops_str(p.decode.flops), secs(p.decode.memory_bound_s),
+                     secs(p.decode.compute_bound_s), secs(p.decode.comm.time_s));
+  out += fmt::format("Prefill (time to first token) of {} tokens: {} ({}); {} per device\n", p.prefill.tokens,
+                     secs(p.prefill.time_s), bound_word(p.prefill.bound), flops_str(p.prefill.flops));
+  const MemoryResult& m = p.memory;
+  out += fmt::format("Memory per device{}: weights {} + KV {} + activations {} = {} of {} -> {}; max batch at context {}: {}\n",
+                     L.cfg.pp > 1 ? fmt::format(" (stage {})", m.stage) : std::string(), format_gb(m.weights_bytes),
+                     format_gb(m.kv_bytes), format_gb(m.activation_bytes), format_gb(m.per_device_bytes),
+                     format_gb(m.capacity_bytes), m.fits ? "fits" : "DOES NOT FIT", r.context, m.max_batch);
+  if (p.moe.present)
+    out += fmt::format("MoE: {} experts, top-{}, {} MoE layers; distinct experts per layer per step: {:.2f} ({}); uniform {:.2f}, "
+                       "zipf:{:g} {:.2f}; prefill {:.2f}\n",
+                       p.moe.n_experts, p.moe.top_k, p.moe.n_moe_layers, p.moe.expected_experts_per_layer, p.moe.routing,
+                       p.moe.uniform_experts_per_layer, p.moe.zipf_s, p.moe.zipf_experts_per_layer,
+                       p.moe.prefill_experts_per_layer);
+  if (L.devices > 1)
+    out += fmt::format("Communication per decode step per device: TP all-reduce {}, EP all-to-all {}, PP sends {} ({} collectives) "
+                       "over {} at {}/s per direction = {}\n",
+                       bytes_str(p.decode.comm.tp_allreduce_bytes), bytes_str(p.decode.comm.ep_alltoall_bytes),
+                       bytes_str(p.decode.comm.pp_send_bytes), p.decode.comm.n_collectives, p.hardware.interconnect->name,
+                       bytes_str(p.hardware.interconnect->send_bw_bytes_per_s()), secs(p.decode.comm.time_s));
+  for (const auto& n : p.notes) out += "note: " + n + "\n";
+
+  out += "\nDecode step per op (per device; ops of equal cost grouped, times are per op):\n";
+  TextTable t({"op", "count", "dtype", "FLOPs", "bytes", "time", "bound", "share"}, {true, false, true});
+  for (const auto& o : p.decode.ops) {
+    double share = p.decode.time_s > 0 ? 100.0 * o.t.time_s * static_cast<double>(o.count) / p.decode.time_s : 0.0;
+    std::string dt = compute_dtype_name(o.dtype);
+    if (o.peak_dtype != o.dtype) dt += fmt::format(" (on {})", compute_dtype_name(o.peak_dtype));
+    t.add_row({o.name, std::to_string(o.count), dt, flops_str(o.flops), bytes_str(o.bytes()), secs(o.t.time_s),
+               o.t.compute_bound ? "compute" : "memory", fmt::format("{:.1f}%", share)});
+  }
+  out += t.render();
+  out += fmt::format("Roofline per op: time = max(FLOPs / peak(dtype), bytes / {}); GB = 1e9 bytes; share = count x time / step.\n",
+                     rate(p.rates.mem_bw_bytes_per_s, "B/s"));
+  return out;
+}
+
+// ---------------------------------------------------------------- plan
+
+namespace {
+
+struct PlanCol {
+  const char* key;
+  const char* header;
+};
+
+std::vector<std::string> plan_cells(const PlanRow& r, bool raw) {
+  auto f = [&](double v, const char* shown) { return raw ? fmt::format("{:.9g}", v) : fmt::format(fmt::runtime(shown), v); };
+  std::vector<std::string> c{r.model, r.hardware, r.quant};
+  if (!r.feasible) {
+    c.insert(c.end(), {raw ? "false" : "no", "", "", "", "", "", "", "", "", "", "", "", "", "", "",
+                       raw ? fmt::format("{:.0f}", r.capacity_bytes) : format_gb(r.capacity_bytes),
+                       opt_num(r.usd_per_device_hour, "{:.2f}"), "", r.reason});
+    return c;
+  }
+  c.push_back(raw ? "true" : "yes");
+  c.push_back(layout_str(r.parallel));
+  c.push_back(std::to_string(r.devices_per_replica));
+  c.push_back(std::to_string(r.replicas));
+  c.push_back(std::to_string(r.devices));
+  c.push_back(std::to_string(r.max_concurrency_per_replica));
+  c.push_back(std::to_string(r.batch_per_replica));
+  c.push_back(raw ? fmt::format("{:.9g}", r.decode_step_s) : fmt::format("{:.1f}", r.decode_step_s * 1e3));
+  c.push_back(raw ? fmt::format("{:.9g}", r.ttft_s) : fmt::format("{:.0f}", r.ttft_s * 1e3));
+  c.push_back(f(r.request_latency_s, "{:.2f}"));
+  c.push_back(f(r.tokens_per_s_per_sequence, "{:.1f}"));
+  c.push_back(f(r.output_tokens_per_s, "{:.0f}"));
+  c.push_back(raw ? (r.meets_latency ? "true" : "false") : (r.meets_latency ? "yes" : "NO"));
+  c.push_back(r.bound);
+  c.push_back(raw ? fmt::format("{:.0f}", r.per_device_bytes) : format_gb(r.per_device_bytes));
+  c.push_back(raw ? fmt::format("{:.0f}", r.capacity_bytes) : format_gb(r.capacity_bytes));
+  c.push_back(opt_num(r.usd_per_device_hour, "{:.2f}"));
+  c.push_back(opt_num(r.usd_per_million_output_tokens, raw ? "{:.6g}" : "{:.3f}"));
+  c.push_back(r.reason);
+  return c;
+}
+
+const std::vector<PlanCol>& plan_cols() {
+  static const std::vector<PlanCol> cols = {
+      {"model", "model"},
+      {"hardware", "hardware"},
+      {"quant", "quant"},
+      {"feasible", "fits"},
+      {"layout", "replica layout"},
+      {"devices_per_replica", "dev/replica"},
+      {"replicas", "replicas"},
+      {"devices", "devices"},
+      {"max_concurrency_per_replica", "max conc/replica"},
+      {"batch_per_replica", "batch/replica"},
+      {"decode_step_s", "step (ms)"},
+      {"ttft_s", "TTFT (ms)"},
+      {"request_latency_s", "request (s)"},
+      {"tokens_per_s_per_sequence", "tok/s/user"},
+      {"output_tokens_per_s", "output tok/s"},
+      {"meets_latency", "meets target"},
+      {"bound", "bound"},
+      {"per_device_bytes", "mem/device (GB)"},
+      {"capacity_bytes", "capacity (GB)"},
+      {"usd_per_device_hour", "$/device-h"},
+      {"usd_per_million_output_tokens", "$/M output tok"},
+      {"reason", "note"},
+  };
+  return cols;
+}
+
+std::string plan_header_text(const PlanResult& r) {
+  const Scenario& s = r.scenario;
+  std::string t = fmt::format("Plan {} ({}): {} concurrent requests, {} prompt + {} output tokens; weights per row, policy {}, KV {}, routing {}",
+                              s.name, s.source_file, s.concurrency, s.prompt_tokens, s.output_tokens, quant_policy_name(s.policy),
+                              kv_dtype_name(s.kv), routing_name(s.routing));
+  if (s.max_decode_step_s) t += fmt::format("; target step <= {} ms", *s.max_decode_step_s * 1e3);
+  if (s.max_ttft_s) t += fmt::format("; target TTFT <= {} ms", *s.max_ttft_s * 1e3);
+  return t + fmt::format("; at most {} devices per replica\n", s.max_devices_per_replica);
+}
+
+const char* kPlanNote =
+    "A replica is the smallest-total-device layout (tp a power of two <= 8, then pp) whose memory holds the batch at "
+    "prompt+output context and whose decode step meets the target; replicas = ceil(concurrency / max concurrency per "
+    "replica). Step at the mean context (prompt + output/2); TTFT = prefill of one prompt; output tok/s = replicas x "
+    "batch x output / (batch x TTFT + output x step). Datasheet roofline (upper bound on speed). GB = 1e9 bytes.\n";
+
+}  // namespace
+
+std::string plan_table(const PlanResult& r) {
+  std::vector<std::string> headers;
+  std::vector<bool> left;
+  // The terminal table drops the capacity and price columns (in JSON/CSV/Markdown).
+  for (const auto& c : plan_cols()) {
+    std::string k = c.key;
+    if (k == "capacity_bytes" || k == "usd_per_device_hour" || k == "devices_per_replica") continue;
+    headers.push_back(c.header);
+    left.push_back(k == "model" || k == "hardware" || k == "quant" || k == "layout" || k == "bound" || k == "reason");
+  }
+  TextTable t(headers, left);
+  for (const auto& row : r.rows) {
+    auto cells = plan_cells(row, false);
+    std::vector<std::string> kept;
+    for (size_t i = 0; i < plan_cols().size(); ++i) {
+      std::string k = plan_cols()[i].key;
+      if (k == "capacity_bytes" || k == "usd_per_device_hour" || k == "devices_per_replica") continue;
+      kept.push_back(cells[i]);
+    }
+    t.add_row(kept);
+  }
+  std::string out = plan_header_text(r) + t.render() + kPlanNote;
+  for (const auto& h : r.scenario.hardware)
+    if (h.usd_per_device_hour) out += fmt::format("price {}: ${:.2f}/device-hour ({})\n", h.name, *h.usd_per_device_hour, h.price_source);
+  return out;
+}
+
+std::string plan_csv(const PlanResult& r) {
+  std::string out;
+  for (size_t i = 0; i < plan_cols().size(); ++i) out += (i ? "," : "") + std::string(plan_cols()[i].key);
+  out += "\n";
+  for (const auto& row : r.rows) {
+    auto cells = plan_cells(row, true);
+    for (size_t i = 0; i < cells.size(); ++i) out += (i ? "," : "") + csv_field(cells[i]);
+    out += "\n";
+  }
+  return out;
+}
+
+std::string plan_markdown(const PlanResult& r) {
+  std::string out = "## " + plan_header_text(r) + "\n|";
+  for (const auto& c : plan_cols()) out += " " + std::string(c.header) + " |";
+  out += "\n|";
+  for (size_t i = 0; i < plan_cols().size(); ++i) out += i < 3 ? " --- |" : " ---: |";
+  out += "\n";
+  for (const auto& row : r.rows) {
+    out += "|";
+    for (const auto& c : plan_cells(row, false)) out += " " + md_escape(c) + " |";
+    out += "\n";
+  }
+  return out + "\n" + kPlanNote;
+}
+
+std::string plan_json(const PlanResult& r) {
+  const Scenario& s = r.scenario;
+  json j;
+  json sc;
+  sc["name"] = s.name;
+  sc["source_file"] = s.source_file;
+  sc["models"] = s.models;
+  sc["quant"] = json::array();
+  for (auto q : s.quants) sc["quant"].push_back(quant_scheme_name(q));
+  sc["quant_policy"] = quant_policy_name(s.policy);
+  sc["kv_dtype"] = kv_dtype_name(s.kv);
+  sc["routing"] = routing_name(s.routing);
+  sc["concurrency"] = s.concurrency;
+  sc["prompt_tokens"] = s.prompt_tokens;
+  sc["output_tokens"] = s.output_tokens;
+  sc["max_decode_step_s"] = s.max_decode_step_s ? json(*s.max_decode_step_s) : json(nullptr);
+  sc["max_ttft_s"] = s.max_ttft_s ? json(*s.max_ttft_s) : json(nullptr);
+  sc["max_devices_per_replica"] = s.max_devices_per_replica;
+  j["scenario"] = sc;
+  json hws = json::array();
+  for (size_t i = 0; i < r.hardware.size(); ++i) {
+    json h = hardware_json(r.hardware[i]);
+    if (i < s.hardware.size() && s.hardware[i].usd_per_device_hour)
+      h["usd_per_device_hour"] = json{{"value", *s.hardware[i].usd_per_device_hour}, {"source", s.hardware[i].price_source}};
+    hws.push_back(h);
+  }
+  j["hardware"] = hws;
+  json rows = json::array();
+  for (const auto& x : r.rows) {
+    json o;
+    o["model"] = x.model;
+    o["hardware"] = x.hardware;
+    o["quant"] = x.quant;
+    o["feasible"] = x.feasible;
+    o["reason"] = x.reason;
+    o["parallel"] = json{{"tp", x.parallel.tp}, {"ep", x.parallel.ep}, {"pp", x.parallel.pp}};
+    o["devices_per_replica"] = x.devices_per_replica;
+    o["replicas"] = x.replicas;
+    o["devices"] = x.devices;
+    o["max_concurrency_per_replica"] = x.max_concurrency_per_replica;
+    o["batch_per_replica"] = x.batch_per_replica;
+    o["decode_step_s"] = x.decode_step_s;
+    o["ttft_s"] = x.ttft_s;
+    o["request_latency_s"] = x.request_latency_s;
+    o["tokens_per_s_per_sequence"] = x.tokens_per_s_per_sequence;
+    o["output_tokens_per_s"] = x.output_tokens_per_s;
+    o["meets_latency"] = x.meets_latency;
+    o["bound"] = x.bound;
+    o["per_device_bytes"] = num(x.per_device_bytes);
+    o["capacity_bytes"] = num(x.capacity_bytes);
+    o["usd_per_device_hour"] = x.usd_per_device_hour ? json(*x.usd_per_device_hour) : json(nullptr);
+    o["usd_per_million_output_tokens"] = x.usd_per_million_output_tokens ? json(*x.usd_per_million_output_tokens) : json(nullptr);
+    rows.push_back(o);
+  }
+  j["rows"] = rows;
+  return j.dump(2) + "\n";
+}
+
+// ---------------------------------------------------------------- compare
+
+namespace {
+
+const std::vector<PlanCol>& compare_cols() {
+  static const std::vector<PlanCol> cols = {
+      {"hardware", "hardware"},       {"layout", "layout"},          {"devices", "devices"},
+      {"fits", "fits"},               {"max_batch", "max batch"},    {"decode_step_s", "step (ms)"},
+      {"tokens_per_s_per_sequence", "tok/s/seq"}, {"tokens_per_s", "tok/s total"}, {"ttft_s", "TTFT (ms)"},
+      {"bound", "bound"},             {"per_device_bytes", "mem/device (GB)"}, {"capacity_bytes", "capacity (GB)"},
+      {"mem_bw_bytes_per_s", "bandwidth (TB/s)"}, {"note", "note"},
+  };
+  return cols;
+}
+
+std::vector<std::string> compare_cells(const CompareRow& row, bool raw) {
+  const Prediction& p = row.prediction;
+  std::string note = row.fits_any ? (row.auto_layout ? "smallest layout that fits" : "") : "no layout within the device limit fits";
+  auto f = [&](double v, const char* shown) { return raw ? fmt::format("{:.9g}", v) : fmt::format(fmt::runtime(shown), v); };
+  return {p.hardware.name,
+          layout_str(p.layout.cfg),
+          std::to_string(p.layout.devices),
+          raw ? (p.memory.fits ? "true" : "false") : (p.memory.fits ? "yes" : "NO"),
+          std::to_string(p.memory.max_batch),
+          raw ? fmt::format("{:.9g}", p.decode.time_s) : fmt::format("{:.2f}", p.decode.time_s * 1e3),
+          f(p.tokens_per_s_per_sequence, "{:.1f}"),
+          f(p.tokens_per_s, "{:.0f}"),
+          raw ? fmt::format("{:.9g}", p.prefill.time_s) : fmt::format("{:.1f}", p.prefill.time_s * 1e3),
+          p.decode.bound,
+          raw ? fmt::format("{:.0f}", p.memory.per_device_bytes) : fmt::format("{:.2f}", p.memory.per_device_bytes / 1e9),
+          raw ? fmt::format("{:.0f}", p.memory.capacity_bytes) : fmt::format("{:.2f}", p.memory.capacity_bytes / 1e9),
+          raw ? fmt::format("{:.0f}", p.rates.mem_bw_bytes_per_s) : fmt::format("{:.3f}", p.rates.mem_bw_bytes_per_s / 1e12),
+          note};
+}
+
+std::string compare_header(const CompareResult& r) {
+  if (r.rows.empty()) return r.model + "\n";
+  const Prediction& p = r.rows.front().prediction;
+  return fmt::format("{}: batch {}, context {}, prompt {} tokens; weights {} (policy {}), KV {}{}\n", r.model, p.request.batch,
+                     p.request.context, p.prefill.tokens, p.quant, p.policy, p.kv_dtype,
+                     p.moe.present ? ", routing " + p.moe.routing : std::string());
+}
+
+const char* kCompareNote =
+    "Datasheet roofline per device (calibrated figures where the spec has them); step = one decode step of the batch; "
+    "TTFT = prefill of one prompt; GB = 1e9 bytes, TB/s = 1e12 B/s.\n";
+
+}  // namespace
+
+std::string compare_table(const CompareResult& r) {
+  std::vector<std::string> h;
+  std::vector<bool> left;
+  for (const auto& c : compare_cols()) {
+    h.push_back(c.header);
+    std::string k = c.key;
+    left.push_back(k == "hardware" || k == "layout" || k == "bound" || k == "note");
+  }
+  TextTable t(h, left);
+  for (const auto& row : r.rows) t.add_row(compare_cells(row, false));
+  return compare_header(r) + t.render() + kCompareNote;
+}
+
+std::string compare_csv(const CompareResult& r) {
+  std::string out = "model";
+  for (const auto& c : compare_cols()) out += "," + std::string(c.key);
+  out += "\n";
+  for (const auto& row : r.rows) {
+    out += csv_field(r.model);
+    for (const auto& c : compare_cells(row, true)) out += "," + csv_field(c);
+    out += "\n";
+  }
+  return out;
+}
+
+std::string compare_markdown(const CompareResult& r) {
+  std::string out = "## " + compare_header(r) + "\n|";
+  for (const auto& c : compare_cols()) out += " " + std::string(c.header) + " |";
+  out += "\n|";
+  for (size_t i = 0; i < compare_cols().size(); ++i) out += i < 2 ? " --- |" : " ---: |";
+  out += "\n";
+  for (const auto& row : r.rows) {
+    out += "|";
+    for (const auto& c : compare_cells(row, false)) out += " " + md_escape(c) + " |";
+    out += "\n";
+  }
+  return out + "\n" + kCompareNote;
+}
+
+std::string compare_json(const CompareResult& r) {
+  json j;
+  j["model"] = r.model;
+  json rows = json::array();
+  for (const auto& row : r.rows) {
+    json p = json::parse(predict_json(row.prediction));
+    p["auto_layout"] = row.auto_layout;
+    p["fits_any_layout"] = row.fits_any;
+    rows.push_back(p);
+  }
+  j["rows"] = rows;
+  return j.dump(2) + "\n";
+}
+
+}  // namespace llmcost
