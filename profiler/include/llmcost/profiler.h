@@ -23,6 +23,9 @@ struct RangeRecord {
   uint64_t seq = 0;       // push order over the whole profiler (0, 1, 2 ...)
   double bytes = 0.0;     // bytes the range must move (annotation; 0 = not given)
   double flops = 0.0;     // floating-point operations of the range (annotation; 0 = not given)
+  // Device profilers (CUPTI): kernels/copies attributed to the range or its children. When > 0,
+  // start_ns/end_ns are the device span (first start to last end) instead of the host times.
+  uint32_t device_ops = 0;
 
   int64_t duration_ns() const { return end_ns - start_ns; }
   double duration_s() const { return static_cast<double>(end_ns - start_ns) * 1e-9; }
