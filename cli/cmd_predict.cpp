@@ -1,8 +1,182 @@
-// `llmcost predict, hw, plan, compare`: not registered yet (its issue is open).
+// `llmcost predict`, `hw`, `plan` and `compare`: roofline predictions, hardware specs, capacity
+// planning and hardware sizing.
+#include <memory>
+#include <sstream>
+
 #include "commands.h"
+#include "llmcost/hardware.h"
+#include "llmcost/model_loader.h"
+#include "llmcost/plan.h"
+#include "llmcost/predict_report.h"
+#include "llmcost/roofline.h"
+#include "llmcost/value.h"
 
 namespace llmcost::cli {
 
-void register_predict(CLI::App&, Context&) {}
+namespace {
+
+// Options shared by predict and compare.
+struct WorkloadOpts {
+  int64_t batch = 1;
+  int64_t context = 4096;
+  int64_t prompt = 0;
+  std::string quant = "bf16";
+  std::string quant_policy = "default";
+  std::string kv_dtype = "bf16";
+  std::string routing = "uniform";
+  int64_t tp = 1, ep = 1, pp = 1;
+};
+
+void add_workload_options(CLI::App* c, WorkloadOpts& w, bool parallel_defaults_auto) {
+  c->add_option("--batch", w.batch, "Sequences decoded together (default 1)")->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
+  c->add_option("--context", w.context, "Cached tokens per sequence at the decode step (default 4096)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
+  c->add_option("--prompt", w.prompt, "Prompt tokens for the prefill / time to first token (default: the context)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
+  c->add_option("--quant", w.quant, "Weight format: " + quant_scheme_names())
+      ->check(CLI::Validator(
+          [](std::string& v) { return parse_quant_scheme(v) ? std::string() : "unknown scheme \"" + v + "\" (one of " + quant_scheme_names() + ")"; },
+          "SCHEME"));
+  c->add_option("--quant-policy", w.quant_policy,
+                "Tensors the scheme applies to: default | experts | routed | all | a comma list of "
+                "attention,mlp,experts,shared,router,embedding,lm_head,other")
+      ->check(CLI::Validator(
+          [](std::string& v) { return parse_quant_policy(v) ? std::string() : "unknown quant policy \"" + v + "\""; }, "POLICY"));
+  c->add_option("--kv-dtype", w.kv_dtype, "KV-cache dtype: bf16, fp8, int8, int4")->check(CLI::IsMember({"bf16", "fp8", "int8", "int4"}));
+  c->add_option("--routing", w.routing, "MoE routing for distinct experts per step: uniform or zipf:S (S > 0)")
+      ->check(CLI::Validator(
+          [](std::string& v) { return parse_routing(v) ? std::string() : "must be uniform or zipf:S with S > 0, got \"" + v + "\""; },
+          "ROUTING"));
+  std::string suffix = parallel_defaults_auto ? " (default: the smallest layout that fits)" : " (default 1)";
+  c->add_option("--tp", w.tp, "Tensor-parallel devices" + suffix)->check(CLI::Range(int64_t{1}, int64_t{4096}));
+  c->add_option("--ep", w.ep, "Expert-parallel devices" + suffix)->check(CLI::Range(int64_t{1}, int64_t{4096}));
+  c->add_option("--pp", w.pp, "Pipeline stages" + suffix)->check(CLI::Range(int64_t{1}, int64_t{4096}));
+}
+
+CompiledModel compile(const ModelIR& ir, const WorkloadOpts& w) {
+  return compile_model(ir, *parse_quant_scheme(w.quant), *parse_quant_policy(w.quant_policy), *parse_kv_dtype(w.kv_dtype),
+                       *parse_routing(w.routing));
+}
+
+PredictRequest request(const WorkloadOpts& w) {
+  PredictRequest r;
+  r.batch = w.batch;
+  r.context = w.context;
+  r.prompt_tokens = w.prompt;
+  r.parallel = ParallelConfig{w.tp, w.ep, w.pp};
+  return r;
+}
+
+std::vector<std::string> split_commas(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ','))
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+}  // namespace
+
+void register_predict(CLI::App& app, Context& ctx) {
+  // ---- hw
+  auto ho = std::make_shared<std::string>("table");
+  auto* h = app.add_subcommand("hw", "List the hardware specs (configs/hardware/*.yaml) with their sources");
+  h->add_option("--format", *ho, "table or json")->check(CLI::IsMember({"table", "json"}));
+  h->callback([&ctx, ho] {
+    ctx.run = [&ctx, ho] {
+      auto all = list_hardware(ctx.configs());
+      if (all.empty()) throw Error(ctx.configs() + "/hardware: no hardware specs found");
+      emit(*ho == "json" ? hw_json(all) : hw_table(all));
+      return 0;
+    };
+  });
+
+  // ---- predict
+  struct PredictOpts {
+    std::string model, hw, format = "table", output;
+    WorkloadOpts w;
+  };
+  auto po = std::make_shared<PredictOpts>();
+  auto* p = app.add_subcommand("predict",
+                               "Roofline prediction on a device: decode step and tokens/s, prefill (TTFT), memory per device "
+                               "vs capacity and max batch, MoE experts per step, parallel communication");
+  p->add_option("model", po->model, "config.json path, a directory with one, our YAML, or a bundled model")->required();
+  p->add_option("--hw", po->hw, "Hardware: a bundled name (see `llmcost hw`) or a hardware YAML path")->required();
+  add_workload_options(p, po->w, false);
+  p->add_option("--format", po->format, "table or json")->check(CLI::IsMember({"table", "json"}));
+  p->add_option("-o,--output", po->output, "Write to this file instead of stdout");
+  p->callback([&ctx, po] {
+    ctx.run = [&ctx, po] {
+      HardwareSpec hw = load_hardware(po->hw, ctx.configs());
+      ModelIR ir = load_model(po->model, ctx.configs());
+      CompiledModel m = compile(ir, po->w);
+      Prediction pr = predict(m, hw, request(po->w), true);
+      emit(po->format == "json" ? predict_json(pr) : predict_table(pr), po->output);
+      return 0;
+    };
+  });
+
+  // ---- plan
+  struct PlanOpts {
+    std::string scenario, format = "table", output;
+  };
+  auto lo = std::make_shared<PlanOpts>();
+  auto* l = app.add_subcommand("plan",
+                               "Capacity planning for a scenario (models x hardware x quantization x workload): devices needed, "
+                               "max concurrency, throughput, latency, cost per million tokens");
+  l->add_option("scenario", lo->scenario, "Scenario YAML path, or a name in configs/scenarios (default, chat-sizing, bundled)")
+      ->required();
+  l->add_option("--format", lo->format, "table, json, csv or markdown")->check(CLI::IsMember({"table", "json", "csv", "markdown"}));
+  l->add_option("-o,--output", lo->output, "Write to this file instead of stdout");
+  l->callback([&ctx, lo] {
+    ctx.run = [&ctx, lo] {
+      PlanResult r = run_plan(load_scenario(lo->scenario, ctx.configs()), ctx.configs());
+      std::string text = lo->format == "json" ? plan_json(r)
+                         : lo->format == "csv" ? plan_csv(r)
+                         : lo->format == "markdown" ? plan_markdown(r)
+                                                    : plan_table(r);
+      emit(text, lo->output);
+      return 0;
+    };
+  });
+
+  // ---- compare
+  struct CompareOpts {
+    std::string model, hw, format = "table", output;
+    int64_t max_devices = 8;
+    WorkloadOpts w;
+  };
+  auto co = std::make_shared<CompareOpts>();
+  auto* c = app.add_subcommand("compare", "Hardware sizing: one model and workload on several devices side by side");
+  c->add_option("model", co->model, "config.json path, a directory with one, our YAML, or a bundled model")->required();
+  c->add_option("--hw", co->hw, "Comma list of hardware names or YAML paths (default: every bundled spec)");
+  add_workload_options(c, co->w, true);
+  c->add_option("--max-devices", co->max_devices, "Largest layout tried when choosing one (default 8)")
+      ->check(CLI::Range(int64_t{1}, int64_t{4096}));
+  c->add_option("--format", co->format, "table, json, csv or markdown")->check(CLI::IsMember({"table", "json", "csv", "markdown"}));
+  c->add_option("-o,--output", co->output, "Write to this file instead of stdout");
+  c->callback([&ctx, co, c] {
+    bool fixed_layout = c->count("--tp") + c->count("--ep") + c->count("--pp") > 0;
+    ctx.run = [&ctx, co, fixed_layout] {
+      std::vector<HardwareSpec> hws;
+      if (co->hw.empty()) {
+        hws = list_hardware(ctx.configs());
+      } else {
+        for (const auto& name : split_commas(co->hw)) hws.push_back(load_hardware(name, ctx.configs()));
+      }
+      if (hws.empty()) throw Error("--hw: no hardware given");
+      ModelIR ir = load_model(co->model, ctx.configs());
+      CompiledModel m = compile(ir, co->w);
+      CompareResult r = run_compare(m, hws, request(co->w), !fixed_layout, co->max_devices);
+      std::string text = co->format == "json" ? compare_json(r)
+                         : co->format == "csv" ? compare_csv(r)
+                         : co->format == "markdown" ? compare_markdown(r)
+                                                    : compare_table(r);
+      emit(text, co->output);
+      return 0;
+    };
+  });
+}
 
 }  // namespace llmcost::cli

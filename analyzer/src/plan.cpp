@@ -31,12 +31,19 @@ double positive_number(const ConfigReader& r, const std::string& key) {
   return v->as_double();
 }
 
-// Layouts of n devices: tp a power of two (at most 8, one node's NVLink domain) times pp.
+// Layouts of n devices (n a power of two): tp a power of two (at most 8, one node's NVLink
+// domain) times pp, the widest tp first.
 std::vector<ParallelConfig> layouts_of(int64_t n) {
   std::vector<ParallelConfig> out;
   for (int64_t tp = 8; tp >= 1; tp /= 2)
     if (tp <= n && n % tp == 0) out.push_back(ParallelConfig{tp, 1, n / tp});
   return out;
+}
+
+int64_t largest_power_of_two(int64_t n) {
+  int64_t p = 1;
+  while (p * 2 <= n) p *= 2;
+  return p;
 }
 
 std::optional<Prediction> try_predict(const CompiledModel& m, const HardwareSpec& hw, const PredictRequest& r) {
@@ -174,7 +181,7 @@ Scenario load_scenario(const std::string& spec, const std::string& config_dir) {
 
 std::optional<ParallelConfig> smallest_fitting_layout(const CompiledModel& m, const HardwareSpec& hw, int64_t batch,
                                                       int64_t context, int64_t prompt_tokens, int64_t max_devices) {
-  for (int64_t n = 1; n <= max_devices; ++n) {
+  for (int64_t n = 1; n <= max_devices; n *= 2) {
     if (n > 1 && !hw.interconnect) break;
     for (const ParallelConfig& c : layouts_of(n)) {
       PredictRequest r;
@@ -214,7 +221,7 @@ PlanRow plan_one(const CompiledModel& m, const HardwareSpec& hw, const Scenario&
     if (a.devices != b.devices) return a.devices < b.devices;
     return a.request_s < b.request_s;
   };
-  for (int64_t n = 1; n <= s.max_devices_per_replica; ++n) {
+  for (int64_t n = 1; n <= s.max_devices_per_replica; n *= 2) {
     if (n > 1 && !hw.interconnect) break;
     if (best && best->latency_ok && n > best->devices) break;  // more devices per replica cannot need fewer in total
     for (const ParallelConfig& c : layouts_of(n)) {
@@ -263,7 +270,8 @@ PlanRow plan_one(const CompiledModel& m, const HardwareSpec& hw, const Scenario&
     }
   }
   if (!best) {
-    row.reason = "does not fit in " + std::to_string(hw.interconnect ? s.max_devices_per_replica : 1) + " device(s)";
+    row.reason = "does not fit in " + std::to_string(hw.interconnect ? largest_power_of_two(s.max_devices_per_replica) : 1) +
+                 " device(s)";
     return row;
   }
   const Candidate& b = *best;
@@ -343,7 +351,7 @@ CompareResult run_compare(const CompiledModel& m, const std::vector<HardwareSpec
         row.fits_any = false;
         q.parallel = ParallelConfig{};
         if (hw.interconnect)
-          for (const ParallelConfig& l : layouts_of(max_devices))
+          for (const ParallelConfig& l : layouts_of(largest_power_of_two(max_devices)))
             if (try_predict(m, hw, PredictRequest{r.batch, r.context, r.prompt_tokens, l})) {
               q.parallel = l;
               break;

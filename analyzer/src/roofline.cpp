@@ -154,8 +154,10 @@ CompiledModel compile_model(const ModelIR& ir, QuantScheme quant, const QuantPol
     for (auto& existing : m.groups) {
       if (same_cost(existing, g)) {
         existing.members.push_back(index);
-        if (existing.name != layer_pattern(op.name) && existing.name.find(" (and others)") == std::string::npos)
-          existing.name += " (and others)";
+        // The group's name lists its distinct name patterns: "model.layers.*.input_layernorm, model.norm".
+        std::string pat = layer_pattern(op.name);
+        std::string names = ", " + existing.name + ",";
+        if (names.find(", " + pat + ",") == std::string::npos) existing.name += ", " + pat;
         return;
       }
     }

@@ -26,9 +26,9 @@ std::string secs(double s) {
   return fmt::format("{:.2f} us", s * 1e6);
 }
 std::string rate(double v, const char* unit) {  // SI prefixes for FLOP/s, B/s
-  if (v >= 1e12) return fmt::format("{:.1f} T{}", v / 1e12, unit);
-  if (v >= 1e9) return fmt::format("{:.1f} G{}", v / 1e9, unit);
-  if (v >= 1e6) return fmt::format("{:.1f} M{}", v / 1e6, unit);
+  if (v >= 1e12) return fmt::format("{:.4g} T{}", v / 1e12, unit);
+  if (v >= 1e9) return fmt::format("{:.4g} G{}", v / 1e9, unit);
+  if (v >= 1e6) return fmt::format("{:.4g} M{}", v / 1e6, unit);
   return fmt::format("{:.0f} {}", v, unit);
 }
 std::string flops_str(double f) {
@@ -366,7 +366,7 @@ std::string plan_header_text(const PlanResult& r) {
 }
 
 const char* kPlanNote =
-    "A replica is the smallest-total-device layout (tp a power of two <= 8, then pp) whose memory holds the batch at "
+    "A replica is the layout (devices a power of two; tp <= 8, then pp) needing the fewest devices in total whose memory holds the batch at "
     "prompt+output context and whose decode step meets the target; replicas = ceil(concurrency / max concurrency per "
     "replica). Step at the mean context (prompt + output/2); TTFT = prefill of one prompt; output tok/s = replicas x "
     "batch x output / (batch x TTFT + output x step). Datasheet roofline (upper bound on speed). GB = 1e9 bytes.\n";

@@ -84,7 +84,7 @@ PlanResult run_plan(const Scenario& s, const std::string& config_dir);
 PlanRow plan_one(const CompiledModel& m, const HardwareSpec& hw, const Scenario& s,
                  std::optional<double> usd_per_device_hour);
 
-// The fewest devices (tp in powers of two up to max_devices, then pp) whose layout holds the
+// The fewest devices (powers of two up to max_devices; tp <= 8 first, then pp) whose layout holds the
 // model and `batch` sequences at `context`; nullopt when none within max_devices does.
 std::optional<ParallelConfig> smallest_fitting_layout(const CompiledModel& m, const HardwareSpec& hw, int64_t batch,
                                                       int64_t context, int64_t prompt_tokens, int64_t max_devices);
