@@ -5,7 +5,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 namespace llmcost {
 
@@ -43,10 +42,16 @@ std::string read_text_file(const std::string& path) {
   if (std::filesystem::is_directory(path, ec)) throw Error(path + ": cannot read file (it is a directory)");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(path + ": cannot read file (" + std::strerror(errno) + ")");
-  std::ostringstream ss;
-  ss << in.rdbuf();
+  // Configs are kilobytes; the cap keeps /dev/zero or a mistaken multi-GB file from hanging us.
+  constexpr size_t kMaxBytes = size_t(64) << 20;
+  std::string text;
+  char buf[1 << 16];
+  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+    text.append(buf, static_cast<size_t>(in.gcount()));
+    if (text.size() > kMaxBytes) throw Error(path + ": cannot read file (larger than 64 MiB; is it really a config?)");
+  }
   if (in.bad()) throw Error(path + ": cannot read file");
-  return ss.str();
+  return text;
 }
 
 static bool ends_with(const std::string& s, const std::string& suffix) {

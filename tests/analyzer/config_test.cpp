@@ -268,6 +268,11 @@ TEST(BadConfig, UnreadablePathsAndDirectories) {
   }
 }
 
+TEST(BadConfig, EndlessFileIsCutOff) {
+  std::string e = load_error("/dev/zero");
+  EXPECT_NE(e.find("/dev/zero: cannot read file (larger than 64 MiB"), std::string::npos) << e;
+}
+
 TEST(BadConfig, BadYaml) {
   TempDir d;
   std::string e = error_of(d, "bad.yaml", "model_type: llama\nhidden_size: [1, 2\n");
