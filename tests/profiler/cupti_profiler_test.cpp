@@ -176,7 +176,11 @@ TEST(CuptiProfiler, UnbalancedPopIsAProgrammerError) {
 
 TEST(CuptiProfiler, FactoryMatchesTheBuild) {
 #ifdef LLMCOST_WITH_CUPTI
-  EXPECT_NE(make_cupti_api(), nullptr);
+  auto api = make_cupti_api();
+  ASSERT_NE(api, nullptr);
+  // With a GPU: usable (""); without one: a one-line reason, never a crash.
+  std::string why = api->probe();
+  EXPECT_EQ(why.find('\n'), std::string::npos) << why;
 #else
   EXPECT_EQ(make_cupti_api(), nullptr);
 #endif
