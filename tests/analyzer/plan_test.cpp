@@ -1,0 +1,174 @@
+// Capacity planning: scenario parsing (both spellings), replicas / throughput / cost arithmetic,
+// the latency-limited batch, layout search, and scenario errors.
+#include "llmcost/plan.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "llmcost/model_loader.h"
+
+namespace llmcost {
+namespace {
+
+const std::string kConfigs = LLMCOST_CONFIG_DIR;
+
+Scenario parse(const std::string& yaml) { return parse_scenario(parse_yaml(yaml, "s.yaml"), "s.yaml"); }
+std::string error_of(const std::string& yaml) {
+  try {
+    parse(yaml);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+const char* kBase =
+    "models: [meta-llama/Llama-3.1-8B]\n"
+    "hardware: [h100-sxm]\n";
+
+TEST(Plan, BundledScenariosParse) {
+  Scenario d = load_scenario("default", kConfigs);
+  EXPECT_EQ(d.concurrency, 64);      // workload.batch
+  EXPECT_EQ(d.prompt_tokens, 2048);
+  EXPECT_EQ(d.output_tokens, 512);   // context 2560 - prompt 2048
+  EXPECT_EQ(d.quants.size(), 1u);
+  EXPECT_EQ(d.prices.at("h100-sxm"), 2.49);
+  Scenario c = load_scenario("chat-sizing", kConfigs);
+  EXPECT_EQ(c.quants.size(), 3u);
+  ASSERT_TRUE(c.max_decode_step_s);
+  EXPECT_EQ(*c.max_decode_step_s, 0.05);
+  EXPECT_EQ(*c.hardware[0].usd_per_device_hour, 2.49);
+  EXPECT_FALSE(c.hardware[0].price_source.empty());
+  Scenario b = load_scenario("bundled", kConfigs);
+  EXPECT_TRUE(b.all_models);
+  EXPECT_TRUE(b.all_hardware);
+}
+
+TEST(Plan, ScenarioErrors) {
+  EXPECT_EQ(error_of("hardware: [h100-sxm]\nworkload: {concurrency: 1, prompt_tokens: 1, output_tokens: 1}\n"),
+            "s.yaml: /models must list at least one model (a bundled name, HF id or config path), or be \"all\"");
+  EXPECT_EQ(error_of(std::string(kBase) + "workload: {concurrency: 0, prompt_tokens: 1, output_tokens: 1}\n"),
+            "s.yaml: /workload/concurrency must be an integer in [1, 1073741824], got 0");
+  EXPECT_EQ(error_of(std::string(kBase) + "workload: {concurrency: 2, prompt_tokens: 100, context: 100}\n"),
+            "s.yaml: /workload/context must be more than prompt_tokens (100) so that output tokens = context - prompt_tokens, got 100");
+  EXPECT_EQ(error_of(std::string(kBase) + "workload: {concurrency: 2, prompt_tokens: 100}\n"),
+            "s.yaml: /workload/output_tokens is required (a positive integer), or give context > prompt_tokens");
+  EXPECT_NE(error_of(std::string(kBase) + "quant: [bf16, int3]\nworkload: {concurrency: 2, prompt_tokens: 1, output_tokens: 1}\n")
+                .find("s.yaml: /quant/1 must be one of"),
+            std::string::npos);
+  EXPECT_NE(error_of(std::string(kBase) + "workload: {concurency: 2, prompt_tokens: 1, output_tokens: 1}\n")
+                .find("s.yaml: /workload/concurency is not a known key"),
+            std::string::npos);
+  EXPECT_EQ(error_of(std::string(kBase) + "workload: {concurrency: 2, prompt_tokens: 1, output_tokens: 1, max_decode_step_s: -1}\n"),
+            "s.yaml: /workload/max_decode_step_s must be a positive number");
+  EXPECT_EQ(error_of("models: [x]\nhardware: [{name: h100-sxm, usd_per_device_hour: {value: 2}}]\n"
+                     "workload: {concurrency: 1, prompt_tokens: 1, output_tokens: 1}\n"),
+            "s.yaml: /hardware/0/usd_per_device_hour/source is required (a string) but is missing");
+  try {
+    load_scenario("no-such-scenario", kConfigs);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("bundled scenarios:"), std::string::npos);
+  }
+}
+
+// Llama-3.1-8B bf16 on one H100, 300 requests of 1024 prompt + 1024 output tokens:
+// replicas = ceil(300 / max batch at context 2048); batch per replica = ceil(300 / replicas);
+// output tok/s = replicas x b x 1024 / (b x TTFT + 1024 x step); cost = $/h x devices / 3600 / tok/s x 1e6.
+TEST(Plan, ReplicasThroughputAndCostArithmetic) {
+  Scenario s = parse(std::string(kBase) + "workload: {concurrency: 300, prompt_tokens: 1024, output_tokens: 1024}\n");
+  ModelIR ir = load_model("meta-llama/Llama-3.1-8B", kConfigs);
+  HardwareSpec hw = load_hardware("h100-sxm", kConfigs);
+  CompiledModel m = compile_model(ir, QuantScheme::BF16, QuantPolicy{}, KvDtype::BF16, {});
+  PlanRow row = plan_one(m, hw, s, 2.0);
+  ASSERT_TRUE(row.feasible) << row.reason;
+  // 2 devices either way (2 replicas of 1, or 1 of tp=2); ties go to the lower request latency.
+  EXPECT_EQ(row.devices, 2);
+  PredictRequest r;
+  r.parallel = row.parallel;
+  r.batch = 1;
+  r.context = 2048;
+  r.prompt_tokens = 1024;
+  int64_t limit = predict(m, hw, r, false).memory.max_batch;
+  EXPECT_EQ(row.max_concurrency_per_replica, limit);
+  EXPECT_EQ(row.replicas, (300 + limit - 1) / limit);
+  EXPECT_EQ(row.batch_per_replica, (300 + row.replicas - 1) / row.replicas);
+  r.batch = row.batch_per_replica;
+  r.context = 1024 + 512;  // the mean context while generating
+  Prediction p = predict(m, hw, r, false);
+  EXPECT_DOUBLE_EQ(row.decode_step_s, p.decode.time_s);
+  EXPECT_DOUBLE_EQ(row.ttft_s, p.prefill.time_s);
+  double b = static_cast<double>(row.batch_per_replica);
+  double tps = static_cast<double>(row.replicas) * b * 1024 / (b * p.prefill.time_s + 1024 * p.decode.time_s);
+  EXPECT_DOUBLE_EQ(row.output_tokens_per_s, tps);
+  EXPECT_DOUBLE_EQ(row.request_latency_s, p.prefill.time_s + 1024 * p.decode.time_s);
+  ASSERT_TRUE(row.usd_per_million_output_tokens);
+  EXPECT_DOUBLE_EQ(*row.usd_per_million_output_tokens, 2.0 * static_cast<double>(row.devices) / 3600.0 / tps * 1e6);
+}
+
+TEST(Plan, LatencyTargetLimitsTheBatch) {
+  Scenario s = parse(std::string(kBase) + "workload: {concurrency: 64, prompt_tokens: 1024, output_tokens: 1024, max_decode_step_s: 0.006}\n");
+  ModelIR ir = load_model("meta-llama/Llama-3.1-8B", kConfigs);
+  HardwareSpec hw = load_hardware("h100-sxm", kConfigs);
+  CompiledModel m = compile_model(ir, QuantScheme::BF16, QuantPolicy{}, KvDtype::BF16, {});
+  PlanRow row = plan_one(m, hw, s, std::nullopt);
+  ASSERT_TRUE(row.feasible);
+  EXPECT_TRUE(row.meets_latency);
+  EXPECT_LE(row.decode_step_s, 0.006);
+  // The limit is the largest batch whose step meets the target, on the chosen layout.
+  PredictRequest r;
+  r.context = 1024 + 512;
+  r.prompt_tokens = 1024;
+  r.parallel = row.parallel;
+  r.batch = row.max_concurrency_per_replica;
+  EXPECT_LE(predict(m, hw, r, false).decode.time_s, 0.006);
+  r.batch += 1;
+  EXPECT_GT(predict(m, hw, r, false).decode.time_s, 0.006);
+  EXPECT_FALSE(row.usd_per_million_output_tokens);
+
+  Scenario impossible = parse(std::string(kBase) + "workload: {concurrency: 4, prompt_tokens: 1024, output_tokens: 16, max_decode_step_s: 0.0001}\n");
+  PlanRow miss = plan_one(m, hw, impossible, std::nullopt);
+  EXPECT_TRUE(miss.feasible);
+  EXPECT_FALSE(miss.meets_latency);
+  EXPECT_NE(miss.reason.find("latency target missed"), std::string::npos);
+}
+
+TEST(Plan, SmallestFittingLayout) {
+  ModelIR ir = load_model("meta-llama/Llama-3.1-70B", kConfigs);
+  HardwareSpec h100 = load_hardware("h100-sxm", kConfigs);
+  CompiledModel m = compile_model(ir, QuantScheme::BF16, QuantPolicy{}, KvDtype::BF16, {});
+  // 141 GB of bf16 weights: two 85.5 GB devices hold 70.6 GB each plus KV for 1 sequence.
+  auto c = smallest_fitting_layout(m, h100, 1, 4096, 0, 8);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->tp, 2);
+  EXPECT_EQ(c->pp, 1);
+  HardwareSpec cpu = load_hardware("cpu-2s-spr", kConfigs);
+  auto one = smallest_fitting_layout(m, cpu, 1, 4096, 0, 8);
+  ASSERT_TRUE(one);
+  EXPECT_EQ(one->tp * one->pp, 1);
+  HardwareSpec l4 = load_hardware("l4", kConfigs);
+  ModelIR big = load_model("meta-llama/Llama-3.1-405B", kConfigs);
+  CompiledModel mb = compile_model(big, QuantScheme::BF16, QuantPolicy{}, KvDtype::BF16, {});
+  EXPECT_FALSE(smallest_fitting_layout(mb, l4, 1, 4096, 0, 8));  // 810 GB > 8 x 24 GiB
+}
+
+TEST(Plan, RunPlanCoversEveryCombination) {
+  Scenario s = parse("models: [meta-llama/Llama-3.1-8B, mixtral-8x7b]\nhardware: [h100-sxm, l4]\nquant: [bf16, fp8]\n"
+                     "prices_usd_per_device_hour: {l4: 0.5}\n"
+                     "workload: {concurrency: 8, prompt_tokens: 512, output_tokens: 128}\n");
+  PlanResult r = run_plan(s, kConfigs);
+  ASSERT_EQ(r.rows.size(), 8u);
+  EXPECT_EQ(r.rows[0].hardware, "h100-sxm");
+  EXPECT_EQ(r.rows[1].hardware, "l4");
+  EXPECT_EQ(r.rows[1].usd_per_device_hour.value_or(0), 0.5);
+  EXPECT_FALSE(r.rows[0].usd_per_device_hour);
+  for (const auto& row : r.rows) {
+    EXPECT_TRUE(row.feasible) << row.model << " " << row.hardware << " " << row.quant << ": " << row.reason;
+    EXPECT_GE(row.devices, row.devices_per_replica);
+    EXPECT_GT(row.output_tokens_per_s, 0);
+  }
+}
+
+}  // namespace
+}  // namespace llmcost
