@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 
 #include "llmcost/format.h"
@@ -23,8 +24,24 @@ std::string slug(const std::string& s) {
 Cell gb_cell(double bytes) { return Cell::number(bytes, fmt::format("{:.2f}", bytes / kGB)); }
 Cell int_bytes_gb(int64_t bytes) { return Cell::integer(bytes, fmt::format("{:.2f}", bytes / kGB)); }
 Cell params_cell(int64_t n) { return Cell::integer(n, format_count(n)); }
-Cell sec_ms(double s) { return Cell::number(s, fmt::format("{:.3f}", s * 1e3)); }
+Cell sec_ms(double s) { return Cell::number(s, fmt::format("{:.2f}", s * 1e3)); }
 Cell sig(double v, int digits = 4) { return Cell::number(v, fmt::format("{:.{}g}", v, digits)); }
+Cell int_cell(int64_t v) { return Cell::integer(v, std::to_string(v)); }
+Cell usd(const std::optional<double>& v, int decimals = 3) {
+  return v ? Cell::number(*v, fmt::format("{:.{}f}", *v, decimals)) : Cell::str("-");
+}
+
+std::string layout_name(const ParallelConfig& c) {
+  if (c.tp == 1 && c.ep == 1 && c.pp == 1) return "1 device";
+  std::string s;
+  auto add = [&](const char* k, int64_t v) {
+    if (v > 1) s += (s.empty() ? "" : ", ") + fmt::format("{}={}", k, v);
+  };
+  add("tp", c.tp);
+  add("ep", c.ep);
+  add("pp", c.pp);
+  return s;
+}
 
 const char* group_label(ParamGroup g) {
   switch (g) {
@@ -43,38 +60,41 @@ const char* group_label(ParamGroup g) {
 
 std::string model_headline(const ModelPlan& m, const WorkloadInfo& w) {
   const auto& p = m.analysis.params;
-  std::string s = fmt::format(
-      "{}: {} parameters in total, {} active per token ({} multiplied per token). Weights in {} take {} ({}).",
-      m.analysis.ir.name, format_count(p.total), format_count(p.active), format_count(p.active_compute), w.quant,
-      format_gb(static_cast<double>(m.weight_bytes)), format_gib(static_cast<double>(m.weight_bytes)));
-  s += fmt::format(" The {} KV cache holds {} bytes per token, {} per sequence at {} tokens of context, {} for {} sequences.",
-                   w.kv_dtype, format_thousands(m.kv.bytes_per_token), format_gb(static_cast<double>(m.kv.bytes_at_context)),
-                   w.context, format_gb(static_cast<double>(m.kv.bytes_at_context) * static_cast<double>(w.batch)), w.batch);
+  std::string s = fmt::format("{} ({}): {} parameters in total, {} active per token ({} multiplied per token).",
+                              m.analysis.ir.name, m.analysis.ir.architecture, format_count(p.total), format_count(p.active),
+                              format_count(p.active_compute));
+  for (const auto& q : m.weights)
+    s += fmt::format(" Weights in {}: {}.", q.quant, format_gb(static_cast<double>(q.weight_bytes)));
+  s += fmt::format(" The {} KV cache holds {} bytes per token, {} per sequence at {} tokens.", w.kv_dtype,
+                   format_thousands(m.kv.bytes_per_token), format_gb(static_cast<double>(m.kv.bytes_at_context)),
+                   w.context);
   if (m.kv.expanded_bytes_per_token != m.kv.bytes_per_token)
     s += fmt::format(" (MLA latent cache; the naive expanded K/V would be {} bytes per token.)",
                      format_thousands(m.kv.expanded_bytes_per_token));
   if (m.kv.n_capped_layers > 0)
-    s += fmt::format(" {} of {} attention layers keep only their window/chunk.", m.kv.n_capped_layers, m.kv.n_attention_layers);
+    s += fmt::format(" {} of {} attention layers keep only their window or chunk.", m.kv.n_capped_layers,
+                     m.kv.n_attention_layers);
   return s;
 }
 
 Table components_table(const ModelPlan& m, const std::string& id, const WorkloadInfo& w) {
   Table t;
   t.id = id;
-  t.caption = fmt::format("Parameters and weight memory by component ({}, {} policy)", w.quant, w.quant_policy);
-  t.columns = {{"component", "component", ""},
-               {"params", "parameters", "parameters"},
-               {"params_exact", "exact", "parameters"},
-               {"weight_bytes", fmt::format("weights in {} (GB)", w.quant), "bytes"}};
+  t.caption = fmt::format("Parameters and weight memory by component ('{}' quantization policy)", w.quant_policy);
+  t.columns = {{"component", "component", ""}, {"params", "parameters", "parameters"}, {"params_exact", "exact", "parameters"}};
+  for (const auto& q : m.weights) t.columns.push_back({"weight_bytes_" + q.quant, "weights in " + q.quant + " (GB)", "bytes"});
   const auto& p = m.analysis.params;
   for (int g = 0; g < kNumParamGroups; ++g) {
-    if (p.breakdown[g] == 0 && m.weight_bytes_by_group[g] == 0) continue;
-    t.rows.push_back({Cell::str(group_label(static_cast<ParamGroup>(g))), params_cell(p.breakdown[g]),
-                      Cell::integer(p.breakdown[g], format_thousands(p.breakdown[g])), int_bytes_gb(m.weight_bytes_by_group[g])});
+    if (p.breakdown[g] == 0) continue;
+    std::vector<Cell> row{Cell::str(group_label(static_cast<ParamGroup>(g))), params_cell(p.breakdown[g]),
+                          Cell::integer(p.breakdown[g], format_thousands(p.breakdown[g]))};
+    for (const auto& q : m.weights) row.push_back(int_bytes_gb(q.by_group[g]));
+    t.rows.push_back(row);
   }
-  t.rows.push_back({Cell::str("total"), params_cell(p.total), Cell::integer(p.total, format_thousands(p.total)),
-                    int_bytes_gb(m.weight_bytes)});
-  t.notes.push_back("B = 1e9 parameters, GB = 1e9 bytes. Bytes include the scheme's scales and zeros; tensors the "
+  std::vector<Cell> total{Cell::str("total"), params_cell(p.total), Cell::integer(p.total, format_thousands(p.total))};
+  for (const auto& q : m.weights) total.push_back(int_bytes_gb(q.weight_bytes));
+  t.rows.push_back(total);
+  t.notes.push_back("B = 1e9 parameters, GB = 1e9 bytes. Bytes include each scheme's scales and zeros; tensors the "
                     "policy does not cover stay in bf16.");
   if (p.mtp > 0)
     t.notes.push_back(fmt::format("Multi-token-prediction layers ({} parameters) are not in the total.", format_count(p.mtp)));
@@ -85,86 +105,88 @@ svg::BarChart memory_chart(const ModelPlan& m, const std::string& id) {
   svg::BarChart c;
   c.id = id;
   c.title = fmt::format("{}: memory per device vs capacity", m.analysis.ir.name);
-  c.x_label = "hardware (devices used)";
+  c.x_label = "hardware, weight format, devices per replica";
   c.y_label = "memory per device (GB, 1e9 bytes)";
+  svg::BarSeries w{"weights", {}}, kv{"KV cache", {}}, act{"activations", {}};
   for (const auto& d : m.memory) {
-    c.categories.push_back(fmt::format("{} x{}", d.hw, d.devices));
+    c.categories.push_back(fmt::format("{} {} x{}", d.hw, d.quant, d.devices));
     c.capacity.push_back(d.capacity_bytes / kGB);
-  }
-  svg::BarSeries w{"weights", {}};
-  for (const auto& d : m.memory) w.values.push_back(d.weight_bytes / kGB);
-  c.series.push_back(w);
-  svg::BarSeries kv{"KV cache", {}}, act{"activations", {}};
-  for (const auto& d : m.memory) {
+    w.values.push_back(d.weight_bytes / kGB);
     kv.values.push_back(d.kv_bytes / kGB);
     act.values.push_back(d.activation_bytes / kGB);
   }
-  c.series.push_back(kv);
-  if (std::any_of(act.values.begin(), act.values.end(), [](double v) { return v > 0; })) c.series.push_back(act);
+  c.series = {w, kv, act};
   c.capacity_label = "device capacity";
   return c;
 }
 
-svg::BarChart components_chart(const ModelPlan& m, const std::string& id, const WorkloadInfo& w) {
+// Grouped bars: hardware x quantization, from the plan rows (missing / infeasible = 0).
+svg::BarChart rows_chart(const ModelPlan& m, const WorkloadInfo& w, const std::string& id, const std::string& title,
+                         const std::string& y_label, double (*value)(const PlanRow&)) {
   svg::BarChart c;
   c.id = id;
   c.stacked = false;
-  c.title = fmt::format("{}: weight memory by component (whole model, {})", m.analysis.ir.name, w.quant);
-  c.x_label = "component";
-  c.y_label = "weights (GB, 1e9 bytes)";
-  svg::BarSeries s{"weights in " + w.quant, {}};
-  for (int g = 0; g < kNumParamGroups; ++g) {
-    if (m.weight_bytes_by_group[g] == 0) continue;
-    c.categories.push_back(group_label(static_cast<ParamGroup>(g)));
-    s.values.push_back(static_cast<double>(m.weight_bytes_by_group[g]) / kGB);
+  c.title = title;
+  c.x_label = "hardware";
+  c.y_label = y_label;
+  for (const auto& r : m.rows)
+    if (std::find(c.categories.begin(), c.categories.end(), r.hardware) == c.categories.end())
+      c.categories.push_back(r.hardware);
+  for (const auto& q : w.quants) {
+    svg::BarSeries s{q, std::vector<double>(c.categories.size(), 0.0)};
+    for (const auto& r : m.rows) {
+      if (r.quant != q || !r.feasible) continue;
+      size_t k = std::find(c.categories.begin(), c.categories.end(), r.hardware) - c.categories.begin();
+      s.values[k] = value(r);
+    }
+    c.series.push_back(s);
   }
-  c.series = {s};
   return c;
 }
 
 Table memory_table(const ModelPlan& m, const std::string& id, const WorkloadInfo& w) {
   Table t;
   t.id = id;
-  t.caption = fmt::format("Memory per device at batch {} x context {}", w.batch, w.context);
+  t.caption = fmt::format("Memory per device of one replica at its planned batch and {} tokens of context", w.context);
   t.columns = {{"hardware", "hardware", ""},
+               {"quant", "weights", ""},
                {"layout", "layout", ""},
-               {"devices", "devices", "devices"},
+               {"devices_per_replica", "devices / replica", "devices"},
                {"weight_bytes_per_device", "weights (GB)", "bytes"},
                {"kv_bytes_per_device", "KV cache (GB)", "bytes"},
                {"activation_bytes_per_device", "activations (GB)", "bytes"},
                {"used_bytes_per_device", "total (GB)", "bytes"},
-               {"capacity_bytes", "capacity (GB)", "bytes"},
-               {"fits", "fits", ""},
-               {"max_batch", "max batch at this context", "sequences"},
-               {"note", "note", ""}};
-  for (const auto& d : m.memory) {
-    t.rows.push_back({Cell::str(d.hw), Cell::str(d.layout), Cell::integer(d.devices, std::to_string(d.devices)),
-                      gb_cell(d.weight_bytes), gb_cell(d.kv_bytes),
-                      d.activation_bytes > 0 ? gb_cell(d.activation_bytes) : Cell::str("not estimated"),
-                      gb_cell(d.used_bytes()), gb_cell(d.capacity_bytes), Cell::str(d.fits ? "yes" : "NO"),
-                      d.max_batch >= 0 ? Cell::integer(d.max_batch, std::to_string(d.max_batch)) : Cell::str("-"),
-                      Cell::str(d.note)});
+               {"capacity_bytes", "capacity (GB)", "bytes"}};
+  for (const auto& d : m.memory)
+    t.rows.push_back({Cell::str(d.hw), Cell::str(d.quant), Cell::str(d.layout), int_cell(d.devices), gb_cell(d.weight_bytes),
+                      gb_cell(d.kv_bytes), gb_cell(d.activation_bytes), gb_cell(d.used_bytes()), gb_cell(d.capacity_bytes)});
+  if (!m.not_fitting.empty()) {
+    std::string list;
+    for (const auto& s : m.not_fitting) list += (list.empty() ? "" : ", ") + s;
+    t.notes.push_back("No layout fits: " + list + ".");
   }
   return t;
 }
 
-svg::LineChart batch_chart(const ModelPlan& m, const std::string& id, bool latency) {
+svg::LineChart sweep_chart(const ModelPlan& m, const std::string& id, bool latency) {
   svg::LineChart c;
   c.id = id;
   c.log_x = true;
+  c.log_y = true;  // hardware differ by 10x and more
   c.x_ticks_at_data = true;
-  c.x_label = "batch (concurrent sequences, log scale)";
+  c.x_label = "batch per replica (concurrent sequences, log scale)";
+  std::string quant = m.sweeps.empty() ? "" : m.sweeps.front().quant;
   if (latency) {
-    c.title = fmt::format("{}: decode step latency vs batch", m.analysis.ir.name);
-    c.y_label = "decode step latency (ms)";
+    c.title = fmt::format("{} ({}): decode step latency vs batch", m.analysis.ir.name, quant);
+    c.y_label = "decode step = time per output token (ms, log)";
   } else {
-    c.title = fmt::format("{}: decode throughput vs batch", m.analysis.ir.name);
-    c.y_label = "decode throughput (tokens/s, all sequences)";
+    c.title = fmt::format("{} ({}): decode throughput of one replica vs batch", m.analysis.ir.name, quant);
+    c.y_label = "decode throughput (tokens/s per replica, log)";
   }
-  for (const auto& p : m.perf) {
+  for (const auto& sw : m.sweeps) {
     svg::LineSeries s;
-    s.name = fmt::format("{} ({})", p.hw, p.layout);
-    for (const auto& b : p.by_batch) {
+    s.name = fmt::format("{} ({})", sw.hw, sw.layout);
+    for (const auto& b : sw.by_batch) {
       s.x.push_back(static_cast<double>(b.batch));
       s.y.push_back(latency ? b.decode_step_s * 1e3 : b.decode_tokens_per_s);
     }
@@ -173,45 +195,80 @@ svg::LineChart batch_chart(const ModelPlan& m, const std::string& id, bool laten
   return c;
 }
 
-Table perf_table(const ModelPlan& m, const std::string& id, const WorkloadInfo& w) {
+Table plan_table(const std::vector<const PlanRow*>& rows, const std::string& id, const std::string& caption,
+                 bool with_model) {
   Table t;
   t.id = id;
-  t.caption = fmt::format("Predicted performance at batch {}, context {}, prompt {} tokens", w.batch, w.context,
-                          w.prompt_tokens);
-  t.columns = {{"hardware", "hardware", ""},
-               {"layout", "layout", ""},
-               {"decode_step_s", "decode step (ms)", "s"},
-               {"decode_tokens_per_s", "decode (tokens/s)", "tokens/s"},
-               {"prefill_s", "prefill of the batch (ms)", "s"},
-               {"decode_bound", "decode bound by", ""},
-               {"rates", "rates", ""},
-               {"usd_per_device_hour", "price ($/device-hour)", "USD/device-hour"},
-               {"usd_per_million_tokens", "decode cost ($/1M tokens)", "USD/1e6 tokens"}};
-  for (const auto& p : m.perf) {
-    const BatchPoint& b = p.at_workload;
-    t.rows.push_back({Cell::str(p.hw), Cell::str(p.layout), sec_ms(b.decode_step_s), sig(b.decode_tokens_per_s),
-                      b.prefill_s > 0 ? sec_ms(b.prefill_s) : Cell::str("-"), Cell::str(p.decode_bound),
-                      Cell::str(p.calibrated ? "calibrated" : "datasheet peaks"),
-                      p.usd_per_device_hour ? Cell::number(*p.usd_per_device_hour, fmt::format("{:.2f}", *p.usd_per_device_hour))
-                                            : Cell::str("no price given"),
-                      p.usd_per_million_tokens
-                          ? Cell::number(*p.usd_per_million_tokens, fmt::format("{:.3f}", *p.usd_per_million_tokens))
-                          : Cell::str("-")});
+  t.caption = caption;
+  if (with_model) t.columns.push_back({"model", "model", ""});
+  std::vector<Column> cols = {{"hardware", "hardware", ""},
+                              {"quant", "weights", ""},
+                              {"devices", "devices", "devices"},
+                              {"replica", "replicas x layout", ""},
+                              {"batch_per_replica", "batch / replica", "sequences"},
+                              {"decode_step_s", "decode step (ms)", "s"},
+                              {"ttft_s", "time to first token (ms)", "s"},
+                              {"tokens_per_s_per_sequence", "tokens/s per user", "tokens/s"},
+                              {"output_tokens_per_s", "output tokens/s (all)", "tokens/s"},
+                              {"per_device_bytes", "memory / device (GB)", "bytes"},
+                              {"capacity_bytes", "capacity (GB)", "bytes"},
+                              {"usd_per_million_output_tokens", "$ / 1M output tokens", "USD per 1e6 tokens"},
+                              {"note", "note", ""}};
+  t.columns.insert(t.columns.end(), cols.begin(), cols.end());
+  for (const PlanRow* r : rows) {
+    std::vector<Cell> row;
+    if (with_model) row.push_back(Cell::str(r->model));
+    row.push_back(Cell::str(r->hardware));
+    row.push_back(Cell::str(r->quant));
+    if (!r->feasible) {
+      for (int i = 0; i < 8; ++i) row.push_back(Cell::str("-"));  // devices .. memory per device
+      row.push_back(gb_cell(r->capacity_bytes));
+      row.push_back(Cell::str("-"));
+      row.push_back(Cell::str(r->reason));
+      t.rows.push_back(row);
+      continue;
+    }
+    std::string note = r->bound + "-bound";
+    if (!r->meets_latency) note += "; " + r->reason;
+    row.insert(row.end(), {int_cell(r->devices),
+                           Cell::str(fmt::format("{} x {}", r->replicas, layout_name(r->parallel))),
+                           int_cell(r->batch_per_replica), sec_ms(r->decode_step_s), sec_ms(r->ttft_s),
+                           sig(r->tokens_per_s_per_sequence), sig(r->output_tokens_per_s), gb_cell(r->per_device_bytes),
+                           gb_cell(r->capacity_bytes), usd(r->usd_per_million_output_tokens), Cell::str(note)});
+    t.rows.push_back(row);
   }
+  t.notes.push_back("Replicas serve the concurrency together; decode step and tokens/s per user at the batch per replica "
+                    "and the mean context (prompt + half the output); memory at the full context.");
   return t;
 }
 
 svg::RooflineChart roofline_chart(const ModelPlan& m, const RooflineData& r, const std::string& id) {
   svg::RooflineChart c;
   c.id = id;
-  c.title = fmt::format("{} on {}: roofline ({} peak), one point per op", m.analysis.ir.name, r.hw, r.dtype);
+  c.title = fmt::format("{} on {} ({}, {}, {} peak): roofline, one point per op group", m.analysis.ir.name, r.hw, r.quant,
+                        r.layout, r.dtype);
   c.roofs = {{r.hw + " " + r.dtype, r.peak_flops_per_s, r.mem_bw_bytes_per_s}};
-  c.groups = {"decode ops", "prefill ops"};
+  c.groups = {fmt::format("decode ops (batch {}, context {})", r.batch, r.context),
+              fmt::format("prefill ops ({} tokens)", r.prompt_tokens)};
   for (const auto& op : r.ops) {
     if (!(op.bytes > 0) || !(op.flops > 0) || !(op.time_s > 0)) continue;
     c.points.push_back({op.phase + " " + op.name, op.flops / op.bytes, op.flops / op.time_s, op.phase == "prefill" ? 1u : 0u});
   }
   return c;
+}
+
+Table roofline_table(const RooflineData& r, const std::string& id) {
+  Table t;
+  t.id = id;
+  t.caption = fmt::format("Op groups on {} (per device, per member op, one step)", r.hw);
+  t.columns = {{"phase", "phase", ""},        {"op", "op group", ""},           {"flops", "GFLOP", "FLOP"},
+               {"bytes", "bytes (MB)", "bytes"}, {"time_s", "time (us)", "s"}, {"bound", "bound", ""}};
+  for (const auto& op : r.ops)
+    t.rows.push_back({Cell::str(op.phase), Cell::str(op.name), Cell::number(op.flops, fmt::format("{:.4g}", op.flops / 1e9)),
+                      Cell::number(op.bytes, fmt::format("{:.4g}", op.bytes / 1e6)),
+                      Cell::number(op.time_s, fmt::format("{:.4g}", op.time_s * 1e6)),
+                      Cell::str(op.memory_bound ? "memory" : "compute")});
+  return t;
 }
 
 Table hardware_table(const std::vector<HardwareSpec>& hw) {
@@ -224,6 +281,7 @@ Table hardware_table(const std::vector<HardwareSpec>& hw) {
                {"mem_bw_bytes_per_s", "memory bandwidth (TB/s)", "bytes/s"},
                {"bf16_flops_per_s", "bf16 dense (TFLOP/s)", "FLOP/s"},
                {"fp8_flops_per_s", "fp8 dense (TFLOP/s)", "FLOP/s"},
+               {"interconnect", "interconnect", ""},
                {"calibrated", "calibrated", ""},
                {"sources", "sources", ""}};
   for (const auto& h : hw) {
@@ -235,8 +293,9 @@ Table hardware_table(const std::vector<HardwareSpec>& hw) {
     if (const auto& p = h.peak(ComputeDtype::BF16)) src += "; bf16: " + p->source;
     t.rows.push_back({Cell::str(h.name), Cell::str(h.description), gb_cell(h.memory_bytes.value),
                       Cell::number(h.mem_bw_bytes_per_s.value, fmt::format("{:.2f}", h.mem_bw_bytes_per_s.value / 1e12)),
-                      peak(ComputeDtype::BF16), peak(ComputeDtype::FP8), Cell::str(h.is_calibrated() ? "yes" : "no"),
-                      Cell::str(src)});
+                      peak(ComputeDtype::BF16), peak(ComputeDtype::FP8),
+                      Cell::str(h.interconnect ? h.interconnect->name : "none (single device)"),
+                      Cell::str(h.is_calibrated() ? "yes" : "no"), Cell::str(src)});
   }
   return t;
 }
@@ -246,10 +305,11 @@ Section run_section(const RunData& r) {
   s.id = "predicted-vs-measured";
   s.heading = "Predicted vs measured (" + r.backend + ", " + r.device + ")";
   s.paragraphs.push_back(fmt::format(
-      "From {}: {}{} layer slice. Decode step predicted {:.3f} ms, measured {:.3f} ms (median; p10 {:.3f} ms, p90 {:.3f} "
-      "ms). The prediction uses the calibrated read bandwidth {:.2f} GB/s.",
-      r.file, r.model.empty() ? "" : r.model + ", ", r.slice_layers, r.predicted_decode_step_s * 1e3,
-      r.measured_decode_step_s * 1e3, r.measured_p10_s * 1e3, r.measured_p90_s * 1e3, r.read_bw_bytes_per_s / kGB));
+      "From {}: {}slice of layers {}. Decode step predicted {:.3f} ms, measured {:.3f} ms (median; p10 {:.3f} ms, p90 "
+      "{:.3f} ms). The prediction uses the calibrated read bandwidth {:.2f} GB/s.",
+      r.file, r.model.empty() ? "" : r.model + ", ", r.slice.empty() ? "(not stated)" : r.slice,
+      r.predicted_decode_step_s * 1e3, r.measured_decode_step_s * 1e3, r.measured_p10_s * 1e3, r.measured_p90_s * 1e3,
+      r.read_bw_bytes_per_s / kGB));
   svg::BarChart c;
   c.id = "run-ops";
   c.stacked = false;
@@ -264,7 +324,6 @@ Section run_section(const RunData& r) {
     meas.values.push_back(op.measured_s);
   }
   c.series = {pred, meas};
-  c.frame.bottom = 110;  // long op names are drawn rotated
   if (!r.ops.empty()) s.charts.push_back(c);
   Table t;
   t.id = "run-ops-table";
@@ -282,67 +341,105 @@ Section run_section(const RunData& r) {
 }
 
 std::vector<std::string> workload_assumptions(const WorkloadInfo& w) {
-  return {fmt::format("Workload: batch {} concurrent sequences, {} tokens of context each, prompts of {} tokens.", w.batch,
-                      w.context, w.prompt_tokens),
-          fmt::format("Weights stored as {} under the '{}' quantization policy (tensors outside it stay bf16); KV cache "
-                      "in {}.",
-                      w.quant, w.quant_policy, w.kv_dtype),
-          fmt::format("MoE routing: {} (distinct experts a batch touches follow from it; real routing is skewed, uniform "
-                      "is an upper bound on bytes read).",
-                      w.routing)};
+  std::string quants;
+  for (const auto& q : w.quants) quants += (quants.empty() ? "" : ", ") + q;
+  std::vector<std::string> out;
+  if (w.output_tokens > 0)
+    out.push_back(fmt::format("Workload: {} concurrent requests, each a {}-token prompt and {} output tokens (memory "
+                              "sized for {} cached tokens per sequence).",
+                              w.concurrency, w.prompt_tokens, w.output_tokens, w.context));
+  else
+    out.push_back(fmt::format("Workload: batch {} sequences, {} tokens of context each, prompts of {} tokens.",
+                              w.concurrency, w.context, w.prompt_tokens));
+  if (w.max_decode_step_s || w.max_ttft_s) {
+    std::string t = "Latency targets:";
+    if (w.max_decode_step_s)
+      t += fmt::format(" decode step <= {:.1f} ms ({:.1f} tokens/s per user)", *w.max_decode_step_s * 1e3,
+                       1.0 / *w.max_decode_step_s);
+    if (w.max_ttft_s) t += fmt::format("{} time to first token <= {:.0f} ms", w.max_decode_step_s ? ";" : "", *w.max_ttft_s * 1e3);
+    out.push_back(t + "; replicas are added until every request meets them.");
+  }
+  out.push_back(fmt::format("Quantization: weights in {} under the '{}' policy (tensors outside it stay bf16); KV cache "
+                            "in {}.",
+                            quants, w.quant_policy, w.kv_dtype));
+  out.push_back(fmt::format("MoE routing: {} (the distinct experts a batch touches follow from it; real routing is "
+                            "skewed, so uniform is an upper bound on expert bytes read).",
+                            w.routing));
+  return out;
 }
 
-Section model_section(const ModelPlan& m, const WorkloadInfo& w, size_t index) {
+Section model_section(const ModelPlan& m, const WorkloadInfo& w, size_t index, bool with_rows) {
   Section s;
   std::string p = "m" + std::to_string(index) + "-" + slug(m.analysis.ir.name);
   s.id = p;
   s.heading = m.analysis.ir.name;
   s.paragraphs.push_back(model_headline(m, w));
   if (!m.memory.empty()) s.charts.push_back(memory_chart(m, p + "-memory"));
-  s.charts.push_back(components_chart(m, p + "-components-chart", w));
-  if (!m.perf.empty()) {
-    s.charts.push_back(batch_chart(m, p + "-tps", false));
-    s.charts.push_back(batch_chart(m, p + "-latency", true));
+  if (!m.rows.empty()) {
+    s.charts.push_back(rows_chart(m, w, p + "-devices", fmt::format("{}: devices needed (0 = does not fit)", m.analysis.ir.name),
+                                  "devices (all replicas)", [](const PlanRow& r) { return static_cast<double>(r.devices); }));
+    if (std::any_of(m.rows.begin(), m.rows.end(), [](const PlanRow& r) { return r.usd_per_million_output_tokens.has_value(); }))
+      s.charts.push_back(rows_chart(m, w, p + "-cost",
+                                    fmt::format("{}: cost per million output tokens (priced hardware)", m.analysis.ir.name),
+                                    "USD per 1e6 output tokens", [](const PlanRow& r) {
+                                      return r.usd_per_million_output_tokens.value_or(0.0);
+                                    }));
+  }
+  if (!m.sweeps.empty()) {
+    s.charts.push_back(sweep_chart(m, p + "-tps", false));
+    s.charts.push_back(sweep_chart(m, p + "-latency", true));
   }
   for (size_t i = 0; i < m.roofline.size(); ++i)
     s.charts.push_back(roofline_chart(m, m.roofline[i], p + "-roofline-" + std::to_string(i)));
+  if (with_rows && !m.rows.empty()) {
+    std::vector<const PlanRow*> rows;
+    for (const auto& r : m.rows) rows.push_back(&r);
+    s.tables.push_back(plan_table(rows, p + "-plan", "Per hardware and weight format", false));
+  }
   s.tables.push_back(components_table(m, p + "-components", w));
   if (!m.memory.empty()) s.tables.push_back(memory_table(m, p + "-memory-table", w));
-  if (!m.perf.empty()) s.tables.push_back(perf_table(m, p + "-perf-table", w));
+  for (size_t i = 0; i < m.roofline.size(); ++i)
+    s.tables.push_back(roofline_table(m.roofline[i], p + "-roofline-table-" + std::to_string(i)));
   return s;
 }
 
+// Model x hardware rows, one column per weight format: devices needed, with throughput and cost.
 Section summary_section(const ReportInput& in) {
   Section s;
   s.id = "summary";
-  s.heading = "Summary: which hardware fits, how many devices, how fast";
+  s.heading = "Summary: devices needed per model, hardware and weight format";
+  s.paragraphs.push_back("Each cell: devices in total (all replicas) to serve the workload, then output tokens/s of all "
+                         "replicas and, for priced hardware, USD per million output tokens. The full table is under "
+                         "All combinations.");
   Table t;
   t.id = "summary-table";
-  t.caption = "Every model on every hardware";
-  t.columns = {{"model", "model", ""},
-               {"hardware", "hardware", ""},
-               {"devices", "devices", "devices"},
-               {"layout", "layout", ""},
-               {"fits", "fits", ""},
-               {"used_bytes_per_device", "memory per device (GB)", "bytes"},
-               {"capacity_bytes", "capacity (GB)", "bytes"},
-               {"decode_tokens_per_s", "decode (tokens/s)", "tokens/s"},
-               {"decode_step_s", "decode step (ms)", "s"},
-               {"usd_per_million_tokens", "$/1M tokens", "USD/1e6 tokens"}};
-  for (const auto& m : in.models)
-    for (const auto& d : m.memory) {
-      const HwPerformance* perf = nullptr;
-      for (const auto& p : m.perf)
-        if (p.hw == d.hw) perf = &p;
-      t.rows.push_back(
-          {Cell::str(m.analysis.ir.name), Cell::str(d.hw), Cell::integer(d.devices, std::to_string(d.devices)),
-           Cell::str(d.layout), Cell::str(d.fits ? "yes" : "NO"), gb_cell(d.used_bytes()), gb_cell(d.capacity_bytes),
-           perf ? sig(perf->at_workload.decode_tokens_per_s) : Cell::str("-"),
-           perf ? sec_ms(perf->at_workload.decode_step_s) : Cell::str("-"),
-           perf && perf->usd_per_million_tokens
-               ? Cell::number(*perf->usd_per_million_tokens, fmt::format("{:.3f}", *perf->usd_per_million_tokens))
-               : Cell::str("-")});
+  t.caption = "Devices needed (output tokens/s, $ per 1M output tokens)";
+  t.columns = {{"model", "model", ""}, {"hardware", "hardware", ""}};
+  for (const auto& q : in.workload.quants) t.columns.push_back({"devices_" + q, q, "devices"});
+  for (const auto& m : in.models) {
+    std::vector<std::string> hws;
+    for (const auto& r : m.rows)
+      if (std::find(hws.begin(), hws.end(), r.hardware) == hws.end()) hws.push_back(r.hardware);
+    for (const auto& hw : hws) {
+      std::vector<Cell> row{Cell::str(m.analysis.ir.name), Cell::str(hw)};
+      for (const auto& q : in.workload.quants) {
+        const PlanRow* r = nullptr;
+        for (const auto& x : m.rows)
+          if (x.hardware == hw && x.quant == q) r = &x;
+        if (!r) {
+          row.push_back(Cell::str(""));
+        } else if (!r->feasible) {
+          row.push_back(Cell::str("does not fit"));
+        } else {
+          std::string text = fmt::format("{} ({:.4g} tok/s", r->devices, r->output_tokens_per_s);
+          if (r->usd_per_million_output_tokens) text += fmt::format(", ${:.3f}", *r->usd_per_million_output_tokens);
+          text += r->meets_latency ? ")" : ", misses latency target)";
+          row.push_back(Cell::integer(r->devices, text));
+        }
+      }
+      t.rows.push_back(row);
     }
+  }
   s.tables.push_back(t);
   return s;
 }
@@ -350,18 +447,29 @@ Section summary_section(const ReportInput& in) {
 ReportDoc build(const ReportInput& in, bool sizing) {
   ReportDoc d;
   d.title = in.title;
-  d.subtitle = "Source: " + in.source;
+  d.subtitle = (in.description.empty() ? "" : in.description + ". ") + "Source: " + in.source;
   d.assumptions = workload_assumptions(in.workload);
   d.assumptions.insert(d.assumptions.end(), in.assumptions.begin(), in.assumptions.end());
   d.missing = in.missing;
   if (!in.run) d.missing.push_back("Predicted vs measured per op: no run file given (llmcost report ... --run RUN.json).");
-  if (!sizing || in.models.size() > 1) d.sections.push_back(summary_section(in));
+  if (!sizing) d.sections.push_back(summary_section(in));
   for (size_t i = 0; i < in.models.size() && (!sizing || i == 0); ++i)
-    d.sections.push_back(model_section(in.models[i], in.workload, i));
+    d.sections.push_back(model_section(in.models[i], in.workload, i, sizing));
   if (in.run) d.sections.push_back(run_section(*in.run));
+  if (!sizing) {
+    Section all;
+    all.id = "all-combinations";
+    all.heading = "All combinations";
+    std::vector<const PlanRow*> rows;
+    for (const auto& m : in.models)
+      for (const auto& r : m.rows) rows.push_back(&r);
+    all.tables.push_back(plan_table(rows, "plan-table", "Every model on every hardware and weight format", true));
+    d.sections.push_back(all);
+  }
   Section hw;
   hw.id = "hardware";
   hw.heading = "Hardware";
+  for (const auto& p : in.price_sources) hw.paragraphs.push_back("Price: " + p);
   hw.tables.push_back(hardware_table(in.hardware));
   d.sections.push_back(hw);
   return d;

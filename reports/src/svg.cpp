@@ -17,6 +17,7 @@ const char* const kColors[] = {"#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B
 constexpr size_t kNumStyles = 8;
 const char* const kDashes[] = {"", "9 4", "3 3", "12 3 3 3", "6 6", "2 6", "14 4 2 4 2 4", "1 3"};
 constexpr double kCharW = 7.0;  // approximate advance of a 13 px sans-serif glyph
+constexpr double kCapacityRange = 2.5;  // capacity lines above this x the tallest bar are clipped
 
 std::string num(double v) { return fmt::format("{:.2f}", v); }
 
@@ -271,8 +272,33 @@ double Scale::operator()(double v) const {
 
 // ---- bars ---------------------------------------------------------------------------------
 
+namespace {
+// Category labels are drawn rotated when the longest does not fit its slot.
+bool rotate_labels(const BarChart& c) {
+  if (c.categories.empty()) return false;
+  double group_w = (c.frame.plot_right() - c.frame.plot_left()) / static_cast<double>(c.categories.size());
+  size_t longest = 0;
+  for (const auto& s : c.categories) longest = std::max(longest, s.size());
+  return longest * kCharW > group_w * 0.95;
+}
+}  // namespace
+
+Frame bar_frame(const BarChart& c) {
+  Frame f = c.frame;
+  if (rotate_labels(c)) {
+    size_t longest = 0;
+    for (const auto& s : c.categories) longest = std::max(longest, s.size());
+    double need = 24 + longest * kCharW * std::sin(20.0 * 3.14159265358979 / 180.0) + 44;
+    if (need > f.bottom) {
+      f.height += need - f.bottom;
+      f.bottom = need;
+    }
+  }
+  return f;
+}
+
 BarLayout layout_bars(const BarChart& c) {
-  const Frame& f = c.frame;
+  const Frame f = bar_frame(c);
   BarLayout L;
   size_t nc = c.categories.size(), ns = c.series.size();
   double top = 0, min_pos = std::numeric_limits<double>::infinity();
@@ -285,8 +311,12 @@ BarLayout layout_bars(const BarChart& c) {
       if (v > 0) min_pos = std::min(min_pos, v);
     }
     if (c.stacked) top = std::max(top, sum);
-    if (k < c.capacity.size() && c.capacity[k] > 0) top = std::max(top, c.capacity[k]);
   }
+  // Capacities extend the axis unless they would squash the bars (a 1 TB CPU host beside
+  // 80 GB GPUs): beyond kCapacityRange x the tallest bar they are drawn clipped at the top.
+  const double bars_top = top;
+  for (size_t k = 0; k < nc && k < c.capacity.size(); ++k)
+    if (c.capacity[k] > 0 && (bars_top <= 0 || c.capacity[k] <= kCapacityRange * bars_top)) top = std::max(top, c.capacity[k]);
   bool log_y = c.log_y && !c.stacked;
   if (log_y) {
     // The axis starts below the smallest bar so that every bar has a visible height.
@@ -328,14 +358,15 @@ BarLayout layout_bars(const BarChart& c) {
     }
     if (k < c.capacity.size() && c.capacity[k] > 0) {
       double pad = std::min(group_w * 0.08, 16.0);
-      L.capacity.push_back({k, c.capacity[k], x0 - pad, x0 + span + pad, ys(c.capacity[k])});
+      bool clipped = c.capacity[k] > L.y_max;
+      L.capacity.push_back({k, c.capacity[k], x0 - pad, x0 + span + pad, clipped ? f.plot_top() : ys(c.capacity[k]), clipped});
     }
   }
   return L;
 }
 
 std::string render(const BarChart& c) {
-  const Frame& f = c.frame;
+  const Frame f = bar_frame(c);
   BarLayout L = layout_bars(c);
   std::string out = open_svg(c.id, c.stacked ? "stacked-bars" : "grouped-bars", f, c.title);
   out += "<defs>\n";
@@ -361,12 +392,11 @@ std::string render(const BarChart& c) {
         "<title>{}</title></path>\n",
         num(cl.x0), num(cl.y), num(cl.x1), num(cl.y),
         xml_escape(fmt::format("{} {}: {}", c.categories[cl.category], c.capacity_label, format_tick(cl.value))));
+    if (cl.clipped)  // off the scale: say so and give the value
+      out += text((cl.x0 + cl.x1) / 2, cl.y - 5, "\u2191 " + format_tick(cl.value), "middle", 12);
   }
   out += frame_box(f);
-  double group_w = c.categories.empty() ? 0 : (f.plot_right() - f.plot_left()) / c.categories.size();
-  size_t longest = 0;
-  for (const auto& s : c.categories) longest = std::max(longest, s.size());
-  bool rotate = longest * kCharW > group_w * 0.95;
+  bool rotate = rotate_labels(c);
   for (size_t k = 0; k < c.categories.size(); ++k) {
     double x = L.category_center_x[k], y = f.plot_bottom() + 20;
     if (rotate)

@@ -195,3 +195,30 @@ TEST(SvgRoofline, LegendUnits) {
   std::string s = svg::render(c);
   EXPECT_NE(s.find("h100 roof (989 TFLOP/s, 3.35 TB/s)"), std::string::npos);
 }
+
+TEST(SvgBars, FarCapacityIsClippedNotSquashingBars) {
+  svg::BarChart c;
+  c.id = "cap";
+  c.categories = {"gpu", "cpu host"};
+  c.series = {{"weights", {60, 60}}};
+  c.capacity = {80, 1100};
+  auto L = svg::layout_bars(c);
+  EXPECT_LT(L.y_max, 200);  // the axis follows the bars and the 80 GB line, not 1100
+  ASSERT_EQ(L.capacity.size(), 2u);
+  EXPECT_FALSE(L.capacity[0].clipped);
+  EXPECT_TRUE(L.capacity[1].clipped);
+  EXPECT_DOUBLE_EQ(L.capacity[1].y, c.frame.plot_top());
+  EXPECT_NE(svg::render(c).find("\u2191 1100"), std::string::npos);
+}
+
+TEST(SvgBars, RotatedLabelsGetRoom) {
+  svg::BarChart c;
+  c.id = "rot";
+  for (int i = 0; i < 12; ++i) c.categories.push_back("a-rather-long-hardware-name-" + std::to_string(i));
+  c.series = {{"s", std::vector<double>(12, 1.0)}};
+  svg::Frame f = svg::bar_frame(c);
+  EXPECT_GT(f.bottom, c.frame.bottom);
+  EXPECT_DOUBLE_EQ(f.plot_bottom(), c.frame.plot_bottom());  // the plot keeps its height
+  auto L = svg::layout_bars(c);
+  EXPECT_NEAR(L.rects[0].y + L.rects[0].h, f.plot_bottom(), 1e-9);
+}

@@ -1,6 +1,6 @@
 // The capacity-planning page (`llmcost report`) and the hardware-sizing page (`llmcost compare
-// --format html`): typed inputs that the CLI fills from the analyzer's results, turned into a
-// ReportDoc. Formatting only: every number shown is one of these fields in display units.
+// --format html`): typed inputs that the CLI fills from the analyzer's plan and predictions,
+// turned into a ReportDoc. Formatting only: every number shown is one of these fields.
 #pragma once
 
 #include <array>
@@ -12,54 +12,49 @@
 #include "llmcost/analysis.h"
 #include "llmcost/hardware.h"
 #include "llmcost/kv_cache.h"
+#include "llmcost/plan.h"
 #include "llmcost/report_doc.h"
 
 namespace llmcost {
 
 struct WorkloadInfo {
-  int64_t batch = 1;          // concurrent sequences
-  int64_t context = 0;        // tokens in each sequence's KV cache
-  int64_t prompt_tokens = 0;  // prefill length per sequence
-  std::string quant;          // weight scheme name, "bf16", "int4_g128" ...
-  std::string quant_policy;   // "default", "experts" ...
-  std::string kv_dtype;       // "bf16", "fp8" ...
-  std::string routing;        // "uniform", "zipf:1.2"
+  int64_t concurrency = 1;     // requests in flight (sequences decoded together, over all replicas)
+  int64_t prompt_tokens = 0;   // per request
+  int64_t output_tokens = 0;   // per request (0: a single prediction, no generation)
+  int64_t context = 0;         // tokens cached per sequence for memory (prompt + output)
+  std::vector<std::string> quants;  // weight schemes compared, "bf16", "int4_g128" ...
+  std::string quant_policy;    // "default", "experts" ...
+  std::string kv_dtype;        // "bf16", "fp8" ...
+  std::string routing;         // "uniform", "zipf:1.2"
+  std::optional<double> max_decode_step_s, max_ttft_s;  // latency targets
 };
 
-// One model on one kind of hardware, per device.
+// One model on one kind of hardware at one quantization, per device of the chosen layout.
 struct DeviceMemory {
-  std::string hw;
-  int64_t devices = 1;        // devices used (the smallest layout that fits, or the largest tried)
-  std::string layout;         // "1 device", "tp=4", "tp=8, pp=2"
-  double capacity_bytes = 0;  // memory of one device
+  std::string hw, quant;
+  int64_t devices = 1;          // devices of one replica
+  std::string layout;           // "1 device", "tp=4", "tp=8, pp=2"
+  double capacity_bytes = 0;    // memory of one device
   double weight_bytes = 0;      // per device (the fullest pipeline stage)
-  double kv_bytes = 0;          // per device at the workload's batch and context
-  double activation_bytes = 0;  // per device; 0 = not estimated
+  double kv_bytes = 0;          // per device at the planned batch and full context
+  double activation_bytes = 0;  // per device workspace
   bool fits = false;
-  int64_t max_batch = -1;       // largest batch that fits at the context with this layout; -1 = unknown
-  std::string note;
   double used_bytes() const { return weight_bytes + kv_bytes + activation_bytes; }
 };
 
 struct BatchPoint {
   int64_t batch = 1;
-  double decode_step_s = 0;       // one decode step of `batch` sequences
-  double decode_tokens_per_s = 0; // batch / decode_step_s
-  double prefill_s = 0;           // prefill of `batch` prompts (0 = not predicted)
+  double decode_step_s = 0;        // one decode step of `batch` sequences on one replica
+  double decode_tokens_per_s = 0;  // batch / decode_step_s
 };
 
-struct HwPerformance {
-  std::string hw;
-  std::string layout;
-  std::vector<BatchPoint> by_batch;  // ascending batch; includes the workload's batch
-  BatchPoint at_workload;
-  std::string decode_bound;          // "memory" / "compute": what limits the decode step
-  bool calibrated = false;           // calibrated rates used (else datasheet peaks)
-  std::optional<double> usd_per_device_hour;
-  std::optional<double> usd_per_million_tokens;  // decode at the workload's batch
+// The batch sweep on one hardware (one replica of the planned layout, first quantization).
+struct HwSweep {
+  std::string hw, quant, layout;
+  std::vector<BatchPoint> by_batch;  // ascending; ends where memory runs out
 };
 
-// One op placed on a roofline: FLOPs and bytes of the op in one step and its predicted time.
+// One op group placed on a roofline: FLOPs and bytes of one member op in one step, its time.
 struct OpPoint {
   std::string name;
   std::string phase;  // "decode" / "prefill"
@@ -70,10 +65,11 @@ struct OpPoint {
 };
 
 struct RooflineData {
-  std::string hw;
+  std::string hw, quant, layout;
   std::string dtype;  // compute dtype whose peak is drawn
   double peak_flops_per_s = 0;
   double mem_bw_bytes_per_s = 0;
+  int64_t batch = 1, context = 0, prompt_tokens = 0;
   std::vector<OpPoint> ops;
 };
 
@@ -83,39 +79,49 @@ struct MeasuredOp {
   double predicted_s = 0;
   double measured_s = 0;
   double bytes = 0;
-  double error_pct = 0;
+  double error_pct = 0;  // as the run file states it
 };
 struct RunData {
   std::string file, backend, device, model;
-  int64_t slice_layers = 0;
+  std::string slice;  // the layers run, as the run file states them ("2", "dense:1,moe:2")
   double read_bw_bytes_per_s = 0;
   double predicted_decode_step_s = 0, measured_decode_step_s = 0;
   double measured_p10_s = 0, measured_p90_s = 0;
   std::vector<MeasuredOp> ops;
 };
 
+struct QuantWeights {
+  std::string quant;
+  int64_t weight_bytes = 0;  // whole main model
+  std::array<int64_t, kNumParamGroups> by_group{};
+};
+
 struct ModelPlan {
   Analysis analysis;
-  int64_t weight_bytes = 0;  // whole model under the workload's scheme
-  std::array<int64_t, kNumParamGroups> weight_bytes_by_group{};
-  KvCache kv;                // one sequence at the workload's context
-  std::vector<DeviceMemory> memory;   // per hardware
-  std::vector<HwPerformance> perf;    // per hardware (empty: not predicted)
-  std::vector<RooflineData> roofline; // ops placed on a roof (usually the first hardware)
+  std::vector<QuantWeights> weights;  // one per quantization compared
+  KvCache kv;                         // one sequence at the workload's context
+  std::vector<DeviceMemory> memory;   // feasible (hardware, quant) pairs
+  std::vector<std::string> not_fitting;  // "l4 (bf16)": pairs with no layout that fits
+  std::vector<PlanRow> rows;          // the plan rows of this model
+  std::vector<HwSweep> sweeps;
+  std::vector<RooflineData> roofline;
 };
 
 struct ReportInput {
   std::string title;
   std::string source;  // scenario file, or the compare command line
+  std::string description;
   WorkloadInfo workload;
   std::vector<std::string> assumptions;  // stated on the page (routing, quantization, efficiency ...)
   std::vector<std::string> missing;      // what could not be shown, and why
   std::vector<HardwareSpec> hardware;
+  std::vector<std::string> price_sources;  // "h100-sxm: $2.49/h (source)"
   std::vector<ModelPlan> models;
   std::optional<RunData> run;
 };
 
-// Every model on every hardware: memory, fit, throughput, roofline, predicted vs measured.
+// Every model on every hardware: summary, memory, devices, throughput, cost, roofline,
+// predicted vs measured.
 ReportDoc capacity_report(const ReportInput& in);
 // One model across hardware (the sizing comparison); uses in.models[0].
 ReportDoc sizing_report(const ReportInput& in);

@@ -80,6 +80,7 @@ struct CapacityLine {
   size_t category = 0;
   double value = 0;
   double x0 = 0, x1 = 0, y = 0;
+  bool clipped = false;  // beyond 2.5x the tallest bar: drawn at the top with its value
 };
 
 struct BarLayout {
@@ -90,6 +91,8 @@ struct BarLayout {
   std::vector<double> category_center_x;
 };
 
+// The chart's frame, with the bottom margin grown for rotated category labels.
+Frame bar_frame(const BarChart& c);
 BarLayout layout_bars(const BarChart& c);
 std::string render(const BarChart& c);
 

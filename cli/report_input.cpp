@@ -1,0 +1,299 @@
+// Report inputs from the analyzer's plan and predictions, and run files read at the boundary.
+#include "report_input.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "llmcost/analysis.h"
+#include "llmcost/config_reader.h"
+#include "llmcost/memory.h"
+#include "llmcost/model_loader.h"
+#include "llmcost/value.h"
+
+namespace llmcost::cli {
+
+namespace {
+
+std::string layout_name(const ParallelConfig& c) {
+  if (c.tp == 1 && c.ep == 1 && c.pp == 1) return "1 device";
+  std::string s;
+  auto add = [&](const char* k, int64_t v) {
+    if (v > 1) s += (s.empty() ? "" : ", ") + fmt::format("{}={}", k, v);
+  };
+  add("tp", c.tp);
+  add("ep", c.ep);
+  add("pp", c.pp);
+  return s;
+}
+
+constexpr int64_t kMaxSweepBatch = 1024;
+
+DeviceMemory device_memory(const Prediction& p, const std::string& quant) {
+  DeviceMemory d;
+  d.hw = p.hardware.name;
+  d.quant = quant;
+  d.devices = p.layout.devices;
+  d.layout = layout_name(p.layout.cfg);
+  d.capacity_bytes = p.memory.capacity_bytes;
+  d.weight_bytes = p.memory.weights_bytes;
+  d.kv_bytes = p.memory.kv_bytes;
+  d.activation_bytes = p.memory.activation_bytes;
+  d.fits = p.memory.fits;
+  return d;
+}
+
+// Decode step and tokens/s of one replica at the given batches (default 1, 2, 4 ...) up to
+// max_batch, plus `extra` (the planned batch).
+HwSweep sweep(const CompiledModel& m, const HardwareSpec& hw, PredictRequest r, int64_t max_batch, int64_t extra,
+              const std::vector<int64_t>& given = {}) {
+  HwSweep s;
+  s.hw = hw.name;
+  s.quant = quant_scheme_name(m.quant);
+  s.layout = layout_name(r.parallel);
+  std::vector<int64_t> batches;
+  if (given.empty()) {
+    for (int64_t b = 1; b <= std::min(max_batch, kMaxSweepBatch); b *= 2) batches.push_back(b);
+  } else {
+    for (int64_t b : given)
+      if (b >= 1 && b <= max_batch) batches.push_back(b);
+  }
+  if (extra >= 1 && extra <= max_batch && std::find(batches.begin(), batches.end(), extra) == batches.end())
+    batches.push_back(extra);
+  std::sort(batches.begin(), batches.end());
+  for (int64_t b : batches) {
+    r.batch = b;
+    Prediction p = predict(m, hw, r, false);
+    s.by_batch.push_back({b, p.decode.time_s, p.tokens_per_s});
+  }
+  return s;
+}
+
+RooflineData roofline_points(const Prediction& p, const std::string& quant, QuantScheme scheme) {
+  auto dtype = parse_compute_dtype(scheme_compute_dtype(scheme)).value_or(ComputeDtype::BF16);
+  RooflineData r;
+  r.hw = p.hardware.name;
+  r.quant = quant;
+  r.layout = layout_name(p.layout.cfg);
+  r.dtype = compute_dtype_name(p.rates.used_dtype[static_cast<int>(dtype)]);
+  r.peak_flops_per_s = p.rates.flops_per_s[static_cast<int>(dtype)];
+  r.mem_bw_bytes_per_s = p.rates.mem_bw_bytes_per_s;
+  r.batch = p.request.batch;
+  r.context = p.request.context;
+  r.prompt_tokens = p.request.prompt_tokens > 0 ? p.request.prompt_tokens : p.request.context;
+  for (const auto* phase : {&p.decode, &p.prefill})
+    for (const auto& g : phase->ops)
+      r.ops.push_back({g.name, phase == &p.decode ? "decode" : "prefill", g.flops, g.bytes(), g.t.time_s, !g.t.compute_bound});
+  return r;
+}
+
+std::vector<QuantWeights> quant_weights(const ModelIR& ir, const std::vector<QuantScheme>& quants, const QuantPolicy& pol) {
+  std::vector<QuantWeights> out;
+  for (QuantScheme q : quants) out.push_back({quant_scheme_name(q), weight_bytes(ir, q, pol), weight_bytes_by_group(ir, q, pol)});
+  return out;
+}
+
+std::string efficiency_assumption() {
+  return "Efficiency: every op takes max(FLOPs / peak FLOP/s, bytes / memory bandwidth) (a roofline) at 100% of the "
+         "datasheet dense peaks, which are upper bounds; hardware with a calibrated: section uses its measured rates. "
+         "Real kernels reach less, so read throughput as a ceiling and latency as a floor.";
+}
+
+}  // namespace
+
+ReportInput report_input_from_plan(const PlanResult& plan, const std::string& config_dir) {
+  const Scenario& s = plan.scenario;
+  ReportInput in;
+  in.title = s.title.empty() ? "Capacity plan: " + s.name : s.title;
+  in.source = s.source_file;
+  WorkloadInfo& w = in.workload;
+  w.concurrency = s.concurrency;
+  w.prompt_tokens = s.prompt_tokens;
+  w.output_tokens = s.output_tokens;
+  w.context = s.prompt_tokens + s.output_tokens;
+  for (QuantScheme q : s.quants) w.quants.push_back(quant_scheme_name(q));
+  w.quant_policy = quant_policy_name(s.policy);
+  w.kv_dtype = kv_dtype_name(s.kv);
+  w.routing = routing_name(s.routing);
+  w.max_decode_step_s = s.max_decode_step_s;
+  w.max_ttft_s = s.max_ttft_s;
+  in.hardware = plan.hardware;
+  for (const auto& h : s.hardware)
+    if (h.usd_per_device_hour)
+      in.price_sources.push_back(fmt::format("{}: ${:.2f} per device-hour ({})", h.name, *h.usd_per_device_hour, h.price_source));
+  if (in.price_sources.empty())
+    in.missing.push_back("Cost per million tokens: no prices in the scenario (hardware: {name, usd_per_device_hour}).");
+
+  const size_t H = s.hardware.size(), Q = s.quants.size();
+  if (plan.rows.size() != s.models.size() * H * Q)
+    throw Error(s.source_file + ": plan has " + std::to_string(plan.rows.size()) + " rows, expected models x hardware x quant");
+  const int64_t ctx_max = s.prompt_tokens + s.output_tokens;
+  const int64_t ctx_mean = std::max<int64_t>(s.prompt_tokens + s.output_tokens / 2, 1);
+  std::set<std::string> notes;
+  for (size_t mi = 0; mi < s.models.size(); ++mi) {
+    ModelIR ir = load_model(s.models[mi], config_dir);
+    ModelPlan mp;
+    mp.weights = quant_weights(ir, s.quants, s.policy);
+    mp.kv = kv_cache(ir, ctx_max, s.kv);
+    std::vector<CompiledModel> compiled;
+    for (QuantScheme q : s.quants) compiled.push_back(compile_model(ir, q, s.policy, s.kv, s.routing));
+    bool roof_done = false;
+    for (size_t hi = 0; hi < H; ++hi) {
+      for (size_t qi = 0; qi < Q; ++qi) {
+        const PlanRow& row = plan.rows[(mi * H + hi) * Q + qi];
+        mp.rows.push_back(row);
+        if (!row.feasible) {
+          mp.not_fitting.push_back(row.hardware + " (" + row.quant + ")");
+          continue;
+        }
+        PredictRequest r;
+        r.batch = row.batch_per_replica;
+        r.context = ctx_max;
+        r.prompt_tokens = s.prompt_tokens;
+        r.parallel = row.parallel;
+        Prediction at_max = predict(compiled[qi], plan.hardware[hi], r, false);
+        for (const auto& n : at_max.notes) notes.insert(n);
+        mp.memory.push_back(device_memory(at_max, row.quant));
+        if (qi != 0) continue;  // sweeps and the roofline at the first quantization
+        r.context = ctx_mean;
+        mp.sweeps.push_back(
+            sweep(compiled[qi], plan.hardware[hi], r, row.max_concurrency_per_replica, row.batch_per_replica, s.batches));
+        bool roof_hw = s.roofline_hardware.empty() || s.roofline_hardware == plan.hardware[hi].name ||
+                       s.roofline_hardware == s.hardware[hi].name;
+        if (roof_hw && !roof_done) {
+          roof_done = true;
+          mp.roofline.push_back(roofline_points(predict(compiled[qi], plan.hardware[hi], r, true), row.quant, s.quants[0]));
+        }
+      }
+    }
+    mp.analysis = analyze(std::move(ir));
+    in.models.push_back(std::move(mp));
+  }
+  if (!s.roofline_hardware.empty() &&
+      std::none_of(in.models.begin(), in.models.end(), [](const ModelPlan& m) { return !m.roofline.empty(); }))
+    in.missing.push_back("Roofline: " + s.roofline_hardware + " (roofline_hardware) holds none of the models.");
+  in.assumptions.push_back(efficiency_assumption());
+  in.assumptions.push_back(fmt::format(
+      "Devices: per hardware and weight format the plan picks the replica layout (tensor parallel within a node, then "
+      "pipeline stages, up to {} devices per replica) needing the fewest devices in total; tensor-parallel all-reduce "
+      "and pipeline sends over the interconnect are in the step time. Time to first token is one request's prefill.",
+      s.max_devices_per_replica));
+  for (const auto& n : notes) in.assumptions.push_back("Note: " + n + ".");
+  return in;
+}
+
+ReportInput report_input_from_compare(const ModelIR& ir, const CompiledModel& m, const CompareResult& r,
+                                      const PredictRequest& req) {
+  ReportInput in;
+  in.title = "Hardware sizing: " + m.name;
+  WorkloadInfo& w = in.workload;
+  w.concurrency = req.batch;
+  w.prompt_tokens = req.prompt_tokens > 0 ? req.prompt_tokens : req.context;
+  w.output_tokens = 0;
+  w.context = req.context;
+  w.quants = {quant_scheme_name(m.quant)};
+  w.quant_policy = quant_policy_name(m.policy);
+  w.kv_dtype = kv_dtype_name(m.kv);
+  w.routing = routing_name(m.routing);
+  in.missing.push_back("Cost per million tokens: llmcost compare takes no prices (use a scenario with llmcost report).");
+  ModelPlan mp;
+  mp.weights = quant_weights(ir, {m.quant}, m.policy);
+  mp.kv = kv_cache(ir, req.context, m.kv);
+  std::set<std::string> notes;
+  for (const auto& row : r.rows) {
+    const Prediction& p = row.prediction;
+    in.hardware.push_back(p.hardware);
+    for (const auto& n : p.notes) notes.insert(n);
+    PlanRow pr;
+    pr.model = m.name;
+    pr.hardware = p.hardware.name;
+    pr.quant = quant_scheme_name(m.quant);
+    pr.capacity_bytes = p.memory.capacity_bytes;
+    pr.per_device_bytes = p.memory.per_device_bytes;
+    pr.feasible = row.fits_any && p.memory.fits;
+    if (!pr.feasible) {
+      pr.reason = fmt::format("needs {:.2f} GB per device in the largest layout tried ({})", p.memory.per_device_bytes / 1e9,
+                              layout_name(p.layout.cfg));
+      mp.rows.push_back(pr);
+      mp.not_fitting.push_back(pr.hardware + " (" + pr.quant + ")");
+      continue;
+    }
+    pr.parallel = p.layout.cfg;
+    pr.devices_per_replica = p.layout.devices;
+    pr.replicas = 1;
+    pr.devices = p.layout.devices;
+    pr.max_concurrency_per_replica = p.memory.max_batch;
+    pr.batch_per_replica = req.batch;
+    pr.decode_step_s = p.decode.time_s;
+    pr.ttft_s = p.prefill.time_s;
+    pr.tokens_per_s_per_sequence = p.tokens_per_s_per_sequence;
+    pr.output_tokens_per_s = p.tokens_per_s;
+    pr.bound = p.decode.bound;
+    mp.rows.push_back(pr);
+    mp.memory.push_back(device_memory(p, pr.quant));
+    PredictRequest q = req;
+    q.parallel = p.layout.cfg;
+    mp.sweeps.push_back(sweep(m, p.hardware, q, p.memory.max_batch, req.batch));
+    if (mp.roofline.empty()) mp.roofline.push_back(roofline_points(p, pr.quant, m.quant));
+  }
+  mp.analysis = analyze(ir);
+  in.models.push_back(std::move(mp));
+  in.assumptions.push_back(efficiency_assumption());
+  in.assumptions.push_back("Devices: per hardware the fewest devices (tensor parallel within a node, then pipeline stages) "
+                           "that hold the batch at the context, unless a layout was given.");
+  for (const auto& n : notes) in.assumptions.push_back("Note: " + n + ".");
+  return in;
+}
+
+std::string compare_page_html(const ModelIR& ir, const CompiledModel& m, const CompareResult& r, const PredictRequest& req,
+                              const std::string& command_line) {
+  ReportInput in = report_input_from_compare(ir, m, r, req);
+  in.source = command_line;
+  return compare_html(in);
+}
+
+RunData read_run_file(const std::string& path) {
+  Value doc = parse_json(read_text_file(path), path);
+  ConfigReader root(doc, path);
+  RunData r;
+  r.file = path;
+  r.backend = root.str_or("backend", "?");
+  r.device = root.str_or("device", "?");
+  r.model = root.str_or("model", "");
+  if (auto sl = root.child("slice")) {
+    if (const Value* l = sl->raw("layers")) {
+      if (l->is_int()) r.slice = std::to_string(l->as_int());
+      else if (l->is_string()) r.slice = l->as_string();
+      else if (l->is_array()) r.slice = std::to_string(l->items().size()) + " layers";
+    }
+  }
+  if (auto cal = root.child("calibration")) r.read_bw_bytes_per_s = cal->num_or("read_bw_bytes_per_s", 0.0);
+  if (auto pred = root.child("predicted")) r.predicted_decode_step_s = pred->num_or("decode_step_s", 0.0);
+  auto meas = root.child("measured");
+  if (!meas) root.fail("measured", "must be an object (the measured results of `llmcost run`)");
+  auto step = meas->opt_num("decode_step_s");
+  if (!step) meas->fail("decode_step_s", "must be a number of seconds");
+  r.measured_decode_step_s = *step;
+  r.measured_p10_s = meas->num_or("decode_step_s_p10", *step);
+  r.measured_p90_s = meas->num_or("decode_step_s_p90", *step);
+  const Value* ops = root.raw("ops");
+  if (!ops || !ops->is_array()) root.fail("ops", "must be an array of {name, predicted_s, measured_s, ...}");
+  for (size_t i = 0; i < ops->items().size(); ++i) {
+    ConfigReader o(ops->items()[i], path, "/ops/" + std::to_string(i));
+    MeasuredOp op;
+    op.name = o.req_str("name");
+    auto p = o.opt_num("predicted_s"), mt = o.opt_num("measured_s");
+    if (!p || *p < 0) o.fail("predicted_s", "must be a non-negative number of seconds");
+    if (!mt || *mt < 0) o.fail("measured_s", "must be a non-negative number of seconds");
+    op.predicted_s = *p;
+    op.measured_s = *mt;
+    op.bytes = o.num_or("bytes", 0.0);
+    op.error_pct = o.num_or("error_pct", 0.0);
+    r.ops.push_back(op);
+  }
+  return r;
+}
+
+}  // namespace llmcost::cli

@@ -1,0 +1,134 @@
+// `llmcost report` end to end: the bundled scenario gives four files carrying the same numbers,
+// a run file adds predicted vs measured, bad input is one line on stderr and writes nothing.
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Result {
+  int rc = -1;
+  std::string out, err;
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+class ReportCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("llmcost_report_cli_" + std::to_string(::getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  Result run(const std::string& args) {
+    std::string cmd = std::string("'") + LLMCOST_BIN + "' " + args + " >'" + (dir_ / "stdout").string() + "' 2>'" +
+                      (dir_ / "stderr").string() + "'";
+    int st = std::system(cmd.c_str());
+    Result r;
+    r.rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    r.out = slurp(dir_ / "stdout");
+    r.err = slurp(dir_ / "stderr");
+    return r;
+  }
+  std::string path(const std::string& n) { return (dir_ / n).string(); }
+  void write(const std::string& n, const std::string& text) { std::ofstream(dir_ / n) << text; }
+  fs::path dir_;
+};
+
+size_t count(const std::string& s, const std::string& needle) {
+  size_t n = 0;
+  for (size_t p = s.find(needle); p != std::string::npos; p = s.find(needle, p + 1)) ++n;
+  return n;
+}
+
+const char* kScenario = R"(name: tiny
+models: [llama-3.1-8b, mixtral-8x7b]
+hardware: [h100-sxm, l40s]
+quant: [bf16, int4_g128]
+prices_usd_per_device_hour: {h100-sxm: 2.49}
+workload: {concurrency: 16, prompt_tokens: 1024, output_tokens: 256}
+)";
+
+}  // namespace
+
+TEST_F(ReportCli, BundledScenarioWritesEveryFormat) {
+  Result r = run("report default -o '" + path("out") + "'");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  for (const char* ext : {"html", "md", "json", "csv"}) {
+    fs::path p = dir_ / "out" / (std::string("default.") + ext);
+    EXPECT_TRUE(fs::exists(p)) << p;
+    EXPECT_NE(r.out.find(p.string()), std::string::npos) << r.out;
+  }
+  std::string html = slurp(dir_ / "out" / "default.html");
+  EXPECT_GE(count(html, "class=\"chart chart-stacked-bars\""), 1u);
+  EXPECT_GE(count(html, "class=\"chart chart-roofline\""), 1u);
+  EXPECT_GE(count(html, "class=\"chart chart-lines\""), 2u);
+  EXPECT_EQ(html.find("<script"), std::string::npos);
+  auto j = nlohmann::json::parse(slurp(dir_ / "out" / "default.json"));
+  EXPECT_EQ(j["sections"][0]["id"], "summary");
+  EXPECT_FALSE(j["assumptions"].empty());
+  EXPECT_TRUE(r.err.empty()) << r.err;
+}
+
+TEST_F(ReportCli, ScenarioFileAndRunFile) {
+  write("tiny.yaml", kScenario);
+  write("run.json", R"({"backend": "cpu", "device": "test cpu", "model": "llama-3.1-8b",
+    "slice": {"layers": 2, "params": 1, "weight_bytes": 2},
+    "calibration": {"read_bw_bytes_per_s": 2e10, "gemm_flops_per_s": 1e11},
+    "predicted": {"decode_step_s": 0.05, "prefill_s": 0.5},
+    "measured": {"decode_step_s": 0.055, "decode_step_s_p10": 0.054, "decode_step_s_p90": 0.058,
+                 "achieved_bw_bytes_per_s": 1.8e10, "prefill_s": 0.6, "distinct_experts_per_layer": []},
+    "ops": [{"name": "model.layers.0.self_attn", "predicted_s": 0.01, "measured_s": 0.012, "bytes": 1e8,
+             "achieved_bw_bytes_per_s": 8e9, "error_pct": 20.0},
+            {"name": "model.layers.0.mlp", "predicted_s": 0.03, "measured_s": 0.031, "bytes": 5e8,
+             "achieved_bw_bytes_per_s": 1.6e10, "error_pct": 3.3}]})");
+  Result r = run("report '" + path("tiny.yaml") + "' -o '" + path("o") + "' --format html,csv --run '" + path("run.json") + "'");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_TRUE(fs::exists(dir_ / "o" / "tiny.html"));
+  EXPECT_TRUE(fs::exists(dir_ / "o" / "tiny.csv"));
+  EXPECT_FALSE(fs::exists(dir_ / "o" / "tiny.json"));
+  std::string html = slurp(dir_ / "o" / "tiny.html");
+  EXPECT_NE(html.find("Predicted vs measured (cpu, test cpu)"), std::string::npos);
+  EXPECT_NE(html.find("int4_g128"), std::string::npos);
+  std::string csv = slurp(dir_ / "o" / "tiny.csv");
+  EXPECT_NE(csv.find("run-ops-table,model.layers.0.mlp,measured_s,s,0.031"), std::string::npos);
+  // The summary's devices per (model, hardware, quant) are in the CSV as integers.
+  EXPECT_NE(csv.find("summary-table,meta-llama/Llama-3.1-8B,devices_bf16,devices,1,"), std::string::npos) << csv.substr(0, 800);
+}
+
+TEST_F(ReportCli, BadInputIsOneLineAndWritesNothing) {
+  write("bad.yaml", "name: x\nmodels: [llama-3.1-8b]\nhardware: [h100-sxm]\nworkload: {concurrency: 4, prompt_tokens: 8, output_tokens: 8}\nquant: [bf17]\n");
+  Result r = run("report '" + path("bad.yaml") + "' -o '" + path("o") + "'");
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_EQ(count(r.err, "\n"), 1u) << r.err;
+  EXPECT_NE(r.err.find("bad.yaml: /quant/0 must be one of"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir_ / "o"));
+  EXPECT_TRUE(r.out.empty());
+
+  write("tiny.yaml", kScenario);
+  write("run.json", R"({"backend": "cpu", "measured": {"decode_step_s": 0.1}, "ops": [{"name": "a", "measured_s": 1}]})");
+  r = run("report '" + path("tiny.yaml") + "' -o '" + path("o") + "' --run '" + path("run.json") + "'");
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find("run.json: /ops/0/predicted_s must be a non-negative number of seconds"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir_ / "o"));
+
+  r = run("report '" + path("tiny.yaml") + "' --format pdf");
+  EXPECT_EQ(r.rc, 2);
+  r = run("report '" + path("missing.yaml") + "' -o '" + path("o") + "'");
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_EQ(count(r.err, "\n"), 1u) << r.err;
+}
