@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <limits>
 #include <vector>
 
 #include "llmcost/flops.h"
@@ -93,9 +94,24 @@ double expected_distinct_experts(int64_t n_experts, int64_t top_k, int64_t token
     const double q = static_cast<double>(top_k) / static_cast<double>(n_experts);
     return q >= 1.0 ? static_cast<double>(n_experts) : static_cast<double>(n_experts) * -std::expm1(B * std::log1p(-q));
   }
+  // The per-expert log(1 - q_i) depend only on (E, k, s): keep the last set per thread, since a
+  // sweep evaluates the same model's experts at many batch sizes.
+  struct Memo {
+    int64_t e = -1, k = -1;
+    double s = 0;
+    std::vector<double> log1m_q;  // log(1 - q_i); -inf where q_i == 1
+  };
+  thread_local Memo memo;
+  if (memo.e != n_experts || memo.k != top_k || memo.s != r.zipf_s) {
+    memo.e = n_experts;
+    memo.k = top_k;
+    memo.s = r.zipf_s;
+    memo.log1m_q.clear();
+    for (double q : inclusion_probabilities(n_experts, top_k, r))
+      memo.log1m_q.push_back(q >= 1.0 ? -std::numeric_limits<double>::infinity() : std::log1p(-q));
+  }
   double sum = 0;
-  for (double q : inclusion_probabilities(n_experts, top_k, r))
-    sum += q >= 1.0 ? 1.0 : -std::expm1(B * std::log1p(-q));  // 1 - (1 - q)^B
+  for (double l : memo.log1m_q) sum += std::isinf(l) ? 1.0 : -std::expm1(B * l);  // 1 - (1 - q)^B
   return sum;
 }
 
