@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "commands.h"
+#include "report_input.h"
 #include "llmcost/hardware.h"
 #include "llmcost/model_loader.h"
 #include "llmcost/plan.h"
@@ -154,7 +155,8 @@ void register_predict(CLI::App& app, Context& ctx) {
   add_workload_options(c, co->w, true);
   c->add_option("--max-devices", co->max_devices, "Largest layout tried when choosing one (default 8)")
       ->check(CLI::Range(int64_t{1}, int64_t{4096}));
-  c->add_option("--format", co->format, "table, json, csv or markdown")->check(CLI::IsMember({"table", "json", "csv", "markdown"}));
+  c->add_option("--format", co->format, "table, json, csv, markdown or html (the sizing page with SVG charts)")
+      ->check(CLI::IsMember({"table", "json", "csv", "markdown", "html"}));
   c->add_option("-o,--output", co->output, "Write to this file instead of stdout");
   c->callback([&ctx, co, c] {
     bool fixed_layout = c->count("--tp") + c->count("--ep") + c->count("--pp") > 0;
@@ -169,7 +171,8 @@ void register_predict(CLI::App& app, Context& ctx) {
       ModelIR ir = load_model(co->model, ctx.configs());
       CompiledModel m = compile(ir, co->w);
       CompareResult r = run_compare(m, hws, request(co->w), !fixed_layout, co->max_devices);
-      std::string text = co->format == "json" ? compare_json(r)
+      std::string text = co->format == "html" ? compare_page_html(ir, m, r, request(co->w), "llmcost compare " + co->model)
+                         : co->format == "json" ? compare_json(r)
                          : co->format == "csv" ? compare_csv(r)
                          : co->format == "markdown" ? compare_markdown(r)
                                                     : compare_table(r);
