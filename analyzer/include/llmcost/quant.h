@@ -16,7 +16,8 @@ enum class QuantScheme {
   FP8,          // e4m3, one fp32 scale per tensor
   FP8Block128,  // e4m3, one fp32 scale per 128x128 block (DeepSeek-V3 checkpoint)
   INT8,         // per output channel, fp16 scale per row
-  INT4_G128,    // symmetric, fp16 scale per 128 inputs (GPTQ-style)
+  INT4_G128,    // symmetric, fp16 scale per 128 inputs (GPTQ-style; the unused qzeros and the
+                //   act-order g_idx some GPTQ checkpoints also store are not counted)
   AWQ_G128,     // asymmetric, fp16 scale + 4-bit zero per 128 inputs
   NF4,          // bitsandbytes: fp32 absmax per 64 elements
   NF4_DQ,       // bitsandbytes double quant: 8-bit absmax per 64, fp32 per 256 blocks
@@ -82,6 +83,8 @@ struct TensorSite {
 // a row is not a multiple of the block).
 std::string stored_format(const Tensor& t, QuantScheme s, const QuantPolicy& p, const TensorSite& site = {});
 
+// Without a site (the default), q4_k_m / q5_k_m give every tensor the base type, as a tensor
+// outside the layers would get.
 // Exact stored bytes of ONE copy of `t` (one expert for RoutedExperts), including scales and
 // zeros rounded the way the format stores them. A tied tensor stores nothing (0).
 int64_t tensor_bytes(const Tensor& t, QuantScheme s, const QuantPolicy& p, const TensorSite& site = {});
