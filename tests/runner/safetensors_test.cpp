@@ -115,6 +115,24 @@ TEST(Conversions, Fp8E4M3AndE5M2) {
   EXPECT_EQ(fp8_e5m2_to_fp32(0x7b), 57344.0f);
   EXPECT_TRUE(std::isinf(fp8_e5m2_to_fp32(0x7c)));
   EXPECT_TRUE(std::isnan(fp8_e5m2_to_fp32(0x7d)));
+  EXPECT_EQ(fp8_e8m0_to_fp32(127), 1.0f);
+  EXPECT_EQ(fp8_e8m0_to_fp32(130), 8.0f);
+  EXPECT_EQ(fp8_e8m0_to_fp32(0), std::ldexp(1.0f, -127));
+  EXPECT_TRUE(std::isnan(fp8_e8m0_to_fp32(0xff)));
+}
+
+TEST(Dtypes, NamesSizesAndFloatness) {
+  for (const char* n : {"F64", "F32", "F16", "BF16", "F8_E4M3", "F8_E5M2", "F8_E8M0", "I64", "I32", "I16", "I8", "U64", "U32",
+                        "U16", "U8", "BOOL"}) {
+    auto d = parse_tensor_dtype(n);
+    ASSERT_TRUE(d.has_value()) << n;
+    EXPECT_STREQ(tensor_dtype_name(*d), n);
+  }
+  EXPECT_FALSE(parse_tensor_dtype("F4").has_value());
+  EXPECT_EQ(tensor_dtype_bytes(TensorDtype::U16), 2u);
+  EXPECT_EQ(tensor_dtype_bytes(TensorDtype::F8_E8M0), 1u);
+  EXPECT_TRUE(is_float_dtype(TensorDtype::F8_E8M0));
+  EXPECT_FALSE(is_float_dtype(TensorDtype::U32));
 }
 
 TEST_F(SafetensorsTest, RoundTripEveryFloatDtypeWithMetadata) {
@@ -127,6 +145,8 @@ TEST_F(SafetensorsTest, RoundTripEveryFloatDtypeWithMetadata) {
       tensor_from_f32("model.norm.weight", TensorDtype::F32, {3}, {1.5f, -2.0f, 0.0f}),
       tensor_from_f32("scalar", TensorDtype::F32, {}, {7.0f}),
       tensor_from_f32("empty", TensorDtype::BF16, {0, 4}, {}),
+      tensor_from_f32("model.layers.0.w_f64", TensorDtype::F64, {6, 4}, w),
+      TensorData{"scales", TensorDtype::F8_E8M0, {3}, {127, 128, 120}},
   };
   write_safetensors(p("model.safetensors"), ts, {{"format", "pt"}});
   SafetensorsFile f(p("model.safetensors"));
@@ -139,7 +159,8 @@ TEST_F(SafetensorsTest, RoundTripEveryFloatDtypeWithMetadata) {
 
   SafetensorsCheckpoint ck(p("model.safetensors"));
   EXPECT_EQ(ck.size(), ts.size());
-  for (const char* n : {"model.layers.0.w_f32", "model.layers.0.w_bf16", "model.layers.0.w_f16", "model.layers.0.w_f8"}) {
+  for (const char* n : {"model.layers.0.w_f32", "model.layers.0.w_bf16", "model.layers.0.w_f16", "model.layers.0.w_f8",
+                        "model.layers.0.w_f64"}) {
     EXPECT_EQ(ck.load_f32(n, {6, 4}), w) << n;
     std::vector<uint16_t> b = ck.load_bf16(n, {6, 4});
     for (size_t i = 0; i < w.size(); ++i) ASSERT_EQ(bf16_to_fp32(b[i]), w[i]) << n << " " << i;
@@ -147,6 +168,7 @@ TEST_F(SafetensorsTest, RoundTripEveryFloatDtypeWithMetadata) {
   EXPECT_EQ(ck.load_f32("model.norm.weight", {3}), (std::vector<float>{1.5f, -2.0f, 0.0f}));
   EXPECT_EQ(ck.load_f32("scalar", {}), (std::vector<float>{7.0f}));
   EXPECT_TRUE(ck.load_bf16("empty", {0, 4}).empty());
+  EXPECT_EQ(ck.load_f32("scales", {3}), (std::vector<float>{1.0f, 2.0f, 1.0f / 128.0f}));
   // Raw bytes of a BF16 tensor are the little-endian bf16 codes.
   const uint8_t* raw_bf = ck.data(ck.at("model.layers.0.w_bf16"));
   uint16_t first = static_cast<uint16_t>(raw_bf[0] | (raw_bf[1] << 8));
@@ -155,6 +177,21 @@ TEST_F(SafetensorsTest, RoundTripEveryFloatDtypeWithMetadata) {
   size_t n_files = 0;
   for (auto& e : fs::directory_iterator(dir_)) n_files += e.is_regular_file();
   EXPECT_EQ(n_files, 1u);
+}
+
+TEST_F(SafetensorsTest, LargeTensorsConvertAcrossBlockBoundaries) {
+  const int64_t n = 3 * 4096 + 17;
+  std::vector<float> v(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) v[static_cast<size_t>(i)] = static_cast<float>((i * 7919) % 2001 - 1000) / 64.0f;
+  write_safetensors(p("big.safetensors"), {tensor_from_f32("w", TensorDtype::F16, {n}, v),
+                                           tensor_from_f32("x", TensorDtype::F32, {n}, v)});
+  SafetensorsCheckpoint ck(p("big.safetensors"));
+  std::vector<uint16_t> from_f16 = ck.load_bf16("w", {n}), from_f32 = ck.load_bf16("x", {n});
+  for (size_t i = 0; i < v.size(); ++i) {
+    ASSERT_EQ(from_f16[i], fp32_to_bf16(v[i])) << i;  // v is exact in fp16
+    ASSERT_EQ(from_f32[i], fp32_to_bf16(v[i])) << i;
+  }
+  EXPECT_EQ(ck.load_f32("w", {n}), v);
 }
 
 TEST_F(SafetensorsTest, ShardedIndexAndDirectoryLoading) {

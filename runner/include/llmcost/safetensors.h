@@ -39,6 +39,8 @@ float fp8_e4m3_to_fp32(uint8_t b);
 uint8_t fp32_to_fp8_e4m3(float f);
 // OCP FP8 E5M2 -> fp32 (exact).
 float fp8_e5m2_to_fp32(uint8_t b);
+// OCP E8M0 scale -> fp32: 2^(b - 127); 0xff = NaN (2^-127 is a subnormal fp32, exact).
+float fp8_e8m0_to_fp32(uint8_t b);
 
 // Bulk forms (n elements).
 void bf16_to_fp32(const uint16_t* in, float* out, size_t n);
@@ -46,13 +48,14 @@ void fp32_to_bf16(const float* in, uint16_t* out, size_t n);
 
 // ---- dtypes ----
 
-enum class TensorDtype { F64, F32, F16, BF16, F8_E4M3, F8_E5M2, I64, I32, I16, I8, U8, BOOL };
+// F8_E8M0: the power-of-two scale format of MXFP4 checkpoints (value 2^(b - 127), 0xff = NaN).
+enum class TensorDtype { F64, F32, F16, BF16, F8_E4M3, F8_E5M2, I64, I32, I16, I8, U8, BOOL, U16, U32, U64, F8_E8M0 };
 // The safetensors spelling: "F32", "BF16", "F8_E4M3" ...
 const char* tensor_dtype_name(TensorDtype d);
 size_t tensor_dtype_bytes(TensorDtype d);
 // nullopt for a name safetensors does not define (or we do not read).
 std::optional<TensorDtype> parse_tensor_dtype(const std::string& name);
-// The dtypes load_f32() can convert from: F32, F16, BF16, F8_E4M3, F8_E5M2, F64.
+// The dtypes load_f32() can convert from: F32, F16, BF16, F8_E4M3, F8_E5M2, F8_E8M0, F64.
 bool is_float_dtype(TensorDtype d);
 
 // "[2, 3]"
@@ -120,7 +123,7 @@ class SafetensorsCheckpoint {
 
   // Checked loads: the tensor must exist and have exactly `expected_shape`; otherwise one line
   // "<file>: tensor '<name>' has shape [a, b], expected [c, d]"; a non-float dtype is
-  // "<file>: tensor '<name>' has dtype I32, expected a float dtype (F32, F16, BF16, F8_E4M3, F8_E5M2, F64)".
+  // "<file>: tensor '<name>' has dtype I32, expected a float dtype (F32, F16, BF16, F8_E4M3, F8_E5M2, F8_E8M0, F64)".
   // Converts any float dtype to fp32.
   std::vector<float> load_f32(const std::string& name, const std::vector<int64_t>& expected_shape) const;
   // BF16 is copied; F32/F16/F8 are converted (rounded to nearest even).
