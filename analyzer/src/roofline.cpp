@@ -17,24 +17,6 @@ namespace {
 constexpr double kActBytes = 2.0;     // activations are bf16 (as cost_model.cpp)
 constexpr double kLogitBytes = 4.0;   // logits kept in fp32 for sampling
 
-// The arithmetic of an op: the scheme's when one of its matmul weights is stored in it
-// (the rule of cost_model.cpp, which reports it as OpCost::compute_dtype).
-ComputeDtype op_dtype(const Op& op, QuantScheme q, const QuantPolicy& p) {
-  if (q == QuantScheme::FP32) return ComputeDtype::FP32;
-  for (const auto& t : op.tensors)
-    if (t.use == TensorUse::Matmul && (is_plain_dtype(q) || p.covers(t.group)))
-      return parse_compute_dtype(scheme_compute_dtype(q)).value_or(ComputeDtype::BF16);
-  return ComputeDtype::BF16;
-}
-
-double out_width(const Op& op, const ModelIR& ir) {
-  switch (op.kind) {
-    case OpKind::Router: return static_cast<double>(op.moe.n_experts);
-    case OpKind::LmHead: return static_cast<double>(ir.vocab_size);
-    default: return static_cast<double>(ir.d_model);
-  }
-}
-
 bool same_cost(const OpGroup& a, const OpGroup& b) {
   return a.kind == b.kind && a.dtype == b.dtype && a.copy_bytes == b.copy_bytes && a.gather_rows == b.gather_rows &&
          a.matmul_flops_per_token == b.matmul_flops_per_token && a.act_bytes_per_token == b.act_bytes_per_token &&
@@ -90,44 +72,33 @@ CompiledModel compile_model(const ModelIR& ir, QuantScheme quant, const QuantPol
   m.layer_expert_bytes.assign(static_cast<size_t>(ir.n_layers), 0.0);
   m.layer_attn.resize(static_cast<size_t>(ir.n_layers));
   m.layer_kv_bytes_per_token.assign(static_cast<size_t>(ir.n_layers), 0.0);
-  const double d = static_cast<double>(ir.d_model);
   double widest = 0;
 
+  // The per-op constants are the cost model's own (CostModel); this adds grouping, stored bytes
+  // per layer and the widest activation.
+  const CostModel cost(ir, quant, policy, kv);
+  size_t next = 0;
   auto visit = [&](const Op& op, int where) {  // where: 0 pre, 1 layer, 2 post
+    const CostModel::OpConstants& c = cost.ops()[next++];
     OpGroup g;
-    g.kind = op.kind;
-    g.dtype = op_dtype(op, quant, policy);
-    g.copy_bytes = static_cast<double>(op_copy_read_bytes(op, quant, policy, ir));
-    switch (op.kind) {
-      case OpKind::TokenEmbedding:
-      case OpKind::PositionEmbedding:
-        g.gather_rows = 1;
-        for (const auto& t : op.tensors)
-          if (t.use == TensorUse::Gather && !t.shape.empty()) g.gather_rows = static_cast<double>(t.shape[0]);
-        g.act_bytes_per_token = d * kActBytes;
-        break;
-      case OpKind::Norm:
-        g.act_bytes_per_token = 2 * d * kActBytes;
-        break;
-      case OpKind::RoutedExperts:
-        g.n_experts = op.moe.n_experts;
-        g.top_k = op.moe.top_k;
-        g.matmul_flops_per_token = static_cast<double>(op_matmul_flops_per_token(op));
-        g.act_bytes_per_token = static_cast<double>(op.moe.top_k) * 2 * d * kActBytes;
-        m.n_moe_layers++;
-        m.n_experts = op.moe.n_experts;
-        m.top_k = op.moe.top_k;
-        break;
-      default:
-        g.matmul_flops_per_token = static_cast<double>(op_matmul_flops_per_token(op));
-        g.act_bytes_per_token = (d + out_width(op, ir)) * kActBytes;
-        if (op.kind == OpKind::Attention) {
-          g.attention = true;
-          g.attn = op.attn;
-          g.attn_flops_per_position = static_cast<double>(attention_core_flops(op.attn, 1));
-          g.kv_bytes_per_position = static_cast<double>(kv_layer_bytes_per_token(op.attn, kv));
-        }
-        break;
+    g.kind = c.kind;
+    g.dtype = parse_compute_dtype(c.compute_dtype).value_or(ComputeDtype::BF16);
+    g.copy_bytes = c.copy_bytes;
+    g.gather_rows = c.gather_rows;
+    g.matmul_flops_per_token = c.kind == OpKind::TokenEmbedding || c.kind == OpKind::PositionEmbedding ? 0.0 : c.matmul_flops_per_token;
+    g.act_bytes_per_token = c.activation_bytes_per_token;
+    g.n_experts = c.n_experts;
+    g.top_k = c.top_k;
+    if (c.kind == OpKind::RoutedExperts) {
+      m.n_moe_layers++;
+      m.n_experts = c.n_experts;
+      m.top_k = c.top_k;
+    }
+    if (c.kind == OpKind::Attention) {
+      g.attention = true;
+      g.attn = c.attn;
+      g.attn_flops_per_position = c.attention_flops_per_position;
+      g.kv_bytes_per_position = c.kv_bytes_per_position;
     }
     double width = 0;
     for (const auto& t : op.tensors)

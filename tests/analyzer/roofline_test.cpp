@@ -97,7 +97,7 @@ TEST(Roofline, MaxBatchByHand) {
 TEST(Roofline, AgreesWithCostModelOpForOpOnEveryBundledModel) {
   for (const auto& b : list_bundled_models(kConfigs)) {
     const ModelIR& ir = model(b.path);
-    for (QuantScheme q : {QuantScheme::BF16, QuantScheme::FP8, QuantScheme::INT4_G128}) {
+    for (QuantScheme q : {QuantScheme::BF16, QuantScheme::FP8, QuantScheme::INT4_G128, QuantScheme::Q4_K_M}) {
       for (int64_t batch : {1, 7, 64}) {
         Workload w;
         w.batch = batch;
@@ -198,7 +198,9 @@ TEST(Roofline, Fp8OnA100UsesBf16Peak) {
   for (const auto& n : p.notes) noted = noted || n.find("has no fp8 peak") != std::string::npos;
   EXPECT_TRUE(noted);
   for (const auto& o : p.decode.ops)
-    if (o.dtype == ComputeDtype::FP8) EXPECT_EQ(o.peak_dtype, ComputeDtype::BF16);
+    if (o.dtype == ComputeDtype::FP8) {
+      EXPECT_EQ(o.peak_dtype, ComputeDtype::BF16);
+    }
 }
 
 TEST(Roofline, BadInputs) {
