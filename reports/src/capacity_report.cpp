@@ -196,7 +196,7 @@ svg::LineChart sweep_chart(const ModelPlan& m, const std::string& id, bool laten
 }
 
 Table plan_table(const std::vector<const PlanRow*>& rows, const std::string& id, const std::string& caption,
-                 bool with_model) {
+                 bool with_model, const WorkloadInfo& w) {
   Table t;
   t.id = id;
   t.caption = caption;
@@ -237,8 +237,11 @@ Table plan_table(const std::vector<const PlanRow*>& rows, const std::string& id,
                            gb_cell(r->capacity_bytes), usd(r->usd_per_million_output_tokens), Cell::str(note)});
     t.rows.push_back(row);
   }
-  t.notes.push_back("Replicas serve the concurrency together; decode step and tokens/s per user at the batch per replica "
-                    "and the mean context (prompt + half the output); memory at the full context.");
+  if (w.output_tokens > 0)
+    t.notes.push_back("Replicas serve the concurrency together; decode step and tokens/s per user at the batch per "
+                      "replica and the mean context (prompt + half the output); memory at the full context.");
+  else
+    t.notes.push_back(fmt::format("One replica per hardware at batch {} and context {}.", w.concurrency, w.context));
   return t;
 }
 
@@ -394,7 +397,7 @@ Section model_section(const ModelPlan& m, const WorkloadInfo& w, size_t index, b
   if (with_rows && !m.rows.empty()) {
     std::vector<const PlanRow*> rows;
     for (const auto& r : m.rows) rows.push_back(&r);
-    s.tables.push_back(plan_table(rows, p + "-plan", "Per hardware and weight format", false));
+    s.tables.push_back(plan_table(rows, p + "-plan", "Per hardware and weight format", false, w));
   }
   s.tables.push_back(components_table(m, p + "-components", w));
   if (!m.memory.empty()) s.tables.push_back(memory_table(m, p + "-memory-table", w));
@@ -463,7 +466,7 @@ ReportDoc build(const ReportInput& in, bool sizing) {
     std::vector<const PlanRow*> rows;
     for (const auto& m : in.models)
       for (const auto& r : m.rows) rows.push_back(&r);
-    all.tables.push_back(plan_table(rows, "plan-table", "Every model on every hardware and weight format", true));
+    all.tables.push_back(plan_table(rows, "plan-table", "Every model on every hardware and weight format", true, in.workload));
     d.sections.push_back(all);
   }
   Section hw;
