@@ -11,6 +11,7 @@
 #include "llmcost/predict_report.h"
 #include "llmcost/roofline.h"
 #include "llmcost/value.h"
+#include "report_input.h"
 
 namespace llmcost::cli {
 

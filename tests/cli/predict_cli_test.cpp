@@ -185,6 +185,11 @@ TEST_F(PredictCli, CompareAutoAndFixedLayouts) {
   EXPECT_EQ(j["rows"][0]["parallel"]["devices"], 2);  // 141 GB bf16 needs two H100s
   EXPECT_EQ(j["rows"][2]["parallel"]["devices"], 1);  // one MI300X holds it
   for (const auto& row : j["rows"]) EXPECT_TRUE(row["memory"]["fits"].get<bool>());
+  Ran h = run("compare meta-llama/Llama-3.1-70B --hw h100-sxm,mi300x --format html -o sizing.html");
+  ASSERT_EQ(h.code, 0) << h.err;
+  std::string page = slurp(dir_ / "sizing.html");
+  EXPECT_NE(page.find("<svg"), std::string::npos);
+  EXPECT_NE(page.find("mi300x"), std::string::npos);
   Ran f = run("compare meta-llama/Llama-3.1-70B --hw h100-sxm --tp 1 --format csv");
   ASSERT_EQ(f.code, 0) << f.err;
   EXPECT_NE(f.out.find(",h100-sxm,tp=1,1,false,"), std::string::npos) << f.out;
