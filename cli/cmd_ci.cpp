@@ -7,6 +7,7 @@
 #include "llmcost/analysis.h"
 #include "llmcost/ci_gate.h"
 #include "llmcost/ci_report.h"
+#include "llmcost/hardware.h"
 #include "llmcost/model_loader.h"
 #include "llmcost/value.h"
 
@@ -27,6 +28,21 @@ std::vector<ci::ModelRecord> analytic_records(const std::vector<std::string>& sp
   return out;
 }
 
+// The calibrated read bandwidth of a hardware YAML (`llmcost calibrate -o FILE`), for
+// measurements that do not carry one (Google Benchmark JSON without the context key).
+double calibrated_read_bw(const std::string& path, const std::string& config_dir) {
+  HardwareSpec hw = load_hardware(path, config_dir);
+  if (!hw.calibrated.read_bw_bytes_per_s)
+    throw ConfigError(hw.source_file, "/calibrated/read_bw_bytes_per_s",
+                      "is required to normalize measurements (write the file with `llmcost calibrate -o FILE`)");
+  return hw.calibrated.read_bw_bytes_per_s->value;
+}
+
+void fill_bandwidth(std::vector<ci::Measurement>& ms, double bw) {
+  for (auto& m : ms)
+    if (!(m.read_bw_bytes_per_s > 0)) m.read_bw_bytes_per_s = bw;
+}
+
 }  // namespace
 
 void register_ci(CLI::App& app, Context& ctx) {
@@ -37,6 +53,7 @@ void register_ci(CLI::App& app, Context& ctx) {
     std::string output;
     std::vector<std::string> models;
     std::vector<std::string> measured;
+    std::string calibration;
   };
   auto ro = std::make_shared<RecordOpts>();
   auto* rec = ci_cmd->add_subcommand(
@@ -47,6 +64,9 @@ void register_ci(CLI::App& app, Context& ctx) {
   rec->add_option("--measured", ro->measured,
                   "`llmcost run --format json` or Google Benchmark JSON files whose medians to record")
       ->delimiter(',');
+  rec->add_option("--calibration", ro->calibration,
+                  "Hardware YAML with a calibrated: section (llmcost calibrate -o): its read bandwidth normalizes "
+                  "measurements that carry none");
   rec->callback([&ctx, ro] {
     ctx.run = [&ctx, ro] {
       ci::Record r;
@@ -55,13 +75,14 @@ void register_ci(CLI::App& app, Context& ctx) {
         auto ms = ci::parse_measurements(parse_json(read_text_file(f), f), f);
         r.measurements.insert(r.measurements.end(), ms.begin(), ms.end());
       }
+      if (!ro->calibration.empty()) fill_bandwidth(r.measurements, calibrated_read_bw(ro->calibration, ctx.configs()));
       emit(ci::record_json(r), ro->output);
       return 0;
     };
   });
 
   struct CheckOpts {
-    std::string baseline, current, summary;
+    std::string baseline, current, summary, calibration;
     double tolerance_pct = 5.0;
     std::vector<std::string> declared;
   };
@@ -77,6 +98,9 @@ void register_ci(CLI::App& app, Context& ctx) {
   chk->add_option("--tolerance", co->tolerance_pct, "Allowed slow-down of measured medians beyond noise, in percent")
       ->check(CLI::Range(0.0, 1000.0));
   chk->add_option("--declare", co->declared, "Intended analytic change, as MODEL:KEY (glob * allowed); repeatable");
+  chk->add_option("--calibration", co->calibration,
+                  "Hardware YAML with a calibrated: section: its read bandwidth normalizes current measurements that "
+                  "carry none");
   chk->add_option("--summary", co->summary, "Also write the Markdown summary to this file (for a PR comment)");
   chk->callback([&ctx, co] {
     ctx.run = [&ctx, co] {
@@ -90,6 +114,7 @@ void register_ci(CLI::App& app, Context& ctx) {
           cur = ci::load_record(co->current);
           current_what = "`" + co->current + "`";
         }
+        if (!co->calibration.empty()) fill_bandwidth(cur.measurements, calibrated_read_bw(co->calibration, ctx.configs()));
         if (cur.models.empty() && !base.models.empty()) {
           std::vector<std::string> specs;
           for (const auto& m : base.models) specs.push_back(m.model);

@@ -105,6 +105,38 @@ TEST_F(CiCli, MeasuredFromBenchmarkJson) {
   EXPECT_EQ(run("ci check --baseline '" + path("rec.json") + "' --current '" + path("b1.json") + "'").rc, 0);
 }
 
+TEST_F(CiCli, CalibrationNormalizesBenchmarkJson) {
+  auto bench = [](double t_us) {
+    return "{\"context\": {}, \"benchmarks\": [{\"name\": \"BM_Gemv\", \"run_type\": \"iteration\", \"real_time\": " +
+           std::to_string(t_us) + ", \"time_unit\": \"us\"}]}";
+  };
+  auto machine = [](double bw) {
+    return "name: box\nkind: cpu\nmemory_bytes: {value: 1e11, source: t}\nmem_bw_bytes_per_s: {value: 1e11, source: t}\n"
+           "peak_flops_per_s:\n  fp32: {value: 1e12, source: t}\n"
+           "calibrated:\n  read_bw_bytes_per_s: {value: " + std::to_string(bw) + ", source: t}\n";
+  };
+  write("old.json", bench(100));
+  write("old.yaml", machine(20e9));
+  ASSERT_EQ(run("ci record --models gpt2 --measured '" + path("old.json") + "' --calibration '" + path("old.yaml") +
+                "' -o '" + path("base.json") + "'").rc, 0);
+  // 40% slower on a machine with half the bandwidth: 30% faster after normalization.
+  write("new.json", bench(140));
+  write("new.yaml", machine(10e9));
+  Result r = run("ci check --baseline '" + path("base.json") + "' --current '" + path("new.json") + "' --calibration '" +
+                 path("new.yaml") + "'");
+  EXPECT_EQ(r.rc, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("| BM_Gemv | faster |"), std::string::npos) << r.out;
+  // Without the current machine's calibration the raw medians are compared: a regression.
+  EXPECT_EQ(run("ci check --baseline '" + path("base.json") + "' --current '" + path("new.json") + "'").rc, 1);
+  // A hardware YAML without calibrated: is bad input.
+  write("plain.yaml", "name: box\nkind: cpu\nmemory_bytes: {value: 1e11, source: t}\nmem_bw_bytes_per_s: {value: 1e11, source: t}\n"
+           "peak_flops_per_s:\n  fp32: {value: 1e12, source: t}\n");
+  r = run("ci check --baseline '" + path("base.json") + "' --current '" + path("new.json") + "' --calibration '" +
+          path("plain.yaml") + "'");
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_NE(r.err.find("plain.yaml: /calibrated/read_bw_bytes_per_s is required"), std::string::npos) << r.err;
+}
+
 TEST_F(CiCli, BadInputExitsTwoWithOneLine) {
   write("junk.json", "{\"x\": 1}");
   Result r = run("ci check --baseline '" + path("junk.json") + "'");
