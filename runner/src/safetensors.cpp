@@ -537,6 +537,51 @@ bool has_safetensors(const std::string& dir) {
   return false;
 }
 
+// ---------------------------------------------------------------- checkpoint vs ModelIR
+
+std::vector<ExpectedTensor> expected_checkpoint_tensors(const ModelIR& ir, const std::vector<int>& layers) {
+  std::vector<ExpectedTensor> out;
+  auto add_op = [&](const Op& op) {
+    for (const Tensor& t : op.tensors) {
+      if (t.tied) continue;
+      if (op.kind == OpKind::RoutedExperts && op.experts_stacked) {
+        std::vector<int64_t> shape = {op.moe.n_experts};
+        shape.insert(shape.end(), t.shape.begin(), t.shape.end());
+        out.push_back({op.name + "." + t.name, shape, op.name});
+      } else if (op.kind == OpKind::RoutedExperts) {
+        for (int64_t e = 0; e < op.moe.n_experts; ++e)
+          out.push_back({op.name + "." + std::to_string(e) + "." + t.name, t.shape, op.name});
+      } else {
+        out.push_back({op.name + "." + t.name, t.shape, op.name});
+      }
+    }
+  };
+  for (const Op& op : ir.pre) add_op(op);
+  for (const Layer& l : ir.layers) {
+    if (!layers.empty() && std::find(layers.begin(), layers.end(), l.index) == layers.end()) continue;
+    for (const Op& op : l.ops) add_op(op);
+  }
+  for (const Op& op : ir.post) add_op(op);
+  return out;
+}
+
+void verify_checkpoint(const SafetensorsCheckpoint& ck, const std::vector<ExpectedTensor>& expected, const ModelIR* ir) {
+  for (const auto& e : expected) {
+    const TensorInfo* t = ck.find(e.name);
+    if (!t) {
+      std::string hint;
+      if (ir && ir->shipped_quant)
+        hint = " (the config ships " + ir->shipped_quant->method + "-quantized weights, which are not read yet)";
+      throw Error(ck.path() + ": tensor '" + e.name + "' not found" + hint);
+    }
+    if (t->shape != e.shape)
+      throw Error(t->file + ": tensor '" + e.name + "' has shape " + shape_string(t->shape) + ", expected " + shape_string(e.shape));
+    if (!is_float_dtype(t->dtype))
+      throw Error(t->file + ": tensor '" + e.name + "' has dtype " + tensor_dtype_name(t->dtype) +
+                  ", expected a float dtype (F32, F16, BF16, F8_E4M3, F8_E5M2, F8_E8M0, F64)");
+  }
+}
+
 // ---------------------------------------------------------------- writing
 
 TensorData tensor_from_f32(const std::string& name, TensorDtype dtype, const std::vector<int64_t>& shape,

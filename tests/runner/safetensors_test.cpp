@@ -7,7 +7,9 @@
 #include <fstream>
 #include <functional>
 #include <limits>
+#include <map>
 
+#include "llmcost/families.h"
 #include "llmcost/safetensors.h"
 #include "llmcost/value.h"
 
@@ -297,6 +299,60 @@ TEST_F(SafetensorsTest, TruncatedDataNamesTheTensor) {
   fs::resize_file(p("t.safetensors"), size - 3);
   expect_error([&] { SafetensorsCheckpoint ck(p("t.safetensors")); }, p("t.safetensors") + ": truncated: tensor 'model.lm_head.weight'",
                {"ends at data byte 32", "has 29 bytes"});
+}
+
+const char* kTinyMixtral =
+    R"({"architectures": ["MixtralForCausalLM"], "model_type": "mixtral", "hidden_size": 16, "intermediate_size": 32,
+        "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 50,
+        "num_local_experts": 4, "num_experts_per_tok": 2, "max_position_embeddings": 128, "rms_norm_eps": 1e-5,
+        "tie_word_embeddings": false})";
+
+TEST_F(SafetensorsTest, ExpectedTensorsUseHuggingFaceNames) {
+  ModelIR ir = build_model_ir(parse_json(kTinyMixtral, "config.json"), "config.json");
+  auto all = expected_checkpoint_tensors(ir);
+  auto slice = expected_checkpoint_tensors(ir, {1});
+  std::map<std::string, std::vector<int64_t>> by;
+  for (const auto& e : slice) by[e.name] = e.shape;
+  EXPECT_EQ(by.at("model.embed_tokens.weight"), (std::vector<int64_t>{50, 16}));
+  EXPECT_EQ(by.at("model.layers.1.self_attn.k_proj.weight"), (std::vector<int64_t>{8, 16}));
+  EXPECT_EQ(by.at("model.layers.1.block_sparse_moe.gate.weight"), (std::vector<int64_t>{4, 16}));
+  EXPECT_EQ(by.at("model.layers.1.block_sparse_moe.experts.3.w2.weight"), (std::vector<int64_t>{16, 32}));
+  EXPECT_EQ(by.at("lm_head.weight"), (std::vector<int64_t>{50, 16}));
+  EXPECT_EQ(by.count("model.layers.0.self_attn.q_proj.weight"), 0u);
+  // Per layer: 2 norms + 4 attention + router + 4 experts x 3 = 19; plus embedding, norm, head.
+  EXPECT_EQ(slice.size(), 19u + 3u);
+  EXPECT_EQ(all.size(), 2 * 19u + 3u);
+
+  // A checkpoint written from the list verifies; a missing or misshapen tensor is one line.
+  std::vector<TensorData> ts;
+  for (const auto& e : all) {
+    int64_t n = 1;
+    for (int64_t d : e.shape) n *= d;
+    ts.push_back(tensor_from_f32(e.name, TensorDtype::BF16, e.shape, std::vector<float>(static_cast<size_t>(n), 0.5f)));
+  }
+  write_safetensors(p("model.safetensors"), ts);
+  verify_checkpoint(SafetensorsCheckpoint(p("model.safetensors")), all, &ir);
+
+  auto missing = ts;
+  missing.erase(missing.begin() + 5);
+  write_safetensors(p("model.safetensors"), missing);
+  expect_error([&] { verify_checkpoint(SafetensorsCheckpoint(p("model.safetensors")), all, &ir); },
+               p("model.safetensors") + ": tensor '" + ts[5].name + "' not found", {});
+  auto wrong = ts;
+  wrong[2] = tensor_from_f32(ts[2].name, TensorDtype::BF16, {3}, {1, 2, 3});
+  write_safetensors(p("model.safetensors"), wrong);
+  expect_error([&] { verify_checkpoint(SafetensorsCheckpoint(p("model.safetensors")), all, &ir); },
+               p("model.safetensors") + ": tensor '" + ts[2].name + "' has shape [3], expected " + shape_string(all[2].shape), {});
+}
+
+TEST_F(SafetensorsTest, TiedHeadIsNotExpected) {
+  ModelIR ir = build_model_ir(
+      parse_json(R"({"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 16, "intermediate_size": 32,
+                     "num_hidden_layers": 1, "num_attention_heads": 4, "num_key_value_heads": 4, "vocab_size": 50,
+                     "max_position_embeddings": 64, "rms_norm_eps": 1e-5, "tie_word_embeddings": true})",
+                 "config.json"),
+      "config.json");
+  for (const auto& e : expected_checkpoint_tensors(ir)) EXPECT_NE(e.name, "lm_head.weight");
 }
 
 TEST_F(SafetensorsTest, WriterRefusesInconsistentInput) {
