@@ -25,7 +25,9 @@ Cell gb_cell(double bytes) { return Cell::number(bytes, fmt::format("{:.2f}", by
 Cell int_bytes_gb(int64_t bytes) { return Cell::integer(bytes, fmt::format("{:.2f}", bytes / kGB)); }
 Cell params_cell(int64_t n) { return Cell::integer(n, format_count(n)); }
 Cell sec_ms(double s) { return Cell::number(s, fmt::format("{:.2f}", s * 1e3)); }
-Cell sig(double v, int digits = 4) { return Cell::number(v, fmt::format("{:.{}g}", v, digits)); }
+// Four significant digits without an exponent: 0.1234, 12.34, 1234, 10180.
+std::string sig_text(double v) { return std::fabs(v) >= 1000 ? fmt::format("{:.0f}", v) : fmt::format("{:.4g}", v); }
+Cell sig(double v) { return Cell::number(v, sig_text(v)); }
 Cell int_cell(int64_t v) { return Cell::integer(v, std::to_string(v)); }
 Cell usd(const std::optional<double>& v, int decimals = 3) {
   return v ? Cell::number(*v, fmt::format("{:.{}f}", *v, decimals)) : Cell::str("-");
@@ -434,7 +436,7 @@ Section summary_section(const ReportInput& in) {
         } else if (!r->feasible) {
           row.push_back(Cell::str("does not fit"));
         } else {
-          std::string text = fmt::format("{} ({:.4g} tok/s", r->devices, r->output_tokens_per_s);
+          std::string text = fmt::format("{} ({} tok/s", r->devices, sig_text(r->output_tokens_per_s));
           if (r->usd_per_million_output_tokens) text += fmt::format(", ${:.3f}", *r->usd_per_million_output_tokens);
           text += r->meets_latency ? ")" : ", misses latency target)";
           row.push_back(Cell::integer(r->devices, text));

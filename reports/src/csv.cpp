@@ -20,8 +20,13 @@ std::string csv_field(const std::string& s) {
 void table_csv(const Table& t, std::string& out) {
   for (size_t r = 0; r < t.rows.size(); ++r) {
     const auto& row = t.rows[r];
-    // Row label: the first text cell, else the row index.
-    std::string label = !row.empty() && !row[0].is_number() ? row[0].text : std::to_string(r);
+    // Row label: the text cells before the first number ("model / hardware"), else the row index.
+    std::string label;
+    for (const auto& cell : row) {
+      if (cell.is_number()) break;
+      label += (label.empty() ? "" : " / ") + cell.text;
+    }
+    if (label.empty()) label = std::to_string(r);
     for (size_t c = 0; c < row.size() && c < t.columns.size(); ++c) {
       const Cell& cell = row[c];
       if (!cell.is_number()) continue;

@@ -107,7 +107,7 @@ TEST_F(ReportCli, ScenarioFileAndRunFile) {
   std::string csv = slurp(dir_ / "o" / "tiny.csv");
   EXPECT_NE(csv.find("run-ops-table,model.layers.0.mlp,measured_s,s,0.031"), std::string::npos);
   // The summary's devices per (model, hardware, quant) are in the CSV as integers.
-  EXPECT_NE(csv.find("summary-table,meta-llama/Llama-3.1-8B,devices_bf16,devices,1,"), std::string::npos) << csv.substr(0, 800);
+  EXPECT_NE(csv.find("summary-table,meta-llama/Llama-3.1-8B / h100-sxm,devices_bf16,devices,1,"), std::string::npos) << csv.substr(0, 800);
 }
 
 TEST_F(ReportCli, BadInputIsOneLineAndWritesNothing) {

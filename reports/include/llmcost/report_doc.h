@@ -68,7 +68,8 @@ std::string render_chart(const Chart& c);
 std::string report_html(const ReportDoc& d);
 std::string report_markdown(const ReportDoc& d);
 std::string report_json(const ReportDoc& d);
-// Long format, one row per number: table,row,column,unit,value,text.
+// Long format, one row per number: table,row,column,unit,value,text. `row` is the row's text
+// cells before its first number, joined with " / " (e.g. "model / hardware").
 std::string report_csv(const ReportDoc& d);
 
 }  // namespace llmcost
