@@ -12,6 +12,11 @@ namespace {
 std::string s(int64_t v) { return std::to_string(v); }
 }  // namespace
 
+int64_t kv_shards(const AttentionSpec& a, int64_t tp) {
+  if (a.type == AttentionType::MLA) return 1;
+  return std::min(tp, std::max<int64_t>(a.n_kv_heads, 1));
+}
+
 ParallelLayout make_parallel_layout(const ModelIR& ir, const HardwareSpec& hw, const ParallelConfig& cfg) {
   if (cfg.tp < 1) throw Error("--tp must be >= 1, got " + s(cfg.tp));
   if (cfg.ep < 1) throw Error("--ep must be >= 1, got " + s(cfg.ep));
@@ -35,8 +40,10 @@ ParallelLayout make_parallel_layout(const ModelIR& ir, const HardwareSpec& hw, c
     if (op.kind == OpKind::Attention) {
       if (op.attn.n_heads % cfg.tp != 0)
         throw Error(f + ": --tp " + s(cfg.tp) + " does not divide the " + s(op.attn.n_heads) + " attention heads of " + op.name);
-      if (op.attn.type == AttentionType::Standard && op.attn.n_kv_heads % cfg.tp != 0)
-        throw Error(f + ": --tp " + s(cfg.tp) + " does not divide the " + s(op.attn.n_kv_heads) + " KV heads of " + op.name);
+      // KV heads split tp ways, or (tp a multiple of them) are replicated, as serving engines do.
+      if (op.attn.type == AttentionType::Standard && op.attn.n_kv_heads % cfg.tp != 0 && cfg.tp % op.attn.n_kv_heads != 0)
+        throw Error(f + ": --tp " + s(cfg.tp) + " neither divides nor is a multiple of the " + s(op.attn.n_kv_heads) +
+                    " KV heads of " + op.name);
     } else if (op.kind == OpKind::Mlp || op.kind == OpKind::SharedExperts) {
       if (op.mlp.d_ff % cfg.tp != 0)
         throw Error(f + ": --tp " + s(cfg.tp) + " does not divide the MLP width " + s(op.mlp.d_ff) + " of " + op.name);

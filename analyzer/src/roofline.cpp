@@ -205,8 +205,9 @@ PhaseResult run_phase(const CompiledModel& m, const HardwareSpec& hw, const Effe
       auto mine = work(b);
       f_dev = mine[0] / tp;
       w_dev = mine[1] / tp;
-      // Heads split the KV cache over tp; an MLA latent is per token, so every rank reads it whole.
-      kv_dev = (g.attention && g.attn.type == AttentionType::MLA) ? mine[2] : mine[2] / tp;
+      // Heads split the KV cache over tp (replicated past n_kv_heads); an MLA latent is per token,
+      // so every rank reads it whole.
+      kv_dev = g.attention ? mine[2] / static_cast<double>(kv_shards(g.attn, L.cfg.tp)) : 0.0;
       a_dev = mine[3];  // inputs are replicated on every rank
     }
     const int di = static_cast<int>(g.dtype);
@@ -311,7 +312,7 @@ Prediction predict(const CompiledModel& m, const HardwareSpec& hw, const Predict
     stage_w[st] += m.layer_dense_bytes[l] / tp + m.layer_expert_bytes[l] / D;
     double kv_l = m.layer_kv_bytes_per_token[l] * static_cast<double>(kv_cached_tokens(m.layer_attn[l], req.context));
     kv_seq += kv_l;
-    stage_kv[st] += m.layer_attn[l].type == AttentionType::MLA ? kv_l : kv_l / tp;
+    stage_kv[st] += kv_l / static_cast<double>(kv_shards(m.layer_attn[l], L.cfg.tp));
   }
   const double Sd = static_cast<double>(S);
   const double ws_per_token = (2.0 * static_cast<double>(m.d_model)) * kActBytes + m.workspace_bytes_per_token / tp;

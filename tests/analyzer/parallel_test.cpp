@@ -48,7 +48,18 @@ TEST(Parallel, Refusals) {
   ModelIR mixtral = load_model("mixtral-8x7b", kConfigs);
   EXPECT_NE(error_of(llama, hw, {3, 1, 1}).find("--tp 3 does not divide the 32 attention heads of model.layers.0.self_attn"),
             std::string::npos);
-  EXPECT_NE(error_of(llama, hw, {16, 1, 1}).find("--tp 16 does not divide the 8 KV heads"), std::string::npos);
+  // Qwen2.5-7B: 28 heads, 4 KV heads. tp 7 divides the heads, but neither divides nor is a
+  // multiple of the KV heads; tp 16 on Llama (8 KV heads) replicates each KV head twice.
+  ModelIR qwen = load_model("Qwen/Qwen2.5-7B", kConfigs);
+  EXPECT_NE(error_of(qwen, hw, {7, 1, 1}).find("--tp 7 neither divides nor is a multiple of the 4 KV heads"), std::string::npos);
+  EXPECT_EQ(error_of(llama, hw, {16, 1, 1}), "(no error)");
+  AttentionSpec gqa;
+  gqa.n_kv_heads = 8;
+  EXPECT_EQ(kv_shards(gqa, 4), 4);
+  EXPECT_EQ(kv_shards(gqa, 16), 8);
+  AttentionSpec mla;
+  mla.type = AttentionType::MLA;
+  EXPECT_EQ(kv_shards(mla, 8), 1);
   EXPECT_NE(error_of(llama, hw, {1, 1, 33}).find("--pp 33 is more than the model's 32 layers"), std::string::npos);
   EXPECT_NE(error_of(llama, hw, {1, 2, 1}).find("--ep 2 needs a mixture-of-experts model"), std::string::npos);
   EXPECT_NE(error_of(mixtral, hw, {1, 16, 1}).find("--ep 16 does not divide the 8 experts"), std::string::npos);

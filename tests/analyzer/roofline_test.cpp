@@ -183,6 +183,19 @@ TEST(Roofline, PipelineSplitsMemoryNotLatency) {
   EXPECT_DOUBLE_EQ(two.decode.comm.pp_send_bytes, 32768.0);
 }
 
+// Qwen3-30B-A3B has 4 KV heads: at tp=8 each KV head sits on two ranks, so a device holds
+// 1/4 of the cache (not 1/8); at tp=2 it holds 1/2.
+TEST(Roofline, KvHeadsReplicatedBeyondTheirCount) {
+  Prediction p8 = run("Qwen/Qwen3-30B-A3B", "h100-sxm", 1, 8192, {8, 1, 1});
+  EXPECT_DOUBLE_EQ(p8.memory.kv_bytes, p8.memory.kv_bytes_per_sequence / 4);
+  Prediction p2 = run("Qwen/Qwen3-30B-A3B", "h100-sxm", 1, 8192, {2, 1, 1});
+  EXPECT_DOUBLE_EQ(p2.memory.kv_bytes, p2.memory.kv_bytes_per_sequence / 2);
+  // MLA (DeepSeek-V3): the latent cache is whole on every rank.
+  Prediction mla = run("deepseek-ai/DeepSeek-V3", "h200", 1, 8192, {8, 1, 1}, QuantScheme::FP8);
+  EXPECT_DOUBLE_EQ(mla.memory.kv_bytes, mla.memory.kv_bytes_per_sequence);
+  EXPECT_DOUBLE_EQ(mla.memory.kv_bytes_per_sequence, 70272.0 * 8192);  // 61 layers x 576 x 2 B = 70,272 B per token
+}
+
 TEST(Roofline, CalibratedBandwidthIsUsed) {
   HardwareSpec h = hw("h100-sxm");
   h.calibrated.read_bw_bytes_per_s = SourcedValue{3.0e12, "test"};

@@ -132,7 +132,7 @@ TEST_F(PredictCli, PredictWithAHardwareYamlPath) {
 TEST_F(PredictCli, BadInputs) {
   expect_error("predict meta-llama/Llama-3.1-8B --hw h1000", 1, "hardware \"h1000\" is neither a readable path");
   expect_error("predict meta-llama/Llama-3.1-8B --hw h100-sxm --tp 3", 1, "--tp 3 does not divide the 32 attention heads");
-  expect_error("predict meta-llama/Llama-3.1-8B --hw h100-sxm --tp 16", 1, "--tp 16 does not divide the 8 KV heads");
+  expect_error("predict Qwen/Qwen2.5-7B --hw h100-sxm --tp 7", 1, "--tp 7 neither divides nor is a multiple of the 4 KV heads");
   expect_error("predict meta-llama/Llama-3.1-8B --hw h100-sxm --batch 0", 2, "--batch");
   expect_error("predict meta-llama/Llama-3.1-8B --hw h100-sxm --pp 40", 1, "--pp 40 is more than the model's 32 layers");
   expect_error("predict meta-llama/Llama-3.1-8B --hw h100-sxm --ep 2", 1, "--ep 2 needs a mixture-of-experts model");

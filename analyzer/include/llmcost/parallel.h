@@ -19,7 +19,7 @@ struct ParallelConfig {
 // The layout used throughout (documented so the numbers can be checked by hand):
 // - A pipeline stage has D = max(tp, ep) devices; the smaller of tp and ep divides the larger.
 //   Devices in total = pp x D.
-// - Attention, dense MLPs, shared experts, embeddings and lm_head are split tp ways and, when
+// - Attention (KV cache: kv_shards ways), dense MLPs, shared experts, embeddings and lm_head are split tp ways and, when
 //   ep > tp, replicated D / tp times (data-parallel attention); each replica serves
 //   ceil(B / replicas) of the B sequences.
 // - Routed experts: E / ep whole experts per expert group, each expert split D / ep ways, so
@@ -38,8 +38,14 @@ struct ParallelLayout {
   }
 };
 
+// Ways one attention layer's KV cache splits over tp ranks: min(tp, n_kv_heads) for standard
+// attention (tp > n_kv_heads replicates KV heads, as vLLM does); 1 for MLA, whose latent cache
+// is per token and kept whole on every rank.
+int64_t kv_shards(const AttentionSpec& a, int64_t tp);
+
 // Validates `cfg` for this model on this device and lays it out. Throws Error with one line
-// naming the flag and the model dimension it conflicts with (tp not dividing the heads, ep
+// naming the flag and the model dimension it conflicts with (tp not dividing the heads, tp
+// neither dividing nor a multiple of the KV heads, ep
 // without experts, pp > layers, several devices without an interconnect ...).
 ParallelLayout make_parallel_layout(const ModelIR& ir, const HardwareSpec& hw, const ParallelConfig& cfg);
 
