@@ -5,6 +5,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <unordered_map>
 
 namespace llmcost {
 
@@ -22,6 +23,26 @@ void Value::set(const std::string& key, Value v) {
       return;
     }
   obj_.emplace_back(key, std::move(v));
+}
+
+Value Value::object_from(std::vector<std::pair<std::string, Value>> members) {
+  Value v = object();
+  if (members.size() <= 16) {
+    for (auto& kv : members) v.set(kv.first, std::move(kv.second));
+    return v;
+  }
+  std::unordered_map<std::string, size_t> first;  // key -> position in v.obj_
+  first.reserve(members.size());
+  for (auto& kv : members) {
+    auto it = first.find(kv.first);
+    if (it != first.end()) {
+      v.obj_[it->second].second = std::move(kv.second);
+    } else {
+      first.emplace(kv.first, v.obj_.size());
+      v.obj_.emplace_back(std::move(kv.first), std::move(kv.second));
+    }
+  }
+  return v;
 }
 
 const char* Value::type_name(Type t) {

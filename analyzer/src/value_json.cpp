@@ -56,7 +56,7 @@ class Builder : public nlohmann::json_sax<nlohmann::json> {
     if (top.is_array())
       top.push(std::move(v));
     else
-      top.set(keys_.back(), std::move(v));
+      members_.back().emplace_back(keys_.back(), std::move(v));
     return true;
   }
   bool open(Value v) {
@@ -66,12 +66,15 @@ class Builder : public nlohmann::json_sax<nlohmann::json> {
     }
     stack_.push_back(std::move(v));
     keys_.emplace_back();
+    members_.emplace_back();
     return true;
   }
   bool close() {
     Value v = std::move(stack_.back());
+    if (v.is_object()) v = Value::object_from(std::move(members_.back()));
     stack_.pop_back();
     keys_.pop_back();
+    members_.pop_back();
     return add(std::move(v));
   }
 
@@ -79,6 +82,7 @@ class Builder : public nlohmann::json_sax<nlohmann::json> {
   Value root_;
   std::vector<Value> stack_;
   std::vector<std::string> keys_;
+  std::vector<std::vector<std::pair<std::string, Value>>> members_;  // of each open object
   std::string error_;
 };
 

@@ -55,12 +55,12 @@ Value convert(const YAML::Node& n, int depth, int64_t& budget, const std::string
       return v;
     }
     case YAML::NodeType::Map: {
-      Value v = Value::object();
+      std::vector<std::pair<std::string, Value>> members;
       for (const auto& kv : n) {
         if (!kv.first.IsScalar()) throw ConfigError(file, "", "has a mapping key that is not a plain string");
-        v.set(kv.first.Scalar(), convert(kv.second, depth + 1, budget, file));
+        members.emplace_back(kv.first.Scalar(), convert(kv.second, depth + 1, budget, file));
       }
-      return v;
+      return Value::object_from(std::move(members));
     }
   }
   return Value::null();

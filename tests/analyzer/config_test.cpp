@@ -110,6 +110,21 @@ TEST(YamlModel, ScalarTyping) {
   EXPECT_EQ(v.find("g")->as_int(), -7);
 }
 
+TEST(ValueTree, DuplicateKeysLastWinsInFirstPosition) {
+  // Small and large objects take different paths in Value::object_from; same semantics.
+  for (int n : {3, 40}) {
+    std::string json = "{";
+    for (int i = 0; i < n; ++i) json += "\"k" + std::to_string(i) + "\": " + std::to_string(i) + ", ";
+    json += "\"k1\": 100, \"z\": 5}";
+    for (const Value& v : {parse_json(json, "d.json"), parse_yaml(json, "d.yaml")}) {
+      ASSERT_EQ(v.members().size(), static_cast<size_t>(n + 1));
+      EXPECT_EQ(v.members()[1].first, "k1");
+      EXPECT_EQ(v.find("k1")->as_int(), 100);
+      EXPECT_EQ(v.members().back().first, "z");
+    }
+  }
+}
+
 // ---------------------------------------------------------------- lookup
 
 TEST(ModelLookup, StemHfIdAliasPathAndDirectory) {
