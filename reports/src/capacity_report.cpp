@@ -383,6 +383,7 @@ Section model_section(const ModelPlan& m, const WorkloadInfo& w, size_t index, b
   if (!m.rows.empty()) {
     s.charts.push_back(rows_chart(m, w, p + "-devices", fmt::format("{}: devices needed (0 = does not fit)", m.analysis.ir.name),
                                   "devices (all replicas)", [](const PlanRow& r) { return static_cast<double>(r.devices); }));
+    std::get<svg::BarChart>(s.charts.back()).integer_y = true;
     if (std::any_of(m.rows.begin(), m.rows.end(), [](const PlanRow& r) { return r.usd_per_million_output_tokens.has_value(); }))
       s.charts.push_back(rows_chart(m, w, p + "-cost",
                                     fmt::format("{}: cost per million output tokens (priced hardware)", m.analysis.ir.name),

@@ -323,6 +323,10 @@ BarLayout layout_bars(const BarChart& c) {
     L.y_ticks = log_ticks(std::isfinite(min_pos) ? min_pos * 0.9 : 1, top);
   } else {
     L.y_ticks = linear_ticks(0, top > 0 ? top : 1, 6);
+    if (c.integer_y && L.y_ticks.size() > 1 && L.y_ticks[1].value - L.y_ticks[0].value < 1) {
+      L.y_ticks.clear();
+      for (double v = 0; v < top + 1 - 1e-9 || L.y_ticks.size() < 2; v += 1) L.y_ticks.push_back({v, format_tick(v)});
+    }
   }
   L.y_min = L.y_ticks.front().value;
   L.y_max = L.y_ticks.back().value;

@@ -222,3 +222,15 @@ TEST(SvgBars, RotatedLabelsGetRoom) {
   auto L = svg::layout_bars(c);
   EXPECT_NEAR(L.rects[0].y + L.rects[0].h, f.plot_bottom(), 1e-9);
 }
+
+TEST(SvgBars, IntegerAxisForCounts) {
+  svg::BarChart c;
+  c.id = "n";
+  c.stacked = false;
+  c.integer_y = true;
+  c.categories = {"a", "b"};
+  c.series = {{"devices", {2, 1}}};
+  EXPECT_EQ(values(svg::layout_bars(c).y_ticks), (std::vector<double>{0, 1, 2}));
+  c.series = {{"devices", {16, 8}}};  // nice steps are already whole
+  EXPECT_EQ(values(svg::layout_bars(c).y_ticks), (std::vector<double>{0, 5, 10, 15, 20}));
+}

@@ -64,6 +64,7 @@ struct BarChart {
   std::vector<BarSeries> series;
   bool stacked = true;  // false: grouped side by side (e.g. predicted vs measured)
   bool log_y = false;   // grouped bars only
+  bool integer_y = false;  // counts (devices): ticks at whole numbers only
   // Per-category horizontal line (e.g. device memory capacity); empty or <= 0: none.
   std::vector<double> capacity;
   std::string capacity_label = "capacity";
