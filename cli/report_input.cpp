@@ -66,7 +66,8 @@ HwSweep sweep(const CompiledModel& m, const HardwareSpec& hw, PredictRequest r, 
   for (int64_t b : batches) {
     r.batch = b;
     Prediction p = predict(m, hw, r, false);
-    s.by_batch.push_back({b, p.decode.time_s, p.tokens_per_s});
+    s.by_batch.push_back({b, p.decode.time_s, p.tokens_per_s, p.moe.expected_experts_per_layer,
+                          p.moe.uniform_experts_per_layer, p.moe.zipf_experts_per_layer});
   }
   return s;
 }
@@ -168,6 +169,9 @@ ReportInput report_input_from_plan(const PlanResult& plan, const std::string& co
         }
       }
     }
+    mp.n_experts = compiled.front().n_moe_layers > 0 ? compiled.front().n_experts : 0;
+    mp.top_k = compiled.front().top_k;
+    if (s.routing.kind == RoutingModel::Zipf) mp.zipf_s = s.routing.zipf_s;
     mp.analysis = analyze(std::move(ir));
     in.models.push_back(std::move(mp));
   }
@@ -238,6 +242,9 @@ ReportInput report_input_from_compare(const ModelIR& ir, const CompiledModel& m,
     mp.sweeps.push_back(sweep(m, p.hardware, q, p.memory.max_batch, req.batch));
     if (mp.roofline.empty()) mp.roofline.push_back(roofline_points(p, pr.quant, m.quant));
   }
+  mp.n_experts = m.n_moe_layers > 0 ? m.n_experts : 0;
+  mp.top_k = m.top_k;
+  if (m.routing.kind == RoutingModel::Zipf) mp.zipf_s = m.routing.zipf_s;
   mp.analysis = analyze(ir);
   in.models.push_back(std::move(mp));
   in.assumptions.push_back(efficiency_assumption());

@@ -197,6 +197,33 @@ svg::LineChart sweep_chart(const ModelPlan& m, const std::string& id, bool laten
   return c;
 }
 
+// MoE: the distinct experts a decode step reads per layer as the batch grows (DESIGN.md 4).
+svg::LineChart experts_chart(const ModelPlan& m, const WorkloadInfo& w, const std::string& id) {
+  svg::LineChart c;
+  c.id = id;
+  c.log_x = true;
+  c.x_ticks_at_data = true;
+  c.title = fmt::format("{}: experts read per MoE layer per decode step ({} routed, top-{})", m.analysis.ir.name,
+                        m.n_experts, m.top_k);
+  c.x_label = "batch (tokens decoded together, log scale)";
+  c.y_label = "distinct experts read per layer";
+  const HwSweep& sw = m.sweeps.front();  // routing, not hardware, decides it
+  svg::LineSeries all{fmt::format("all {} experts", m.n_experts), {}, {}}, uni{"uniform routing", {}, {}},
+      zipf{fmt::format("zipf:{:g} (skewed) routing", m.zipf_s), {}, {}}, used{"workload routing (" + w.routing + ")", {}, {}},
+      one{fmt::format("top-{} (one token)", m.top_k), {}, {}};
+  for (const auto& b : sw.by_batch) {
+    double x = static_cast<double>(b.batch);
+    all.x.push_back(x), all.y.push_back(static_cast<double>(m.n_experts));
+    uni.x.push_back(x), uni.y.push_back(b.experts_per_layer_uniform);
+    zipf.x.push_back(x), zipf.y.push_back(b.experts_per_layer_zipf);
+    used.x.push_back(x), used.y.push_back(b.experts_per_layer);
+    one.x.push_back(x), one.y.push_back(static_cast<double>(m.top_k));
+  }
+  c.series = {all, uni, zipf, one};
+  if (w.routing != "uniform" && w.routing != zipf.name.substr(0, zipf.name.find(' '))) c.series.push_back(used);
+  return c;
+}
+
 Table plan_table(const std::vector<const PlanRow*>& rows, const std::string& id, const std::string& caption,
                  bool with_model, const WorkloadInfo& w) {
   Table t;
@@ -394,6 +421,13 @@ Section model_section(const ModelPlan& m, const WorkloadInfo& w, size_t index, b
   if (!m.sweeps.empty()) {
     s.charts.push_back(sweep_chart(m, p + "-tps", false));
     s.charts.push_back(sweep_chart(m, p + "-latency", true));
+  }
+  if (m.n_experts > 0 && !m.sweeps.empty()) {
+    s.charts.push_back(experts_chart(m, w, p + "-experts"));
+    s.paragraphs.push_back(fmt::format(
+        "Mixture of experts: each token uses {} of {} routed experts, but the tokens of a batch pick different ones, so "
+        "the bytes a decode step reads grow with the batch towards the whole model (chart below).",
+        m.top_k, m.n_experts));
   }
   for (size_t i = 0; i < m.roofline.size(); ++i)
     s.charts.push_back(roofline_chart(m, m.roofline[i], p + "-roofline-" + std::to_string(i)));

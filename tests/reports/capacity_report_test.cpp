@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include <nlohmann/json.hpp>
 
 #include "llmcost/model_loader.h"
@@ -74,13 +76,17 @@ ReportInput sample_input(bool with_run) {
   m.not_fitting = {"l40s (int4_g128)"};
   for (const char* hw : {"h100-sxm", "l40s"}) {
     HwSweep sw{hw, "bf16", "tp=2", {}};
-    for (int64_t b : {1, 8, 64}) sw.by_batch.push_back({b, 0.01 * (1 + b / 64.0), b / (0.01 * (1 + b / 64.0))});
+    for (int64_t b : {1, 8, 64})
+      sw.by_batch.push_back({b, 0.01 * (1 + b / 64.0), b / (0.01 * (1 + b / 64.0)), 8 * (1 - std::pow(0.75, b)),
+                             8 * (1 - std::pow(0.75, b)), 7 * (1 - std::pow(0.75, b))});
     m.sweeps.push_back(sw);
   }
   RooflineData r{"h100-sxm", "bf16", "tp=2", "bf16", 989e12, 3.35e12, 64, 2304, 2048, {}};
   r.ops.push_back({"layers.*.mlp", "decode", 1e9, 5e8, 1.6e-4, true});
   r.ops.push_back({"layers.*.mlp", "prefill", 5e11, 5e8, 5e-1, false});
   m.roofline = {r};
+  m.n_experts = 8;
+  m.top_k = 2;
   in.models = {m};
   if (with_run) {
     RunData run;
@@ -114,7 +120,8 @@ TEST(CapacityReport, SectionsChartsAndAssumptions) {
   std::string html = report_html(d);
   EXPECT_EQ(count(html, "class=\"chart chart-stacked-bars\""), 1u);  // memory per device vs capacity
   EXPECT_EQ(count(html, "class=\"chart chart-grouped-bars\""), 2u);  // devices, cost
-  EXPECT_EQ(count(html, "class=\"chart chart-lines\""), 2u);         // tokens/s and latency vs batch
+  EXPECT_EQ(count(html, "class=\"chart chart-lines\""), 3u);  // tokens/s and latency vs batch, experts read
+  EXPECT_NE(html.find("experts read per MoE layer per decode step (8 routed, top-2)"), std::string::npos);
   EXPECT_EQ(count(html, "class=\"chart chart-roofline\""), 1u);
   EXPECT_NE(html.find("MoE routing: uniform"), std::string::npos);
   EXPECT_NE(html.find("Efficiency: datasheet peaks"), std::string::npos);

@@ -46,6 +46,10 @@ struct BatchPoint {
   int64_t batch = 1;
   double decode_step_s = 0;        // one decode step of `batch` sequences on one replica
   double decode_tokens_per_s = 0;  // batch / decode_step_s
+  // MoE: distinct experts one decode step reads per MoE layer (0 for dense models).
+  double experts_per_layer = 0;          // under the workload's routing
+  double experts_per_layer_uniform = 0;  // E x (1 - (1 - k/E)^B)
+  double experts_per_layer_zipf = 0;     // under zipf:s (ModelPlan::zipf_s)
 };
 
 // The batch sweep on one hardware (one replica of the planned layout, first quantization).
@@ -105,6 +109,8 @@ struct ModelPlan {
   std::vector<PlanRow> rows;          // the plan rows of this model
   std::vector<HwSweep> sweeps;
   std::vector<RooflineData> roofline;
+  int64_t n_experts = 0, top_k = 0;  // MoE: routed experts per layer, used per token (0: dense)
+  double zipf_s = 1.0;               // the skew of the zipf comparison curve
 };
 
 struct ReportInput {
