@@ -31,6 +31,18 @@ std::string layout_name(const ParallelConfig& c) {
 
 constexpr int64_t kMaxSweepBatch = 1024;
 
+// Paths under the bundled config directory shown as configs/...: the page should not carry the
+// machine it was written on.
+std::string shorten(std::string text, const std::string& config_dir) {
+  for (const std::string& dir : {config_dir, default_config_dir()}) {
+    if (dir.empty()) continue;
+    std::string prefix = dir.back() == '/' ? dir : dir + "/";
+    for (size_t p = text.find(prefix); p != std::string::npos; p = text.find(prefix, p))
+      text.replace(p, prefix.size(), "configs/");
+  }
+  return text;
+}
+
 DeviceMemory device_memory(const Prediction& p, const std::string& quant) {
   DeviceMemory d;
   d.hw = p.hardware.name;
@@ -108,7 +120,7 @@ ReportInput report_input_from_plan(const PlanResult& plan, const std::string& co
   const Scenario& s = plan.scenario;
   ReportInput in;
   in.title = s.title.empty() ? "Capacity plan: " + s.name : s.title;
-  in.source = s.source_file;
+  in.source = shorten(s.source_file, config_dir);
   WorkloadInfo& w = in.workload;
   w.concurrency = s.concurrency;
   w.prompt_tokens = s.prompt_tokens;
@@ -123,7 +135,8 @@ ReportInput report_input_from_plan(const PlanResult& plan, const std::string& co
   in.hardware = plan.hardware;
   for (const auto& h : s.hardware)
     if (h.usd_per_device_hour)
-      in.price_sources.push_back(fmt::format("{}: ${:.2f} per device-hour ({})", h.name, *h.usd_per_device_hour, h.price_source));
+      in.price_sources.push_back(
+          shorten(fmt::format("{}: ${:.2f} per device-hour ({})", h.name, *h.usd_per_device_hour, h.price_source), config_dir));
   if (in.price_sources.empty())
     in.missing.push_back("Cost per million tokens: no prices in the scenario (hardware: {name, usd_per_device_hour}).");
 
@@ -155,7 +168,7 @@ ReportInput report_input_from_plan(const PlanResult& plan, const std::string& co
         r.prompt_tokens = s.prompt_tokens;
         r.parallel = row.parallel;
         Prediction at_max = predict(compiled[qi], plan.hardware[hi], r, false);
-        for (const auto& n : at_max.notes) notes.insert(n);
+        for (const auto& n : at_max.notes) notes.insert(shorten(n, config_dir));
         mp.memory.push_back(device_memory(at_max, row.quant));
         if (qi != 0) continue;  // sweeps and the roofline at the first quantization
         r.context = ctx_mean;
@@ -209,7 +222,7 @@ ReportInput report_input_from_compare(const ModelIR& ir, const CompiledModel& m,
   for (const auto& row : r.rows) {
     const Prediction& p = row.prediction;
     in.hardware.push_back(p.hardware);
-    for (const auto& n : p.notes) notes.insert(n);
+    for (const auto& n : p.notes) notes.insert(shorten(n, ""));
     PlanRow pr;
     pr.model = m.name;
     pr.hardware = p.hardware.name;
