@@ -27,6 +27,7 @@ struct WorkloadOpts {
   std::string kv_dtype = "bf16";
   std::string routing = "uniform";
   int64_t tp = 1, ep = 1, pp = 1;
+  double mem_util = 1.0;
 };
 
 void add_workload_options(CLI::App* c, WorkloadOpts& w, bool parallel_defaults_auto) {
@@ -49,6 +50,9 @@ void add_workload_options(CLI::App* c, WorkloadOpts& w, bool parallel_defaults_a
       ->check(CLI::Validator(
           [](std::string& v) { return parse_routing(v) ? std::string() : "must be uniform or zipf:S with S > 0, got \"" + v + "\""; },
           "ROUTING"));
+  c->add_option("--mem-util", w.mem_util,
+                "Share of each device's memory usable for weights, KV and activations (default 1; vLLM reserves 0.1)")
+      ->check(CLI::Range(1e-6, 1.0));
   std::string suffix = parallel_defaults_auto ? " (default: the smallest layout that fits)" : " (default 1)";
   c->add_option("--tp", w.tp, "Tensor-parallel devices" + suffix)->check(CLI::Range(int64_t{1}, int64_t{4096}));
   c->add_option("--ep", w.ep, "Expert-parallel devices" + suffix)->check(CLI::Range(int64_t{1}, int64_t{4096}));
@@ -66,6 +70,7 @@ PredictRequest request(const WorkloadOpts& w) {
   r.context = w.context;
   r.prompt_tokens = w.prompt;
   r.parallel = ParallelConfig{w.tp, w.ep, w.pp};
+  r.memory_fraction = w.mem_util;
   return r;
 }
 

@@ -61,7 +61,7 @@ Scenario parse_scenario(const Value& doc, const std::string& file) {
   // The keys `llmcost report` reads too (title, batches, roofline_hardware, a single quant,
   // prices_usd_per_device_hour) are accepted so one scenario file serves both commands.
   check_keys(r, {"name", "title", "description", "models", "hardware", "quant", "quant_policy", "kv_dtype", "routing",
-                 "workload", "max_devices", "roofline_hardware", "prices_usd_per_device_hour"});
+                 "workload", "max_devices", "roofline_hardware", "prices_usd_per_device_hour", "memory_fraction"});
   Scenario s;
   s.source_file = file;
   s.name = r.str_or("name", fs::path(file).stem().string());
@@ -136,6 +136,10 @@ Scenario parse_scenario(const Value& doc, const std::string& file) {
   s.routing = *rt;
   s.max_devices_per_replica = r.int_or("max_devices", 8, 1, 4096);
   s.roofline_hardware = r.str_or("roofline_hardware", "");
+  if (r.has("memory_fraction")) {
+    s.memory_fraction = positive_number(r, "memory_fraction");
+    if (s.memory_fraction > 1) r.fail("memory_fraction", "must be in (0, 1], got " + std::to_string(s.memory_fraction));
+  }
   auto w = r.child("workload");
   if (!w) r.fail("workload", "is required: {concurrency, prompt_tokens, output_tokens[, max_decode_step_s, max_ttft_s]}");
   check_keys(*w, {"concurrency", "batch", "prompt_tokens", "output_tokens", "context", "batches", "max_decode_step_s",
@@ -180,7 +184,8 @@ Scenario load_scenario(const std::string& spec, const std::string& config_dir) {
 }
 
 std::optional<ParallelConfig> smallest_fitting_layout(const CompiledModel& m, const HardwareSpec& hw, int64_t batch,
-                                                      int64_t context, int64_t prompt_tokens, int64_t max_devices) {
+                                                      int64_t context, int64_t prompt_tokens, int64_t max_devices,
+                                                      double memory_fraction) {
   for (int64_t n = 1; n <= max_devices; n *= 2) {
     if (n > 1 && !hw.interconnect) break;
     for (const ParallelConfig& c : layouts_of(n)) {
@@ -189,6 +194,7 @@ std::optional<ParallelConfig> smallest_fitting_layout(const CompiledModel& m, co
       r.context = context;
       r.prompt_tokens = prompt_tokens;
       r.parallel = c;
+      r.memory_fraction = memory_fraction;
       auto p = try_predict(m, hw, r);
       if (p && p->memory.fits) return c;
     }
@@ -230,6 +236,7 @@ PlanRow plan_one(const CompiledModel& m, const HardwareSpec& hw, const Scenario&
       r.context = ctx_max;
       r.prompt_tokens = s.prompt_tokens;
       r.parallel = c;
+      r.memory_fraction = s.memory_fraction;
       auto first = try_predict(m, hw, r);
       if (!first || !first->memory.fits) continue;
       Candidate k;
@@ -344,7 +351,7 @@ CompareResult run_compare(const CompiledModel& m, const std::vector<HardwareSpec
     PredictRequest q = r;
     if (auto_layout) {
       row.auto_layout = true;
-      auto c = smallest_fitting_layout(m, hw, r.batch, r.context, r.prompt_tokens, max_devices);
+      auto c = smallest_fitting_layout(m, hw, r.batch, r.context, r.prompt_tokens, max_devices, r.memory_fraction);
       if (c) {
         q.parallel = *c;
       } else {
@@ -352,7 +359,7 @@ CompareResult run_compare(const CompiledModel& m, const std::vector<HardwareSpec
         q.parallel = ParallelConfig{};
         if (hw.interconnect)
           for (const ParallelConfig& l : layouts_of(largest_power_of_two(max_devices)))
-            if (try_predict(m, hw, PredictRequest{r.batch, r.context, r.prompt_tokens, l})) {
+            if (try_predict(m, hw, PredictRequest{r.batch, r.context, r.prompt_tokens, l, r.memory_fraction})) {
               q.parallel = l;
               break;
             }

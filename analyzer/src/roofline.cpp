@@ -43,6 +43,11 @@ double distinct_experts(int64_t E, int64_t k, int64_t tokens, const RoutingModel
 }
 
 std::string fmt_int(int64_t v) { return std::to_string(v); }
+std::string fmt_num(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
 
 }  // namespace
 
@@ -281,6 +286,8 @@ Prediction predict(const CompiledModel& m, const HardwareSpec& hw, const Predict
   if (req.batch < 1) throw Error("--batch must be >= 1, got " + fmt_int(req.batch));
   if (req.context < 1) throw Error("--context must be >= 1 token, got " + fmt_int(req.context));
   if (req.prompt_tokens < 0) throw Error("--prompt must be >= 0 tokens, got " + fmt_int(req.prompt_tokens));
+  if (!(req.memory_fraction > 0 && req.memory_fraction <= 1))
+    throw Error("--mem-util must be in (0, 1], got " + fmt_num(req.memory_fraction));
   Prediction p;
   p.model = m.name;
   p.model_source = m.source_file;
@@ -331,7 +338,8 @@ Prediction predict(const CompiledModel& m, const HardwareSpec& hw, const Predict
     return best;
   };
   MemoryResult& mem = p.memory;
-  mem.capacity_bytes = hw.memory_bytes.value;
+  mem.device_memory_bytes = hw.memory_bytes.value;
+  mem.capacity_bytes = hw.memory_bytes.value * req.memory_fraction;
   mem.model_weight_bytes = m.total_weight_bytes;
   mem.kv_bytes_per_sequence = kv_seq;
   size_t worst = 0;
@@ -379,6 +387,8 @@ Prediction predict(const CompiledModel& m, const HardwareSpec& hw, const Predict
   }
   if (p.rates.bw_calibrated) p.notes.push_back("memory bandwidth: calibrated measurement from " + hw.source_file);
   if (L.cfg.pp > 1) p.notes.push_back("pipeline stages run in turn for a step: pp divides memory, not step latency");
+  if (req.memory_fraction < 1)
+    p.notes.push_back("usable memory per device: " + fmt_num(req.memory_fraction) + " of " + hw.name + "'s memory_bytes");
   if (L.devices > 1 && hw.interconnect && !hw.interconnect->latency_s)
     p.notes.push_back("no collective latency in " + hw.source_file + ": communication time is bytes / bandwidth only");
   return p;

@@ -201,6 +201,7 @@ std::string predict_json(const Prediction& p) {
                      {"activation_bytes", num(m.activation_bytes)},
                      {"per_device_bytes", num(m.per_device_bytes)},
                      {"capacity_bytes", num(m.capacity_bytes)},
+                     {"device_memory_bytes", num(m.device_memory_bytes)},
                      {"fits", m.fits},
                      {"max_batch", m.max_batch},
                      {"model_weight_bytes", num(m.model_weight_bytes)},
@@ -362,6 +363,7 @@ std::string plan_header_text(const PlanResult& r) {
                               kv_dtype_name(s.kv), routing_name(s.routing));
   if (s.max_decode_step_s) t += fmt::format("; target step <= {} ms", *s.max_decode_step_s * 1e3);
   if (s.max_ttft_s) t += fmt::format("; target TTFT <= {} ms", *s.max_ttft_s * 1e3);
+  if (s.memory_fraction < 1) t += fmt::format("; {:g} of each device's memory usable", s.memory_fraction);
   return t + fmt::format("; at most {} devices per replica\n", s.max_devices_per_replica);
 }
 
@@ -444,6 +446,7 @@ std::string plan_json(const PlanResult& r) {
   sc["max_decode_step_s"] = s.max_decode_step_s ? json(*s.max_decode_step_s) : json(nullptr);
   sc["max_ttft_s"] = s.max_ttft_s ? json(*s.max_ttft_s) : json(nullptr);
   sc["max_devices_per_replica"] = s.max_devices_per_replica;
+  sc["memory_fraction"] = s.memory_fraction;
   j["scenario"] = sc;
   json hws = json::array();
   for (size_t i = 0; i < r.hardware.size(); ++i) {

@@ -65,6 +65,11 @@ TEST(Plan, ScenarioErrors) {
   EXPECT_EQ(error_of("models: [x]\nhardware: [{name: h100-sxm, usd_per_device_hour: {value: 2}}]\n"
                      "workload: {concurrency: 1, prompt_tokens: 1, output_tokens: 1}\n"),
             "s.yaml: /hardware/0/usd_per_device_hour/source is required (a string) but is missing");
+  EXPECT_EQ(error_of(std::string(kBase) + "memory_fraction: 1.5\nworkload: {concurrency: 2, prompt_tokens: 1, output_tokens: 1}\n"),
+            "s.yaml: /memory_fraction must be in (0, 1], got 1.500000");
+  EXPECT_EQ(parse(std::string(kBase) + "memory_fraction: 0.9\nworkload: {concurrency: 2, prompt_tokens: 1, output_tokens: 1}\n")
+                .memory_fraction,
+            0.9);
   try {
     load_scenario("no-such-scenario", kConfigs);
     FAIL();

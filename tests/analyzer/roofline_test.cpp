@@ -94,6 +94,20 @@ TEST(Roofline, MaxBatchByHand) {
   EXPECT_EQ(big.memory.max_batch, 0);
 }
 
+// The same with 90% of the memory usable (vLLM's default reserve): capacity 0.9 x 25,769,803,776
+// = 23,192,823,398.4 -> b <= (23,192,823,398.4 - 16,396,066,816) / 537,383,936 = 12.65 -> 12.
+TEST(Roofline, MemoryFractionByHand) {
+  CompiledModel cm = compile_model(model("meta-llama/Llama-3.1-8B"), QuantScheme::BF16, QuantPolicy{}, KvDtype::BF16, {});
+  PredictRequest r;
+  r.memory_fraction = 0.9;
+  Prediction p = predict(cm, hw("l4"), r);
+  EXPECT_EQ(p.memory.max_batch, 12);
+  EXPECT_DOUBLE_EQ(p.memory.capacity_bytes, 0.9 * 25769803776.0);
+  EXPECT_DOUBLE_EQ(p.memory.device_memory_bytes, 25769803776.0);
+  r.memory_fraction = 0;
+  EXPECT_THROW(predict(cm, hw("l4"), r), Error);
+}
+
 TEST(Roofline, AgreesWithCostModelOpForOpOnEveryBundledModel) {
   for (const auto& b : list_bundled_models(kConfigs)) {
     const ModelIR& ir = model(b.path);

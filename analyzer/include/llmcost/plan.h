@@ -39,6 +39,7 @@ struct Scenario {
   std::optional<double> max_decode_step_s;  // latency target: time between output tokens
   std::optional<double> max_ttft_s;         // latency target: time to first token
   int64_t max_devices_per_replica = 8;      // `max_devices`: largest tp x pp a replica may use
+  double memory_fraction = 1.0;             // share of device memory usable (engines reserve some)
   std::vector<int64_t> batches;             // optional batch sweep for reports
   std::string roofline_hardware;            // optional, for reports
 };
@@ -87,7 +88,8 @@ PlanRow plan_one(const CompiledModel& m, const HardwareSpec& hw, const Scenario&
 // The fewest devices (powers of two up to max_devices; tp <= 8 first, then pp) whose layout holds the
 // model and `batch` sequences at `context`; nullopt when none within max_devices does.
 std::optional<ParallelConfig> smallest_fitting_layout(const CompiledModel& m, const HardwareSpec& hw, int64_t batch,
-                                                      int64_t context, int64_t prompt_tokens, int64_t max_devices);
+                                                      int64_t context, int64_t prompt_tokens, int64_t max_devices,
+                                                      double memory_fraction = 1.0);
 
 // `llmcost compare`: one model on several devices, same workload.
 struct CompareRow {

@@ -77,6 +77,7 @@ struct PredictRequest {
   int64_t context = 4096;     // cached positions per sequence at the decode step
   int64_t prompt_tokens = 0;  // prefill length of one request (0: = context)
   ParallelConfig parallel;
+  double memory_fraction = 1.0;  // share of each device's memory usable (engines reserve some: vLLM 0.9)
 };
 
 // One op group on one device of its stage, per member op.
@@ -120,7 +121,8 @@ struct MemoryResult {
   double kv_bytes = 0;          // per device at batch and context
   double activation_bytes = 0;  // workspace per device: max(batch, prompt) tokens in flight
   double per_device_bytes = 0;
-  double capacity_bytes = 0;
+  double capacity_bytes = 0;    // usable: device memory x memory_fraction
+  double device_memory_bytes = 0;  // the spec's memory_bytes
   bool fits = false;
   int64_t max_batch = 0;        // largest batch that fits at this context (0: the weights alone do not)
   double model_weight_bytes = 0;      // all devices together
