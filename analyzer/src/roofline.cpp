@@ -387,6 +387,10 @@ Prediction predict(const CompiledModel& m, const HardwareSpec& hw, const Predict
   }
   if (p.rates.bw_calibrated) p.notes.push_back("memory bandwidth: calibrated measurement from " + hw.source_file);
   if (L.cfg.pp > 1) p.notes.push_back("pipeline stages run in turn for a step: pp divides memory, not step latency");
+  const int64_t max_pos = m.ir ? m.ir->max_position_embeddings : 0;
+  if (max_pos > 0 && std::max(req.context, S) > max_pos)
+    p.notes.push_back("context " + fmt_int(std::max(req.context, S)) + " exceeds the model's max_position_embeddings " +
+                      fmt_int(max_pos) + " (" + m.source_file + ")");
   if (req.memory_fraction < 1)
     p.notes.push_back("usable memory per device: " + fmt_num(req.memory_fraction) + " of " + hw.name + "'s memory_bytes");
   if (L.devices > 1 && hw.interconnect && !hw.interconnect->latency_s)
