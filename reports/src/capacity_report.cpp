@@ -79,6 +79,35 @@ std::string model_headline(const ModelPlan& m, const WorkloadInfo& w) {
   return s;
 }
 
+// The numbers of the model's headline paragraph, as a table (so JSON and CSV carry them).
+Table facts_table(const ModelPlan& m, const std::string& id, const WorkloadInfo& w) {
+  Table t;
+  t.id = id;
+  t.caption = "Model facts";
+  t.columns = {{"quantity", "quantity", ""}, {"value", "value", ""}, {"exact", "exact", ""}, {"unit", "unit", ""}};
+  const auto& p = m.analysis.params;
+  auto add = [&](const std::string& what, int64_t v, const std::string& shown, const std::string& unit) {
+    t.rows.push_back({Cell::str(what), Cell::integer(v, shown), Cell::integer(v, format_thousands(v)), Cell::str(unit)});
+  };
+  add("parameters, total", p.total, format_count(p.total), "parameters");
+  add("parameters, active per token", p.active, format_count(p.active), "parameters");
+  add("parameters, multiplied per token", p.active_compute, format_count(p.active_compute), "parameters");
+  if (p.mtp > 0) add("parameters, multi-token prediction (not in total)", p.mtp, format_count(p.mtp), "parameters");
+  for (const auto& q : m.weights)
+    add("weights in " + q.quant, q.weight_bytes, format_gb(static_cast<double>(q.weight_bytes)), "bytes");
+  add("KV cache per token (" + w.kv_dtype + ")", m.kv.bytes_per_token, format_thousands(m.kv.bytes_per_token), "bytes");
+  add(fmt::format("KV cache per sequence at {} tokens", w.context), m.kv.bytes_at_context,
+      format_gb(static_cast<double>(m.kv.bytes_at_context)), "bytes");
+  if (m.kv.expanded_bytes_per_token != m.kv.bytes_per_token)
+    add("KV cache per token if MLA were expanded", m.kv.expanded_bytes_per_token,
+        format_thousands(m.kv.expanded_bytes_per_token), "bytes");
+  if (m.n_experts > 0) {
+    add("routed experts per MoE layer", m.n_experts, std::to_string(m.n_experts), "experts");
+    add("experts used per token", m.top_k, std::to_string(m.top_k), "experts");
+  }
+  return t;
+}
+
 Table components_table(const ModelPlan& m, const std::string& id, const WorkloadInfo& w) {
   Table t;
   t.id = id;
@@ -400,6 +429,32 @@ std::vector<std::string> workload_assumptions(const WorkloadInfo& w) {
   return out;
 }
 
+Table workload_table(const WorkloadInfo& w) {
+  Table t;
+  t.id = "workload";
+  t.caption = "Workload";
+  t.columns = {{"input", "input", ""}, {"value", "value", ""}};
+  auto num = [&](const std::string& k, int64_t v) { t.rows.push_back({Cell::str(k), Cell::integer(v, std::to_string(v))}); };
+  auto str = [&](const std::string& k, const std::string& v) { t.rows.push_back({Cell::str(k), Cell::str(v)}); };
+  num(w.output_tokens > 0 ? "concurrent requests" : "batch (sequences)", w.concurrency);
+  num("prompt tokens per request", w.prompt_tokens);
+  if (w.output_tokens > 0) num("output tokens per request", w.output_tokens);
+  num("cached tokens per sequence (memory)", w.context);
+  if (w.max_decode_step_s)
+    t.rows.push_back({Cell::str("latency target: decode step (ms)"),
+                      Cell::number(*w.max_decode_step_s, fmt::format("{:.1f}", *w.max_decode_step_s * 1e3))});
+  if (w.max_ttft_s)
+    t.rows.push_back({Cell::str("latency target: time to first token (ms)"),
+                      Cell::number(*w.max_ttft_s, fmt::format("{:.0f}", *w.max_ttft_s * 1e3))});
+  std::string quants;
+  for (const auto& q : w.quants) quants += (quants.empty() ? "" : ", ") + q;
+  str("weight formats", quants);
+  str("quantization policy", w.quant_policy);
+  str("KV cache dtype", w.kv_dtype);
+  str("MoE routing", w.routing);
+  return t;
+}
+
 Section model_section(const ModelPlan& m, const WorkloadInfo& w, size_t index, bool with_rows) {
   Section s;
   std::string p = "m" + std::to_string(index) + "-" + slug(m.analysis.ir.name);
@@ -436,6 +491,7 @@ Section model_section(const ModelPlan& m, const WorkloadInfo& w, size_t index, b
     for (const auto& r : m.rows) rows.push_back(&r);
     s.tables.push_back(plan_table(rows, p + "-plan", "Per hardware and weight format", false, w));
   }
+  s.tables.push_back(facts_table(m, p + "-facts", w));
   s.tables.push_back(components_table(m, p + "-components", w));
   if (!m.memory.empty()) s.tables.push_back(memory_table(m, p + "-memory-table", w));
   for (size_t i = 0; i < m.roofline.size(); ++i)
@@ -508,7 +564,8 @@ ReportDoc build(const ReportInput& in, bool sizing) {
   }
   Section hw;
   hw.id = "hardware";
-  hw.heading = "Hardware";
+  hw.heading = "Inputs: workload and hardware";
+  hw.tables.push_back(workload_table(in.workload));
   for (const auto& p : in.price_sources) hw.paragraphs.push_back("Price: " + p);
   hw.tables.push_back(hardware_table(in.hardware));
   d.sections.push_back(hw);

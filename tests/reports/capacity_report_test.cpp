@@ -143,7 +143,14 @@ TEST(CapacityReport, NumbersInJsonCsvMarkdown) {
   EXPECT_DOUBLE_EQ(all["rows"][0]["output_tokens_per_s"].get<double>(), 3095.5);
   EXPECT_DOUBLE_EQ(all["rows"][0]["usd_per_million_output_tokens"].get<double>(), 0.447);
   // Exact parameter counts survive as integers.
-  const auto& comps = j["sections"][1]["tables"][0];
+  const auto& facts = j["sections"][1]["tables"][0];
+  EXPECT_EQ(facts["id"], "m0-mistralai-mixtral-8x7b-v0-1-facts");
+  EXPECT_EQ(facts["rows"][1]["exact"].get<int64_t>(), 12879925248);  // active per token, as the headline says
+  EXPECT_EQ(facts["rows"][5]["value"].get<int64_t>(), 131072);       // KV bytes per token
+  const auto& workload = j["sections"].back()["tables"][0];
+  EXPECT_EQ(workload["rows"][0]["value"], 64);
+  EXPECT_DOUBLE_EQ(workload["rows"][4]["value"].get<double>(), 0.05);
+  const auto& comps = j["sections"][1]["tables"][1];
   EXPECT_EQ(comps["rows"].back()["params_exact"].get<int64_t>(), 46702792704);
   EXPECT_EQ(comps["rows"].back()["weight_bytes_bf16"].get<int64_t>(), 93405585408);
   std::string csv = report_csv(d);
