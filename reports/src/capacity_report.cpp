@@ -386,6 +386,20 @@ Section run_section(const RunData& r) {
   }
   c.series = {pred, meas};
   if (!r.ops.empty()) s.charts.push_back(c);
+  Table st;
+  st.id = "run-summary";
+  st.caption = "Decode step";
+  st.columns = {{"quantity", "quantity", ""}, {"value", "value", ""}, {"unit", "unit", ""}};
+  auto row = [&](const std::string& k, double v, const std::string& shown, const std::string& unit) {
+    st.rows.push_back({Cell::str(k), Cell::number(v, shown), Cell::str(unit)});
+  };
+  row("predicted", r.predicted_decode_step_s, fmt::format("{:.3f}", r.predicted_decode_step_s * 1e3), "ms");
+  row("measured median", r.measured_decode_step_s, fmt::format("{:.3f}", r.measured_decode_step_s * 1e3), "ms");
+  row("measured p10", r.measured_p10_s, fmt::format("{:.3f}", r.measured_p10_s * 1e3), "ms");
+  row("measured p90", r.measured_p90_s, fmt::format("{:.3f}", r.measured_p90_s * 1e3), "ms");
+  row("calibrated read bandwidth", r.read_bw_bytes_per_s, fmt::format("{:.2f}", r.read_bw_bytes_per_s / kGB), "GB/s");
+  st.notes.push_back("JSON/CSV values are in seconds and bytes/s.");
+  s.tables.push_back(st);
   Table t;
   t.id = "run-ops-table";
   t.caption = "Per op";
