@@ -1,0 +1,113 @@
+// The runner's backend interface: prepare a model slice from the ModelIR, run decode steps and
+// prefills, and report what each IR op did (bytes, FLOPs, distinct experts); plus the slice
+// selection (--layers), forced routing (--routing) and the memory check done before allocating.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "llmcost/cpu_kernels.h"
+#include "llmcost/model_ir.h"
+#include "llmcost/profiler.h"
+
+namespace llmcost {
+
+// How routed experts are chosen. Router: the router op on the weights (top-k of its scores).
+// Uniform: top_k distinct experts uniformly at random per token. Zipf: top_k distinct experts
+// drawn without replacement with P(expert i) ~ 1 / (i + 1)^zipf_s. Fixed: experts 0..top_k-1.
+// Forced kinds still run the router op (its cost is real) and give each chosen expert the
+// weight 1 / top_k. Draws come from the backend's seed and the step number: deterministic.
+struct RoutingOverride {
+  enum Kind { Router, Uniform, Zipf, Fixed } kind = Router;
+  double zipf_s = 1.0;
+};
+// "router", "uniform", "zipf:S" (S > 0) or "fixed"; nullopt otherwise.
+std::optional<RoutingOverride> parse_routing_override(const std::string& text);
+std::string routing_override_name(const RoutingOverride& r);
+
+// Decoder layers of a slice, in model order. "N": the first N layers. "dense:A,moe:B": the first
+// A dense and the first B MoE layers (either may be left out). Throws Error naming the spec
+// and what was expected (too many layers of a kind, bad syntax).
+std::vector<int> select_layers(const ModelIR& ir, const std::string& spec);
+// The IR with only `layers` (op names and layer indices kept, so HF tensor names still match)
+// plus embeddings, final norm and lm_head. n_layers becomes layers.size(); MTP layers dropped.
+ModelIR slice_model(const ModelIR& ir, const std::vector<int>& layers);
+
+// What one op did in one step. Bytes are those it had to move from memory.
+struct OpWork {
+  std::string name;
+  OpKind kind = OpKind::Norm;
+  int layer = -1;
+  double weight_bytes = 0;      // weights read (routed experts: the experts actually touched)
+  double kv_bytes = 0;          // KV cache read (attention)
+  double flops = 0;             // matmul + attention FLOPs
+  int64_t distinct_experts = 0; // RoutedExperts: experts touched this step
+};
+
+struct StepWork {
+  std::vector<OpWork> ops;                          // in execution order
+  std::vector<int64_t> distinct_experts_per_layer;  // one entry per MoE layer of the slice
+  int64_t tokens = 0;
+};
+
+struct BackendOptions {
+  WeightDtype weight_dtype = WeightDtype::BF16;
+  uint64_t seed = 1;           // synthetic weights, synthetic KV and forced routing
+  int threads = 0;             // 0: every hardware thread
+  RoutingOverride routing;
+  std::string weights_path;    // safetensors file / directory with HF names; empty: synthetic
+  int64_t max_batch = 1;       // sequences
+  int64_t max_context = 64;    // cached positions per sequence (prefill + decode)
+  bool check_memory = true;    // refuse a slice whose predicted memory exceeds MemAvailable
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string name() const = 0;    // "cpu"
+  virtual std::string device() const = 0;  // what runs it, in words
+  // Allocates and fills the weights of `ir` (usually a slice_model()) and the KV cache.
+  // Throws Error for an op or feature the backend does not execute, a slice that does not fit,
+  // or a checkpoint that lacks a tensor.
+  virtual void prepare(const ModelIR& ir, const BackendOptions& opts) = 0;
+  // Empties every cache and sets the number of sequences (<= max_batch).
+  virtual void reset(int64_t batch) = 0;
+  // As reset(), then each cache holds `context` positions of deterministic synthetic K/V, so a
+  // decode step at a long context can be measured without a long prefill.
+  virtual void fill_kv(int64_t batch, int64_t context) = 0;
+  // One decode step: tokens[b] is sequence b's next token (size = batch); each sequence's cache
+  // grows by one. logits (optional) become [batch, vocab].
+  virtual void decode(const std::vector<int32_t>& tokens, std::vector<float>* logits, Profiler* prof) = 0;
+  // Prefill: tokens [batch, seq_len] row-major appended to each sequence (causal). logits
+  // (optional) become [batch * seq_len, vocab].
+  virtual void prefill(const std::vector<int32_t>& tokens, int64_t seq_len, std::vector<float>* logits,
+                       Profiler* prof) = 0;
+  // What the last decode()/prefill() did, op by op.
+  virtual const StepWork& last_step() const = 0;
+  // One tensor's values by Hugging Face name (routed experts "<op>.<e>.<tensor>"), as fp32,
+  // exactly as the backend multiplies them (bf16-rounded when stored in bf16). For tests.
+  virtual std::vector<float> tensor_values(const std::string& hf_name) const = 0;
+};
+
+// "cpu" (the CPU backend); anything else throws Error listing the backends built.
+std::unique_ptr<Backend> make_backend(const std::string& name);
+
+// Bytes prepare() will allocate: the analyzer's weight bytes of the slice (bf16 or fp32) plus the
+// KV cache of max_batch x max_context positions (bf16) plus activation scratch.
+struct SliceMemory {
+  int64_t weight_bytes = 0;
+  int64_t kv_bytes = 0;
+  int64_t scratch_bytes = 0;
+  int64_t total_bytes() const { return weight_bytes + kv_bytes + scratch_bytes; }
+};
+SliceMemory predict_slice_memory(const ModelIR& slice, const BackendOptions& opts);
+// /proc/meminfo MemAvailable in bytes; 0 when unknown.
+uint64_t available_memory_bytes();
+// Throws Error "<model>: slice (<layers>) needs X GB (weights .., KV ..), only Y GB available
+// (MemAvailable)" when the prediction exceeds what is available.
+void check_slice_fits(const ModelIR& slice, const SliceMemory& need, uint64_t available_bytes);
+
+}  // namespace llmcost

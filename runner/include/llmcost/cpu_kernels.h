@@ -1,0 +1,51 @@
+// CPU kernels of the runner: y = x W^T with bf16 or fp32 weights (nn.Linear layout [out, in]),
+// a multithreaded SIMD GEMV-style kernel for few rows (decode: weights streamed once) and an
+// OpenBLAS sgemm path for many rows (prefill), plus the small vector helpers attention uses.
+#pragma once
+
+#include <cstdint>
+
+namespace llmcost {
+enum class WeightDtype { FP32, BF16 };  // how the runner stores matmul weights
+}
+
+namespace llmcost::cpu {
+
+using ::llmcost::WeightDtype;
+const char* weight_dtype_name(WeightDtype d);  // "fp32", "bf16"
+inline int64_t weight_dtype_bytes(WeightDtype d) { return d == WeightDtype::BF16 ? 2 : 4; }
+
+// A row-major weight matrix [rows, cols] (rows = out features, cols = in features); row r starts
+// at element r * ld. data points at uint16_t (bf16 bits) or float.
+struct WeightView {
+  const void* data = nullptr;
+  WeightDtype dtype = WeightDtype::BF16;
+  int64_t rows = 0;
+  int64_t cols = 0;
+  int64_t ld = 0;
+  WeightView sub_rows(int64_t r0, int64_t n) const;  // rows [r0, r0 + n)
+};
+
+enum class MatmulImpl { Auto, Gemv, Blas };
+
+// y[m, n] = sum_k x[m, k] * W[n, k] for m < M, n < W.rows, k < W.cols. x rows are ldx floats
+// apart, y rows ldy floats apart. Auto: the GEMV kernel below blas_min_rows() rows, else BLAS
+// (when built with it). `threads` >= 1.
+void matmul(const float* x, int64_t M, int64_t ldx, const WeightView& w, float* y, int64_t ldy, int threads,
+            MatmulImpl impl = MatmulImpl::Auto);
+// Rows from which Auto uses sgemm (measured in bench/bench_cpu_kernels.cpp); 0 = never (no BLAS).
+int64_t blas_min_rows();
+bool have_blas();
+// The SIMD path picked at run time: "avx512f", "avx2+fma" or "scalar".
+const char* simd_isa();
+
+// out[i] = bf16 -> fp32 of in[i].
+void bf16_row_to_f32(const uint16_t* in, float* out, int64_t n);
+// sum_i a[i] * b[i]
+float dot_f32(const float* a, const float* b, int64_t n);
+// y[i] += alpha * x[i]
+void axpy_f32(float alpha, const float* x, float* y, int64_t n);
+// y[i] += alpha * bf16(x[i])
+void axpy_bf16(float alpha, const uint16_t* x, float* y, int64_t n);
+
+}  // namespace llmcost::cpu

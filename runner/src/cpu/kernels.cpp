@@ -1,0 +1,328 @@
+// CPU matmul kernels: a GEMV-style kernel (threads split the weight rows, each row streamed once
+// and multiplied with up to 4 activation rows at a time; AVX-512 / AVX2 picked at run time) and
+// an sgemm path that converts bf16 weight panels to fp32 for OpenBLAS.
+#include "llmcost/cpu_kernels.h"
+
+// GCC 12 reports its own _mm512_undefined_ps() inside the intrinsic headers as uninitialized.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+
+#include <immintrin.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#ifdef LLMCOST_HAVE_BLAS
+#include <cblas.h>
+extern "C" void openblas_set_num_threads(int) __attribute__((weak));
+#endif
+
+namespace llmcost::cpu {
+
+namespace {
+
+inline float bf16f(uint16_t h) {
+  uint32_t u = static_cast<uint32_t>(h) << 16;
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
+enum class Isa { Scalar, Avx2, Avx512 };
+
+Isa detect_isa() {
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f")) return Isa::Avx512;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Isa::Avx2;
+  return Isa::Scalar;
+}
+const Isa kIsa = detect_isa();
+
+// ---- GEMV-style row kernels: y[m, n] for rows n in [n0, n1), MB activation rows at a time.
+
+template <int MB, class T>
+void rows_scalar(const float* x, int64_t ldx, const T* w, int64_t ld, int64_t K, int64_t n0, int64_t n1, float* y,
+                 int64_t ldy) {
+  for (int64_t n = n0; n < n1; ++n) {
+    const T* wr = w + n * ld;
+    float acc[MB] = {};
+    for (int64_t k = 0; k < K; ++k) {
+      float wv;
+      if constexpr (sizeof(T) == 2) wv = bf16f(wr[k]); else wv = wr[k];
+      for (int m = 0; m < MB; ++m) acc[m] += wv * x[m * ldx + k];
+    }
+    for (int m = 0; m < MB; ++m) y[m * ldy + n] = acc[m];
+  }
+}
+
+template <class T>
+__attribute__((target("avx512f"))) inline __m512 load16_512(const T* p) {
+  if constexpr (sizeof(T) == 2) {
+    __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+  } else {
+    return _mm512_loadu_ps(p);
+  }
+}
+
+template <int MB, class T>
+__attribute__((target("avx512f"))) void rows_avx512(const float* x, int64_t ldx, const T* w, int64_t ld, int64_t K,
+                                                    int64_t n0, int64_t n1, float* y, int64_t ldy) {
+  const int64_t K32 = K & ~int64_t{31};
+  const int64_t K16 = K & ~int64_t{15};
+  for (int64_t n = n0; n < n1; ++n) {
+    const T* wr = w + n * ld;
+    __m512 a0[MB], a1[MB];
+    for (int m = 0; m < MB; ++m) a0[m] = a1[m] = _mm512_setzero_ps();
+    int64_t k = 0;
+    for (; k < K32; k += 32) {
+      __m512 w0 = load16_512(wr + k);
+      __m512 w1 = load16_512(wr + k + 16);
+      for (int m = 0; m < MB; ++m) {
+        a0[m] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(x + m * ldx + k), a0[m]);
+        a1[m] = _mm512_fmadd_ps(w1, _mm512_loadu_ps(x + m * ldx + k + 16), a1[m]);
+      }
+    }
+    for (; k < K16; k += 16) {
+      __m512 w0 = load16_512(wr + k);
+      for (int m = 0; m < MB; ++m) a0[m] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(x + m * ldx + k), a0[m]);
+    }
+    for (int m = 0; m < MB; ++m) {
+      float s = _mm512_reduce_add_ps(_mm512_add_ps(a0[m], a1[m]));
+      for (int64_t kk = k; kk < K; ++kk) {
+        float wv;
+        if constexpr (sizeof(T) == 2) wv = bf16f(wr[kk]); else wv = wr[kk];
+        s += wv * x[m * ldx + kk];
+      }
+      y[m * ldy + n] = s;
+    }
+  }
+}
+
+template <class T>
+__attribute__((target("avx2,fma"))) inline __m256 load8_256(const T* p) {
+  if constexpr (sizeof(T) == 2) {
+    __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+  } else {
+    return _mm256_loadu_ps(p);
+  }
+}
+
+__attribute__((target("avx2,fma"))) inline float hsum256(__m256 v) {
+  __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
+  lo = _mm_add_ps(lo, hi);
+  lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
+  lo = _mm_add_ss(lo, _mm_shuffle_ps(lo, lo, 1));
+  return _mm_cvtss_f32(lo);
+}
+
+template <int MB, class T>
+__attribute__((target("avx2,fma"))) void rows_avx2(const float* x, int64_t ldx, const T* w, int64_t ld, int64_t K,
+                                                   int64_t n0, int64_t n1, float* y, int64_t ldy) {
+  const int64_t K16 = K & ~int64_t{15};
+  for (int64_t n = n0; n < n1; ++n) {
+    const T* wr = w + n * ld;
+    __m256 a0[MB], a1[MB];
+    for (int m = 0; m < MB; ++m) a0[m] = a1[m] = _mm256_setzero_ps();
+    int64_t k = 0;
+    for (; k < K16; k += 16) {
+      __m256 w0 = load8_256(wr + k);
+      __m256 w1 = load8_256(wr + k + 8);
+      for (int m = 0; m < MB; ++m) {
+        a0[m] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(x + m * ldx + k), a0[m]);
+        a1[m] = _mm256_fmadd_ps(w1, _mm256_loadu_ps(x + m * ldx + k + 8), a1[m]);
+      }
+    }
+    for (int m = 0; m < MB; ++m) {
+      float s = hsum256(_mm256_add_ps(a0[m], a1[m]));
+      for (int64_t kk = k; kk < K; ++kk) {
+        float wv;
+        if constexpr (sizeof(T) == 2) wv = bf16f(wr[kk]); else wv = wr[kk];
+        s += wv * x[m * ldx + kk];
+      }
+      y[m * ldy + n] = s;
+    }
+  }
+}
+
+template <int MB, class T>
+void rows_dispatch(const float* x, int64_t ldx, const T* w, int64_t ld, int64_t K, int64_t n0, int64_t n1, float* y,
+                   int64_t ldy) {
+  switch (kIsa) {
+    case Isa::Avx512: rows_avx512<MB, T>(x, ldx, w, ld, K, n0, n1, y, ldy); break;
+    case Isa::Avx2: rows_avx2<MB, T>(x, ldx, w, ld, K, n0, n1, y, ldy); break;
+    default: rows_scalar<MB, T>(x, ldx, w, ld, K, n0, n1, y, ldy); break;
+  }
+}
+
+// All M rows for weight rows [n0, n1): blocks of 4 activation rows; the weight rows of a block
+// stay in L1/L2 between activation blocks only when the range is short, so the range is walked
+// in chunks of 16 weight rows.
+template <class T>
+void gemv_range(const float* x, int64_t M, int64_t ldx, const T* w, int64_t ld, int64_t K, int64_t n0, int64_t n1,
+                float* y, int64_t ldy) {
+  constexpr int64_t kChunk = 16;
+  for (int64_t c0 = n0; c0 < n1; c0 += kChunk) {
+    const int64_t c1 = std::min(n1, c0 + kChunk);
+    int64_t m = 0;
+    for (; m + 4 <= M; m += 4) rows_dispatch<4, T>(x + m * ldx, ldx, w, ld, K, c0, c1, y + m * ldy, ldy);
+    switch (M - m) {
+      case 3: rows_dispatch<3, T>(x + m * ldx, ldx, w, ld, K, c0, c1, y + m * ldy, ldy); break;
+      case 2: rows_dispatch<2, T>(x + m * ldx, ldx, w, ld, K, c0, c1, y + m * ldy, ldy); break;
+      case 1: rows_dispatch<1, T>(x + m * ldx, ldx, w, ld, K, c0, c1, y + m * ldy, ldy); break;
+      default: break;
+    }
+  }
+}
+
+void matmul_gemv(const float* x, int64_t M, int64_t ldx, const WeightView& w, float* y, int64_t ldy, int threads) {
+  const int64_t N = w.rows;
+  const int t_use = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, N / 16)));
+  auto body = [&](int t) {
+    const int64_t n0 = N * t / t_use, n1 = N * (t + 1) / t_use;
+    if (w.dtype == WeightDtype::BF16)
+      gemv_range(x, M, ldx, static_cast<const uint16_t*>(w.data), w.ld, w.cols, n0, n1, y, ldy);
+    else
+      gemv_range(x, M, ldx, static_cast<const float*>(w.data), w.ld, w.cols, n0, n1, y, ldy);
+  };
+  if (t_use == 1) {
+    body(0);
+    return;
+  }
+#pragma omp parallel num_threads(t_use)
+  body(omp_get_thread_num());
+}
+
+#ifdef LLMCOST_HAVE_BLAS
+void matmul_blas(const float* x, int64_t M, int64_t ldx, const WeightView& w, float* y, int64_t ldy, int threads) {
+  if (openblas_set_num_threads) openblas_set_num_threads(threads);
+  const int64_t K = w.cols, N = w.rows;
+  if (w.dtype == WeightDtype::FP32) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(M), static_cast<int>(N), static_cast<int>(K),
+                1.0f, x, static_cast<int>(ldx), static_cast<const float*>(w.data), static_cast<int>(w.ld), 0.0f, y,
+                static_cast<int>(ldy));
+    return;
+  }
+  // bf16: convert a panel of weight rows (~4 MiB of fp32) then sgemm on it.
+  const int64_t panel = std::max<int64_t>(64, std::min<int64_t>(N, (int64_t{1} << 20) / std::max<int64_t>(1, K)));
+  thread_local std::vector<float> buf;
+  buf.resize(static_cast<size_t>(panel * K));
+  const uint16_t* wb = static_cast<const uint16_t*>(w.data);
+  for (int64_t p0 = 0; p0 < N; p0 += panel) {
+    const int64_t pn = std::min(panel, N - p0);
+    float* b = buf.data();
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int64_t r = 0; r < pn; ++r) bf16_row_to_f32(wb + (p0 + r) * w.ld, b + r * K, K);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(M), static_cast<int>(pn), static_cast<int>(K),
+                1.0f, x, static_cast<int>(ldx), b, static_cast<int>(K), 0.0f, y + p0, static_cast<int>(ldy));
+  }
+}
+#endif
+
+// ---- vector helpers
+
+__attribute__((target("avx512f"))) void bf16_row_avx512(const uint16_t* in, float* out, int64_t n) {
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) _mm512_storeu_ps(out + i, load16_512(in + i));
+  for (; i < n; ++i) out[i] = bf16f(in[i]);
+}
+__attribute__((target("avx512f"))) float dot_avx512(const float* a, const float* b, int64_t n) {
+  __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
+    s1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), s1);
+  }
+  for (; i + 16 <= n; i += 16) s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
+  float s = _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+  for (; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
+template <class T>
+__attribute__((target("avx512f"))) void axpy_avx512(float alpha, const T* x, float* y, int64_t n) {
+  const __m512 a = _mm512_set1_ps(alpha);
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) _mm512_storeu_ps(y + i, _mm512_fmadd_ps(a, load16_512(x + i), _mm512_loadu_ps(y + i)));
+  for (; i < n; ++i) {
+    float xv;
+    if constexpr (sizeof(T) == 2) xv = bf16f(x[i]); else xv = x[i];
+    y[i] += alpha * xv;
+  }
+}
+
+}  // namespace
+
+const char* weight_dtype_name(WeightDtype d) { return d == WeightDtype::BF16 ? "bf16" : "fp32"; }
+
+WeightView WeightView::sub_rows(int64_t r0, int64_t n) const {
+  WeightView v = *this;
+  v.data = static_cast<const char*>(data) + r0 * ld * weight_dtype_bytes(dtype);
+  v.rows = n;
+  return v;
+}
+
+bool have_blas() {
+#ifdef LLMCOST_HAVE_BLAS
+  return true;
+#else
+  return false;
+#endif
+}
+
+// From bench_cpu_kernels on this 2-core AVX-512 box: the GEMV kernel streams bf16 weights at the
+// read bandwidth up to ~16 rows; from 32 rows sgemm (with the bf16 -> fp32 panel conversion)
+// is faster.
+int64_t blas_min_rows() { return have_blas() ? 32 : 0; }
+
+const char* simd_isa() {
+  switch (kIsa) {
+    case Isa::Avx512: return "avx512f";
+    case Isa::Avx2: return "avx2+fma";
+    default: return "scalar";
+  }
+}
+
+void matmul(const float* x, int64_t M, int64_t ldx, const WeightView& w, float* y, int64_t ldy, int threads,
+            MatmulImpl impl) {
+  if (M <= 0 || w.rows <= 0) return;
+  if (w.cols == 0) {
+    for (int64_t m = 0; m < M; ++m) std::fill(y + m * ldy, y + m * ldy + w.rows, 0.0f);
+    return;
+  }
+  threads = std::max(1, threads);
+  if (impl == MatmulImpl::Auto) impl = (blas_min_rows() > 0 && M >= blas_min_rows()) ? MatmulImpl::Blas : MatmulImpl::Gemv;
+#ifdef LLMCOST_HAVE_BLAS
+  if (impl == MatmulImpl::Blas) {
+    matmul_blas(x, M, ldx, w, y, ldy, threads);
+    return;
+  }
+#endif
+  matmul_gemv(x, M, ldx, w, y, ldy, threads);
+}
+
+void bf16_row_to_f32(const uint16_t* in, float* out, int64_t n) {
+  if (kIsa == Isa::Avx512) return bf16_row_avx512(in, out, n);
+  for (int64_t i = 0; i < n; ++i) out[i] = bf16f(in[i]);
+}
+
+float dot_f32(const float* a, const float* b, int64_t n) {
+  if (kIsa == Isa::Avx512) return dot_avx512(a, b, n);
+  float s = 0;
+  for (int64_t i = 0; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
+
+void axpy_f32(float alpha, const float* x, float* y, int64_t n) {
+  if (kIsa == Isa::Avx512) return axpy_avx512(alpha, x, y, n);
+  for (int64_t i = 0; i < n; ++i) y[i] += alpha * x[i];
+}
+
+void axpy_bf16(float alpha, const uint16_t* x, float* y, int64_t n) {
+  if (kIsa == Isa::Avx512) return axpy_avx512(alpha, x, y, n);
+  for (int64_t i = 0; i < n; ++i) y[i] += alpha * bf16f(x[i]);
+}
+
+}  // namespace llmcost::cpu
