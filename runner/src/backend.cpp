@@ -131,7 +131,8 @@ SliceMemory predict_slice_memory(const ModelIR& slice, const BackendOptions& opt
       width = std::max(width, op.mlp.d_ff * 2);
       width = std::max(width, op.attn.n_heads * std::max(op.attn.head_dim, op.attn.kv_lora_rank));
     }
-  m.scratch_bytes = checked_mul(positions, checked_mul(8 * width + slice.vocab_size, 4));
+  const int64_t step_tokens = opts.max_step_tokens > 0 ? opts.max_step_tokens : positions;
+  m.scratch_bytes = checked_mul(step_tokens, checked_mul(8 * width + slice.vocab_size, 4));
   return m;
 }
 

@@ -61,6 +61,7 @@ struct BackendOptions {
   std::string weights_path;    // safetensors file / directory with HF names; empty: synthetic
   int64_t max_batch = 1;       // sequences
   int64_t max_context = 64;    // cached positions per sequence (prefill + decode)
+  int64_t max_step_tokens = 0; // most tokens in one decode/prefill call (scratch sizing); 0: max_batch x max_context
   bool check_memory = true;    // refuse a slice whose predicted memory exceeds MemAvailable
 };
 
@@ -96,7 +97,7 @@ class Backend {
 std::unique_ptr<Backend> make_backend(const std::string& name);
 
 // Bytes prepare() will allocate: the analyzer's weight bytes of the slice (bf16 or fp32) plus the
-// KV cache of max_batch x max_context positions (bf16) plus activation scratch.
+// KV cache of max_batch x max_context positions (bf16) plus activation scratch for max_step_tokens.
 struct SliceMemory {
   int64_t weight_bytes = 0;
   int64_t kv_bytes = 0;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 
 namespace llmcost {
 enum class WeightDtype { FP32, BF16 };  // how the runner stores matmul weights
@@ -38,6 +39,13 @@ int64_t blas_min_rows();
 bool have_blas();
 // The SIMD path picked at run time: "avx512f", "avx2+fma" or "scalar".
 const char* simd_isa();
+
+// Runs f(t) for t in [0, threads) on a persistent pool (the caller is t = 0) and waits. Idle
+// workers sleep on a condition variable rather than spin: on a shared 2-core box spinning
+// OpenMP/OpenBLAS threads starve each other. Called from inside a job, runs the t's inline.
+void parallel(int threads, const std::function<void(int)>& f);
+// Items [0, n) split into `threads` contiguous ranges: f(begin, end).
+void parallel_for(int threads, int64_t n, const std::function<void(int64_t, int64_t)>& f);
 
 // out[i] = bf16 -> fp32 of in[i].
 void bf16_row_to_f32(const uint16_t* in, float* out, int64_t n);

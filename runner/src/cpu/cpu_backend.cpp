@@ -1,8 +1,6 @@
 // The CPU backend: executes a ModelIR (or a slice of it) op by op from what the ops say (kind,
 // sublayer, post_norm, AttentionSpec, MlpSpec, MoeSpec), never from a family name. Weights bf16
 // or fp32 (synthetic seeded, or from safetensors with HF names), fp32 activations, bf16 KV cache.
-#include <omp.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -316,12 +314,13 @@ void CpuBackend::fill_tensor(Stored& s, const Tensor& t, const std::string& full
     else if (t.use == TensorUse::Gather) scale = 1.0f;
     else if (is_norm_scale) offset = 1.0f;
     const int64_t N = t.numel;
-#pragma omp parallel for num_threads(threads_) schedule(static)
-    for (int64_t i = 0; i < N; ++i) {
+    cpu::parallel_for(threads_, N, [&](int64_t i_begin, int64_t i_end) {
+    for (int64_t i = i_begin; i < i_end; ++i) {
       const float v = offset + scale * unit(stream, static_cast<uint64_t>(i));
       if (s.dtype == WeightDtype::BF16) s.bf16[static_cast<size_t>(i)] = fp32_to_bf16(v);
       else s.f32[static_cast<size_t>(i)] = v;
     }
+    });
   }
   // Conv1D-style [in, out] matmuls are stored transposed to [out, in].
   if (t.use == TensorUse::Matmul && t.shape.size() == 2 && t.in_features == t.shape[0] && t.shape[0] != t.shape[1]) {
@@ -454,8 +453,9 @@ void CpuBackend::fill_kv(int64_t batch, int64_t context) {
           uint16_t* base = cache_row(c, width, b, 0);
           const int64_t n = context * width;
           const uint64_t s2 = stream ^ mix64(static_cast<uint64_t>(b * 2 + which));
-#pragma omp parallel for num_threads(threads_) schedule(static)
-          for (int64_t i = 0; i < n; ++i) base[i] = fp32_to_bf16(unit(s2, static_cast<uint64_t>(i)));
+          cpu::parallel_for(threads_, n, [&](int64_t i_begin, int64_t i_end) {
+            for (int64_t i = i_begin; i < i_end; ++i) base[i] = fp32_to_bf16(unit(s2, static_cast<uint64_t>(i)));
+          });
         }
       }
     }
@@ -626,8 +626,8 @@ void CpuBackend::run_attention(OpState& st, const float* h, float* out, const Ro
     kv_bytes += static_cast<double>((pos - lo + 1) * (st.k_width + st.v_width) * 2);
     core_flops += 4.0 * static_cast<double>(H * hd * (pos - lo + 1));
   }
-#pragma omp parallel for num_threads(threads_) schedule(dynamic, 1)
-  for (int64_t item = 0; item < T * G; ++item) {
+  cpu::parallel_for(threads_, T * G, [&](int64_t item_begin, int64_t item_end) {
+  for (int64_t item = item_begin; item < item_end; ++item) {
     const int64_t t = item / G, g = item % G;
     const int64_t seq = rows.seq[static_cast<size_t>(t)], pos = rows.pos[static_cast<size_t>(t)];
     const int64_t lo = a.sliding_window > 0 ? std::max<int64_t>(0, pos - a.sliding_window + 1) : 0;
@@ -652,6 +652,7 @@ void CpuBackend::run_attention(OpState& st, const float* h, float* out, const Ro
       for (int64_t i = 0; i < qpg; ++i) cpu::axpy_bf16(sc[static_cast<size_t>(i * n + j)], vr, og + i * hd, hd);
     }
   }
+  });
   w.kv_bytes += kv_bytes;
   w.flops += core_flops;
   mm(att.data(), T, qw, tm.at("o_proj.weight").view(), out, d, w);
@@ -693,8 +694,8 @@ void CpuBackend::run_mla(OpState& st, const float* h, float* out, const Rows& ro
   const WeightView kvbv = kvb.view();
   // q_lat[t, h, :] = sum_i q_nope[t, h, i] * W_uk_h[i, :]
   std::vector<float> qlat(static_cast<size_t>(T * H * L), 0.0f);
-#pragma omp parallel for num_threads(threads_) schedule(static)
-  for (int64_t hh = 0; hh < H; ++hh) {
+  cpu::parallel_for(threads_, H, [&](int64_t hh_begin, int64_t hh_end) {
+  for (int64_t hh = hh_begin; hh < hh_end; ++hh) {
     for (int64_t i = 0; i < nope; ++i) {
       const int64_t r = hh * (nope + vd) + i;
       for (int64_t t = 0; t < T; ++t) {
@@ -705,6 +706,7 @@ void CpuBackend::run_mla(OpState& st, const float* h, float* out, const Rows& ro
       }
     }
   }
+  });
   const float scale = static_cast<float>(a.scale > 0 ? a.scale : 1.0 / std::sqrt(static_cast<double>(qhd)));
   std::vector<float> olat(static_cast<size_t>(T * H * L), 0.0f);
   double kv_bytes = 0, core_flops = 2.0 * static_cast<double>(T * H * nope * L);
@@ -717,34 +719,33 @@ void CpuBackend::run_mla(OpState& st, const float* h, float* out, const Rows& ro
     WeightView kpe{cache_row(st.v_cache, rope, seq, lo), WeightDtype::BF16, n, rope, rope};
     cpu::matmul(&qlat[static_cast<size_t>(t * H * L)], H, L, ckv, sc.data(), n, threads_);
     cpu::matmul(&q[static_cast<size_t>(t * H * qhd + nope)], H, qhd, kpe, sr.data(), n, threads_);
-#pragma omp parallel for num_threads(threads_) schedule(static)
-    for (int64_t hh = 0; hh < H; ++hh) {
+    cpu::parallel_for(threads_, H, [&](int64_t hh_begin, int64_t hh_end) {
+    for (int64_t hh = hh_begin; hh < hh_end; ++hh) {
       float* s = &sc[static_cast<size_t>(hh * n)];
       for (int64_t j = 0; j < n; ++j) s[j] = (s[j] + sr[static_cast<size_t>(hh * n + j)]) * scale;
       softmax_inplace(s, n);
     }
-#pragma omp parallel num_threads(threads_)
-    {
-      const int nt = omp_get_num_threads(), me = omp_get_thread_num();
-      const int64_t h0 = H * me / nt, h1 = H * (me + 1) / nt;
+    });
+    cpu::parallel_for(threads_, H, [&](int64_t h0, int64_t h1) {
       std::vector<float> row(static_cast<size_t>(L));
       for (int64_t j = 0; j < n; ++j) {
         cpu::bf16_row_to_f32(cache_row(st.k_cache, L, seq, lo + j), row.data(), L);
         for (int64_t hh = h0; hh < h1; ++hh)
           cpu::axpy_f32(sc[static_cast<size_t>(hh * n + j)], row.data(), &olat[static_cast<size_t>((t * H + hh) * L)], L);
       }
-    }
+    });
     kv_bytes += static_cast<double>(n * (L + rope) * 2);
     core_flops += 2.0 * static_cast<double>(H * n * (2 * L + rope));
   }
   // o[t, h, :] = W_uv_h @ o_lat[t, h, :]
   std::vector<float> att(static_cast<size_t>(T * H * vd));
-#pragma omp parallel for num_threads(threads_) schedule(static)
-  for (int64_t hh = 0; hh < H; ++hh) {
+  cpu::parallel_for(threads_, H, [&](int64_t hh_begin, int64_t hh_end) {
+  for (int64_t hh = hh_begin; hh < hh_end; ++hh) {
     WeightView uv = kvbv.sub_rows(hh * (nope + vd) + nope, vd);
     cpu::matmul(&olat[static_cast<size_t>(hh * L)], T, H * L, uv, &att[static_cast<size_t>(hh * vd)], H * vd, 1,
                 cpu::MatmulImpl::Gemv);
   }
+  });
   core_flops += 2.0 * static_cast<double>(T * H * vd * L);
   w.weight_bytes += static_cast<double>(kvb.bytes());
   w.kv_bytes += kv_bytes;

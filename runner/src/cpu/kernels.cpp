@@ -8,10 +8,12 @@
 #pragma GCC diagnostic ignored "-Wuninitialized"
 
 #include <immintrin.h>
-#include <omp.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstring>
+#include <mutex>
+#include <thread>
 #include <vector>
 
 #ifdef LLMCOST_HAVE_BLAS
@@ -20,6 +22,99 @@ extern "C" void openblas_set_num_threads(int) __attribute__((weak));
 #endif
 
 namespace llmcost::cpu {
+
+namespace {
+
+// A persistent pool; one job at a time (the runner is single-threaded above the kernels).
+class Pool {
+ public:
+  ~Pool() {
+    {
+      std::lock_guard<std::mutex> lk(m_);
+      stop_ = true;
+      ++gen_;
+    }
+    cv_.notify_all();
+    for (auto& t : workers_) t.join();
+  }
+  void run(int threads, const std::function<void(int)>& f) {
+    std::lock_guard<std::mutex> one(run_m_);
+    while (static_cast<int>(workers_.size()) < threads - 1) {
+      const int id = static_cast<int>(workers_.size()) + 1;
+      workers_.emplace_back([this, id] { loop(id); });
+    }
+    {
+      std::lock_guard<std::mutex> lk(m_);
+      job_ = &f;
+      n_ = threads;
+      remaining_ = threads - 1;
+      ++gen_;
+    }
+    cv_.notify_all();
+    in_job() = true;
+    f(0);
+    in_job() = false;
+    std::unique_lock<std::mutex> lk(m_);
+    done_.wait(lk, [&] { return remaining_ == 0; });
+    job_ = nullptr;
+  }
+  static bool& in_job() {
+    thread_local bool v = false;
+    return v;
+  }
+
+ private:
+  void loop(int id) {
+    in_job() = true;
+    uint64_t seen = 0;
+    for (;;) {
+      const std::function<void(int)>* job;
+      {
+        std::unique_lock<std::mutex> lk(m_);
+        cv_.wait(lk, [&] { return gen_ != seen; });
+        seen = gen_;
+        if (stop_) return;
+        if (id >= n_) continue;
+        job = job_;
+      }
+      (*job)(id);
+      std::lock_guard<std::mutex> lk(m_);
+      if (--remaining_ == 0) done_.notify_one();
+    }
+  }
+  std::mutex run_m_, m_;
+  std::condition_variable cv_, done_;
+  std::vector<std::thread> workers_;
+  const std::function<void(int)>* job_ = nullptr;
+  int n_ = 0, remaining_ = 0;
+  uint64_t gen_ = 0;
+  bool stop_ = false;
+};
+
+Pool& pool() {
+  static Pool p;
+  return p;
+}
+
+}  // namespace
+
+void parallel(int threads, const std::function<void(int)>& f) {
+  if (threads <= 1) {
+    f(0);
+    return;
+  }
+  if (Pool::in_job()) {
+    for (int t = 0; t < threads; ++t) f(t);
+    return;
+  }
+  pool().run(threads, f);
+}
+
+void parallel_for(int threads, int64_t n, const std::function<void(int64_t, int64_t)>& f) {
+  if (n <= 0) return;
+  const int t_use = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, n)));
+  parallel(t_use, [&](int t) { f(n * t / t_use, n * (t + 1) / t_use); });
+}
 
 namespace {
 
@@ -188,37 +283,36 @@ void matmul_gemv(const float* x, int64_t M, int64_t ldx, const WeightView& w, fl
     else
       gemv_range(x, M, ldx, static_cast<const float*>(w.data), w.ld, w.cols, n0, n1, y, ldy);
   };
-  if (t_use == 1) {
-    body(0);
-    return;
-  }
-#pragma omp parallel num_threads(t_use)
-  body(omp_get_thread_num());
+  parallel(t_use, body);
 }
 
 #ifdef LLMCOST_HAVE_BLAS
+// OpenBLAS runs single-threaded inside our own threads: each thread converts its share of the
+// weight rows (bf16 -> fp32, in panels of ~1 MiB) and multiplies it, so no OpenBLAS thread pool
+// spins against ours.
 void matmul_blas(const float* x, int64_t M, int64_t ldx, const WeightView& w, float* y, int64_t ldy, int threads) {
-  if (openblas_set_num_threads) openblas_set_num_threads(threads);
+  if (openblas_set_num_threads) openblas_set_num_threads(1);
   const int64_t K = w.cols, N = w.rows;
-  if (w.dtype == WeightDtype::FP32) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(M), static_cast<int>(N), static_cast<int>(K),
-                1.0f, x, static_cast<int>(ldx), static_cast<const float*>(w.data), static_cast<int>(w.ld), 0.0f, y,
-                static_cast<int>(ldy));
-    return;
-  }
-  // bf16: convert a panel of weight rows (~4 MiB of fp32) then sgemm on it.
-  const int64_t panel = std::max<int64_t>(64, std::min<int64_t>(N, (int64_t{1} << 20) / std::max<int64_t>(1, K)));
-  thread_local std::vector<float> buf;
-  buf.resize(static_cast<size_t>(panel * K));
-  const uint16_t* wb = static_cast<const uint16_t*>(w.data);
-  for (int64_t p0 = 0; p0 < N; p0 += panel) {
-    const int64_t pn = std::min(panel, N - p0);
-    float* b = buf.data();
-#pragma omp parallel for num_threads(threads) schedule(static)
-    for (int64_t r = 0; r < pn; ++r) bf16_row_to_f32(wb + (p0 + r) * w.ld, b + r * K, K);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(M), static_cast<int>(pn), static_cast<int>(K),
-                1.0f, x, static_cast<int>(ldx), b, static_cast<int>(K), 0.0f, y + p0, static_cast<int>(ldy));
-  }
+  const int t_use = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, N / 16)));
+  parallel(t_use, [&](int t) {
+    const int64_t n0 = N * t / t_use, n1 = N * (t + 1) / t_use;
+    if (w.dtype == WeightDtype::FP32) {
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(M), static_cast<int>(n1 - n0),
+                  static_cast<int>(K), 1.0f, x, static_cast<int>(ldx), static_cast<const float*>(w.data) + n0 * w.ld,
+                  static_cast<int>(w.ld), 0.0f, y + n0, static_cast<int>(ldy));
+      return;
+    }
+    const int64_t panel = std::max<int64_t>(16, std::min<int64_t>(n1 - n0, (int64_t{1} << 18) / std::max<int64_t>(1, K)));
+    thread_local std::vector<float> buf;
+    buf.resize(static_cast<size_t>(panel * K));
+    const uint16_t* wb = static_cast<const uint16_t*>(w.data);
+    for (int64_t p0 = n0; p0 < n1; p0 += panel) {
+      const int64_t pn = std::min(panel, n1 - p0);
+      for (int64_t r = 0; r < pn; ++r) bf16_row_to_f32(wb + (p0 + r) * w.ld, buf.data() + r * K, K);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(M), static_cast<int>(pn), static_cast<int>(K),
+                  1.0f, x, static_cast<int>(ldx), buf.data(), static_cast<int>(K), 0.0f, y + p0, static_cast<int>(ldy));
+    }
+  });
 }
 #endif
 

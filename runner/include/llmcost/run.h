@@ -1,0 +1,90 @@
+// `llmcost run`'s measurement: prepare a slice on a backend, time warm-up + measured decode steps
+// (and prefills), and pair every IR op's measured time with the cost model's roofline prediction
+// under calibrated read bandwidth and GEMM FLOP/s. Typed result; the CLI formats it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "llmcost/backend.h"
+#include "llmcost/hardware.h"
+#include "llmcost/model_ir.h"
+#include "llmcost/profiler.h"
+
+namespace llmcost {
+
+struct RunOptions {
+  std::string backend = "cpu";
+  std::string layers;           // select_layers() spec; empty = every layer
+  int64_t batch = 1;            // sequences decoded together
+  int64_t context = 1024;       // cached positions per sequence at the first measured step
+  int64_t prompt = 0;           // prefill length per sequence; 0 = no prefill
+  int64_t tokens = 8;           // measured decode steps
+  int64_t warmup = 2;           // unmeasured decode steps before them
+  int64_t prefill_reps = 2;     // measured prefills (after one warm-up prefill)
+  RoutingOverride routing;
+  int threads = 0;              // 0: every hardware thread
+  WeightDtype weight_dtype = WeightDtype::BF16;
+  uint64_t seed = 1;
+  std::string weights_path;     // safetensors; empty = synthetic weights
+  bool keep_trace = false;      // keep the profiler records in RunResult::trace
+  std::function<void(const std::string&)> progress;  // called with short status lines
+};
+
+// The rates predictions use, and where they came from.
+struct RunCalibration {
+  double read_bw_bytes_per_s = 0;
+  double gemm_flops_per_s = 0;  // for the weight dtype the run uses
+  std::string source;           // "calibrated in-process (...)" or the YAML path
+};
+// From a hardware spec (a `llmcost calibrate` YAML): effective_rates(), the dtype's GEMM rate.
+RunCalibration calibration_from_hardware(const HardwareSpec& hw, WeightDtype dt);
+// Measures read bandwidth and GEMM FLOP/s now (a short calibrate_cpu without triad).
+RunCalibration calibrate_in_process(int threads, WeightDtype dt, const std::function<void(const std::string&)>& progress);
+
+struct OpRow {
+  std::string name;
+  OpKind kind = OpKind::Norm;
+  int layer = -1;
+  double predicted_s = 0;
+  bool predicted_compute_bound = false;
+  Stats measured_s;               // over measured steps (seconds)
+  double bytes = 0;               // moved per step as executed (weights read + KV read), mean over steps
+  double predicted_bytes = 0;     // the cost model's weight + KV + activation bytes
+  double flops = 0;               // executed per step, mean over steps
+  double achieved_bw_bytes_per_s = 0;  // bytes / measured median
+  double error_pct = 0;           // (predicted - measured) / measured x 100
+  double distinct_experts = 0;    // RoutedExperts: measured mean; 0 otherwise
+  double predicted_distinct_experts = 0;
+};
+
+struct RunResult {
+  std::string model;
+  std::string backend, device;
+  std::string routing;            // routing_override_name()
+  std::string weight_dtype;       // "bf16" / "fp32"
+  std::vector<int> layers;        // decoder layer indices of the slice
+  int64_t params = 0;             // parameters of the slice (count_params total)
+  int64_t weight_bytes = 0;       // stored bytes of the slice in the weight dtype
+  RunCalibration calibration;
+  int64_t batch = 0, context = 0, prompt = 0, tokens = 0, threads = 0;
+
+  double predicted_decode_step_s = 0;
+  double predicted_prefill_s = 0;  // 0 without a prefill
+  Stats decode_step_s;
+  double decode_bytes = 0;         // per step, as executed
+  double achieved_bw_bytes_per_s = 0;
+  Stats prefill_s;                 // n = 0 without a prefill
+  std::vector<double> distinct_experts_per_layer;   // measured mean per MoE layer
+  double predicted_distinct_experts = 0;            // per MoE layer, the cost model's expectation
+  std::vector<OpRow> ops;          // decode step, IR order
+  std::vector<OpRow> prefill_ops;  // prefill, IR order (empty without a prefill)
+  std::vector<RangeRecord> trace;  // when keep_trace
+};
+
+// Throws Error for bad options, a slice that does not fit, unsupported ops.
+RunResult run_measurement(const ModelIR& ir, const RunOptions& opts, const RunCalibration& cal);
+
+}  // namespace llmcost

@@ -1,0 +1,248 @@
+// `llmcost run`'s measurement loop: slice, prepare, prefill and decode under the range profiler,
+// then each IR op's measured median beside its calibrated roofline prediction.
+#include "llmcost/run.h"
+
+#include <algorithm>
+#include <map>
+
+#include "llmcost/calibrate.h"
+#include "llmcost/cost_model.h"
+#include "llmcost/memory.h"
+#include "llmcost/params.h"
+#include "llmcost/roofline.h"
+#include "llmcost/value.h"
+#include "strf.h"
+
+namespace llmcost {
+
+RunCalibration calibration_from_hardware(const HardwareSpec& hw, WeightDtype dt) {
+  EffectiveRates r = effective_rates(hw);
+  RunCalibration c;
+  c.read_bw_bytes_per_s = r.mem_bw_bytes_per_s;
+  const ComputeDtype cd = dt == WeightDtype::BF16 ? ComputeDtype::BF16 : ComputeDtype::FP32;
+  c.gemm_flops_per_s = r.flops_per_s[static_cast<int>(cd)];
+  if (c.gemm_flops_per_s <= 0) c.gemm_flops_per_s = r.flops_per_s[static_cast<int>(ComputeDtype::FP32)];
+  if (c.read_bw_bytes_per_s <= 0 || c.gemm_flops_per_s <= 0)
+    throw Error(hw.source_file + ": expected a memory bandwidth and a " + compute_dtype_name(cd) +
+                " (or fp32) FLOP/s figure for the prediction");
+  c.source = hw.source_file + (r.bw_calibrated ? " (calibrated)" : " (datasheet figures, not calibrated)");
+  return c;
+}
+
+RunCalibration calibrate_in_process(int threads, WeightDtype dt, const std::function<void(const std::string&)>& progress) {
+  CalibrationOptions o;
+  o.threads = threads;
+  o.seconds = 2.0;
+  o.measure_triad = false;
+  o.progress = progress;
+  Calibration c = calibrate_cpu(o);
+  RunCalibration r;
+  r.read_bw_bytes_per_s = c.read_bw_bytes_per_s.median;
+  r.gemm_flops_per_s = dt == WeightDtype::BF16 ? c.gemm_bf16_flops_per_s.median : c.gemm_fp32_flops_per_s.median;
+  r.source = strf("calibrated in-process (%d threads, read over %llu MiB, %s %dx%dx%d)", c.threads,
+                  static_cast<unsigned long long>(c.buffer_bytes >> 20),
+                  (dt == WeightDtype::BF16 ? c.gemm_bf16_impl : c.gemm_fp32_impl).c_str(), c.gemm_m, c.gemm_n, c.gemm_k);
+  return r;
+}
+
+namespace {
+
+std::vector<OpRow> predicted_rows(const StepCost& sc, const RunCalibration& cal, double* total_s) {
+  std::vector<OpRow> rows;
+  *total_s = 0;
+  for (const OpCost& c : sc.ops) {
+    OpRow r;
+    r.name = c.name;
+    r.kind = c.kind;
+    r.layer = c.layer;
+    r.predicted_distinct_experts = c.distinct_experts;
+    r.predicted_bytes = c.weight_bytes + c.kv_bytes + c.activation_bytes;
+    RooflineTime t = roofline(c.flops, r.predicted_bytes, cal.gemm_flops_per_s, cal.read_bw_bytes_per_s);
+    r.predicted_s = t.time_s;
+    r.predicted_compute_bound = t.compute_bound;
+    *total_s += t.time_s;
+    rows.push_back(std::move(r));
+  }
+  return rows;
+}
+
+// Per op name: measured stats from the profiler, executed bytes/FLOPs averaged over steps.
+void fill_measured(std::vector<OpRow>& rows, const std::vector<RangeRecord>& recs,
+                   const std::map<std::string, std::pair<double, double>>& work_sum,
+                   const std::map<std::string, double>& distinct_sum, double steps) {
+  std::map<std::string, RangeSummary> by;
+  for (auto& s : summarize_ranges(recs, "op")) by[s.name] = s;
+  for (OpRow& r : rows) {
+    auto it = by.find(r.name);
+    if (it == by.end()) continue;
+    r.measured_s = it->second.duration_s;
+    auto w = work_sum.find(r.name);
+    if (w != work_sum.end()) {
+      r.bytes = w->second.first / steps;
+      r.flops = w->second.second / steps;
+    }
+    auto d = distinct_sum.find(r.name);
+    if (d != distinct_sum.end()) r.distinct_experts = d->second / steps;
+    if (r.measured_s.median > 0) {
+      r.achieved_bw_bytes_per_s = r.bytes / r.measured_s.median;
+      r.error_pct = (r.predicted_s - r.measured_s.median) / r.measured_s.median * 100.0;
+    }
+  }
+}
+
+void accumulate(const StepWork& w, std::map<std::string, std::pair<double, double>>& work_sum,
+                std::map<std::string, double>& distinct_sum) {
+  for (const OpWork& o : w.ops) {
+    auto& s = work_sum[o.name];
+    s.first += o.weight_bytes + o.kv_bytes;
+    s.second += o.flops;
+    if (o.kind == OpKind::RoutedExperts) distinct_sum[o.name] += static_cast<double>(o.distinct_experts);
+  }
+}
+
+}  // namespace
+
+RunResult run_measurement(const ModelIR& ir, const RunOptions& o, const RunCalibration& cal) {
+  if (o.batch < 1 || o.context < 1 || o.tokens < 1 || o.warmup < 0 || o.prompt < 0 || o.prefill_reps < 1)
+    throw Error(strf("run: expected --batch >= 1, --context >= 1, --tokens >= 1, --prompt >= 0; got %lld, %lld, %lld, %lld",
+                     (long long)o.batch, (long long)o.context, (long long)o.tokens, (long long)o.prompt));
+  auto say = [&](const std::string& s) {
+    if (o.progress) o.progress(s);
+  };
+  RunResult res;
+  res.model = ir.name;
+  std::vector<int> layers;
+  if (o.layers.empty())
+    for (const Layer& L : ir.layers) layers.push_back(L.index);
+  else
+    layers = select_layers(ir, o.layers);
+  const ModelIR slice = slice_model(ir, layers);
+  res.layers = layers;
+  res.params = count_params(slice).total;
+  QuantPolicy all;
+  all.router = all.embedding = all.lm_head = all.other = true;
+  const QuantScheme scheme = o.weight_dtype == WeightDtype::BF16 ? QuantScheme::BF16 : QuantScheme::FP32;
+  res.weight_bytes = weight_bytes(slice, scheme, all);
+  res.calibration = cal;
+  res.batch = o.batch;
+  res.context = o.context;
+  res.prompt = o.prompt;
+  res.tokens = o.tokens;
+  res.routing = routing_override_name(o.routing);
+  res.weight_dtype = cpu::weight_dtype_name(o.weight_dtype);
+
+  // Predictions. The router's real choices are predicted as uniform routing (an upper bound on
+  // distinct experts); zipf:S as the cost model's Zipf; fixed as exactly top_k experts.
+  RoutingModel rm;
+  if (o.routing.kind == RoutingOverride::Zipf) {
+    rm.kind = RoutingModel::Zipf;
+    rm.zipf_s = o.routing.zipf_s;
+  }
+  CostModel cm(slice, scheme, all, KvDtype::BF16);
+  StepCost dec = cm.decode(o.batch, o.context, rm);
+  if (o.routing.kind == RoutingOverride::Fixed)  // one token's worth of experts, whatever the batch
+    for (OpCost& c : dec.ops)
+      if (c.kind == OpKind::RoutedExperts && c.distinct_experts > 0) {
+        const double one = cm.decode(1, o.context, rm).mean_distinct_experts;
+        c.weight_bytes = c.weight_bytes / c.distinct_experts * one;
+        c.distinct_experts = one;
+      }
+  res.predicted_distinct_experts = 0;
+  for (const OpCost& c : dec.ops)
+    if (c.kind == OpKind::RoutedExperts) res.predicted_distinct_experts = c.distinct_experts;
+  res.ops = predicted_rows(dec, cal, &res.predicted_decode_step_s);
+  if (o.prompt > 0) {
+    StepCost pre = cm.prefill(o.batch, o.prompt, rm);
+    res.prefill_ops = predicted_rows(pre, cal, &res.predicted_prefill_s);
+  }
+
+  // Prepare.
+  auto be = make_backend(o.backend);
+  BackendOptions bo;
+  bo.weight_dtype = o.weight_dtype;
+  bo.seed = o.seed;
+  bo.threads = o.threads;
+  bo.routing = o.routing;
+  bo.weights_path = o.weights_path;
+  bo.max_batch = o.batch;
+  bo.max_context = std::max(o.context + o.warmup + o.tokens, o.prompt) + 1;
+  bo.max_step_tokens = std::max(o.batch, o.batch * o.prompt);
+  say(strf("preparing %s: %zu layer(s), %.2f GB of %s weights", slice.name.c_str(), layers.size(),
+           static_cast<double>(res.weight_bytes) / 1e9, res.weight_dtype.c_str()));
+  be->prepare(slice, bo);
+  res.backend = be->name();
+  res.device = be->device();
+  res.threads = o.threads;
+
+  CpuProfiler prof;
+  std::vector<RangeRecord> trace;
+  auto tokens_for = [&](int64_t step, int64_t n) {
+    std::vector<int32_t> t(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) t[static_cast<size_t>(i)] = static_cast<int32_t>((step * 7919 + i * 104729 + 1) % slice.vocab_size);
+    return t;
+  };
+
+  // Prefill.
+  if (o.prompt > 0) {
+    std::map<std::string, std::pair<double, double>> ws;
+    std::map<std::string, double> ds;
+    std::vector<double> step_s;
+    for (int64_t rep = 0; rep <= o.prefill_reps; ++rep) {
+      say(strf("prefill %lld/%lld (%lld x %lld tokens)%s", (long long)rep, (long long)o.prefill_reps, (long long)o.batch,
+               (long long)o.prompt, rep == 0 ? ", warm-up" : ""));
+      be->reset(o.batch);
+      const bool measured = rep > 0;
+      const int64_t t0 = now_ns();
+      if (measured) prof.push("prefill", "step");
+      be->prefill(tokens_for(rep + 1000, o.batch * o.prompt), o.prompt, nullptr, measured ? &prof : nullptr);
+      if (measured) {
+        prof.pop();
+        step_s.push_back(static_cast<double>(now_ns() - t0) * 1e-9);
+        accumulate(be->last_step(), ws, ds);
+      }
+    }
+    auto recs = prof.records();
+    fill_measured(res.prefill_ops, recs, ws, ds, static_cast<double>(o.prefill_reps));
+    res.prefill_s = summarize(step_s);
+    if (o.keep_trace) trace.insert(trace.end(), recs.begin(), recs.end());
+    prof.clear();
+  }
+
+  // Decode.
+  say(strf("filling the KV cache: %lld sequences x %lld positions", (long long)o.batch, (long long)o.context));
+  be->fill_kv(o.batch, o.context);
+  for (int64_t s = 0; s < o.warmup; ++s) {
+    say(strf("decode warm-up %lld/%lld", (long long)s + 1, (long long)o.warmup));
+    be->decode(tokens_for(s, o.batch), nullptr, nullptr);
+  }
+  std::map<std::string, std::pair<double, double>> ws;
+  std::map<std::string, double> ds;
+  std::vector<double> step_s, step_bytes;
+  std::vector<double> distinct_sum;
+  for (int64_t s = 0; s < o.tokens; ++s) {
+    say(strf("decode step %lld/%lld", (long long)s + 1, (long long)o.tokens));
+    const int64_t t0 = now_ns();
+    prof.push("decode_step", "step");
+    be->decode(tokens_for(o.warmup + s, o.batch), nullptr, &prof);
+    prof.pop();
+    step_s.push_back(static_cast<double>(now_ns() - t0) * 1e-9);
+    const StepWork& w = be->last_step();
+    accumulate(w, ws, ds);
+    double b = 0;
+    for (const OpWork& op : w.ops) b += op.weight_bytes + op.kv_bytes;
+    step_bytes.push_back(b);
+    distinct_sum.resize(w.distinct_experts_per_layer.size(), 0.0);
+    for (size_t i = 0; i < w.distinct_experts_per_layer.size(); ++i) distinct_sum[i] += static_cast<double>(w.distinct_experts_per_layer[i]);
+  }
+  auto recs = prof.records();
+  fill_measured(res.ops, recs, ws, ds, static_cast<double>(o.tokens));
+  if (o.keep_trace) trace.insert(trace.end(), recs.begin(), recs.end());
+  res.decode_step_s = summarize(step_s);
+  for (double b : step_bytes) res.decode_bytes += b / static_cast<double>(step_bytes.size());
+  if (res.decode_step_s.median > 0) res.achieved_bw_bytes_per_s = res.decode_bytes / res.decode_step_s.median;
+  for (double d : distinct_sum) res.distinct_experts_per_layer.push_back(d / static_cast<double>(o.tokens));
+  res.trace = std::move(trace);
+  return res;
+}
+
+}  // namespace llmcost
