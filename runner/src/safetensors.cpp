@@ -490,6 +490,7 @@ void convert_to_f32(TensorDtype d, const uint8_t* p, float* out, size_t n) {
 
 void SafetensorsCheckpoint::read_f32(const std::string& name, const std::vector<int64_t>& expected_shape, float* out) const {
   const TensorInfo& t = checked(*this, name, expected_shape);
+  if (t.numel() == 0) return;  // out may be null for an empty tensor
   convert_to_f32(t.dtype, data(t), out, static_cast<size_t>(t.numel()));
 }
 
@@ -497,6 +498,7 @@ void SafetensorsCheckpoint::read_bf16(const std::string& name, const std::vector
   const TensorInfo& t = checked(*this, name, expected_shape);
   const uint8_t* p = data(t);
   size_t n = static_cast<size_t>(t.numel());
+  if (n == 0) return;  // out may be null for an empty tensor
   if (t.dtype == TensorDtype::BF16) {
     std::memcpy(out, p, n * 2);
     return;
