@@ -286,10 +286,16 @@ RunData read_run_file(const std::string& path) {
     if (const Value* l = sl->raw("layers")) {
       if (l->is_int()) r.slice = std::to_string(l->as_int());
       else if (l->is_string()) r.slice = l->as_string();
-      else if (l->is_array()) r.slice = std::to_string(l->items().size()) + " layers";
+      else if (l->is_array())
+        for (const auto& x : l->items())
+          r.slice += (r.slice.empty() ? "" : ", ") + (x.is_int() ? std::to_string(x.as_int()) : x.is_string() ? x.as_string() : "?");
     }
   }
   if (auto cal = root.child("calibration")) r.read_bw_bytes_per_s = cal->num_or("read_bw_bytes_per_s", 0.0);
+  if (auto wl = root.child("workload")) {
+    r.batch = wl->int_or("batch", 0, 0);
+    r.context = wl->int_or("context", 0, 0);
+  }
   if (auto pred = root.child("predicted")) r.predicted_decode_step_s = pred->num_or("decode_step_s", 0.0);
   auto meas = root.child("measured");
   if (!meas) root.fail("measured", "must be an object (the measured results of `llmcost run`)");
@@ -309,6 +315,8 @@ RunData read_run_file(const std::string& path) {
     if (!mt || *mt < 0) o.fail("measured_s", "must be a non-negative number of seconds");
     op.predicted_s = *p;
     op.measured_s = *mt;
+    op.measured_p10_s = o.num_or("measured_s_p10", 0.0);
+    op.measured_p90_s = o.num_or("measured_s_p90", 0.0);
     op.bytes = o.num_or("bytes", 0.0);
     op.error_pct = o.num_or("error_pct", 0.0);
     r.ops.push_back(op);

@@ -133,7 +133,7 @@ std::vector<Measurement> parse_gbench(const ConfigReader& root, const std::strin
 }
 
 // `llmcost run --format json` (issue 4): the decode step (median, p10/p90), prefill, and per-op
-// medians; ops carry the step's relative spread (the run reports no per-op spread).
+// medians; ops carry their own p10/p90 spread, or the step's when the run gives none.
 std::vector<Measurement> parse_run(const ConfigReader& root, const std::string& file) {
   std::string prefix;
   if (const Value* m = root.raw("model"); m && m->is_string()) prefix = m->as_string() + "/";
@@ -172,7 +172,9 @@ std::vector<Measurement> parse_run(const ConfigReader& root, const std::string& 
       auto t = o.opt_num("measured_s");
       if (!t || *t < 0) o.fail("measured_s", "must be a non-negative number of seconds");
       m.median_s = *t;
-      m.noise_rel = step_noise;
+      // The op's own p10/p90 when the run gives them, else the step's relative spread.
+      auto op10 = o.opt_num("measured_s_p10"), op90 = o.opt_num("measured_s_p90");
+      m.noise_rel = op10 && op90 && *t > 0 ? std::max(0.0, (*op90 - *op10) / (2 * *t)) : step_noise;
       m.bytes = static_cast<int64_t>(o.num_or("bytes", 0.0));
       m.read_bw_bytes_per_s = bw;
       m.source = file;

@@ -28,6 +28,7 @@ Cell sec_ms(double s) { return Cell::number(s, fmt::format("{:.2f}", s * 1e3)); 
 // Four significant digits without an exponent: 0.1234, 12.34, 1234, 10180.
 std::string sig_text(double v) { return std::fabs(v) >= 1000 ? fmt::format("{:.0f}", v) : fmt::format("{:.4g}", v); }
 Cell sig(double v) { return Cell::number(v, sig_text(v)); }
+Cell ms_sig(double s) { return Cell::number(s, sig_text(s * 1e3)); }  // seconds shown as ms, 4 digits
 Cell int_cell(int64_t v) { return Cell::integer(v, std::to_string(v)); }
 Cell usd(const std::optional<double>& v, int decimals = 3) {
   return v ? Cell::number(*v, fmt::format("{:.{}f}", *v, decimals)) : Cell::str("-");
@@ -366,9 +367,10 @@ Section run_section(const RunData& r) {
   s.id = "predicted-vs-measured";
   s.heading = "Predicted vs measured (" + r.backend + ", " + r.device + ")";
   s.paragraphs.push_back(fmt::format(
-      "From {}: {}slice of layers {}. Decode step predicted {:.3f} ms, measured {:.3f} ms (median; p10 {:.3f} ms, p90 "
+      "From {}: {}slice of layers {}{}. Decode step predicted {:.3f} ms, measured {:.3f} ms (median; p10 {:.3f} ms, p90 "
       "{:.3f} ms). The prediction uses the calibrated read bandwidth {:.2f} GB/s.",
       r.file, r.model.empty() ? "" : r.model + ", ", r.slice.empty() ? "(not stated)" : r.slice,
+      r.batch > 0 ? fmt::format(", batch {}, context {}", r.batch, r.context) : std::string(),
       r.predicted_decode_step_s * 1e3, r.measured_decode_step_s * 1e3, r.measured_p10_s * 1e3, r.measured_p90_s * 1e3,
       r.read_bw_bytes_per_s / kGB));
   svg::BarChart c;
@@ -405,11 +407,15 @@ Section run_section(const RunData& r) {
   t.caption = "Per op";
   t.columns = {{"op", "op", ""},
                {"predicted_s", "predicted (ms)", "s"},
-               {"measured_s", "measured (ms)", "s"},
+               {"measured_s", "measured median (ms)", "s"},
+               {"measured_p10_s", "p10 (ms)", "s"},
+               {"measured_p90_s", "p90 (ms)", "s"},
                {"error_pct", "error (%)", "%"},
                {"bytes", "bytes moved (GB)", "bytes"}};
   for (const auto& op : r.ops)
-    t.rows.push_back({Cell::str(op.name), sec_ms(op.predicted_s), sec_ms(op.measured_s),
+    t.rows.push_back({Cell::str(op.name), ms_sig(op.predicted_s), ms_sig(op.measured_s),
+                      op.measured_p10_s > 0 ? ms_sig(op.measured_p10_s) : Cell::str("-"),
+                      op.measured_p90_s > 0 ? ms_sig(op.measured_p90_s) : Cell::str("-"),
                       Cell::number(op.error_pct, fmt::format("{:+.1f}", op.error_pct)), gb_cell(op.bytes)});
   s.tables.push_back(t);
   return s;

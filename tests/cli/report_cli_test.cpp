@@ -110,6 +110,41 @@ TEST_F(ReportCli, ScenarioFileAndRunFile) {
   EXPECT_NE(csv.find("summary-table,meta-llama/Llama-3.1-8B / h100-sxm,devices_bf16,devices,1,"), std::string::npos) << csv.substr(0, 800);
 }
 
+// A real `llmcost run` of a tiny model: its JSON feeds the report and the CI gate as is.
+TEST_F(ReportCli, RealRunFileFeedsReportAndCiGate) {
+  write("tiny.json", R"({"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 64,
+    "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
+    "vocab_size": 256, "max_position_embeddings": 512, "rms_norm_eps": 1e-5, "tie_word_embeddings": false})");
+  write("cal.yaml", "name: box\nkind: cpu\nmemory_bytes: {value: 1e11, source: t}\nmem_bw_bytes_per_s: {value: 1e11, source: t}\n"
+                    "peak_flops_per_s:\n  fp32: {value: 1e12, source: t}\ncalibrated:\n  read_bw_bytes_per_s: {value: 1e10, source: t}\n"
+                    "  gemm_flops_per_s:\n    fp32: {value: 1e11, source: t}\n");
+  write("tiny-scenario.yaml", "name: t\nmodels: [" + path("tiny.json") + "]\nhardware: [h100-sxm]\n"
+                              "workload: {concurrency: 2, prompt_tokens: 16, output_tokens: 16}\n");
+  Result run_r = run("run '" + path("tiny.json") + "' --tokens 3 --warmup 1 --context 32 --threads 1 --calibration '" +
+                     path("cal.yaml") + "' --format json -o '" + path("run.json") + "'");
+  ASSERT_EQ(run_r.rc, 0) << run_r.err;
+  Result r = run("report '" + path("tiny-scenario.yaml") + "' -o '" + path("o") + "' --format html,json --run '" +
+                 path("run.json") + "'");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  std::string html = slurp(dir_ / "o" / "tiny-scenario.html");
+  EXPECT_NE(html.find("Predicted vs measured (cpu,"), std::string::npos);
+  EXPECT_NE(html.find("slice of layers 0, 1, batch 1, context 32"), std::string::npos);
+  auto j = nlohmann::json::parse(slurp(dir_ / "o" / "tiny-scenario.json"));
+  bool found = false;
+  for (const auto& sec : j["sections"])
+    if (sec["id"] == "predicted-vs-measured") {
+      found = true;
+      EXPECT_EQ(sec["tables"][1]["rows"].size(), 11u);  // every op of the run
+    }
+  EXPECT_TRUE(found);
+  Result rec = run("ci record --models '" + path("tiny.json") + "' --measured '" + path("run.json") + "' -o '" +
+                   path("base.json") + "'");
+  ASSERT_EQ(rec.rc, 0) << rec.err;
+  Result chk = run("ci check --baseline '" + path("base.json") + "' --current '" + path("run.json") + "'");
+  EXPECT_EQ(chk.rc, 0) << chk.out << chk.err;
+  EXPECT_NE(chk.out.find("12 measured medians compared"), std::string::npos) << chk.out;  // step + 11 ops
+}
+
 TEST_F(ReportCli, BadInputIsOneLineAndWritesNothing) {
   write("bad.yaml", "name: x\nmodels: [llama-3.1-8b]\nhardware: [h100-sxm]\nworkload: {concurrency: 4, prompt_tokens: 8, output_tokens: 8}\nquant: [bf17]\n");
   Result r = run("report '" + path("bad.yaml") + "' -o '" + path("o") + "'");

@@ -97,7 +97,7 @@ ReportInput sample_input(bool with_run) {
     run.read_bw_bytes_per_s = 20e9;
     run.predicted_decode_step_s = 0.05;
     run.measured_decode_step_s = 0.055;
-    run.ops = {{"layers.0.self_attn", 0.001, 0.0012, 1e6, 20.0}, {"layers.0.mlp", 0.04, 0.041, 8e8, 2.5}};
+    run.ops = {{"layers.0.self_attn", 0.001, 0.0012, 0.0011, 0.0013, 1e6, 20.0}, {"layers.0.mlp", 0.04, 0.041, 0, 0, 8e8, 2.5}};
     in.run = run;
   }
   return in;
@@ -168,6 +168,8 @@ TEST(CapacityReport, RunFileAddsPredictedVsMeasured) {
   EXPECT_NE(html.find("Predicted vs measured (cpu, test cpu)"), std::string::npos);
   EXPECT_EQ(html.find("no run file given"), std::string::npos);
   EXPECT_NE(report_csv(d).find("run-ops-table,layers.0.mlp,error_pct,%,2.5,+2.5\n"), std::string::npos);
+  EXPECT_NE(report_csv(d).find("run-ops-table,layers.0.self_attn,measured_s,s,0.0011999999999999999,1.2\n"), std::string::npos)
+      << report_csv(d);
 }
 
 TEST(CapacityReport, SizingPageIsOneModelWithItsRows) {

@@ -82,12 +82,14 @@ struct MeasuredOp {
   std::string name;
   double predicted_s = 0;
   double measured_s = 0;
+  double measured_p10_s = 0, measured_p90_s = 0;  // 0: not given
   double bytes = 0;
   double error_pct = 0;  // as the run file states it
 };
 struct RunData {
   std::string file, backend, device, model;
-  std::string slice;  // the layers run, as the run file states them ("2", "dense:1,moe:2")
+  std::string slice;  // the layers run, as the run file states them ("2", "dense:1,moe:2", "0, 1")
+  int64_t batch = 0, context = 0;  // the run's workload (0: not stated)
   double read_bw_bytes_per_s = 0;
   double predicted_decode_step_s = 0, measured_decode_step_s = 0;
   double measured_p10_s = 0, measured_p90_s = 0;
