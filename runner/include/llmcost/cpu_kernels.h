@@ -40,12 +40,12 @@ bool have_blas();
 // The SIMD path picked at run time: "avx512f", "avx2+fma" or "scalar".
 const char* simd_isa();
 
-// Runs f(t) for t in [0, threads) on a persistent pool (the caller is t = 0) and waits. Idle
-// workers sleep on a condition variable rather than spin: on a shared 2-core box spinning
-// OpenMP/OpenBLAS threads starve each other. Called from inside a job, runs the t's inline.
-void parallel(int threads, const std::function<void(int)>& f);
-// Items [0, n) split into `threads` contiguous ranges: f(begin, end).
-void parallel_for(int threads, int64_t n, const std::function<void(int64_t, int64_t)>& f);
+// f(begin, end) over chunks of [0, n) of `grain` items (0: about n / (8 x threads)), taken by
+// up to `threads` threads from a persistent pool (the caller is one of them). Idle workers sleep
+// on a condition variable rather than spin (spinning OpenMP/OpenBLAS threads starve each other
+// on a shared box), and a worker that wakes after the chunks ran out is not waited for. Called
+// from inside a chunk, runs f(0, n) inline.
+void parallel_for(int threads, int64_t n, const std::function<void(int64_t, int64_t)>& f, int64_t grain = 0);
 
 // out[i] = bf16 -> fp32 of in[i].
 void bf16_row_to_f32(const uint16_t* in, float* out, int64_t n);
