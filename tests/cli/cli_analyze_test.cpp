@@ -197,6 +197,13 @@ TEST_F(Cli, UnreadablePathsAndDirectoryWithoutConfig) {
   expect_failure(run("analyze no-such-model"), 1, "model \"no-such-model\" is neither a readable path nor a bundled model");
 }
 
+TEST_F(Cli, PermissionDenied) {
+  if (::geteuid() == 0) GTEST_SKIP() << "root reads any file";
+  write("secret.json", kTiny);
+  fs::permissions(dir_ / "secret.json", fs::perms::none);
+  expect_failure(run("analyze secret.json"), 1, "secret.json: cannot read file (Permission denied)");
+}
+
 TEST_F(Cli, BadYaml) {
   write("bad.yaml", "model_type: llama\nhidden_size: [1, 2\n");
   expect_failure(run("analyze bad.yaml"), 1, "bad.yaml: / is not valid YAML: line ");
