@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "llmcost/calibrate.h"
 #include "llmcost/cpu_kernels.h"
 
 namespace {
@@ -88,6 +89,17 @@ BENCHMARK(BM_MatmulImpl)
     ->ArgsProduct({{8, 16, 32, 64, 256}, {0, 1}})
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
+
+// The same bytes read by the calibration's read_sum (fp32 sum, 2 threads): the bandwidth the
+// GEMV above is judged against (target >= 80%). Run next to it, on the same load.
+void BM_ReadSumBaseline(benchmark::State& st) {
+  const size_t floats = static_cast<size_t>(14336) * 4096 / 2;  // 117 MB, as the bf16 weight above
+  llmcost::BandwidthBuffer buf(floats, 2, 0.5f);
+  for (auto _ : st) benchmark::DoNotOptimize(llmcost::read_sum(buf.data(), buf.size(), 2));
+  st.counters["GB_per_s"] = benchmark::Counter(static_cast<double>(buf.size_bytes()) * 1e-9,
+                                               benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_ReadSumBaseline)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "llmcost/backend.h"
+#include "llmcost/cost_model.h"
 #include "llmcost/families.h"
 #include "llmcost/safetensors.h"
 #include "llmcost/value.h"
@@ -585,6 +586,49 @@ TEST(CpuBackend, StepWorkCountsBytesAndFlops) {
     EXPECT_DOUBLE_EQ(op.kv_bytes, 2.0 * 11 * (32 + 32) * 2);  // 2 sequences x 11 positions x (K + V) bf16
   }
   EXPECT_TRUE(saw_attn);
+}
+
+// What each op executed (weights read, KV read, FLOPs) equals the analyzer's cost model for the
+// same step, op by op (norm scales are the exception: the runner keeps them in fp32, the cost
+// model counts them at 16 bits). Routed experts: the cost model's one-expert bytes x the experts
+// actually touched.
+TEST(CpuBackend, ExecutedWorkAgreesWithTheCostModel) {
+  for (const char* json : {kLlama, kMixtral, kQwen3}) {
+    ModelIR ir = tiny(json);
+    auto be = make(ir, WeightDtype::BF16, 1, 2, 16, {RoutingOverride::Fixed, 1});
+    be->fill_kv(2, 10);
+    be->decode({1, 2}, nullptr, nullptr);
+    QuantPolicy all;
+    all.router = all.embedding = all.lm_head = all.other = true;
+    CostModel cm(ir, QuantScheme::BF16, all, KvDtype::BF16);
+    StepCost sc = cm.decode(2, 11, RoutingModel{});
+    std::map<std::string, const OpCost*> pred;
+    for (const auto& c : sc.ops) pred[c.name] = &c;
+    std::map<std::string, double> copy;
+    for (const auto& c : cm.ops()) copy[c.name] = c.copy_bytes;
+    int checked = 0;
+    for (const OpWork& w : be->last_step().ops) {
+      ASSERT_TRUE(pred.count(w.name)) << w.name;
+      const OpCost& c = *pred[w.name];
+      if (w.kind == OpKind::Norm) continue;
+      if (w.kind == OpKind::RoutedExperts) {
+        EXPECT_EQ(w.distinct_experts, 2);
+        EXPECT_DOUBLE_EQ(w.weight_bytes, copy[w.name] * 2) << w.name;
+        EXPECT_DOUBLE_EQ(w.flops, c.flops) << w.name;
+      } else if (w.kind == OpKind::Attention && c.kind == OpKind::Attention && ir.layers[0].ops[1].tensors.size() > 4) {
+        // qk-norm scales: fp32 here, 16-bit in the cost model.
+        EXPECT_NEAR(w.weight_bytes, c.weight_bytes, 2.0 * 2 * 24 + 1) << w.name;
+        EXPECT_DOUBLE_EQ(w.kv_bytes, c.kv_bytes) << w.name;
+        EXPECT_DOUBLE_EQ(w.flops, c.flops) << w.name;
+      } else {
+        EXPECT_DOUBLE_EQ(w.weight_bytes, c.weight_bytes) << w.name;
+        EXPECT_DOUBLE_EQ(w.kv_bytes, c.kv_bytes) << w.name;
+        EXPECT_DOUBLE_EQ(w.flops, c.flops) << w.name;
+      }
+      ++checked;
+    }
+    EXPECT_GE(checked, 6) << ir.architecture;
+  }
 }
 
 }  // namespace
