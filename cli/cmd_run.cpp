@@ -61,7 +61,8 @@ std::string run_json(const RunResult& r) {
         {"decode_bytes", r.decode_bytes},
         {"achieved_bw_bytes_per_s", r.achieved_bw_bytes_per_s},
         {"prefill_s", r.prompt > 0 ? nlohmann::json(r.prefill_s.median) : nlohmann::json(nullptr)},
-        {"distinct_experts_per_layer", r.distinct_experts_per_layer}}},
+        {"distinct_experts_per_layer", r.distinct_experts_per_layer},
+        {"distinct_experts_per_layer_per_step", r.distinct_experts_per_step}}},
       {"ops", ops},
       {"prefill_ops", pre},
   };

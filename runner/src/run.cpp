@@ -254,6 +254,7 @@ RunResult run_measurement(const ModelIR& ir, const RunOptions& o, const RunCalib
     double b = 0;
     for (const OpWork& op : w.ops) b += op.weight_bytes + op.kv_bytes;
     step_bytes.push_back(b);
+    res.distinct_experts_per_step.push_back(w.distinct_experts_per_layer);
     distinct_sum.resize(w.distinct_experts_per_layer.size(), 0.0);
     for (size_t i = 0; i < w.distinct_experts_per_layer.size(); ++i) distinct_sum[i] += static_cast<double>(w.distinct_experts_per_layer[i]);
   }

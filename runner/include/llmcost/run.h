@@ -78,6 +78,7 @@ struct RunResult {
   double achieved_bw_bytes_per_s = 0;
   Stats prefill_s;                 // n = 0 without a prefill
   std::vector<double> distinct_experts_per_layer;   // measured mean per MoE layer
+  std::vector<std::vector<int64_t>> distinct_experts_per_step;  // [measured step][MoE layer]
   double predicted_distinct_experts = 0;            // per MoE layer, the cost model's expectation
   std::vector<OpRow> ops;          // decode step, IR order
   std::vector<OpRow> prefill_ops;  // prefill, IR order (empty without a prefill)

@@ -636,20 +636,20 @@ void CpuBackend::run_attention(OpState& st, const float* h, float* out, const Ro
     sc.resize(static_cast<size_t>(qpg * n));
     row.resize(static_cast<size_t>(hd));
     const float* qg = &q[static_cast<size_t>(t * qw + g * qpg * hd)];
-    for (int64_t j = 0; j < n; ++j) {
-      cpu::bf16_row_to_f32(cache_row(st.k_cache, st.k_width, seq, lo + j) + g * hd, row.data(), hd);
-      for (int64_t i = 0; i < qpg; ++i) {
-        float s = cpu::dot_f32(qg + i * hd, row.data(), hd) * scale;
-        if (a.logit_softcap > 0) s = static_cast<float>(a.logit_softcap * std::tanh(s / a.logit_softcap));
-        sc[static_cast<size_t>(i * n + j)] = s;
-      }
+    // scores [qpg, n] = q_g [qpg, hd] x K[lo..pos, g]^T: the cached keys are a bf16 "weight" of n rows.
+    const cpu::WeightView keys{cache_row(st.k_cache, st.k_width, seq, lo) + g * hd, WeightDtype::BF16, n, hd, st.k_width};
+    cpu::matmul(qg, qpg, hd, keys, sc.data(), n, 1, cpu::MatmulImpl::Gemv);
+    for (int64_t i = 0; i < qpg * n; ++i) {
+      float& s = sc[static_cast<size_t>(i)];
+      s *= scale;
+      if (a.logit_softcap > 0) s = static_cast<float>(a.logit_softcap * std::tanh(s / a.logit_softcap));
     }
     for (int64_t i = 0; i < qpg; ++i) softmax_inplace(&sc[static_cast<size_t>(i * n)], n);
     float* og = &att[static_cast<size_t>(t * qw + g * qpg * hd)];
     std::fill(og, og + qpg * hd, 0.0f);
-    for (int64_t j = 0; j < n; ++j) {
-      const uint16_t* vr = cache_row(st.v_cache, st.v_width, seq, lo + j) + g * hd;
-      for (int64_t i = 0; i < qpg; ++i) cpu::axpy_bf16(sc[static_cast<size_t>(i * n + j)], vr, og + i * hd, hd);
+    for (int64_t j = 0; j < n; ++j) {  // each value row converted once, used by the group's qpg heads
+      cpu::bf16_row_to_f32(cache_row(st.v_cache, st.v_width, seq, lo + j) + g * hd, row.data(), hd);
+      for (int64_t i = 0; i < qpg; ++i) cpu::axpy_f32(sc[static_cast<size_t>(i * n + j)], row.data(), og + i * hd, hd);
     }
   }
   });
