@@ -478,6 +478,30 @@ void build_family_llama_like(const ConfigReader& r, ModelIR& ir, const std::stri
       r.fail(arch == "qwen2_moe" || arch == "qwen3_moe" || arch == "olmoe" ? "num_experts" : "num_local_experts",
              "is required (a positive integer) for a " + arch + " model but is missing");
   }
+  if (arch == "gemma3_text") {
+    // Gemma 3's multimodal configs (gemma-3-4b/12b/27b) write only what differs from
+    // Gemma3TextConfig's defaults in text_config; transformers fills in the rest.
+    static const std::vector<std::pair<const char*, Value>> kDefaults = {
+        {"vocab_size", Value::integer(262208)},       {"hidden_size", Value::integer(2304)},
+        {"intermediate_size", Value::integer(9216)},  {"num_hidden_layers", Value::integer(26)},
+        {"num_attention_heads", Value::integer(8)},   {"num_key_value_heads", Value::integer(4)},
+        {"head_dim", Value::integer(256)},            {"query_pre_attn_scalar", Value::integer(256)},
+        {"sliding_window", Value::integer(4096)},     {"rope_theta", Value::number(1000000.0)},
+        {"rms_norm_eps", Value::number(1e-6)},        {"max_position_embeddings", Value::integer(131072)},
+    };
+    Value filled = r.node();
+    std::string used;
+    for (const auto& kv : kDefaults)
+      if (!r.has(kv.first)) {
+        filled.set(kv.first, kv.second);
+        used += (used.empty() ? "" : ", ") + std::string(kv.first);
+      }
+    if (!used.empty()) {
+      ir.notes.push_back("Gemma3TextConfig defaults used for " + used);
+      build_llama_like(ConfigReader(filled, r.file(), r.pointer()), ir, f);
+      return;
+    }
+  }
   build_llama_like(r, ir, f);
 }
 
