@@ -86,7 +86,7 @@ void BM_MatmulImpl(benchmark::State& st) {
 }
 BENCHMARK(BM_MatmulImpl)
     ->ArgNames({"rows", "blas"})
-    ->ArgsProduct({{8, 16, 32, 64, 256}, {0, 1}})
+    ->ArgsProduct({{8, 16, 32, 64, 256, 1024}, {0, 1}})
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 

@@ -178,8 +178,8 @@ void register_run(CLI::App& app, Context& ctx) {
       ro.keep_trace = !o->trace.empty();
       const bool tty = isatty(STDERR_FILENO);
       if (tty) ro.progress = [](const std::string& s) { fmt::print(stderr, "run: {}\n", s); };
-      // Check the slice spec before a calibration spends seconds.
-      if (!o->layers.empty()) select_layers(ir, o->layers);
+      // Check the slice spec and its memory before a calibration spends seconds.
+      check_run_fits(ir, ro);
       RunCalibration cal = o->calibration.empty()
                                ? calibrate_in_process(o->threads, ro.weight_dtype,
                                                       tty ? std::function<void(const std::string&)>([](const std::string& w) {

@@ -125,6 +125,33 @@ void accumulate(const StepWork& w, std::map<std::string, std::pair<double, doubl
 
 }  // namespace
 
+ModelIR run_slice(const ModelIR& ir, const RunOptions& o) {
+  std::vector<int> layers;
+  if (o.layers.empty())
+    for (const Layer& L : ir.layers) layers.push_back(L.index);
+  else
+    layers = select_layers(ir, o.layers);
+  return slice_model(ir, layers);
+}
+
+BackendOptions run_backend_options(const RunOptions& o) {
+  BackendOptions bo;
+  bo.weight_dtype = o.weight_dtype;
+  bo.seed = o.seed;
+  bo.threads = o.threads;
+  bo.routing = o.routing;
+  bo.weights_path = o.weights_path;
+  bo.max_batch = o.batch;
+  bo.max_context = std::max(o.context + o.warmup + o.tokens, o.prompt) + 1;
+  bo.max_step_tokens = std::max(o.batch, o.batch * o.prompt);
+  return bo;
+}
+
+void check_run_fits(const ModelIR& ir, const RunOptions& o) {
+  const ModelIR slice = run_slice(ir, o);
+  check_slice_fits(slice, predict_slice_memory(slice, run_backend_options(o)), available_memory_bytes());
+}
+
 RunResult run_measurement(const ModelIR& ir, const RunOptions& o, const RunCalibration& cal) {
   if (o.batch < 1 || o.context < 1 || o.tokens < 1 || o.warmup < 0 || o.prompt < 0 || o.prefill_reps < 1)
     throw Error(strf("run: expected --batch >= 1, --context >= 1, --tokens >= 1, --prompt >= 0; got %lld, %lld, %lld, %lld",
@@ -134,12 +161,9 @@ RunResult run_measurement(const ModelIR& ir, const RunOptions& o, const RunCalib
   };
   RunResult res;
   res.model = ir.name;
+  const ModelIR slice = run_slice(ir, o);
   std::vector<int> layers;
-  if (o.layers.empty())
-    for (const Layer& L : ir.layers) layers.push_back(L.index);
-  else
-    layers = select_layers(ir, o.layers);
-  const ModelIR slice = slice_model(ir, layers);
+  for (const Layer& L : slice.layers) layers.push_back(L.index);
   res.layers = layers;
   res.params = count_params(slice).total;
   QuantPolicy all;
@@ -181,15 +205,7 @@ RunResult run_measurement(const ModelIR& ir, const RunOptions& o, const RunCalib
 
   // Prepare.
   auto be = make_backend(o.backend);
-  BackendOptions bo;
-  bo.weight_dtype = o.weight_dtype;
-  bo.seed = o.seed;
-  bo.threads = o.threads;
-  bo.routing = o.routing;
-  bo.weights_path = o.weights_path;
-  bo.max_batch = o.batch;
-  bo.max_context = std::max(o.context + o.warmup + o.tokens, o.prompt) + 1;
-  bo.max_step_tokens = std::max(o.batch, o.batch * o.prompt);
+  const BackendOptions bo = run_backend_options(o);
   say(strf("preparing %s: %zu layer(s), %.2f GB of %s weights", slice.name.c_str(), layers.size(),
            static_cast<double>(res.weight_bytes) / 1e9, res.weight_dtype.c_str()));
   be->prepare(slice, bo);

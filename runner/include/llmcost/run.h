@@ -85,6 +85,13 @@ struct RunResult {
   std::vector<RangeRecord> trace;  // when keep_trace
 };
 
+// The slice `opts` selects and the backend options the run will prepare it with.
+ModelIR run_slice(const ModelIR& ir, const RunOptions& opts);
+BackendOptions run_backend_options(const RunOptions& opts);
+// Refuses (Error stating both figures) a run whose slice memory exceeds MemAvailable, before
+// anything is allocated or calibrated.
+void check_run_fits(const ModelIR& ir, const RunOptions& opts);
+
 // Throws Error for bad options, a slice that does not fit, unsupported ops.
 RunResult run_measurement(const ModelIR& ir, const RunOptions& opts, const RunCalibration& cal);
 
