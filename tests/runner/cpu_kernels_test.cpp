@@ -3,6 +3,7 @@
 // strided activations / outputs / weight rows, GEMV and sgemm paths, 1 and 2 threads.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -51,6 +52,19 @@ TEST(CpuKernels, BlasPathMatchesNaive) {
   if (!have_blas()) GTEST_SKIP() << "built without BLAS";
   for (WeightDtype dt : {WeightDtype::BF16, WeightDtype::FP32})
     for (int64_t M : {1, 5, 40}) check(M, 53, 100, dt, MatmulImpl::Blas, 2);
+}
+
+TEST(CpuKernels, SoftmaxMatchesDouble) {
+  for (int64_t n : {1, 5, 16, 17, 100, 1025}) {
+    std::vector<float> s(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) s[static_cast<size_t>(i)] = 30.0f * val(i, 3) - (i == 3 ? 100.0f : 0.0f);
+    std::vector<double> ref(s.begin(), s.end());
+    double mx = *std::max_element(ref.begin(), ref.end()), z = 0;
+    for (double& r : ref) z += (r = std::exp(r - mx));
+    softmax_f32(s.data(), n);
+    for (int64_t i = 0; i < n; ++i)
+      ASSERT_NEAR(s[static_cast<size_t>(i)], ref[static_cast<size_t>(i)] / z, 1e-6 * ref[static_cast<size_t>(i)] / z + 1e-12) << n << " " << i;
+  }
 }
 
 TEST(CpuKernels, ParallelForCoversEveryItemOnce) {

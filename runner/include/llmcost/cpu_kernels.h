@@ -47,6 +47,9 @@ const char* simd_isa();
 // from inside a chunk, runs f(0, n) inline.
 void parallel_for(int threads, int64_t n, const std::function<void(int64_t, int64_t)>& f, int64_t grain = 0);
 
+// s[i] = exp(s[i] - max) / sum over [0, n): a vectorized exp (relative error < 2e-7) on AVX-512.
+void softmax_f32(float* s, int64_t n);
+
 // out[i] = bf16 -> fp32 of in[i].
 void bf16_row_to_f32(const uint16_t* in, float* out, int64_t n);
 // sum_i a[i] * b[i]

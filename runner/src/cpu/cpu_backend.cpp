@@ -139,17 +139,7 @@ int64_t rope_dims(const AttentionSpec& a, int64_t head_dim) {
   return r - (r % 2);
 }
 
-void softmax_inplace(float* s, int64_t n) {
-  float mx = -std::numeric_limits<float>::infinity();
-  for (int64_t i = 0; i < n; ++i) mx = std::max(mx, s[i]);
-  double sum = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    s[i] = std::exp(s[i] - mx);
-    sum += s[i];
-  }
-  const float inv = static_cast<float>(1.0 / sum);
-  for (int64_t i = 0; i < n; ++i) s[i] *= inv;
-}
+void softmax_inplace(float* s, int64_t n) { cpu::softmax_f32(s, n); }
 
 std::string unsupported(const Op& op, const std::string& what) {
   return op.name + ": " + what + " is not supported by the CPU backend";

@@ -12,7 +12,9 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <cmath>
 #include <cstring>
+#include <limits>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -249,11 +251,14 @@ void permute_x(const float* x, int64_t M, int64_t ldx, int64_t K, float* xp) {
   }
 }
 
+// Tiles of 4 weight rows x MB <= 4 activation rows (2 x 8 tiles measured slower: 97 vs 200
+// GFLOP/s at 256 rows).
 template <int MB>
 void rows_bf16p(const float* xp, int64_t ldx, const uint16_t* w, int64_t ld, int64_t K, int64_t n0, int64_t n1, float* y,
                 int64_t ldy) {
+  constexpr int NB = MB > 4 ? 2 : 4;
   int64_t n = n0;
-  for (; n + 4 <= n1; n += 4) tile_avx512_bf16p<MB, 4>(xp, ldx, w, ld, K, n, y, ldy);
+  for (; n + NB <= n1; n += NB) tile_avx512_bf16p<MB, NB>(xp, ldx, w, ld, K, n, y, ldy);
   for (; n < n1; ++n) tile_avx512_bf16p<MB, 1>(xp, ldx, w, ld, K, n, y, ldy);
 }
 
@@ -433,7 +438,54 @@ __attribute__((target("avx512f"))) void axpy_avx512(float alpha, const T* x, flo
   }
 }
 
+// exp(x) for x <= 0 (softmax inputs after subtracting the max): 2^n x p(r), r = x - n ln2 in
+// [-ln2/2, ln2/2], p the degree-6 Taylor polynomial (relative error < 2e-7); below -87.3 -> 0.
+__attribute__((target("avx512f"))) inline __m512 exp_nonpos_512(__m512 x) {
+  x = _mm512_max_ps(x, _mm512_set1_ps(-87.3f));
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145751953125f), x);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.428606765330187e-06f), r);
+  __m512 p = _mm512_set1_ps(1.0f / 720);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+  return _mm512_scalef_ps(p, n);
+}
+
+__attribute__((target("avx512f"))) void softmax_avx512(float* s, int64_t n) {
+  __m512 mv = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) mv = _mm512_max_ps(mv, _mm512_loadu_ps(s + i));
+  float mx = _mm512_reduce_max_ps(mv);
+  for (int64_t j = i; j < n; ++j) mx = std::max(mx, s[j]);
+  const __m512 m = _mm512_set1_ps(mx);
+  __m512 sum = _mm512_setzero_ps();
+  for (i = 0; i + 16 <= n; i += 16) {
+    const __m512 e = exp_nonpos_512(_mm512_sub_ps(_mm512_loadu_ps(s + i), m));
+    _mm512_storeu_ps(s + i, e);
+    sum = _mm512_add_ps(sum, e);
+  }
+  double total = _mm512_reduce_add_ps(sum);
+  for (int64_t j = i; j < n; ++j) total += (s[j] = std::exp(s[j] - mx));
+  const __m512 inv = _mm512_set1_ps(static_cast<float>(1.0 / total));
+  for (i = 0; i + 16 <= n; i += 16) _mm512_storeu_ps(s + i, _mm512_mul_ps(_mm512_loadu_ps(s + i), inv));
+  for (int64_t j = i; j < n; ++j) s[j] *= static_cast<float>(1.0 / total);
+}
+
 }  // namespace
+
+void softmax_f32(float* s, int64_t n) {
+  if (n <= 0) return;
+  if (kIsa == Isa::Avx512) return softmax_avx512(s, n);
+  float mx = s[0];
+  for (int64_t i = 1; i < n; ++i) mx = std::max(mx, s[i]);
+  double total = 0;
+  for (int64_t i = 0; i < n; ++i) total += (s[i] = std::exp(s[i] - mx));
+  for (int64_t i = 0; i < n; ++i) s[i] = static_cast<float>(s[i] / total);
+}
 
 const char* weight_dtype_name(WeightDtype d) { return d == WeightDtype::BF16 ? "bf16" : "fp32"; }
 
