@@ -6,6 +6,8 @@
 #include <map>
 #include <thread>
 
+#include <unistd.h>
+
 #include "llmcost/calibrate.h"
 #include "llmcost/cost_model.h"
 #include "llmcost/memory.h"
@@ -33,8 +35,15 @@ RunCalibration calibration_from_hardware(const HardwareSpec& hw, WeightDtype dt)
 RunCalibration calibrate_in_process(int threads, WeightDtype dt, const std::function<void(const std::string&)>& progress) {
   CalibrationOptions o;
   o.threads = threads;
-  o.seconds = 1.5;
+  o.seconds = 3.0;
   o.measure_triad = false;
+  // Decode streams GBs of weights from DRAM: read at least 1 GiB and 4x the largest cache the
+  // kernel (sysfs) or libc (sysconf) reports, so no part of the buffer stays in a large L3.
+  uint64_t llc = last_level_cache_bytes();
+#ifdef _SC_LEVEL3_CACHE_SIZE
+  llc = std::max<uint64_t>(llc, static_cast<uint64_t>(std::max(0L, sysconf(_SC_LEVEL3_CACHE_SIZE))));
+#endif
+  o.buffer_bytes = static_cast<size_t>(std::max<uint64_t>(uint64_t{1} << 30, 4 * llc));
   o.progress = progress;
   Calibration c = calibrate_cpu(o);
   RunCalibration r;
