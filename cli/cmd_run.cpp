@@ -75,13 +75,13 @@ std::string err_pct(double pred, double meas) {
 }
 
 void op_table(std::string& out, const std::vector<OpRow>& rows) {
-  out += fmt::format("{:<44} {:>10} {:>10} {:>19} {:>10} {:>9} {:>8}\n", "op", "pred ms", "meas ms", "p10..p90 ms",
+  out += fmt::format("{:<56} {:>10} {:>10} {:>19} {:>10} {:>9} {:>8}\n", "op", "pred ms", "meas ms", "p10..p90 ms",
                      "MB moved", "GB/s", "err %");
   for (const OpRow& r : rows) {
     std::string name = r.name;
     if (r.kind == OpKind::RoutedExperts && r.distinct_experts > 0)
       name += fmt::format(" [{:.1f}/{:.1f} exp]", r.distinct_experts, r.predicted_distinct_experts);
-    out += fmt::format("{:<44} {:>10.3f} {:>10.3f} {:>9.3f}..{:<9.3f} {:>10.2f} {:>9.2f} {:>8}\n", name,
+    out += fmt::format("{:<56} {:>10.3f} {:>10.3f} {:>9.3f}..{:<9.3f} {:>10.2f} {:>9.2f} {:>8}\n", name,
                        r.predicted_s * 1e3, r.measured_s.median * 1e3, r.measured_s.p10 * 1e3, r.measured_s.p90 * 1e3,
                        r.bytes / 1e6, r.achieved_bw_bytes_per_s / 1e9, err_pct(r.predicted_s, r.measured_s.median));
   }

@@ -251,12 +251,12 @@ void permute_x(const float* x, int64_t M, int64_t ldx, int64_t K, float* xp) {
   }
 }
 
-// Tiles of 4 weight rows x MB <= 4 activation rows (2 x 8 tiles measured slower: 97 vs 200
-// GFLOP/s at 256 rows).
+// Tiles of 4 weight rows x MB <= 4 activation rows. Measured alternatives: 2 x 8 tiles 97 vs 200
+// GFLOP/s at 256 rows; for one row, 1 or 2 weight rows per tile 24 / 23 GB/s vs 28 GB/s.
 template <int MB>
 void rows_bf16p(const float* xp, int64_t ldx, const uint16_t* w, int64_t ld, int64_t K, int64_t n0, int64_t n1, float* y,
                 int64_t ldy) {
-  constexpr int NB = MB > 4 ? 2 : 4;
+  constexpr int NB = 4;
   int64_t n = n0;
   for (; n + NB <= n1; n += NB) tile_avx512_bf16p<MB, NB>(xp, ldx, w, ld, K, n, y, ldy);
   for (; n < n1; ++n) tile_avx512_bf16p<MB, 1>(xp, ldx, w, ld, K, n, y, ldy);
