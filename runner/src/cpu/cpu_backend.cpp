@@ -104,10 +104,11 @@ struct OpState {
   TensorMap t;                      // this op's tensors (for RoutedExperts: unused)
   std::vector<TensorMap> experts;   // RoutedExperts: one map per expert
   MlpRoles mlp;
-  // Attention caches, bf16. Standard: k [B][ctx][n_kv * head_dim], v [B][ctx][n_kv * v_head_dim].
+  // Attention caches, bf16. Standard: k [B][n_kv][ctx][head_dim], v [B][n_kv][ctx][v_head_dim].
   // MLA: k = compressed c_kv [B][ctx][kv_lora_rank], v = k_pe [B][ctx][qk_rope_head_dim].
   HugeVec<uint16_t> k_cache, v_cache;
-  int64_t k_width = 0, v_width = 0;
+  int64_t k_width = 0, v_width = 0;  // per position, all heads
+  int64_t kv_heads = 1;              // Standard: [B][kv_heads][ctx][head_dim] so a head's keys are contiguous; MLA: 1
   const Stored* tied = nullptr;     // LmHead with tied embeddings: the embedding table
 };
 
@@ -213,8 +214,10 @@ class CpuBackend final : public Backend {
   void run_router(OpState& st, const float* h, const Rows& rows, OpWork& w);
   void run_experts(OpState& st, const float* h, float* out, const Rows& rows, OpWork& w);
   void norm_rows(const OpState& st, const float* in, float* out, int64_t T, OpWork& w);
-  uint16_t* cache_row(HugeVec<uint16_t>& c, int64_t width, int64_t seq, int64_t pos) {
-    return c.data() + (seq * max_ctx_ + pos) * width;
+  // Cache entry of (sequence, KV head, position); `width` is the whole position's width.
+  uint16_t* cache_at(HugeVec<uint16_t>& c, int64_t width, int64_t heads, int64_t seq, int64_t head, int64_t pos) {
+    const int64_t hd = width / heads;
+    return c.data() + ((seq * heads + head) * max_ctx_ + pos) * hd;
   }
 
   ModelIR ir_;
@@ -436,6 +439,7 @@ void CpuBackend::prepare(const ModelIR& ir, const BackendOptions& opts) {
         } else {
           st.k_width = a.n_kv_heads * a.head_dim;
           st.v_width = a.n_kv_heads * a.v_head_dim;
+          st.kv_heads = a.n_kv_heads;
         }
         st.k_cache.assign(static_cast<size_t>(opts.max_batch * max_ctx_ * st.k_width), 0);
         st.v_cache.assign(static_cast<size_t>(opts.max_batch * max_ctx_ * st.v_width), 0);
@@ -472,14 +476,15 @@ void CpuBackend::fill_kv(int64_t batch, int64_t context) {
       for (int which = 0; which < 2; ++which) {
         HugeVec<uint16_t>& c = which ? st.v_cache : st.k_cache;
         const int64_t width = which ? st.v_width : st.k_width;
-        for (int64_t b = 0; b < batch; ++b) {
-          uint16_t* base = cache_row(c, width, b, 0);
-          const int64_t n = context * width;
-          const uint64_t s2 = stream ^ mix64(static_cast<uint64_t>(b * 2 + which));
-          cpu::parallel_for(threads_, n, [&](int64_t i_begin, int64_t i_end) {
-            for (int64_t i = i_begin; i < i_end; ++i) base[i] = fp32_to_bf16(unit(s2, static_cast<uint64_t>(i)));
-          });
-        }
+        for (int64_t b = 0; b < batch; ++b)
+          for (int64_t g = 0; g < st.kv_heads; ++g) {
+            uint16_t* base = cache_at(c, width, st.kv_heads, b, g, 0);
+            const int64_t n = context * (width / st.kv_heads);
+            const uint64_t s2 = stream ^ mix64(static_cast<uint64_t>((b * st.kv_heads + g) * 2 + which));
+            cpu::parallel_for(threads_, n, [&](int64_t i_begin, int64_t i_end) {
+              for (int64_t i = i_begin; i < i_end; ++i) base[i] = fp32_to_bf16(unit(s2, static_cast<uint64_t>(i)));
+            });
+          }
       }
     }
   std::fill(len_.begin(), len_.end(), context);
@@ -635,10 +640,11 @@ void CpuBackend::run_attention(OpState& st, const float* h, float* out, const Ro
       for (int64_t hh = 0; hh < H; ++hh) apply_rope(&q[static_cast<size_t>(t * qw + hh * hd)], rot, rows.pos[static_cast<size_t>(t)], a.rope_theta);
       for (int64_t g = 0; g < G; ++g) apply_rope(&k[static_cast<size_t>(t * kw + g * hd)], rot, rows.pos[static_cast<size_t>(t)], a.rope_theta);
     }
-    uint16_t* kc = cache_row(st.k_cache, st.k_width, rows.seq[static_cast<size_t>(t)], rows.pos[static_cast<size_t>(t)]);
-    uint16_t* vc = cache_row(st.v_cache, st.v_width, rows.seq[static_cast<size_t>(t)], rows.pos[static_cast<size_t>(t)]);
-    fp32_to_bf16(&k[static_cast<size_t>(t * kw)], kc, static_cast<size_t>(kw));
-    fp32_to_bf16(&v[static_cast<size_t>(t * kw)], vc, static_cast<size_t>(kw));
+    for (int64_t g = 0; g < G; ++g) {
+      const int64_t seq = rows.seq[static_cast<size_t>(t)], pos = rows.pos[static_cast<size_t>(t)];
+      fp32_to_bf16(&k[static_cast<size_t>(t * kw + g * hd)], cache_at(st.k_cache, st.k_width, G, seq, g, pos), static_cast<size_t>(hd));
+      fp32_to_bf16(&v[static_cast<size_t>(t * kw + g * hd)], cache_at(st.v_cache, st.v_width, G, seq, g, pos), static_cast<size_t>(hd));
+    }
   }
   const float scale = static_cast<float>(a.scale > 0 ? a.scale : 1.0 / std::sqrt(static_cast<double>(hd)));
   const int64_t qpg = H / G;
@@ -660,7 +666,7 @@ void CpuBackend::run_attention(OpState& st, const float* h, float* out, const Ro
     row.resize(static_cast<size_t>(hd));
     const float* qg = &q[static_cast<size_t>(t * qw + g * qpg * hd)];
     // scores [qpg, n] = q_g [qpg, hd] x K[lo..pos, g]^T: the cached keys are a bf16 "weight" of n rows.
-    const cpu::WeightView keys{cache_row(st.k_cache, st.k_width, seq, lo) + g * hd, WeightDtype::BF16, n, hd, st.k_width};
+    const cpu::WeightView keys{cache_at(st.k_cache, st.k_width, G, seq, g, lo), WeightDtype::BF16, n, hd, hd};
     cpu::matmul(qg, qpg, hd, keys, sc.data(), n, 1, cpu::MatmulImpl::Gemv);
     for (int64_t i = 0; i < qpg * n; ++i) {
       float& s = sc[static_cast<size_t>(i)];
@@ -671,7 +677,7 @@ void CpuBackend::run_attention(OpState& st, const float* h, float* out, const Ro
     float* og = &att[static_cast<size_t>(t * qw + g * qpg * hd)];
     std::fill(og, og + qpg * hd, 0.0f);
     for (int64_t j = 0; j < n; ++j) {  // each value row converted once, used by the group's qpg heads
-      cpu::bf16_row_to_f32(cache_row(st.v_cache, st.v_width, seq, lo + j) + g * hd, row.data(), hd);
+      cpu::bf16_row_to_f32(cache_at(st.v_cache, st.v_width, G, seq, g, lo + j), row.data(), hd);
       for (int64_t i = 0; i < qpg; ++i) cpu::axpy_f32(sc[static_cast<size_t>(i * n + j)], row.data(), og + i * hd, hd);
     }
   }
@@ -710,8 +716,8 @@ void CpuBackend::run_mla(OpState& st, const float* h, float* out, const Rows& ro
     float* kp = &kva[static_cast<size_t>(t * (L + rope) + L)];
     apply_rope(kp, rope, pos, a.rope_theta);
     for (int64_t hh = 0; hh < H; ++hh) apply_rope(&q[static_cast<size_t>(t * H * qhd + hh * qhd + nope)], rope, pos, a.rope_theta);
-    fp32_to_bf16(&kva[static_cast<size_t>(t * (L + rope))], cache_row(st.k_cache, L, seq, pos), static_cast<size_t>(L));
-    fp32_to_bf16(kp, cache_row(st.v_cache, rope, seq, pos), static_cast<size_t>(rope));
+    fp32_to_bf16(&kva[static_cast<size_t>(t * (L + rope))], cache_at(st.k_cache, L, 1, seq, 0, pos), static_cast<size_t>(L));
+    fp32_to_bf16(kp, cache_at(st.v_cache, rope, 1, seq, 0, pos), static_cast<size_t>(rope));
   }
   const Stored& kvb = tm.at("kv_b_proj.weight");  // [H * (nope + vd), L]
   const WeightView kvbv = kvb.view();
@@ -738,8 +744,8 @@ void CpuBackend::run_mla(OpState& st, const float* h, float* out, const Rows& ro
     const int64_t lo = a.sliding_window > 0 ? std::max<int64_t>(0, pos - a.sliding_window + 1) : 0;
     const int64_t n = pos - lo + 1;
     std::vector<float> sc(static_cast<size_t>(H * n)), sr(static_cast<size_t>(H * n));
-    WeightView ckv{cache_row(st.k_cache, L, seq, lo), WeightDtype::BF16, n, L, L};
-    WeightView kpe{cache_row(st.v_cache, rope, seq, lo), WeightDtype::BF16, n, rope, rope};
+    WeightView ckv{cache_at(st.k_cache, L, 1, seq, 0, lo), WeightDtype::BF16, n, L, L};
+    WeightView kpe{cache_at(st.v_cache, rope, 1, seq, 0, lo), WeightDtype::BF16, n, rope, rope};
     cpu::matmul(&qlat[static_cast<size_t>(t * H * L)], H, L, ckv, sc.data(), n, threads_);
     cpu::matmul(&q[static_cast<size_t>(t * H * qhd + nope)], H, qhd, kpe, sr.data(), n, threads_);
     cpu::parallel_for(threads_, H, [&](int64_t hh_begin, int64_t hh_end) {
@@ -752,7 +758,7 @@ void CpuBackend::run_mla(OpState& st, const float* h, float* out, const Rows& ro
     cpu::parallel_for(threads_, H, [&](int64_t h0, int64_t h1) {
       std::vector<float> row(static_cast<size_t>(L));
       for (int64_t j = 0; j < n; ++j) {
-        cpu::bf16_row_to_f32(cache_row(st.k_cache, L, seq, lo + j), row.data(), L);
+        cpu::bf16_row_to_f32(cache_at(st.k_cache, L, 1, seq, 0, lo + j), row.data(), L);
         for (int64_t hh = h0; hh < h1; ++hh)
           cpu::axpy_f32(sc[static_cast<size_t>(hh * n + j)], row.data(), &olat[static_cast<size_t>((t * H + hh) * L)], L);
       }
