@@ -196,19 +196,24 @@ RunResult run_measurement(const ModelIR& ir, const RunOptions& o, const RunCalib
   }
   CostModel cm(slice, scheme, all, KvDtype::BF16);
   StepCost dec = cm.decode(o.batch, o.context, rm);
-  if (o.routing.kind == RoutingOverride::Fixed)  // one token's worth of experts, whatever the batch
-    for (OpCost& c : dec.ops)
+  // Fixed routing: one token's worth of experts (top_k) is read, whatever the number of tokens.
+  const double one_token_experts = cm.decode(1, o.context, rm).mean_distinct_experts;
+  auto fix_routing = [&](StepCost& sc) {
+    if (o.routing.kind != RoutingOverride::Fixed) return;
+    for (OpCost& c : sc.ops)
       if (c.kind == OpKind::RoutedExperts && c.distinct_experts > 0) {
-        const double one = cm.decode(1, o.context, rm).mean_distinct_experts;
-        c.weight_bytes = c.weight_bytes / c.distinct_experts * one;
-        c.distinct_experts = one;
+        c.weight_bytes = c.weight_bytes / c.distinct_experts * one_token_experts;
+        c.distinct_experts = one_token_experts;
       }
+  };
+  fix_routing(dec);
   res.predicted_distinct_experts = 0;
   for (const OpCost& c : dec.ops)
     if (c.kind == OpKind::RoutedExperts) res.predicted_distinct_experts = c.distinct_experts;
   res.ops = predicted_rows(dec, cal, &res.predicted_decode_step_s);
   if (o.prompt > 0) {
     StepCost pre = cm.prefill(o.batch, o.prompt, rm);
+    fix_routing(pre);
     res.prefill_ops = predicted_rows(pre, cal, &res.predicted_prefill_s);
   }
 
