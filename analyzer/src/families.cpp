@@ -297,7 +297,10 @@ void build_llama_like(const ConfigReader& r, ModelIR& ir, const LlamaLike& f) {
   const double eps = rms_eps(r);
   ir.norm_eps = eps;
   ir.tie_word_embeddings = r.bool_or("tie_word_embeddings", f.tie_default);
-  if (f.gemma_embed_scale) ir.embedding_multiplier = std::sqrt(static_cast<double>(x.d));
+  if (f.gemma_embed_scale) {
+    ir.embedding_multiplier = std::sqrt(static_cast<double>(x.d));
+    ir.norm_weight_offset = 1.0;  // GemmaRMSNorm: x * (1 + weight)
+  }
   ir.final_logit_softcap = r.num_or("final_logit_softcapping", 0.0);
   StdAttnOpts ao = f.attn_opts ? f.attn_opts(r) : StdAttnOpts{};
   const bool mlp_bias = f.mlp_bias_key && r.bool_or("mlp_bias", false);

@@ -505,6 +505,32 @@ TEST(CpuBackend, RealWeightsFromSafetensors) {
   EXPECT_EQ(la, lb);
 }
 
+// GemmaRMSNorm scales by (1 + w): a checkpoint norm weight w is applied as 1 + w, while a
+// llama-style norm applies w itself. Same checkpoint values, both families.
+TEST(CpuBackend, GemmaNormsScaleByOnePlusWeight) {
+  namespace fs = std::filesystem;
+  const char* kGemma = R"({"model_type":"gemma","hidden_size":64,"num_hidden_layers":1,"num_attention_heads":4,
+    "num_key_value_heads":1,"head_dim":16,"intermediate_size":96,"vocab_size":101})";
+  for (const char* json : {kGemma, kLlama}) {
+    ModelIR ir = tiny(json);
+    const bool gemma = ir.architecture == "gemma";
+    EXPECT_EQ(ir.norm_weight_offset, gemma ? 1.0 : 0.0);
+    const fs::path dir = fs::temp_directory_path() / ("llmcost_norm_offset_" + std::to_string(::getpid()) + ir.architecture);
+    fs::create_directories(dir);
+    std::vector<TensorData> tensors;
+    for (const auto& e : expected_checkpoint_tensors(ir)) {
+      int64_t n = 1;
+      for (int64_t v : e.shape) n *= v;
+      tensors.push_back(tensor_from_f32(e.name, TensorDtype::F32, e.shape, std::vector<float>(static_cast<size_t>(n), 0.25f)));
+    }
+    write_safetensors((dir / "model.safetensors").string(), tensors);
+    auto be = make(ir, WeightDtype::BF16, 1, 1, 8, {}, dir.string());
+    fs::remove_all(dir);
+    for (float v : be->tensor_values(ir.post[0].name + ".weight")) ASSERT_FLOAT_EQ(v, gemma ? 1.25f : 0.25f);
+    for (float v : be->tensor_values(ir.layers[0].ops[0].name + ".weight")) ASSERT_FLOAT_EQ(v, gemma ? 1.25f : 0.25f);
+  }
+}
+
 TEST(CpuBackend, MissingTensorInCheckpointIsOneLine) {
   namespace fs = std::filesystem;
   const fs::path dir = fs::temp_directory_path() / ("llmcost_cpu_backend_missing_" + std::to_string(::getpid()));

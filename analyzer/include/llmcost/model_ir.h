@@ -152,6 +152,7 @@ struct ModelIR {
   double norm_eps = 1e-6;
   double final_logit_softcap = 0.0;
   double embedding_multiplier = 1.0;  // gemma scales embeddings by sqrt(d_model)
+  double norm_weight_offset = 0.0;    // RMSNorm scales by (offset + w): gemma's norms use 1 + w
 
   std::vector<Op> pre;       // embeddings
   std::vector<Layer> layers;

@@ -327,6 +327,9 @@ void CpuBackend::fill_tensor(Stored& s, const Tensor& t, const std::string& full
   s.dtype = matmul_dtype ? opts_.weight_dtype : WeightDtype::FP32;
   const size_t n = static_cast<size_t>(t.numel);
   if (s.dtype == WeightDtype::BF16) s.bf16.resize(n); else s.f32.resize(n);
+  // Norm scales multiply as (norm_weight_offset + w): gemma stores w around 0, applies 1 + w.
+  const bool is_norm_scale = t.group == ParamGroup::Norm && t.name.find("bias") == std::string::npos;
+  const float norm_offset = is_norm_scale ? static_cast<float>(ir_.norm_weight_offset) : 0.0f;
   if (ck) {
     if (s.dtype == WeightDtype::BF16) ck->read_bf16(full_name, t.shape, s.bf16.data());
     else ck->read_f32(full_name, t.shape, s.f32.data());
@@ -334,11 +337,10 @@ void CpuBackend::fill_tensor(Stored& s, const Tensor& t, const std::string& full
     // Matmul / gather weights ~ U(-1, 1) / sqrt(in) (tables U(-1, 1)); norm scales 1 + 0.1 U;
     // biases 0.1 U: activations stay O(1) through any depth of slice.
     const uint64_t stream = mix64(opts_.seed) ^ hash_name(full_name);
-    const bool is_norm_scale = t.group == ParamGroup::Norm && t.name.find("bias") == std::string::npos;
     float scale = 0.1f, offset = 0.0f;
     if (t.use == TensorUse::Matmul) scale = 1.0f / std::sqrt(static_cast<float>(std::max<int64_t>(1, t.in_features)));
     else if (t.use == TensorUse::Gather) scale = 1.0f;
-    else if (is_norm_scale) offset = 1.0f;
+    else if (is_norm_scale) offset = 1.0f - norm_offset;  // effective scale 1 + 0.1 U either way
     const int64_t N = t.numel;
     cpu::parallel_for(threads_, N, [&](int64_t i_begin, int64_t i_end) {
     for (int64_t i = i_begin; i < i_end; ++i) {
@@ -348,6 +350,8 @@ void CpuBackend::fill_tensor(Stored& s, const Tensor& t, const std::string& full
     }
     });
   }
+  if (norm_offset != 0.0f)
+    for (float& v : s.f32) v += norm_offset;
   // Conv1D-style [in, out] matmuls are stored transposed to [out, in].
   if (t.use == TensorUse::Matmul && t.shape.size() == 2 && t.in_features == t.shape[0] && t.shape[0] != t.shape[1]) {
     throw Error(full_name + ": [in, out] (Conv1D) weight layout is not supported by the CPU backend");
