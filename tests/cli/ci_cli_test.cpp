@@ -2,6 +2,8 @@
 // fails with exit 1, bad input exits 2 with one line on stderr, and nothing is half-written.
 #include <gtest/gtest.h>
 
+#include "cli/cli_fixture.h"
+
 #include <sys/wait.h>
 
 #include <cstdlib>
@@ -13,41 +15,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Result {
-  int rc = -1;
-  std::string out, err;
-};
+using Result = llmcost_test::CliRun;
+using llmcost_test::CliTest;
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-class CiCli : public ::testing::Test {
+class CiCli : public CliTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("llmcost_ci_cli_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  Result run(const std::string& args) {
-    std::string cmd = std::string("'") + LLMCOST_BIN + "' " + args + " >'" + (dir_ / "out").string() + "' 2>'" +
-                      (dir_ / "err").string() + "'";
-    int st = std::system(cmd.c_str());
-    Result r;
-    r.rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    r.out = slurp(dir_ / "out");
-    r.err = slurp(dir_ / "err");
-    return r;
-  }
-  std::string path(const std::string& name) { return (dir_ / name).string(); }
-  void write(const std::string& name, const std::string& text) { std::ofstream(dir_ / name) << text; }
-
-  fs::path dir_;
+  void write(const std::string& name, const std::string& text) { write_file(name, text); }
 };
 
 size_t lines(const std::string& s) { return std::count(s.begin(), s.end(), '\n'); }
@@ -56,18 +29,18 @@ size_t lines(const std::string& s) { return std::count(s.begin(), s.end(), '\n')
 
 TEST_F(CiCli, BundledBaselinePasses) {
   Result r = run(std::string("ci check --baseline '") + LLMCOST_TEST_DATA + "/ci_baseline.json'");
-  EXPECT_EQ(r.rc, 0) << r.out << r.err;
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("**PASS**"), std::string::npos);
   EXPECT_NE(r.out.find("All analytic numbers identical"), std::string::npos);
 }
 
 TEST_F(CiCli, RecordThenCheckThenInjectedRegression) {
   Result rec = run("ci record --models mixtral-8x7b,qwen3-30b-a3b -o '" + path("base.json") + "'");
-  ASSERT_EQ(rec.rc, 0) << rec.err;
+  ASSERT_EQ(rec.code, 0) << rec.err;
   EXPECT_TRUE(rec.out.empty());
   std::string base = slurp(path("base.json"));
   ASSERT_NE(base.find("\"params.total\""), std::string::npos);
-  EXPECT_EQ(run("ci check --baseline '" + path("base.json") + "'").rc, 0);
+  EXPECT_EQ(run("ci check --baseline '" + path("base.json") + "'").code, 0);
 
   // Inject: the baseline says Mixtral has one parameter more than this build computes.
   std::string bad = base;
@@ -76,7 +49,7 @@ TEST_F(CiCli, RecordThenCheckThenInjectedRegression) {
   bad.replace(p, 11, "46702792705");
   write("bad.json", bad);
   Result r = run("ci check --baseline '" + path("bad.json") + "' --summary '" + path("summary.md") + "'");
-  EXPECT_EQ(r.rc, 1) << r.out << r.err;
+  EXPECT_EQ(r.code, 1) << r.out << r.err;
   EXPECT_NE(r.out.find("**FAIL**: 1 regression."), std::string::npos);
   EXPECT_NE(r.out.find("| mixtral-8x7b | params.total | CHANGED |"), std::string::npos);
   EXPECT_EQ(slurp(path("summary.md")), r.out);
@@ -84,7 +57,7 @@ TEST_F(CiCli, RecordThenCheckThenInjectedRegression) {
 
   // Declared: passes, and says so.
   Result d = run("ci check --baseline '" + path("bad.json") + "' --declare 'mixtral-8x7b:params.total'");
-  EXPECT_EQ(d.rc, 0) << d.out;
+  EXPECT_EQ(d.code, 0) << d.out;
   EXPECT_NE(d.out.find("changed (declared)"), std::string::npos);
 }
 
@@ -96,13 +69,13 @@ TEST_F(CiCli, MeasuredFromBenchmarkJson) {
   write("b0.json", bench(100));
   write("b1.json", bench(103));
   write("b2.json", bench(130));
-  EXPECT_EQ(run("ci check --baseline '" + path("b0.json") + "' --current '" + path("b1.json") + "'").rc, 0);
+  EXPECT_EQ(run("ci check --baseline '" + path("b0.json") + "' --current '" + path("b1.json") + "'").code, 0);
   Result r = run("ci check --baseline '" + path("b0.json") + "' --current '" + path("b2.json") + "' --tolerance 10");
-  EXPECT_EQ(r.rc, 1) << r.out;
+  EXPECT_EQ(r.code, 1) << r.out;
   EXPECT_NE(r.out.find("| BM_Gemv | SLOWER |"), std::string::npos) << r.out;
   // Recorded into our format, then checked against itself.
-  ASSERT_EQ(run("ci record --models gpt2 --measured '" + path("b0.json") + "' -o '" + path("rec.json") + "'").rc, 0);
-  EXPECT_EQ(run("ci check --baseline '" + path("rec.json") + "' --current '" + path("b1.json") + "'").rc, 0);
+  ASSERT_EQ(run("ci record --models gpt2 --measured '" + path("b0.json") + "' -o '" + path("rec.json") + "'").code, 0);
+  EXPECT_EQ(run("ci check --baseline '" + path("rec.json") + "' --current '" + path("b1.json") + "'").code, 0);
 }
 
 TEST_F(CiCli, CalibrationNormalizesBenchmarkJson) {
@@ -118,48 +91,48 @@ TEST_F(CiCli, CalibrationNormalizesBenchmarkJson) {
   write("old.json", bench(100));
   write("old.yaml", machine(20e9));
   ASSERT_EQ(run("ci record --models gpt2 --measured '" + path("old.json") + "' --calibration '" + path("old.yaml") +
-                "' -o '" + path("base.json") + "'").rc, 0);
+                "' -o '" + path("base.json") + "'").code, 0);
   // 40% slower on a machine with half the bandwidth: 30% faster after normalization.
   write("new.json", bench(140));
   write("new.yaml", machine(10e9));
   Result r = run("ci check --baseline '" + path("base.json") + "' --current '" + path("new.json") + "' --calibration '" +
                  path("new.yaml") + "'");
-  EXPECT_EQ(r.rc, 0) << r.out << r.err;
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("| BM_Gemv | faster |"), std::string::npos) << r.out;
   // Without the current machine's calibration the raw medians are compared: a regression.
-  EXPECT_EQ(run("ci check --baseline '" + path("base.json") + "' --current '" + path("new.json") + "'").rc, 1);
+  EXPECT_EQ(run("ci check --baseline '" + path("base.json") + "' --current '" + path("new.json") + "'").code, 1);
   // A hardware YAML without calibrated: is bad input.
   write("plain.yaml", "name: box\nkind: cpu\nmemory_bytes: {value: 1e11, source: t}\nmem_bw_bytes_per_s: {value: 1e11, source: t}\n"
            "peak_flops_per_s:\n  fp32: {value: 1e12, source: t}\n");
   r = run("ci check --baseline '" + path("base.json") + "' --current '" + path("new.json") + "' --calibration '" +
           path("plain.yaml") + "'");
-  EXPECT_EQ(r.rc, 2);
+  EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("plain.yaml: /calibrated/read_bw_bytes_per_s is required"), std::string::npos) << r.err;
 }
 
 TEST_F(CiCli, BadInputExitsTwoWithOneLine) {
   write("junk.json", "{\"x\": 1}");
   Result r = run("ci check --baseline '" + path("junk.json") + "'");
-  EXPECT_EQ(r.rc, 2);
+  EXPECT_EQ(r.code, 2);
   EXPECT_TRUE(r.out.empty());
   EXPECT_EQ(lines(r.err), 1u) << r.err;
   EXPECT_NE(r.err.find("junk.json: / must be a record from `llmcost ci record`"), std::string::npos) << r.err;
 
   write("broken.json", "{\"llmcost_ci_record\": 1, \"models\": [{\"model\": \"gpt2\", \"metrics\": {\"a\": \"x\"}}]}");
   r = run("ci check --baseline '" + path("broken.json") + "'");
-  EXPECT_EQ(r.rc, 2);
+  EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("broken.json: /models/0/metrics/a must be a number"), std::string::npos) << r.err;
 
   r = run("ci check --baseline '" + path("missing.json") + "'");
-  EXPECT_EQ(r.rc, 2);
+  EXPECT_EQ(r.code, 2);
   EXPECT_EQ(lines(r.err), 1u);
 
   r = run("ci check");  // usage
-  EXPECT_EQ(r.rc, 2);
+  EXPECT_EQ(r.code, 2);
 
   // A failing record leaves no file behind.
   r = run("ci record --models no-such-model -o '" + path("never.json") + "'");
-  EXPECT_EQ(r.rc, 1);
+  EXPECT_EQ(r.code, 1);
   EXPECT_FALSE(fs::exists(path("never.json")));
   EXPECT_FALSE(fs::exists(path("never.json.tmp")));
 }

@@ -1,5 +1,7 @@
 // The real llmcost binary on good and bad input: exit codes, one stderr line, nothing on stdout.
 #include <gtest/gtest.h>
+
+#include "cli/cli_fixture.h"
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,51 +15,15 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::string kBin = LLMCOST_BIN;
 const std::string kConfigDir = LLMCOST_CONFIG_DIR;
 
-struct RunResult {
-  int code = -1;
-  std::string out, err;
-};
+using RunResult = llmcost_test::CliRun;
 
-class Cli : public ::testing::Test {
+class Cli : public llmcost_test::CliTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("llmcost_cli_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-
-  static std::string slurp(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  }
-
-  // Runs `llmcost ARGS` (ARGS are shell words, already quoted where needed) in the temp dir.
-  RunResult run(const std::string& args) const {
-    const fs::path out = dir_ / "stdout.txt", err = dir_ / "stderr.txt";
-    std::string cmd = "cd '" + dir_.string() + "' && '" + kBin + "' " + args + " >'" + out.string() + "' 2>'" +
-                      err.string() + "' </dev/null";
-    int status = std::system(cmd.c_str());
-    RunResult r;
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = slurp(out);
-    r.err = slurp(err);
-    return r;
-  }
-
+  // Writes NAME in the scratch directory (the binary's working directory); returns NAME.
   std::string write(const std::string& name, const std::string& text) const {
-    fs::path p = dir_ / name;
-    fs::create_directories(p.parent_path());
-    std::ofstream(p, std::ios::binary) << text;
+    write_file(name, text);
     return name;
   }
 
@@ -70,8 +36,6 @@ class Cli : public ::testing::Test {
     EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << "more than one line on stderr:\n" << r.err;
     EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
   }
-
-  fs::path dir_;
 };
 
 const char* kTiny = R"({"model_type": "llama", "hidden_size": 64, "num_attention_heads": 4,

@@ -1,6 +1,8 @@
 // `llmcost hw / predict / plan / compare` through the real binary: JSON keys, formats, files,
 // and every bad input answered by one stderr line, a non-zero exit and nothing on stdout.
 #include <gtest/gtest.h>
+
+#include "cli/cli_fixture.h"
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,46 +17,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::string kBin = LLMCOST_BIN;
 
-struct Ran {
-  int code = -1;
-  std::string out, err;
-};
+using Ran = llmcost_test::CliRun;
 
-class PredictCli : public ::testing::Test {
+class PredictCli : public llmcost_test::CliTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("llmcost_predict_cli_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  static std::string slurp(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  }
-  Ran run(const std::string& args) const {
-    const fs::path out = dir_ / "stdout.txt", err = dir_ / "stderr.txt";
-    std::string cmd = "cd '" + dir_.string() + "' && '" + kBin + "' " + args + " >'" + out.string() + "' 2>'" + err.string() +
-                      "' </dev/null";
-    int status = std::system(cmd.c_str());
-    Ran r;
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = slurp(out);
-    r.err = slurp(err);
-    return r;
-  }
-  std::string write(const std::string& name, const std::string& text) const {
-    fs::path p = dir_ / name;
-    std::ofstream(p, std::ios::binary) << text;
-    return p.string();
-  }
+  std::string write(const std::string& name, const std::string& text) const { return write_file(name, text); }
   // A failure: the given exit code, nothing on stdout, stderr's first line contains `what`.
   void expect_error(const std::string& args, int code, const std::string& what) const {
     Ran r = run(args);
@@ -63,7 +31,6 @@ class PredictCli : public ::testing::Test {
     std::string first = r.err.substr(0, r.err.find('\n'));
     EXPECT_NE(first.find(what), std::string::npos) << args << "\n" << r.err;
   }
-  fs::path dir_;
 };
 
 TEST_F(PredictCli, HwListsEveryBundledSpecWithSources) {

@@ -2,6 +2,8 @@
 // a run file adds predicted vs measured, bad input is one line on stderr and writes nothing.
 #include <gtest/gtest.h>
 
+#include "cli/cli_fixture.h"
+
 #include <sys/wait.h>
 
 #include <cstdlib>
@@ -14,39 +16,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Result {
-  int rc = -1;
-  std::string out, err;
-};
+using Result = llmcost_test::CliRun;
+using llmcost_test::CliTest;
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-class ReportCli : public ::testing::Test {
+class ReportCli : public CliTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("llmcost_report_cli_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  Result run(const std::string& args) {
-    std::string cmd = std::string("'") + LLMCOST_BIN + "' " + args + " >'" + (dir_ / "stdout").string() + "' 2>'" +
-                      (dir_ / "stderr").string() + "'";
-    int st = std::system(cmd.c_str());
-    Result r;
-    r.rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    r.out = slurp(dir_ / "stdout");
-    r.err = slurp(dir_ / "stderr");
-    return r;
-  }
-  std::string path(const std::string& n) { return (dir_ / n).string(); }
-  void write(const std::string& n, const std::string& text) { std::ofstream(dir_ / n) << text; }
-  fs::path dir_;
+  void write(const std::string& name, const std::string& text) { write_file(name, text); }
 };
 
 size_t count(const std::string& s, const std::string& needle) {
@@ -67,7 +42,7 @@ workload: {concurrency: 16, prompt_tokens: 1024, output_tokens: 256}
 
 TEST_F(ReportCli, BundledScenarioWritesEveryFormat) {
   Result r = run("report default -o '" + path("out") + "'");
-  ASSERT_EQ(r.rc, 0) << r.err;
+  ASSERT_EQ(r.code, 0) << r.err;
   for (const char* ext : {"html", "md", "json", "csv"}) {
     fs::path p = dir_ / "out" / (std::string("default.") + ext);
     EXPECT_TRUE(fs::exists(p)) << p;
@@ -97,7 +72,7 @@ TEST_F(ReportCli, ScenarioFileAndRunFile) {
             {"name": "model.layers.0.mlp", "predicted_s": 0.03, "measured_s": 0.031, "bytes": 5e8,
              "achieved_bw_bytes_per_s": 1.6e10, "error_pct": 3.3}]})");
   Result r = run("report '" + path("tiny.yaml") + "' -o '" + path("o") + "' --format html,csv --run '" + path("run.json") + "'");
-  ASSERT_EQ(r.rc, 0) << r.err;
+  ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_TRUE(fs::exists(dir_ / "o" / "tiny.html"));
   EXPECT_TRUE(fs::exists(dir_ / "o" / "tiny.csv"));
   EXPECT_FALSE(fs::exists(dir_ / "o" / "tiny.json"));
@@ -122,10 +97,10 @@ TEST_F(ReportCli, RealRunFileFeedsReportAndCiGate) {
                               "workload: {concurrency: 2, prompt_tokens: 16, output_tokens: 16}\n");
   Result run_r = run("run '" + path("tiny.json") + "' --tokens 3 --warmup 1 --context 32 --threads 1 --calibration '" +
                      path("cal.yaml") + "' --format json -o '" + path("run.json") + "'");
-  ASSERT_EQ(run_r.rc, 0) << run_r.err;
+  ASSERT_EQ(run_r.code, 0) << run_r.err;
   Result r = run("report '" + path("tiny-scenario.yaml") + "' -o '" + path("o") + "' --format html,json --run '" +
                  path("run.json") + "'");
-  ASSERT_EQ(r.rc, 0) << r.err;
+  ASSERT_EQ(r.code, 0) << r.err;
   std::string html = slurp(dir_ / "o" / "tiny-scenario.html");
   EXPECT_NE(html.find("Predicted vs measured (cpu,"), std::string::npos);
   EXPECT_NE(html.find("slice of layers 0, 1, batch 1, context 32"), std::string::npos);
@@ -139,16 +114,16 @@ TEST_F(ReportCli, RealRunFileFeedsReportAndCiGate) {
   EXPECT_TRUE(found);
   Result rec = run("ci record --models '" + path("tiny.json") + "' --measured '" + path("run.json") + "' -o '" +
                    path("base.json") + "'");
-  ASSERT_EQ(rec.rc, 0) << rec.err;
+  ASSERT_EQ(rec.code, 0) << rec.err;
   Result chk = run("ci check --baseline '" + path("base.json") + "' --current '" + path("run.json") + "'");
-  EXPECT_EQ(chk.rc, 0) << chk.out << chk.err;
+  EXPECT_EQ(chk.code, 0) << chk.out << chk.err;
   EXPECT_NE(chk.out.find("12 measured medians compared"), std::string::npos) << chk.out;  // step + 11 ops
 }
 
 TEST_F(ReportCli, BadInputIsOneLineAndWritesNothing) {
   write("bad.yaml", "name: x\nmodels: [llama-3.1-8b]\nhardware: [h100-sxm]\nworkload: {concurrency: 4, prompt_tokens: 8, output_tokens: 8}\nquant: [bf17]\n");
   Result r = run("report '" + path("bad.yaml") + "' -o '" + path("o") + "'");
-  EXPECT_EQ(r.rc, 1);
+  EXPECT_EQ(r.code, 1);
   EXPECT_EQ(count(r.err, "\n"), 1u) << r.err;
   EXPECT_NE(r.err.find("bad.yaml: /quant/0 must be one of"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(dir_ / "o"));
@@ -157,13 +132,13 @@ TEST_F(ReportCli, BadInputIsOneLineAndWritesNothing) {
   write("tiny.yaml", kScenario);
   write("run.json", R"({"backend": "cpu", "measured": {"decode_step_s": 0.1}, "ops": [{"name": "a", "measured_s": 1}]})");
   r = run("report '" + path("tiny.yaml") + "' -o '" + path("o") + "' --run '" + path("run.json") + "'");
-  EXPECT_EQ(r.rc, 1);
+  EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("run.json: /ops/0/predicted_s must be a non-negative number of seconds"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(dir_ / "o"));
 
   r = run("report '" + path("tiny.yaml") + "' --format pdf");
-  EXPECT_EQ(r.rc, 2);
+  EXPECT_EQ(r.code, 2);
   r = run("report '" + path("missing.yaml") + "' -o '" + path("o") + "'");
-  EXPECT_EQ(r.rc, 1);
+  EXPECT_EQ(r.code, 1);
   EXPECT_EQ(count(r.err, "\n"), 1u) << r.err;
 }
