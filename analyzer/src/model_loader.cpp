@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
-#include <regex>
 
 #include "llmcost/families.h"
 #include "llmcost/value.h"
@@ -49,12 +48,28 @@ std::vector<std::string> model_aliases(const std::string& name) {
   std::vector<std::string> out;
   std::string a = lower(name);
   out.push_back(a);
-  static const std::regex kSuffix("-(v[0-9]+\\.[0-9]+|hf|instruct|chat|base|it)$");
+  // Strip trailing variant suffixes: -v<digits>.<digits>, -hf, -instruct, -chat, -base, -it.
+  auto strip_one = [](std::string& t) {
+    for (const char* suffix : {"-hf", "-instruct", "-chat", "-base", "-it"}) {
+      std::string sfx = suffix;
+      if (t.size() > sfx.size() && t.compare(t.size() - sfx.size(), sfx.size(), sfx) == 0) {
+        t.resize(t.size() - sfx.size());
+        return true;
+      }
+    }
+    size_t dash = t.rfind("-v");
+    if (dash == std::string::npos) return false;
+    std::string ver = t.substr(dash + 2);
+    size_t dot = ver.find('.');
+    auto digits = [](const std::string& x) {
+      return !x.empty() && x.find_first_not_of("0123456789") == std::string::npos;
+    };
+    if (dot == std::string::npos || !digits(ver.substr(0, dot)) || !digits(ver.substr(dot + 1))) return false;
+    t.resize(dash);
+    return true;
+  };
   std::string b = a;
-  for (;;) {
-    std::string c = std::regex_replace(b, kSuffix, "");
-    if (c == b) break;
-    b = c;
+  while (strip_one(b)) {
   }
   if (b != a && !b.empty()) out.push_back(b);
   return out;

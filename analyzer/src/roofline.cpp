@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
-#include <regex>
 
 #include "llmcost/flops.h"
 #include "llmcost/memory.h"
@@ -28,8 +27,14 @@ bool same_cost(const OpGroup& a, const OpGroup& b) {
 
 // "model.layers.12.mlp" -> "model.layers.*.mlp"
 std::string layer_pattern(const std::string& name) {
-  static const std::regex kLayer("\\.([0-9]+)\\.");
-  return std::regex_replace(name, kLayer, ".*.", std::regex_constants::format_first_only);
+  // The first ".<digits>." run becomes ".*.".
+  for (size_t i = 0; i < name.size(); ++i) {
+    if (name[i] != '.') continue;
+    size_t j = i + 1;
+    while (j < name.size() && name[j] >= '0' && name[j] <= '9') ++j;
+    if (j > i + 1 && j < name.size() && name[j] == '.') return name.substr(0, i) + ".*" + name.substr(j);
+  }
+  return name;
 }
 
 // Expected distinct experts; the uniform case in closed form (cost_model.h's formula).

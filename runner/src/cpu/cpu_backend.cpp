@@ -59,6 +59,7 @@ struct HugePageAlloc {
   HugePageAlloc(const HugePageAlloc<U>&) {}
   static constexpr size_t kAlign = size_t{1} << 21;
   T* allocate(size_t n) {
+    if (n > (std::numeric_limits<std::ptrdiff_t>::max() - kAlign) / sizeof(T)) throw std::bad_alloc();
     const size_t bytes = std::max<size_t>(kAlign, (n * sizeof(T) + kAlign - 1) / kAlign * kAlign);
     void* p = std::aligned_alloc(kAlign, bytes);
     if (!p) throw std::bad_alloc();
@@ -100,6 +101,8 @@ struct MlpRoles {
 };
 
 struct OpState {
+  OpState() = default;
+  explicit OpState(const Op* o) : op(o) {}
   const Op* op = nullptr;
   TensorMap t;                      // this op's tensors (for RoutedExperts: unused)
   std::vector<TensorMap> experts;   // RoutedExperts: one map per expert
@@ -425,12 +428,12 @@ void CpuBackend::prepare(const ModelIR& ir, const BackendOptions& opts) {
   pre_.clear();
   post_.clear();
   layers_.clear();
-  for (const Op& op : ir_.pre) pre_.push_back(OpState{&op});
+  for (const Op& op : ir_.pre) pre_.emplace_back(&op);
   for (const Layer& L : ir_.layers) {
     layers_.emplace_back();
-    for (const Op& op : L.ops) layers_.back().push_back(OpState{&op});
+    for (const Op& op : L.ops) layers_.back().emplace_back(&op);
   }
-  for (const Op& op : ir_.post) post_.push_back(OpState{&op});
+  for (const Op& op : ir_.post) post_.emplace_back(&op);
   for (auto& st : pre_) load_op(st, ck.get());
   for (auto& L : layers_)
     for (auto& st : L) {
