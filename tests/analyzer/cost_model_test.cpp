@@ -131,8 +131,12 @@ TEST(StepCost, ComputeDtypeFollowsSchemeAndPolicy) {
   w.quant = QuantScheme::FP8;
   StepCost s = decode_step_cost(ir, w);
   for (const auto& op : s.ops) {
-    if (op.kind == OpKind::Attention || op.kind == OpKind::RoutedExperts) EXPECT_EQ(op.compute_dtype, "fp8") << op.name;
-    if (op.kind == OpKind::Router || op.kind == OpKind::LmHead) EXPECT_EQ(op.compute_dtype, "bf16") << op.name;
+    if (op.kind == OpKind::Attention || op.kind == OpKind::RoutedExperts) {
+      EXPECT_EQ(op.compute_dtype, "fp8") << op.name;
+    }
+    if (op.kind == OpKind::Router || op.kind == OpKind::LmHead) {
+      EXPECT_EQ(op.compute_dtype, "bf16") << op.name;
+    }
   }
   w.quant = QuantScheme::INT4_G128;  // weight-only: dequantize, run in bf16
   for (const auto& op : decode_step_cost(ir, w).ops) EXPECT_EQ(op.compute_dtype, "bf16");

@@ -40,7 +40,9 @@ TEST(Flops, DeepSeekV3MlaAbsorbed) {
 TEST(Flops, MixtralCountsTopKExperts) {
   ModelIR ir = model("mistralai/Mixtral-8x7B-v0.1");
   for (const auto& op : ir.layers[0].ops)
-    if (op.kind == OpKind::RoutedExperts) EXPECT_EQ(op_matmul_flops_per_token(op), 2LL * 2 * 3 * 14336 * 4096);
+    if (op.kind == OpKind::RoutedExperts) {
+      EXPECT_EQ(op_matmul_flops_per_token(op), 2LL * 2 * 3 * 14336 * 4096);
+    }
 }
 
 // Mistral-7B sliding window 4096: at 32,768 the attention costs what it does at 4096.

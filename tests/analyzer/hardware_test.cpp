@@ -34,10 +34,13 @@ TEST(Hardware, AllBundledSpecsLoadWithEveryNumberSourced) {
     EXPECT_FALSE(h.memory_bytes.source.empty()) << h.name;
     EXPECT_FALSE(h.mem_bw_bytes_per_s.source.empty()) << h.name;
     for (const auto& p : h.peak_flops_per_s)
-      if (p) EXPECT_FALSE(p->source.empty()) << h.name;
+      if (p) {
+        EXPECT_FALSE(p->source.empty()) << h.name;
+      }
     // Peaks are dense: fp8 (where present) at most 2x bf16 (datasheets round), never the 4x a sparse figure gives.
-    if (h.peak(ComputeDtype::FP8) && h.peak(ComputeDtype::BF16))
+    if (h.peak(ComputeDtype::FP8) && h.peak(ComputeDtype::BF16)) {
       EXPECT_LE(h.peak(ComputeDtype::FP8)->value, 2.05 * h.peak(ComputeDtype::BF16)->value) << h.name;
+    }
     EXPECT_FALSE(h.is_calibrated()) << h.name << ": bundled specs are datasheet figures";
   }
   for (const char* n : {"h100-sxm", "h100-pcie", "h200", "a100-40gb", "a100-80gb", "l40s", "l4", "rtx-4090", "b200",
