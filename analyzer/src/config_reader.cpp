@@ -1,6 +1,7 @@
 // ConfigReader: typed reads with errors of the form "file: /json/pointer must be ..., got ...".
 #include "llmcost/config_reader.h"
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -77,6 +78,16 @@ std::string ConfigReader::pointer_of(const std::string& key) const {
 
 void ConfigReader::fail(const std::string& key, const std::string& what) const {
   throw ConfigError(file_, key.empty() ? pointer_ : pointer_of(key), what);
+}
+
+void ConfigReader::check_keys(const std::vector<std::string>& allowed) const {
+  for (const auto& member : node_->members()) {
+    if (std::find(allowed.begin(), allowed.end(), member.first) == allowed.end()) {
+      std::string list;
+      for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+      fail(member.first, "is not a known key (expected one of: " + list + ")");
+    }
+  }
 }
 
 const Value* ConfigReader::raw(const std::string& key) const {

@@ -20,22 +20,12 @@ const char* kDtypeNames[kNumComputeDtypes] = {"fp32", "bf16", "fp16", "fp8", "in
 constexpr double kMinBytes = 1e6;
 constexpr double kMinRate = 1e6;
 
-void check_keys(const ConfigReader& r, const std::vector<std::string>& allowed) {
-  for (const auto& [k, v] : r.node().members()) {
-    if (std::find(allowed.begin(), allowed.end(), k) == allowed.end()) {
-      std::string list;
-      for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
-      r.fail(k, "is not a known key (expected one of: " + list + ")");
-    }
-  }
-}
-
 SourcedValue read_sourced(const ConfigReader& parent, const std::string& key, double min_value) {
   const Value* raw = parent.raw(key);
   if (!raw || !raw->is_object())
     parent.fail(key, "must be given as {value: NUMBER, source: \"where the number comes from\"}");
   auto c = parent.child(key);
-  check_keys(*c, {"value", "source"});
+  c->check_keys({"value", "source"});
   const Value* v = c->raw("value");
   if (!v || !v->is_number()) c->fail("value", "must be a number");
   double d = v->as_double();
@@ -58,7 +48,7 @@ std::optional<SourcedValue> opt_sourced(const ConfigReader& parent, const std::s
 
 LinkSpec read_link(const ConfigReader& parent, const std::string& key) {
   auto c = parent.child(key);
-  check_keys(*c, {"name", "bw_bytes_per_s", "latency_s"});
+  c->check_keys({"name", "bw_bytes_per_s", "latency_s"});
   LinkSpec l;
   l.name = c->req_str("name");
   l.bw_bytes_per_s = read_sourced(*c, "bw_bytes_per_s", kMinRate);
@@ -69,7 +59,7 @@ LinkSpec read_link(const ConfigReader& parent, const std::string& key) {
 void read_dtype_map(const ConfigReader& parent, const std::string& key, std::optional<SourcedValue>* out) {
   auto c = parent.child(key);
   if (!c) return;
-  check_keys(*c, {kDtypeNames, kDtypeNames + kNumComputeDtypes});
+  c->check_keys({kDtypeNames, kDtypeNames + kNumComputeDtypes});
   for (int i = 0; i < kNumComputeDtypes; ++i) out[i] = opt_sourced(*c, kDtypeNames[i], kMinRate);
 }
 
@@ -125,7 +115,7 @@ EffectiveRates effective_rates(const HardwareSpec& hw) {
 
 HardwareSpec parse_hardware(const Value& doc, const std::string& file) {
   ConfigReader r(doc, file);
-  check_keys(r, {"name", "description", "kind", "memory_bytes", "mem_bw_bytes_per_s", "peak_flops_per_s", "interconnect",
+  r.check_keys({"name", "description", "kind", "memory_bytes", "mem_bw_bytes_per_s", "peak_flops_per_s", "interconnect",
                  "host_link", "calibrated"});
   HardwareSpec hw;
   hw.source_file = file;
@@ -144,7 +134,7 @@ HardwareSpec parse_hardware(const Value& doc, const std::string& file) {
   if (auto c = r.child("calibrated")) {
     // triad_bw_bytes_per_s, threads, measured_on and date are written by `llmcost calibrate` for
     // people to read; only the triad figure's form is checked.
-    check_keys(*c, {"read_bw_bytes_per_s", "gemm_flops_per_s", "triad_bw_bytes_per_s", "threads", "measured_on", "date"});
+    c->check_keys({"read_bw_bytes_per_s", "gemm_flops_per_s", "triad_bw_bytes_per_s", "threads", "measured_on", "date"});
     (void)opt_sourced(*c, "triad_bw_bytes_per_s", kMinRate);
     hw.calibrated.read_bw_bytes_per_s = opt_sourced(*c, "read_bw_bytes_per_s", kMinRate);
     read_dtype_map(*c, "gemm_flops_per_s", hw.calibrated.gemm_flops_per_s);

@@ -14,16 +14,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-void check_keys(const ConfigReader& r, const std::vector<std::string>& allowed) {
-  for (const auto& [k, v] : r.node().members()) {
-    if (std::find(allowed.begin(), allowed.end(), k) == allowed.end()) {
-      std::string list;
-      for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
-      r.fail(k, "is not a known key (expected one of: " + list + ")");
-    }
-  }
-}
-
 double positive_number(const ConfigReader& r, const std::string& key) {
   const Value* v = r.raw(key);
   if (!v->is_number() || !(v->as_double() > 0) || !std::isfinite(v->as_double()))
@@ -60,7 +50,7 @@ Scenario parse_scenario(const Value& doc, const std::string& file) {
   ConfigReader r(doc, file);
   // The keys `llmcost report` reads too (title, batches, roofline_hardware, a single quant,
   // prices_usd_per_device_hour) are accepted so one scenario file serves both commands.
-  check_keys(r, {"name", "title", "description", "models", "hardware", "quant", "quant_policy", "kv_dtype", "routing",
+  r.check_keys({"name", "title", "description", "models", "hardware", "quant", "quant_policy", "kv_dtype", "routing",
                  "workload", "max_devices", "roofline_hardware", "prices_usd_per_device_hour", "memory_fraction"});
   Scenario s;
   s.source_file = file;
@@ -88,10 +78,10 @@ Scenario parse_scenario(const Value& doc, const std::string& file) {
         h.name = item.as_string();
       } else if (item.is_object()) {
         ConfigReader c(item, file, ptr);
-        check_keys(c, {"name", "usd_per_device_hour"});
+        c.check_keys({"name", "usd_per_device_hour"});
         h.name = c.req_str("name");
         if (auto price = c.child("usd_per_device_hour")) {
-          check_keys(*price, {"value", "source"});
+          price->check_keys({"value", "source"});
           if (!price->has("value")) price->fail("value", "is required (a positive number)");
           h.usd_per_device_hour = positive_number(*price, "value");
           h.price_source = price->req_str("source");
@@ -142,7 +132,7 @@ Scenario parse_scenario(const Value& doc, const std::string& file) {
   }
   auto w = r.child("workload");
   if (!w) r.fail("workload", "is required: {concurrency, prompt_tokens, output_tokens[, max_decode_step_s, max_ttft_s]}");
-  check_keys(*w, {"concurrency", "batch", "prompt_tokens", "output_tokens", "context", "batches", "max_decode_step_s",
+  w->check_keys({"concurrency", "batch", "prompt_tokens", "output_tokens", "context", "batches", "max_decode_step_s",
                   "max_ttft_s"});
   // concurrency (or batch, `llmcost report`'s name for it); output_tokens (or context - prompt_tokens).
   if (w->has("concurrency") && w->has("batch")) w->fail("batch", "must not be given together with concurrency (the same number)");

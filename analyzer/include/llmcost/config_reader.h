@@ -47,6 +47,9 @@ class ConfigReader {
 
   [[noreturn]] void fail(const std::string& key, const std::string& what) const;
 
+  // Fails on the first member whose key is not in `allowed`, listing the allowed keys.
+  void check_keys(const std::vector<std::string>& allowed) const;
+
  private:
   int64_t to_int(const Value& v, const std::string& pointer, int64_t min, int64_t max) const;
 
