@@ -9,6 +9,7 @@
 
 #include "llmcost/analysis.h"
 #include "llmcost/config_reader.h"
+#include "llmcost/format.h"
 #include "llmcost/memory.h"
 #include "llmcost/model_loader.h"
 #include "llmcost/value.h"
@@ -16,18 +17,6 @@
 namespace llmcost::cli {
 
 namespace {
-
-std::string layout_name(const ParallelConfig& c) {
-  if (c.tp == 1 && c.ep == 1 && c.pp == 1) return "1 device";
-  std::string s;
-  auto add = [&](const char* k, int64_t v) {
-    if (v > 1) s += (s.empty() ? "" : ", ") + fmt::format("{}={}", k, v);
-  };
-  add("tp", c.tp);
-  add("ep", c.ep);
-  add("pp", c.pp);
-  return s;
-}
 
 constexpr int64_t kMaxSweepBatch = 1024;
 
@@ -48,7 +37,7 @@ DeviceMemory device_memory(const Prediction& p, const std::string& quant) {
   d.hw = p.hardware.name;
   d.quant = quant;
   d.devices = p.layout.devices;
-  d.layout = layout_name(p.layout.cfg);
+  d.layout = format_layout(p.layout.cfg);
   d.capacity_bytes = p.memory.capacity_bytes;
   d.weight_bytes = p.memory.weights_bytes;
   d.kv_bytes = p.memory.kv_bytes;
@@ -64,7 +53,7 @@ HwSweep sweep(const CompiledModel& m, const HardwareSpec& hw, PredictRequest r, 
   HwSweep s;
   s.hw = hw.name;
   s.quant = quant_scheme_name(m.quant);
-  s.layout = layout_name(r.parallel);
+  s.layout = format_layout(r.parallel);
   std::vector<int64_t> batches;
   if (given.empty()) {
     for (int64_t b = 1; b <= std::min(max_batch, kMaxSweepBatch); b *= 2) batches.push_back(b);
@@ -89,7 +78,7 @@ RooflineData roofline_points(const Prediction& p, const std::string& quant, Quan
   RooflineData r;
   r.hw = p.hardware.name;
   r.quant = quant;
-  r.layout = layout_name(p.layout.cfg);
+  r.layout = format_layout(p.layout.cfg);
   r.dtype = compute_dtype_name(p.rates.used_dtype[static_cast<int>(dtype)]);
   r.peak_flops_per_s = p.rates.flops_per_s[static_cast<int>(dtype)];
   r.mem_bw_bytes_per_s = p.rates.mem_bw_bytes_per_s;
@@ -232,7 +221,7 @@ ReportInput report_input_from_compare(const ModelIR& ir, const CompiledModel& m,
     pr.feasible = row.fits_any && p.memory.fits;
     if (!pr.feasible) {
       pr.reason = fmt::format("needs {:.2f} GB per device in the largest layout tried ({})", p.memory.per_device_bytes / 1e9,
-                              layout_name(p.layout.cfg));
+                              format_layout(p.layout.cfg));
       mp.rows.push_back(pr);
       mp.not_fitting.push_back(pr.hardware + " (" + pr.quant + ")");
       continue;

@@ -34,18 +34,6 @@ Cell usd(const std::optional<double>& v, int decimals = 3) {
   return v ? Cell::number(*v, fmt::format("{:.{}f}", *v, decimals)) : Cell::str("-");
 }
 
-std::string layout_name(const ParallelConfig& c) {
-  if (c.tp == 1 && c.ep == 1 && c.pp == 1) return "1 device";
-  std::string s;
-  auto add = [&](const char* k, int64_t v) {
-    if (v > 1) s += (s.empty() ? "" : ", ") + fmt::format("{}={}", k, v);
-  };
-  add("tp", c.tp);
-  add("ep", c.ep);
-  add("pp", c.pp);
-  return s;
-}
-
 const char* group_label(ParamGroup g) {
   switch (g) {
     case ParamGroup::Embedding: return "embedding";
@@ -290,7 +278,7 @@ Table plan_table(const std::vector<const PlanRow*>& rows, const std::string& id,
     std::string note = r->bound + "-bound";
     if (!r->meets_latency) note += "; " + r->reason;
     row.insert(row.end(), {int_cell(r->devices),
-                           Cell::str(fmt::format("{} x {}", r->replicas, layout_name(r->parallel))),
+                           Cell::str(fmt::format("{} x {}", r->replicas, format_layout(r->parallel))),
                            int_cell(r->batch_per_replica), sec_ms(r->decode_step_s), sec_ms(r->ttft_s),
                            sig(r->tokens_per_s_per_sequence), sig(r->output_tokens_per_s), gb_cell(r->per_device_bytes),
                            gb_cell(r->capacity_bytes), usd(r->usd_per_million_output_tokens), Cell::str(note)});

@@ -29,6 +29,18 @@ std::string format_thousands(int64_t n) {
   return out;
 }
 
+std::string format_layout(const ParallelConfig& c) {
+  if (c.tp == 1 && c.ep == 1 && c.pp == 1) return "1 device";
+  std::string s;
+  auto add = [&](const char* k, int64_t v) {
+    if (v > 1) s += (s.empty() ? "" : ", ") + fmt::format("{}={}", k, v);
+  };
+  add("tp", c.tp);
+  add("ep", c.ep);
+  add("pp", c.pp);
+  return s;
+}
+
 std::string format_gb(double bytes) { return fmt::format("{:.2f} GB", bytes / 1e9); }
 std::string format_gib(double bytes) { return fmt::format("{:.2f} GiB", bytes / 1073741824.0); }
 

@@ -5,7 +5,12 @@
 #include <string>
 #include <vector>
 
+#include "llmcost/parallel.h"
+
 namespace llmcost {
+
+// A parallel layout in words: "1 device", "tp=4", "tp=2, pp=2".
+std::string format_layout(const ParallelConfig& c);
 
 // 7241732096 -> "7.242 B" (B = 1e9 parameters); small counts in M or K.
 std::string format_count(int64_t n);
