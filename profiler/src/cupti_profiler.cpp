@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "llmcost/value.h"
+#include "range_stacks.h"
 
 namespace llmcost {
 
@@ -34,25 +35,10 @@ const char* kind_category(DeviceActivity::Kind k) {
 struct CuptiProfiler::Impl {
   std::unique_ptr<CuptiApi> api;
   mutable std::mutex mu;
-  struct ThreadState {
-    uint32_t id = 0;
-    std::vector<RangeRecord> open;
-  };
-  std::unordered_map<std::thread::id, ThreadState> threads;
-  std::vector<RangeRecord> closed;                // host times
+  detail::RangeStacks ranges;                     // closed ranges keep host times
   std::unordered_map<uint64_t, uint64_t> parent;  // seq -> parent seq (kNoParent at depth 0)
   mutable std::vector<DeviceActivity> activities;
-  uint64_t next_seq = 0;
 
-  ThreadState& state() {
-    auto it = threads.find(std::this_thread::get_id());
-    if (it == threads.end()) {
-      ThreadState s;
-      s.id = static_cast<uint32_t>(threads.size());
-      it = threads.emplace(std::this_thread::get_id(), std::move(s)).first;
-    }
-    return it->second;
-  }
   void flush_locked() const {
     auto fresh = api->flush();
     activities.insert(activities.end(), std::make_move_iterator(fresh.begin()), std::make_move_iterator(fresh.end()));
@@ -79,46 +65,32 @@ CuptiProfiler::~CuptiProfiler() {
 
 void CuptiProfiler::push(std::string_view name, std::string_view category, double bytes, double flops) {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  auto& st = impl_->state();
-  RangeRecord r;
-  r.name.assign(name.data(), name.size());
-  r.category.assign(category.data(), category.size());
-  r.thread_id = st.id;
-  r.depth = static_cast<uint32_t>(st.open.size());
-  r.seq = impl_->next_seq++;
-  r.bytes = bytes;
-  r.flops = flops;
-  impl_->parent[r.seq] = st.open.empty() ? kNoParent : st.open.back().seq;
+  const RangeRecord* outer = impl_->ranges.top();
+  const uint64_t parent = outer ? outer->seq : kNoParent;
+  RangeRecord& r = impl_->ranges.open(name, category, bytes, flops);
+  impl_->parent[r.seq] = parent;
   // External ids are seq + 1: CUPTI reserves 0 for "none".
   impl_->api->push_external_id(r.seq + 1);
   r.start_ns = impl_->api->timestamp_ns();
-  st.open.push_back(std::move(r));
 }
 
 void CuptiProfiler::pop() {
   std::lock_guard<std::mutex> lock(impl_->mu);
   int64_t t = impl_->api->timestamp_ns();
-  auto& st = impl_->state();
-  if (st.open.empty()) throw std::logic_error("CuptiProfiler::pop: no open range on this thread");
+  impl_->ranges.top_or_throw("CuptiProfiler::pop");
   impl_->api->pop_external_id();
-  RangeRecord r = std::move(st.open.back());
-  st.open.pop_back();
-  r.end_ns = std::max(t, r.start_ns);
-  impl_->closed.push_back(std::move(r));
+  impl_->ranges.close(t, "CuptiProfiler::pop");
 }
 
 void CuptiProfiler::annotate(double bytes, double flops) {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  auto& st = impl_->state();
-  if (st.open.empty()) throw std::logic_error("CuptiProfiler::annotate: no open range on this thread");
-  st.open.back().bytes += bytes;
-  st.open.back().flops += flops;
+  impl_->ranges.annotate(bytes, flops, "CuptiProfiler::annotate");
 }
 
 std::vector<RangeRecord> CuptiProfiler::records() const {
   std::lock_guard<std::mutex> lock(impl_->mu);
   impl_->flush_locked();
-  std::vector<RangeRecord> out = impl_->closed;
+  std::vector<RangeRecord> out = impl_->ranges.closed();
   struct Span {
     int64_t start = std::numeric_limits<int64_t>::max();
     int64_t end = std::numeric_limits<int64_t>::min();
@@ -152,9 +124,7 @@ std::vector<RangeRecord> CuptiProfiler::records() const {
 
 std::vector<RangeRecord> CuptiProfiler::host_records() const {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  std::vector<RangeRecord> out = impl_->closed;
-  std::sort(out.begin(), out.end(), [](const RangeRecord& a, const RangeRecord& b) { return a.seq < b.seq; });
-  return out;
+  return impl_->ranges.closed_in_order();
 }
 
 std::vector<RangeRecord> CuptiProfiler::activity_records() const {
@@ -195,11 +165,10 @@ void CuptiProfiler::clear() {
   std::lock_guard<std::mutex> lock(impl_->mu);
   impl_->flush_locked();  // work of cleared ranges must not land on later ones
   impl_->activities.clear();
-  impl_->closed.clear();
+  impl_->ranges.clear_closed();
   // Parents of still-open ranges are kept so their children still aggregate.
   std::unordered_map<uint64_t, uint64_t> keep;
-  for (const auto& [tid, st] : impl_->threads)
-    for (const auto& r : st.open) keep[r.seq] = impl_->parent[r.seq];
+  impl_->ranges.for_each_open([&](const RangeRecord& r) { keep[r.seq] = impl_->parent[r.seq]; });
   impl_->parent = std::move(keep);
 }
 

@@ -1,6 +1,8 @@
 // CPU range profiler on steady_clock (per-thread stacks under one mutex) and repetition statistics.
 #include "llmcost/profiler.h"
 
+#include "range_stacks.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -17,24 +19,8 @@ int64_t now_ns() {
 }
 
 struct CpuProfiler::Impl {
-  struct ThreadState {
-    uint32_t id = 0;
-    std::vector<RangeRecord> open;  // the stack of open ranges
-  };
   mutable std::mutex mu;
-  std::unordered_map<std::thread::id, ThreadState> threads;
-  std::vector<RangeRecord> closed;
-  uint64_t next_seq = 0;
-
-  ThreadState& state() {
-    auto it = threads.find(std::this_thread::get_id());
-    if (it == threads.end()) {
-      ThreadState s;
-      s.id = static_cast<uint32_t>(threads.size());
-      it = threads.emplace(std::this_thread::get_id(), std::move(s)).first;
-    }
-    return it->second;
-  }
+  detail::RangeStacks ranges;
 };
 
 CpuProfiler::CpuProfiler() : impl_(std::make_unique<Impl>()) {}
@@ -43,56 +29,34 @@ CpuProfiler::~CpuProfiler() = default;
 void CpuProfiler::push(std::string_view name, std::string_view category, double bytes, double flops) {
   {
     std::lock_guard<std::mutex> lock(impl_->mu);
-    auto& st = impl_->state();
-    RangeRecord r;
-    r.name.assign(name.data(), name.size());
-    r.category.assign(category.data(), category.size());
-    r.thread_id = st.id;
-    r.depth = static_cast<uint32_t>(st.open.size());
-    r.seq = impl_->next_seq++;
-    r.bytes = bytes;
-    r.flops = flops;
-    st.open.push_back(std::move(r));
+    impl_->ranges.open(name, category, bytes, flops);
   }
   // The clock is read last, outside the lock, so bookkeeping is not timed. The record cannot
   // move: only this thread touches its own stack's top.
   int64_t t = now_ns();
   std::lock_guard<std::mutex> lock(impl_->mu);
-  impl_->state().open.back().start_ns = t;
+  impl_->ranges.top_or_throw("CpuProfiler::push").start_ns = t;
 }
 
 void CpuProfiler::pop() {
   int64_t t = now_ns();
   std::lock_guard<std::mutex> lock(impl_->mu);
-  auto& st = impl_->state();
-  if (st.open.empty()) throw std::logic_error("CpuProfiler::pop: no open range on this thread");
-  RangeRecord r = std::move(st.open.back());
-  st.open.pop_back();
-  r.end_ns = std::max(t, r.start_ns);
-  impl_->closed.push_back(std::move(r));
+  impl_->ranges.close(t, "CpuProfiler::pop");
 }
 
 void CpuProfiler::annotate(double bytes, double flops) {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  auto& st = impl_->state();
-  if (st.open.empty()) throw std::logic_error("CpuProfiler::annotate: no open range on this thread");
-  st.open.back().bytes += bytes;
-  st.open.back().flops += flops;
+  impl_->ranges.annotate(bytes, flops, "CpuProfiler::annotate");
 }
 
 std::vector<RangeRecord> CpuProfiler::records() const {
-  std::vector<RangeRecord> out;
-  {
-    std::lock_guard<std::mutex> lock(impl_->mu);
-    out = impl_->closed;
-  }
-  std::sort(out.begin(), out.end(), [](const RangeRecord& a, const RangeRecord& b) { return a.seq < b.seq; });
-  return out;
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->ranges.closed_in_order();
 }
 
 void CpuProfiler::clear() {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  impl_->closed.clear();
+  impl_->ranges.clear_closed();
 }
 
 double percentile(std::vector<double> samples, double p) {
