@@ -15,6 +15,7 @@ namespace {
 
 using TU = TensorUse;
 using PG = ParamGroup;
+using R = TensorRole;
 
 // ---------------------------------------------------------------- op emitters
 
@@ -28,14 +29,27 @@ Op make_op(std::string name, OpKind kind, int layer, int sublayer = 0) {
   return op;
 }
 
-void add(Op& op, std::string name, std::vector<int64_t> shape, TU use, PG group, int in_axis = -1) {
-  op.tensors.push_back(make_tensor(std::move(name), std::move(shape), use, group, in_axis));
+// Checkpoint names are the op's module path + "." + the tensor's name under it; routed experts
+// stored one module per expert put the expert index between them ("{e}", see model_ir.h).
+std::string tensor_path(const Op& op, const std::string& name) {
+  if (op.kind == OpKind::RoutedExperts && !op.experts_stacked) return op.name + ".{e}." + name;
+  return op.name + "." + name;
+}
+
+void add(Op& op, R role, const std::string& name, std::vector<int64_t> shape, TU use, PG group, int in_axis = -1) {
+  op.tensors.push_back(make_tensor(role, tensor_path(op, name), std::move(shape), use, group, in_axis));
+}
+
+// The bias vector of `role`.
+void add_bias(Op& op, R role, const std::string& name, int64_t n, PG group) {
+  add(op, role, name, {n}, TU::Vector, group);
+  op.tensors.back().bias = true;
 }
 
 // A linear layer: weight [out, in] (+ bias [out]).
-void add_linear(Op& op, const std::string& name, int64_t in, int64_t out, bool bias, PG group) {
-  add(op, name + ".weight", {out, in}, TU::Matmul, group);
-  if (bias) add(op, name + ".bias", {out}, TU::Vector, group);
+void add_linear(Op& op, R role, const std::string& name, int64_t in, int64_t out, bool bias, PG group) {
+  add(op, role, name + ".weight", {out, in}, TU::Matmul, group);
+  if (bias) add_bias(op, role, name + ".bias", out, group);
 }
 
 Op norm_op(const std::string& name, int layer, int64_t dim, NormType type, bool bias, double eps, int sublayer,
@@ -45,8 +59,8 @@ Op norm_op(const std::string& name, int layer, int64_t dim, NormType type, bool 
   op.eps = eps;
   op.norm_bias = bias;
   op.post_norm = post;
-  add(op, "weight", {dim}, TU::Vector, PG::Norm);
-  if (bias) add(op, "bias", {dim}, TU::Vector, PG::Norm);
+  add(op, R::Norm, "weight", {dim}, TU::Vector, PG::Norm);
+  if (bias) add_bias(op, R::Norm, "bias", dim, PG::Norm);
   return op;
 }
 
@@ -67,25 +81,25 @@ Op standard_attention(const std::string& name, int layer, int64_t d, const Atten
   const int64_t q_out = checked_mul(spec.n_heads, spec.head_dim);
   const int64_t kv_out = checked_mul(spec.n_kv_heads, spec.head_dim);
   if (o.fused_qkv) {
-    add_linear(op, "qkv_proj", d, checked_add(q_out, checked_mul(2, kv_out)), o.q_bias, PG::Attention);
+    add_linear(op, R::AttnQkv, "qkv_proj", d, checked_add(q_out, checked_mul(2, kv_out)), o.q_bias, PG::Attention);
   } else {
-    add_linear(op, "q_proj", d, q_out, o.q_bias, PG::Attention);
-    add_linear(op, "k_proj", d, kv_out, o.k_bias, PG::Attention);
-    add_linear(op, "v_proj", d, kv_out, o.v_bias, PG::Attention);
+    add_linear(op, R::AttnQ, "q_proj", d, q_out, o.q_bias, PG::Attention);
+    add_linear(op, R::AttnK, "k_proj", d, kv_out, o.k_bias, PG::Attention);
+    add_linear(op, R::AttnV, "v_proj", d, kv_out, o.v_bias, PG::Attention);
   }
-  add_linear(op, "o_proj", q_out, d, o.o_bias, PG::Attention);
+  add_linear(op, R::AttnOut, "o_proj", q_out, d, o.o_bias, PG::Attention);
   if (o.qk_norm == QkNorm::PerHead) {
-    add(op, "q_norm.weight", {spec.head_dim}, TU::Vector, PG::Norm);
-    add(op, "k_norm.weight", {spec.head_dim}, TU::Vector, PG::Norm);
+    add(op, R::AttnQNorm, "q_norm.weight", {spec.head_dim}, TU::Vector, PG::Norm);
+    add(op, R::AttnKNorm, "k_norm.weight", {spec.head_dim}, TU::Vector, PG::Norm);
   } else if (o.qk_norm == QkNorm::Full) {
-    add(op, "q_norm.weight", {q_out}, TU::Vector, PG::Norm);
-    add(op, "k_norm.weight", {kv_out}, TU::Vector, PG::Norm);
+    add(op, R::AttnQNorm, "q_norm.weight", {q_out}, TU::Vector, PG::Norm);
+    add(op, R::AttnKNorm, "k_norm.weight", {kv_out}, TU::Vector, PG::Norm);
   } else if (o.qk_norm == QkNorm::Hidden) {
-    add(op, "q_norm.weight", {d}, TU::Vector, PG::Norm);
-    add(op, "k_norm.weight", {checked_mul(d / spec.n_heads, spec.n_kv_heads)}, TU::Vector, PG::Norm);
+    add(op, R::AttnQNorm, "q_norm.weight", {d}, TU::Vector, PG::Norm);
+    add(op, R::AttnKNorm, "k_norm.weight", {checked_mul(d / spec.n_heads, spec.n_kv_heads)}, TU::Vector, PG::Norm);
   }
   op.attn.qk_norm = o.qk_norm != QkNorm::None;
-  if (spec.sinks) add(op, "sinks", {spec.n_heads}, TU::Vector, PG::Attention);
+  if (spec.sinks) add(op, R::AttnSinks, "sinks", {spec.n_heads}, TU::Vector, PG::Attention);
   return op;
 }
 
@@ -97,12 +111,12 @@ struct MlpNames {
 // A gated (gate, up, down) or fused (gate_up, down) MLP of width d_ff.
 void add_mlp_tensors(Op& op, int64_t d, int64_t d_ff, bool fused_gate_up, bool bias, PG group, const MlpNames& n) {
   if (fused_gate_up) {
-    add_linear(op, n.gate, d, checked_mul(2, d_ff), bias, group);
+    add_linear(op, R::FfnGateUp, n.gate, d, checked_mul(2, d_ff), bias, group);
   } else {
-    add_linear(op, n.gate, d, d_ff, bias, group);
-    add_linear(op, n.up, d, d_ff, bias, group);
+    add_linear(op, R::FfnGate, n.gate, d, d_ff, bias, group);
+    add_linear(op, R::FfnUp, n.up, d, d_ff, bias, group);
   }
-  add_linear(op, n.down, d_ff, d, bias, group);
+  add_linear(op, R::FfnDown, n.down, d_ff, d, bias, group);
 }
 
 Op mlp_op(const std::string& name, OpKind kind, int layer, int64_t d, const MlpSpec& spec, PG group,
@@ -117,9 +131,9 @@ Op router_op(const std::string& name, int layer, int64_t d, const MoeSpec& moe, 
   Op op = make_op(name, OpKind::Router, layer, 1);
   op.moe = moe;
   op.moe.correction_bias = correction_bias;
-  add(op, "weight", {moe.n_experts, d}, TU::Matmul, PG::Router);
-  if (bias) add(op, "bias", {moe.n_experts}, TU::Vector, PG::Router);
-  if (correction_bias) add(op, "e_score_correction_bias", {moe.n_experts}, TU::Vector, PG::Router);
+  add(op, R::Router, "weight", {moe.n_experts, d}, TU::Matmul, PG::Router);
+  if (bias) add_bias(op, R::Router, "bias", moe.n_experts, PG::Router);
+  if (correction_bias) add(op, R::RouterCorrectionBias, "e_score_correction_bias", {moe.n_experts}, TU::Vector, PG::Router);
   return op;
 }
 
@@ -141,10 +155,10 @@ Op stacked_experts_op(const std::string& name, int layer, int64_t d, const MlpSp
   op.mlp = spec;
   op.moe = moe;
   op.experts_stacked = true;
-  add(op, "gate_up_proj", {d, checked_mul(2, spec.d_ff)}, TU::Matmul, PG::ExpertsRouted, 0);
-  if (bias) add(op, "gate_up_proj_bias", {checked_mul(2, spec.d_ff)}, TU::Vector, PG::ExpertsRouted);
-  add(op, "down_proj", {spec.d_ff, d}, TU::Matmul, PG::ExpertsRouted, 0);
-  if (bias) add(op, "down_proj_bias", {d}, TU::Vector, PG::ExpertsRouted);
+  add(op, R::FfnGateUp, "gate_up_proj", {d, checked_mul(2, spec.d_ff)}, TU::Matmul, PG::ExpertsRouted, 0);
+  if (bias) add_bias(op, R::FfnGateUp, "gate_up_proj_bias", checked_mul(2, spec.d_ff), PG::ExpertsRouted);
+  add(op, R::FfnDown, "down_proj", {spec.d_ff, d}, TU::Matmul, PG::ExpertsRouted, 0);
+  if (bias) add_bias(op, R::FfnDown, "down_proj_bias", d, PG::ExpertsRouted);
   return op;
 }
 
@@ -244,7 +258,7 @@ void check_unique_layer_list(const ConfigReader& r, const std::string& key, cons
 // Embedding in front, final norm and lm_head behind.
 void add_embedding(ModelIR& ir, const std::string& name, int64_t vocab, int64_t d) {
   Op op = make_op(name, OpKind::TokenEmbedding, -1);
-  add(op, "weight", {vocab, d}, TU::Gather, PG::Embedding);
+  add(op, R::TokenEmbedding, "weight", {vocab, d}, TU::Gather, PG::Embedding);
   ir.pre.push_back(std::move(op));
 }
 
@@ -253,9 +267,9 @@ void add_head(ModelIR& ir, const std::string& norm_name, NormType nt, bool norm_
   Op n = norm_op(norm_name, -1, ir.d_model, nt, norm_bias, eps, 0);
   ir.post.push_back(std::move(n));
   Op head = make_op(head_name, OpKind::LmHead, -1);
-  add(head, "weight", {ir.vocab_size, ir.d_model}, TU::Matmul, tied ? PG::Embedding : PG::LmHead);
+  add(head, R::LmHead, "weight", {ir.vocab_size, ir.d_model}, TU::Matmul, tied ? PG::Embedding : PG::LmHead);
   head.tensors.back().tied = tied;
-  if (head_bias) add(head, "bias", {ir.vocab_size}, TU::Vector, PG::LmHead);
+  if (head_bias) add_bias(head, R::LmHead, "bias", ir.vocab_size, PG::LmHead);
   ir.post.push_back(std::move(head));
 }
 
@@ -382,7 +396,7 @@ void build_llama_like(const ConfigReader& r, ModelIR& ir, const LlamaLike& f) {
         MlpSpec sm = mlp;
         sm.d_ff = shared_ff;
         Op so = mlp_op(mp + ".shared_expert", OpKind::SharedExperts, li, x.d, sm, PG::ExpertsShared);
-        if (shared_gate) add(so, "shared_expert_gate.weight", {1, x.d}, TU::Matmul, PG::ExpertsShared);
+        if (shared_gate) add(so, R::FfnOutGate, "shared_expert_gate.weight", {1, x.d}, TU::Matmul, PG::ExpertsShared);
         L.ops.push_back(std::move(so));
       }
     } else {
@@ -536,7 +550,7 @@ void build_gpt2(const ConfigReader& r, ModelIR& ir) {
 
   add_embedding(ir, "transformer.wte", x.vocab, x.d);
   Op pos = make_op("transformer.wpe", OpKind::PositionEmbedding, -1);
-  add(pos, "weight", {n_pos, x.d}, TU::Gather, PG::Embedding);
+  add(pos, R::PositionEmbedding, "weight", {n_pos, x.d}, TU::Gather, PG::Embedding);
   ir.pre.push_back(std::move(pos));
   for (int64_t i = 0; i < x.n_layers; ++i) {
     Layer L;
@@ -552,18 +566,18 @@ void build_gpt2(const ConfigReader& r, ModelIR& ir) {
     a.attn.v_head_dim = a.attn.head_dim;
     a.attn.use_rope = false;
     // Conv1D stores [in, out].
-    add(a, "c_attn.weight", {x.d, 3 * x.d}, TU::Matmul, PG::Attention, 0);
-    add(a, "c_attn.bias", {3 * x.d}, TU::Vector, PG::Attention);
-    add(a, "c_proj.weight", {x.d, x.d}, TU::Matmul, PG::Attention, 0);
-    add(a, "c_proj.bias", {x.d}, TU::Vector, PG::Attention);
+    add(a, R::AttnQkv, "c_attn.weight", {x.d, 3 * x.d}, TU::Matmul, PG::Attention, 0);
+    add_bias(a, R::AttnQkv, "c_attn.bias", 3 * x.d, PG::Attention);
+    add(a, R::AttnOut, "c_proj.weight", {x.d, x.d}, TU::Matmul, PG::Attention, 0);
+    add_bias(a, R::AttnOut, "c_proj.bias", x.d, PG::Attention);
     L.ops.push_back(std::move(a));
     L.ops.push_back(norm_op(p + ".ln_2", li, x.d, NormType::LayerNorm, true, eps, 1));
     Op m = make_op(p + ".mlp", OpKind::Mlp, li, 1);
     m.mlp = mlp;
-    add(m, "c_fc.weight", {x.d, d_ff}, TU::Matmul, PG::Mlp, 0);
-    add(m, "c_fc.bias", {d_ff}, TU::Vector, PG::Mlp);
-    add(m, "c_proj.weight", {d_ff, x.d}, TU::Matmul, PG::Mlp, 0);
-    add(m, "c_proj.bias", {x.d}, TU::Vector, PG::Mlp);
+    add(m, R::FfnUp, "c_fc.weight", {x.d, d_ff}, TU::Matmul, PG::Mlp, 0);
+    add_bias(m, R::FfnUp, "c_fc.bias", d_ff, PG::Mlp);
+    add(m, R::FfnDown, "c_proj.weight", {d_ff, x.d}, TU::Matmul, PG::Mlp, 0);
+    add_bias(m, R::FfnDown, "c_proj.bias", x.d, PG::Mlp);
     L.ops.push_back(std::move(m));
     ir.layers.push_back(std::move(L));
   }
@@ -586,17 +600,18 @@ Layer deepseek_layer(const ConfigReader& r, const std::string& p, int li, int64_
   const int64_t H = spec.n_heads;
   const int64_t qhd = spec.qk_nope_head_dim + spec.qk_rope_head_dim;
   if (spec.q_lora_rank > 0) {
-    add_linear(a, "q_a_proj", d, spec.q_lora_rank, attn_bias, PG::Attention);
-    add(a, "q_a_layernorm.weight", {spec.q_lora_rank}, TU::Vector, PG::Norm);
-    add_linear(a, "q_b_proj", spec.q_lora_rank, checked_mul(H, qhd), false, PG::Attention);
+    add_linear(a, R::MlaQA, "q_a_proj", d, spec.q_lora_rank, attn_bias, PG::Attention);
+    add(a, R::MlaQANorm, "q_a_layernorm.weight", {spec.q_lora_rank}, TU::Vector, PG::Norm);
+    add_linear(a, R::MlaQB, "q_b_proj", spec.q_lora_rank, checked_mul(H, qhd), false, PG::Attention);
   } else {
-    add_linear(a, "q_proj", d, checked_mul(H, qhd), false, PG::Attention);
+    add_linear(a, R::AttnQ, "q_proj", d, checked_mul(H, qhd), false, PG::Attention);
   }
-  add_linear(a, "kv_a_proj_with_mqa", d, checked_add(spec.kv_lora_rank, spec.qk_rope_head_dim), attn_bias, PG::Attention);
-  add(a, "kv_a_layernorm.weight", {spec.kv_lora_rank}, TU::Vector, PG::Norm);
-  add_linear(a, "kv_b_proj", spec.kv_lora_rank, checked_mul(H, checked_add(spec.qk_nope_head_dim, spec.v_head_dim)), false,
+  add_linear(a, R::MlaKvA, "kv_a_proj_with_mqa", d, checked_add(spec.kv_lora_rank, spec.qk_rope_head_dim), attn_bias,
              PG::Attention);
-  add_linear(a, "o_proj", checked_mul(H, spec.v_head_dim), d, attn_bias, PG::Attention);
+  add(a, R::MlaKvANorm, "kv_a_layernorm.weight", {spec.kv_lora_rank}, TU::Vector, PG::Norm);
+  add_linear(a, R::MlaKvB, "kv_b_proj", spec.kv_lora_rank,
+             checked_mul(H, checked_add(spec.qk_nope_head_dim, spec.v_head_dim)), false, PG::Attention);
+  add_linear(a, R::AttnOut, "o_proj", checked_mul(H, spec.v_head_dim), d, attn_bias, PG::Attention);
   L.ops.push_back(std::move(a));
   L.ops.push_back(norm_op(p + ".post_attention_layernorm", li, d, NormType::RMSNorm, false, eps, 1));
   if (is_moe) {
@@ -682,12 +697,12 @@ void build_deepseek(const ConfigReader& r, ModelIR& ir, const std::string& arch)
     Layer L = deepseek_layer(r, p, static_cast<int>(idx), x.d, spec, attn_bias, is_moe(idx), dense, expert, moe, shared_ff,
                              correction, eps);
     Op extra = make_op(p, OpKind::Norm, static_cast<int>(idx));
-    add(extra, "enorm.weight", {x.d}, TU::Vector, PG::Norm);
-    add(extra, "hnorm.weight", {x.d}, TU::Vector, PG::Norm);
-    add(extra, "eh_proj.weight", {x.d, 2 * x.d}, TU::Matmul, PG::Other);
-    add(extra, "embed_tokens.weight", {x.vocab, x.d}, TU::Gather, PG::Embedding);
-    add(extra, "shared_head.norm.weight", {x.d}, TU::Vector, PG::Norm);
-    add(extra, "shared_head.head.weight", {x.vocab, x.d}, TU::Matmul, PG::LmHead);
+    add(extra, R::MtpEmbedNorm, "enorm.weight", {x.d}, TU::Vector, PG::Norm);
+    add(extra, R::MtpHiddenNorm, "hnorm.weight", {x.d}, TU::Vector, PG::Norm);
+    add(extra, R::MtpProj, "eh_proj.weight", {x.d, 2 * x.d}, TU::Matmul, PG::Other);
+    add(extra, R::TokenEmbedding, "embed_tokens.weight", {x.vocab, x.d}, TU::Gather, PG::Embedding);
+    add(extra, R::MtpHeadNorm, "shared_head.norm.weight", {x.d}, TU::Vector, PG::Norm);
+    add(extra, R::LmHead, "shared_head.head.weight", {x.vocab, x.d}, TU::Matmul, PG::LmHead);
     L.ops.insert(L.ops.begin(), std::move(extra));
     ir.mtp_layers.push_back(std::move(L));
   }

@@ -58,9 +58,11 @@ int64_t checked_add(int64_t a, int64_t b) {
   return r;
 }
 
-Tensor make_tensor(std::string name, std::vector<int64_t> shape, TensorUse use, ParamGroup group, int in_axis) {
+Tensor make_tensor(TensorRole role, std::string checkpoint_name, std::vector<int64_t> shape, TensorUse use,
+                   ParamGroup group, int in_axis) {
   Tensor t;
-  t.name = std::move(name);
+  t.role = role;
+  t.checkpoint_name = std::move(checkpoint_name);
   t.shape = std::move(shape);
   t.use = use;
   t.group = group;
@@ -76,6 +78,53 @@ Tensor make_tensor(std::string name, std::vector<int64_t> shape, TensorUse use, 
     t.out_features = t.shape[1];
   }
   return t;
+}
+
+std::string expert_checkpoint_name(const Tensor& t, int64_t expert) {
+  const size_t at = t.checkpoint_name.find("{e}");
+  if (at == std::string::npos) return t.checkpoint_name;
+  return t.checkpoint_name.substr(0, at) + std::to_string(expert) + t.checkpoint_name.substr(at + 3);
+}
+
+const Tensor* find_role(const Op& op, TensorRole role, bool bias) {
+  for (const Tensor& t : op.tensors)
+    if (t.role == role && t.bias == bias) return &t;
+  return nullptr;
+}
+
+const char* tensor_role_name(TensorRole r) {
+  switch (r) {
+    case TensorRole::TokenEmbedding: return "token_embd";
+    case TensorRole::PositionEmbedding: return "pos_embd";
+    case TensorRole::LmHead: return "lm_head";
+    case TensorRole::Norm: return "norm";
+    case TensorRole::AttnQ: return "attn_q";
+    case TensorRole::AttnK: return "attn_k";
+    case TensorRole::AttnV: return "attn_v";
+    case TensorRole::AttnQkv: return "attn_qkv";
+    case TensorRole::AttnOut: return "attn_out";
+    case TensorRole::AttnQNorm: return "attn_q_norm";
+    case TensorRole::AttnKNorm: return "attn_k_norm";
+    case TensorRole::AttnSinks: return "attn_sinks";
+    case TensorRole::MlaQA: return "mla_q_a";
+    case TensorRole::MlaQANorm: return "mla_q_a_norm";
+    case TensorRole::MlaQB: return "mla_q_b";
+    case TensorRole::MlaKvA: return "mla_kv_a";
+    case TensorRole::MlaKvANorm: return "mla_kv_a_norm";
+    case TensorRole::MlaKvB: return "mla_kv_b";
+    case TensorRole::FfnGate: return "ffn_gate";
+    case TensorRole::FfnUp: return "ffn_up";
+    case TensorRole::FfnGateUp: return "ffn_gate_up";
+    case TensorRole::FfnDown: return "ffn_down";
+    case TensorRole::FfnOutGate: return "ffn_out_gate";
+    case TensorRole::Router: return "router";
+    case TensorRole::RouterCorrectionBias: return "router_correction_bias";
+    case TensorRole::MtpEmbedNorm: return "mtp_embed_norm";
+    case TensorRole::MtpHiddenNorm: return "mtp_hidden_norm";
+    case TensorRole::MtpProj: return "mtp_proj";
+    case TensorRole::MtpHeadNorm: return "mtp_head_norm";
+  }
+  return "?";
 }
 
 }  // namespace llmcost

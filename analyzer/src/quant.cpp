@@ -96,7 +96,6 @@ Gguf gguf_base(QuantScheme s) {
   }
 }
 
-bool contains(const std::string& s, const char* sub) { return s.find(sub) != std::string::npos; }
 
 // Rows and row length of a stored matrix: nn.Linear [out, in] rows run along `in`; a gathered
 // table [rows, width] along its width. 1-D tensors are one row.
@@ -136,23 +135,17 @@ Gguf gguf_mix_type(const Tensor& t, QuantScheme s, const TensorSite& site) {
     return row_len % 256 == 0 ? Gguf::Q6_K : Gguf::Q8_0;
   }
   if (site.op_kind == OpKind::Attention) {
-    const std::string& n = t.name;
-    // Fused QKV first: "qkv_proj" also contains "v_proj".
-    if (contains(n, "qkv") || contains(n, "c_attn") || contains(n, "query_key_value")) return q4 ? Gguf::Q5_K : Gguf::Q6_K;
-    if (contains(n, "v_proj")) {
-      if (site.n_experts == 8) return Gguf::Q8_0;
-      return more_bits(site.layer, site.n_layers) ? Gguf::Q6_K : base;
+    switch (t.role) {
+      case TensorRole::AttnQkv: return q4 ? Gguf::Q5_K : Gguf::Q6_K;
+      case TensorRole::AttnV:
+        if (site.n_experts == 8) return Gguf::Q8_0;
+        return more_bits(site.layer, site.n_layers) ? Gguf::Q6_K : base;
+      case TensorRole::AttnK: return site.n_experts == 8 ? Gguf::Q8_0 : base;
+      case TensorRole::AttnOut: return site.n_experts == 8 && q4 ? Gguf::Q5_K : base;
+      default: return base;
     }
-    if (contains(n, "k_proj") && site.n_experts == 8) return Gguf::Q8_0;
-    if ((contains(n, "o_proj") || contains(n, "out_proj") || contains(n, "c_proj") || contains(n, "dense")) &&
-        site.n_experts == 8 && q4)
-      return Gguf::Q5_K;
-    return base;
   }
-  if (site.op_kind == OpKind::Mlp || site.op_kind == OpKind::RoutedExperts || site.op_kind == OpKind::SharedExperts) {
-    const bool down = t.use == TensorUse::Matmul && site.d_model > 0 && t.in_features != site.d_model;
-    if (down && more_bits(site.layer, site.n_layers)) return Gguf::Q6_K;
-  }
+  if (t.role == TensorRole::FfnDown && more_bits(site.layer, site.n_layers)) return Gguf::Q6_K;
   return base;
 }
 

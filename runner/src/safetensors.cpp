@@ -549,12 +549,11 @@ std::vector<ExpectedTensor> expected_checkpoint_tensors(const ModelIR& ir, const
       if (op.kind == OpKind::RoutedExperts && op.experts_stacked) {
         std::vector<int64_t> shape = {op.moe.n_experts};
         shape.insert(shape.end(), t.shape.begin(), t.shape.end());
-        out.push_back({op.name + "." + t.name, shape, op.name});
+        out.push_back({t.checkpoint_name, shape, op.name});
       } else if (op.kind == OpKind::RoutedExperts) {
-        for (int64_t e = 0; e < op.moe.n_experts; ++e)
-          out.push_back({op.name + "." + std::to_string(e) + "." + t.name, t.shape, op.name});
+        for (int64_t e = 0; e < op.moe.n_experts; ++e) out.push_back({expert_checkpoint_name(t, e), t.shape, op.name});
       } else {
-        out.push_back({op.name + "." + t.name, t.shape, op.name});
+        out.push_back({t.checkpoint_name, t.shape, op.name});
       }
     }
   };

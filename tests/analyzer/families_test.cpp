@@ -4,10 +4,12 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <set>
 #include <string>
 
 #include "llmcost/analysis.h"
 #include "llmcost/families.h"
+#include "llmcost/model_loader.h"
 #include "llmcost/params.h"
 #include "llmcost/value.h"
 
@@ -139,7 +141,8 @@ TEST(Phi3Family, FusedProjectionsSameCountAsLlama) {
   v = with(v, "attention_bias", Value::boolean(true));
   ModelIR ir = ir_of(v);
   EXPECT_EQ(count_params(ir).total, kTinyTotal);
-  EXPECT_EQ(ir.layers[0].ops[1].tensors[0].name, "qkv_proj.weight");
+  EXPECT_EQ(ir.layers[0].ops[1].tensors[0].role, TensorRole::AttnQkv);
+  EXPECT_EQ(ir.layers[0].ops[1].tensors[0].checkpoint_name, "model.layers.0.self_attn.qkv_proj.weight");
   EXPECT_EQ(ir.layers[0].ops[1].tensors[0].out_features, 64 + 2 * 32);
   // head_dim 32: qkv 64*(128+128) = 16,384 + o 128*64 = 8,192 -> +12,288 per layer.
   EXPECT_EQ(count(with(v, "head_dim", Value::integer(32))).total, kTinyTotal + 2 * 12288);
@@ -510,6 +513,56 @@ TEST(Dispatch, SupportedArchitecturesCoverTheIssueList) {
                         "gemma2", "gemma3_text", "phi3", "phimoe", "deepseek_v2", "deepseek_v3", "gpt_oss", "llama4",
                         "olmo2", "olmoe"})
     EXPECT_NE(std::find(s.begin(), s.end(), a), s.end()) << a;
+}
+
+// Every bundled model: each tensor has a role fitting its op, one tensor per (role, bias) in an
+// op, and a checkpoint name of its own (per-expert names carry "{e}" exactly when the op stores
+// one module per expert). Weight loading, quantization and the runner rely on these.
+TEST(TensorRoles, EveryBundledModelHasUniqueRolesAndCheckpointNames) {
+  const std::string dir = LLMCOST_CONFIG_DIR;
+  auto fits = [](OpKind k, TensorRole r) {
+    switch (r) {
+      case TensorRole::TokenEmbedding: return k == OpKind::TokenEmbedding || k == OpKind::Norm;  // MTP copies
+      case TensorRole::PositionEmbedding: return k == OpKind::PositionEmbedding;
+      case TensorRole::LmHead: return k == OpKind::LmHead || k == OpKind::Norm;  // MTP shared head
+      case TensorRole::Norm: return k == OpKind::Norm;
+      case TensorRole::FfnGate:
+      case TensorRole::FfnUp:
+      case TensorRole::FfnGateUp:
+      case TensorRole::FfnDown: return k == OpKind::Mlp || k == OpKind::RoutedExperts || k == OpKind::SharedExperts;
+      case TensorRole::FfnOutGate: return k == OpKind::SharedExperts;
+      case TensorRole::Router:
+      case TensorRole::RouterCorrectionBias: return k == OpKind::Router;
+      case TensorRole::MtpEmbedNorm:
+      case TensorRole::MtpHiddenNorm:
+      case TensorRole::MtpProj:
+      case TensorRole::MtpHeadNorm: return k == OpKind::Norm;
+      default: return k == OpKind::Attention;  // Attn*, Mla*
+    }
+  };
+  int models = 0;
+  for (const auto& b : list_bundled_models(dir)) {
+    ModelIR ir = load_model(b.stem, dir);
+    ++models;
+    std::set<std::string> names;
+    auto check = [&](const Op& op) {
+      std::set<std::pair<TensorRole, bool>> seen;
+      for (const Tensor& t : op.tensors) {
+        EXPECT_TRUE(fits(op.kind, t.role)) << b.stem << " " << t.checkpoint_name << " " << tensor_role_name(t.role);
+        EXPECT_TRUE(seen.insert({t.role, t.bias}).second) << b.stem << " " << t.checkpoint_name;
+        EXPECT_EQ(t.checkpoint_name.rfind(op.name + ".", 0), 0u) << b.stem << " " << t.checkpoint_name;
+        const bool per_expert = op.kind == OpKind::RoutedExperts && !op.experts_stacked;
+        EXPECT_EQ(t.checkpoint_name.find("{e}") != std::string::npos, per_expert) << b.stem << " " << t.checkpoint_name;
+        if (!t.tied) EXPECT_TRUE(names.insert(t.checkpoint_name).second) << b.stem << " " << t.checkpoint_name;
+      }
+    };
+    for (const Op& op : ir.pre) check(op);
+    for (const auto& layers : {ir.layers, ir.mtp_layers})
+      for (const Layer& L : layers)
+        for (const Op& op : L.ops) check(op);
+    for (const Op& op : ir.post) check(op);
+  }
+  EXPECT_GE(models, 20);
 }
 
 }  // namespace

@@ -7,7 +7,7 @@ namespace llmcost {
 namespace {
 
 Tensor linear(int64_t out, int64_t in, ParamGroup g = ParamGroup::Attention) {
-  return make_tensor("q_proj.weight", {out, in}, TensorUse::Matmul, g);
+  return make_tensor(TensorRole::AttnQ, "q_proj.weight", {out, in}, TensorUse::Matmul, g);
 }
 
 int64_t bytes(const Tensor& t, QuantScheme s) { return tensor_bytes(t, s, QuantPolicy{}); }
@@ -84,8 +84,8 @@ TEST(Quant, RowsNotMultipleOfTheGroup) {
 }
 
 TEST(Quant, PolicyDecidesWhatIsQuantized) {
-  const Tensor emb = make_tensor("weight", {1000, 64}, TensorUse::Gather, ParamGroup::Embedding);
-  const Tensor norm = make_tensor("weight", {64}, TensorUse::Vector, ParamGroup::Norm);
+  const Tensor emb = make_tensor(TensorRole::TokenEmbedding, "weight", {1000, 64}, TensorUse::Gather, ParamGroup::Embedding);
+  const Tensor norm = make_tensor(TensorRole::Norm, "weight", {64}, TensorUse::Vector, ParamGroup::Norm);
   const Tensor router = linear(8, 64, ParamGroup::Router);
   const Tensor expert = linear(128, 64, ParamGroup::ExpertsRouted);
   const Tensor attn = linear(64, 64, ParamGroup::Attention);
@@ -119,7 +119,7 @@ TEST(Quant, PolicyDecidesWhatIsQuantized) {
 }
 
 TEST(Quant, TiedTensorStoresNothingButIsRead) {
-  Tensor head = make_tensor("weight", {1000, 64}, TensorUse::Matmul, ParamGroup::Embedding);
+  Tensor head = make_tensor(TensorRole::LmHead, "weight", {1000, 64}, TensorUse::Matmul, ParamGroup::Embedding);
   head.tied = true;
   EXPECT_EQ(tensor_bytes(head, QuantScheme::BF16, QuantPolicy{}), 0);
   EXPECT_EQ(tensor_read_bytes(head, QuantScheme::BF16, QuantPolicy{}), 1000 * 64 * 2);
@@ -128,10 +128,10 @@ TEST(Quant, TiedTensorStoresNothingButIsRead) {
 // llama.cpp Q4_K_M: attn_v and ffn_down get Q6_K on use_more_bits layers
 // (i < n/8 || i >= 7n/8 || (i - n/8) % 3 == 2); for n = 32: layers 0-3, 28-31 and 6, 9, ..., 27.
 TEST(Quant, Q4KMixFollowsLlamaCpp) {
-  const Tensor v = make_tensor("v_proj.weight", {1024, 4096}, TensorUse::Matmul, ParamGroup::Attention);
-  const Tensor q = make_tensor("q_proj.weight", {4096, 4096}, TensorUse::Matmul, ParamGroup::Attention);
-  const Tensor down = make_tensor("down_proj.weight", {4096, 14336}, TensorUse::Matmul, ParamGroup::Mlp);
-  const Tensor up = make_tensor("up_proj.weight", {14336, 4096}, TensorUse::Matmul, ParamGroup::Mlp);
+  const Tensor v = make_tensor(TensorRole::AttnV, "v_proj.weight", {1024, 4096}, TensorUse::Matmul, ParamGroup::Attention);
+  const Tensor q = make_tensor(TensorRole::AttnQ, "q_proj.weight", {4096, 4096}, TensorUse::Matmul, ParamGroup::Attention);
+  const Tensor down = make_tensor(TensorRole::FfnDown, "down_proj.weight", {4096, 14336}, TensorUse::Matmul, ParamGroup::Mlp);
+  const Tensor up = make_tensor(TensorRole::FfnUp, "up_proj.weight", {14336, 4096}, TensorUse::Matmul, ParamGroup::Mlp);
   auto site = [](int layer, OpKind k) {
     TensorSite s;
     s.layer = layer;
@@ -160,12 +160,18 @@ TEST(Quant, Q4KMixFollowsLlamaCpp) {
   mx.n_experts = 8;
   EXPECT_EQ(stored_format(v, QuantScheme::Q4_K_M, p, mx), "q8_0");
   // Fused qkv (Phi-3 "qkv_proj", gpt2 "c_attn"): Q5_K under q4_k_m, Q6_K under q5_k_m, every layer.
-  const Tensor qkv = make_tensor("qkv_proj.weight", {9216, 3072}, TensorUse::Matmul, ParamGroup::Attention);
+  const Tensor qkv = make_tensor(TensorRole::AttnQkv, "qkv_proj.weight", {9216, 3072}, TensorUse::Matmul, ParamGroup::Attention);
   EXPECT_EQ(stored_format(qkv, QuantScheme::Q4_K_M, p, site(4, OpKind::Attention)), "q5_k");
   EXPECT_EQ(stored_format(qkv, QuantScheme::Q5_K_M, p, site(4, OpKind::Attention)), "q6_k");
   // output.weight: Q6_K.
-  const Tensor head = make_tensor("weight", {128256, 4096}, TensorUse::Matmul, ParamGroup::LmHead);
+  const Tensor head = make_tensor(TensorRole::LmHead, "weight", {128256, 4096}, TensorUse::Matmul, ParamGroup::LmHead);
   EXPECT_EQ(stored_format(head, QuantScheme::Q4_K_M, *parse_quant_policy("all"), site(-1, OpKind::LmHead)), "q6_k");
+  // ffn_down is known by its role, not its shape: with d_ff == d_model (gpt-oss, 2880 x 2880) the
+  // down projection still gets the use_more_bits bump and the up projection does not.
+  const Tensor sq_down = make_tensor(TensorRole::FfnDown, "down_proj", {4096, 4096}, TensorUse::Matmul, ParamGroup::ExpertsRouted);
+  const Tensor sq_up = make_tensor(TensorRole::FfnUp, "up_proj", {4096, 4096}, TensorUse::Matmul, ParamGroup::ExpertsRouted);
+  EXPECT_EQ(stored_format(sq_down, QuantScheme::Q4_K_M, p, site(0, OpKind::RoutedExperts)), "q6_k");
+  EXPECT_EQ(stored_format(sq_up, QuantScheme::Q4_K_M, p, site(0, OpKind::RoutedExperts)), "q4_k");
 }
 
 }  // namespace

@@ -61,9 +61,14 @@ struct Reference {
     auto f = be.tensor_values(name);
     return memo[name] = Vec(f.begin(), f.end());
   }
+  // A tensor's Hugging Face name under its op's module ("q_proj.weight"; experts: under "<e>.").
+  static std::string local_name(const Op& op, const Tensor& t) {
+    std::string n = t.checkpoint_name.substr(op.name.size() + 1);
+    return n.rfind("{e}.", 0) == 0 ? n.substr(4) : n;
+  }
   bool has(const Op& op, const std::string& t) const {
     for (const auto& x : op.tensors)
-      if (x.name == t) return true;
+      if (local_name(op, x) == t) return true;
     return false;
   }
   static double bf(double x) { return bf16_to_fp32(fp32_to_bf16(static_cast<float>(x))); }
@@ -115,8 +120,8 @@ struct Reference {
     std::string scalar_gate;
     for (const auto& t : op.tensors) {
       if (t.use != TensorUse::Matmul) continue;
-      if (t.out_features == 1) scalar_gate = t.name;
-      else mats.push_back(t.name);
+      if (t.out_features == 1) scalar_gate = local_name(op, t);
+      else mats.push_back(local_name(op, t));
     }
     const int64_t ff = op.mlp.d_ff, d = ir.d_model;
     EXPECT_EQ(mats.size(), 3u);

@@ -22,8 +22,42 @@ enum class TensorUse {
   Vector,   // norm scales, biases, sinks, router bias: elementwise, not quantized
 };
 
+// What a tensor is for, whatever a checkpoint calls it (llama.cpp's `llm_tensor` idea). Family
+// files give every tensor a role; quantization, weight loading and the runner read roles, never
+// checkpoint name strings. A role is one weight slot of its op; its bias (if any) is a second
+// tensor of the same role with `Tensor::bias` set. Whether an Ffn* tensor is a dense MLP's, a
+// routed expert's or a shared expert's is said by its op's kind.
+enum class TensorRole {
+  TokenEmbedding,     // [vocab, d_model] gathered table
+  PositionEmbedding,  // [n_positions, d_model] learned absolute positions (gpt2)
+  LmHead,             // [vocab, d_model] output projection
+  Norm,               // a norm op's scale (bias: LayerNorm's shift)
+  AttnQ, AttnK, AttnV,
+  AttnQkv,            // fused q/k/v (phi3 qkv_proj, gpt2 c_attn)
+  AttnOut,
+  AttnQNorm, AttnKNorm,  // per-head or full-width q/k norm scales
+  AttnSinks,          // learned per-head attention sinks (gpt-oss)
+  MlaQA, MlaQANorm, MlaQB,  // MLA query low-rank down-projection, its norm, up-projection
+  MlaKvA,             // MLA kv down-projection (latent + decoupled rope key: kv_a_proj_with_mqa)
+  MlaKvANorm,         // norm of the kv latent
+  MlaKvB,             // MLA kv up-projection ([n_heads x (qk_nope + v_head), kv_lora_rank])
+  FfnGate, FfnUp, FfnGateUp, FfnDown,
+  FfnOutGate,         // scalar sigmoid gate on a shared expert's output ([1, d_model], qwen2_moe)
+  Router,             // expert scoring linear [n_experts, d_model]
+  RouterCorrectionBias,  // selection-only bias per expert (DeepSeek-V3 e_score_correction_bias)
+  MtpEmbedNorm, MtpHiddenNorm,  // multi-token prediction: norms of the embedding / hidden input
+  MtpProj,            // multi-token prediction: [d_model, 2 d_model] projection of both
+  MtpHeadNorm,        // multi-token prediction: norm before the shared head
+};
+const char* tensor_role_name(TensorRole r);  // "attn_q", "ffn_down", ...
+
 struct Tensor {
-  std::string name;            // Hugging Face name relative to the op prefix, e.g. "q_proj.weight"
+  TensorRole role = TensorRole::Norm;
+  bool bias = false;           // the role's bias vector rather than its weight
+  // Full name in the checkpoint, e.g. "model.layers.3.self_attn.q_proj.weight". Routed experts
+  // stored one module per expert carry the placeholder "{e}" for the expert index
+  // (expert_checkpoint_name fills it in); stacked experts name the one [n_experts, ...] tensor.
+  std::string checkpoint_name;
   std::vector<int64_t> shape;  // as stored in the checkpoint ([out, in] for nn.Linear)
   TensorUse use = TensorUse::Matmul;
   ParamGroup group = ParamGroup::Other;
@@ -171,7 +205,14 @@ int64_t checked_mul(int64_t a, int64_t b);
 int64_t checked_add(int64_t a, int64_t b);
 
 // Builds a Tensor, computing numel/in/out. Matmul tensors take shape [out, in] unless
-// `in_dim` says which axis is the reduction axis (gpt2 Conv1D stores [in, out]).
-Tensor make_tensor(std::string name, std::vector<int64_t> shape, TensorUse use, ParamGroup group, int in_axis = -1);
+// `in_axis` says which axis is the reduction axis (gpt2 Conv1D stores [in, out]).
+Tensor make_tensor(TensorRole role, std::string checkpoint_name, std::vector<int64_t> shape, TensorUse use,
+                   ParamGroup group, int in_axis = -1);
+
+// The checkpoint name of expert `expert`'s copy of `t` ("{e}" replaced); other tensors' names as they are.
+std::string expert_checkpoint_name(const Tensor& t, int64_t expert);
+
+// The op's tensor of `role` (its weight, or its bias when `bias`); nullptr when the op has none.
+const Tensor* find_role(const Op& op, TensorRole role, bool bias = false);
 
 }  // namespace llmcost

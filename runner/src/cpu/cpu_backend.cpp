@@ -93,12 +93,12 @@ struct Stored {
   const float* vec() const { return f32.data(); }  // Vector tensors are always fp32
 };
 
-using TensorMap = std::map<std::string, Stored>;
-
-// Roles of a (gated or plain) MLP's matmuls, found from the tensors' shapes and order.
-struct MlpRoles {
-  std::string gate, up, down, gate_up, scalar_gate;  // tensor names ("" = absent)
-};
+// An op's stored tensors by (role, bias): the runner finds weights by what they are, never by
+// checkpoint name.
+using RoleKey = std::pair<TensorRole, bool>;
+using TensorMap = std::map<RoleKey, Stored>;
+inline RoleKey W(TensorRole r) { return {r, false}; }
+using TR = TensorRole;
 
 struct OpState {
   OpState() = default;
@@ -106,7 +106,6 @@ struct OpState {
   const Op* op = nullptr;
   TensorMap t;                      // this op's tensors (for RoutedExperts: unused)
   std::vector<TensorMap> experts;   // RoutedExperts: one map per expert
-  MlpRoles mlp;
   // Attention caches, bf16. Standard: k [B][n_kv][ctx][head_dim], v [B][n_kv][ctx][v_head_dim].
   // MLA: k = compressed c_kv [B][ctx][kv_lora_rank], v = k_pe [B][ctx][qk_rope_head_dim].
   HugeVec<uint16_t> k_cache, v_cache;
@@ -182,11 +181,6 @@ std::string unsupported(const Op& op, const std::string& what) {
   return op.name + ": " + what + " is not supported by the CPU backend";
 }
 
-const Tensor* find_tensor(const Op& op, const std::string& name) {
-  for (const Tensor& t : op.tensors)
-    if (t.name == name) return &t;
-  return nullptr;
-}
 
 // ---------------------------------------------------------------- the backend
 
@@ -209,9 +203,8 @@ class CpuBackend final : public Backend {
   void forward(const std::vector<int32_t>& tokens, const Rows& rows, std::vector<float>* logits, Profiler* prof);
   void run_op(OpState& st, const float* h, float* out, const Rows& rows, OpWork& w);
   void mm(const float* x, int64_t M, int64_t ldx, const WeightView& v, float* y, int64_t ldy, OpWork& w);
-  void add_bias(const TensorMap& tm, const std::string& weight_name, float* y, int64_t M, int64_t ldy, int64_t n);
-  void run_mlp(const TensorMap& tm, const MlpRoles& roles, const MlpSpec& spec, const float* h, int64_t M, float* out,
-               OpWork& w);
+  void add_bias(const TensorMap& tm, TensorRole role, float* y, int64_t M, int64_t ldy, int64_t n);
+  void run_mlp(const TensorMap& tm, const MlpSpec& spec, const float* h, int64_t M, float* out, OpWork& w);
   void run_attention(OpState& st, const float* h, float* out, const Rows& rows, OpWork& w);
   void run_mla(OpState& st, const float* h, float* out, const Rows& rows, OpWork& w);
   void run_router(OpState& st, const float* h, const Rows& rows, OpWork& w);
@@ -273,21 +266,22 @@ void CpuBackend::validate(const ModelIR& ir) const {
         if (a.sinks) throw Error(unsupported(op, "attention sinks"));
         if (a.chunk_size > 0) throw Error(unsupported(op, "chunked attention"));
         if (a.type == AttentionType::MLA) {
-          for (const char* n : {"kv_a_proj_with_mqa.weight", "kv_a_layernorm.weight", "kv_b_proj.weight", "o_proj.weight"})
-            if (!find_tensor(op, n)) throw Error(unsupported(op, std::string("MLA without ") + n));
-          if (!find_tensor(op, "q_proj.weight") && !find_tensor(op, "q_b_proj.weight"))
-            throw Error(unsupported(op, "MLA without q_proj or q_a_proj/q_b_proj"));
+          for (TR r : {TR::MlaKvA, TR::MlaKvANorm, TR::MlaKvB, TR::AttnOut})
+            if (!find_role(op, r)) throw Error(unsupported(op, std::string("MLA without ") + tensor_role_name(r)));
+          if (!find_role(op, TR::AttnQ) && !(find_role(op, TR::MlaQA) && find_role(op, TR::MlaQANorm) && find_role(op, TR::MlaQB)))
+            throw Error(unsupported(op, "MLA without attn_q or mla_q_a/mla_q_a_norm/mla_q_b"));
         } else {
-          const bool sep = find_tensor(op, "q_proj.weight") && find_tensor(op, "k_proj.weight") && find_tensor(op, "v_proj.weight");
-          if (!sep && !find_tensor(op, "qkv_proj.weight"))
-            throw Error(unsupported(op, "attention without q_proj/k_proj/v_proj or qkv_proj weights"));
-          if (!find_tensor(op, "o_proj.weight")) throw Error(unsupported(op, "attention without o_proj"));
+          const bool sep = find_role(op, TR::AttnQ) && find_role(op, TR::AttnK) && find_role(op, TR::AttnV);
+          if (!sep && !find_role(op, TR::AttnQkv))
+            throw Error(unsupported(op, "attention without attn_q/attn_k/attn_v or attn_qkv weights"));
+          if (!find_role(op, TR::AttnOut)) throw Error(unsupported(op, "attention without attn_out"));
           if (a.head_dim != a.v_head_dim) throw Error(unsupported(op, "standard attention with v_head_dim != head_dim"));
-          for (const char* n : {"q_norm.weight", "k_norm.weight"})
-            if (const Tensor* t = find_tensor(op, n)) {
-              const int64_t width = std::string(n)[0] == 'q' ? a.n_heads * a.head_dim : a.n_kv_heads * a.head_dim;
+          for (TR r : {TR::AttnQNorm, TR::AttnKNorm})
+            if (const Tensor* t = find_role(op, r)) {
+              const int64_t width = r == TR::AttnQNorm ? a.n_heads * a.head_dim : a.n_kv_heads * a.head_dim;
               if (t->numel != a.head_dim && t->numel != width)
-                throw Error(unsupported(op, std::string(n) + " of " + shape_string(t->shape) + " (per-head or full width only)"));
+                throw Error(unsupported(op, std::string(tensor_role_name(r)) + " of " + shape_string(t->shape) +
+                                                " (per-head or full width only)"));
             }
         }
         break;
@@ -298,11 +292,10 @@ void CpuBackend::validate(const ModelIR& ir) const {
       case OpKind::Mlp:
       case OpKind::SharedExperts: {
         if (op.mlp.act == Activation::SwiGLUClamped) throw Error(unsupported(op, "the clamped SwiGLU activation"));
-        int mats = 0;
-        for (const Tensor& t : op.tensors)
-          if (t.use == TensorUse::Matmul && t.out_features != 1) ++mats;
-        if (op.mlp.gated ? (mats != 3 && mats != 2) : mats != 2)
-          throw Error(unsupported(op, strf("an MLP with %d projection matrices", mats)));
+        const bool gate_up = find_role(op, TR::FfnGateUp) || (find_role(op, TR::FfnGate) && find_role(op, TR::FfnUp));
+        if (!find_role(op, TR::FfnDown) || (op.mlp.gated ? !gate_up : !find_role(op, TR::FfnUp)))
+          throw Error(unsupported(op, op.mlp.gated ? "a gated MLP without ffn_gate + ffn_up (or ffn_gate_up) and ffn_down"
+                                                   : "an MLP without ffn_up and ffn_down"));
         break;
       }
       case OpKind::Router:
@@ -312,7 +305,7 @@ void CpuBackend::validate(const ModelIR& ir) const {
       default: break;
     }
     for (const Tensor& t : op.tensors)
-      if (t.use == TensorUse::Matmul && t.shape.size() != 2) throw Error(unsupported(op, "tensor " + t.name + " of rank != 2"));
+      if (t.use == TensorUse::Matmul && t.shape.size() != 2) throw Error(unsupported(op, "tensor " + t.checkpoint_name + " of rank != 2"));
   };
   for (const Op& op : ir.pre) check(op);
   for (const Layer& L : ir.layers)
@@ -331,7 +324,7 @@ void CpuBackend::fill_tensor(Stored& s, const Tensor& t, const std::string& full
   const size_t n = static_cast<size_t>(t.numel);
   if (s.dtype == WeightDtype::BF16) s.bf16.resize(n); else s.f32.resize(n);
   // Norm scales multiply as (norm_weight_offset + w): gemma stores w around 0, applies 1 + w.
-  const bool is_norm_scale = t.group == ParamGroup::Norm && t.name.find("bias") == std::string::npos;
+  const bool is_norm_scale = t.group == ParamGroup::Norm && !t.bias;
   const float norm_offset = is_norm_scale ? static_cast<float>(ir_.norm_weight_offset) : 0.0f;
   if (ck) {
     if (s.dtype == WeightDtype::BF16) ck->read_bf16(full_name, t.shape, s.bf16.data());
@@ -361,28 +354,6 @@ void CpuBackend::fill_tensor(Stored& s, const Tensor& t, const std::string& full
   }
 }
 
-MlpRoles mlp_roles(const Op& op) {
-  MlpRoles r;
-  std::vector<const Tensor*> mats;
-  for (const Tensor& t : op.tensors)
-    if (t.use == TensorUse::Matmul) {
-      if (t.out_features == 1) r.scalar_gate = t.name;
-      else mats.push_back(&t);
-    }
-  if (op.mlp.gated && mats.size() == 3) {
-    r.gate = mats[0]->name;
-    r.up = mats[1]->name;
-    r.down = mats[2]->name;
-  } else if (op.mlp.gated) {
-    r.gate_up = mats[0]->name;
-    r.down = mats[1]->name;
-  } else {
-    r.up = mats[0]->name;
-    r.down = mats[1]->name;
-  }
-  return r;
-}
-
 void CpuBackend::load_op(OpState& st, const SafetensorsCheckpoint* ck) {
   const Op& op = *st.op;
   auto matmul_like = [](const Tensor& t) { return t.use != TensorUse::Vector; };
@@ -390,21 +361,20 @@ void CpuBackend::load_op(OpState& st, const SafetensorsCheckpoint* ck) {
     st.experts.resize(static_cast<size_t>(op.moe.n_experts));
     for (int64_t e = 0; e < op.moe.n_experts; ++e)
       for (const Tensor& t : op.tensors) {
-        const std::string full = op.name + "." + std::to_string(e) + "." + t.name;
-        Stored& s = st.experts[static_cast<size_t>(e)][t.name];
+        const std::string full = expert_checkpoint_name(t, e);
+        Stored& s = st.experts[static_cast<size_t>(e)][{t.role, t.bias}];
         fill_tensor(s, t, full, ck, matmul_like(t));
         by_name_[full] = &s;
       }
   } else {
     for (const Tensor& t : op.tensors) {
-      const std::string full = op.name + "." + t.name;
+      const std::string& full = t.checkpoint_name;
       if (t.tied) continue;  // the embedding table, resolved below
-      Stored& s = st.t[t.name];
+      Stored& s = st.t[{t.role, t.bias}];
       fill_tensor(s, t, full, ck, matmul_like(t));
       by_name_[full] = &s;
     }
   }
-  if (op.kind == OpKind::Mlp || op.kind == OpKind::SharedExperts || op.kind == OpKind::RoutedExperts) st.mlp = mlp_roles(op);
 }
 
 void CpuBackend::prepare(const ModelIR& ir, const BackendOptions& opts) {
@@ -549,12 +519,9 @@ void CpuBackend::mm(const float* x, int64_t M, int64_t ldx, const WeightView& v,
   w.flops += 2.0 * static_cast<double>(M) * static_cast<double>(v.rows) * static_cast<double>(v.cols);
 }
 
-void CpuBackend::add_bias(const TensorMap& tm, const std::string& weight_name, float* y, int64_t M, int64_t ldy,
-                          int64_t n) {
-  // "x.weight" -> "x.bias"; "weight" -> "bias"
-  const std::string bias = weight_name.size() >= 6 ? weight_name.substr(0, weight_name.size() - 6) + "bias" : "";
-  auto it = tm.find(bias);
-  if (bias.empty() || it == tm.end()) return;
+void CpuBackend::add_bias(const TensorMap& tm, TensorRole role, float* y, int64_t M, int64_t ldy, int64_t n) {
+  auto it = tm.find({role, true});
+  if (it == tm.end()) return;
   const float* b = it->second.vec();
   for (int64_t m = 0; m < M; ++m)
     for (int64_t i = 0; i < n; ++i) y[m * ldy + i] += b[i];
@@ -563,10 +530,10 @@ void CpuBackend::add_bias(const TensorMap& tm, const std::string& weight_name, f
 void CpuBackend::norm_rows(const OpState& st, const float* in, float* out, int64_t T, OpWork& w) {
   const Op& op = *st.op;
   const int64_t d = ir_.d_model;
-  auto wt = st.t.find("weight");
+  auto wt = st.t.find(W(TR::Norm));
   const float* g = wt != st.t.end() ? wt->second.vec() : nullptr;
   if (op.norm == NormType::LayerNorm) {
-    auto bt = st.t.find("bias");
+    auto bt = st.t.find({TR::Norm, true});
     layer_norm_rows(in, out, T, d, g, bt != st.t.end() ? bt->second.vec() : nullptr, op.eps);
   } else {
     rms_norm_rows(in, out, T, d, d, g, op.eps);
@@ -574,31 +541,30 @@ void CpuBackend::norm_rows(const OpState& st, const float* in, float* out, int64
   for (const auto& kv : st.t) w.weight_bytes += static_cast<double>(kv.second.bytes());
 }
 
-void CpuBackend::run_mlp(const TensorMap& tm, const MlpRoles& r, const MlpSpec& spec, const float* h, int64_t M,
-                         float* out, OpWork& w) {
+void CpuBackend::run_mlp(const TensorMap& tm, const MlpSpec& spec, const float* h, int64_t M, float* out, OpWork& w) {
   const int64_t d = ir_.d_model, ff = spec.d_ff;
   std::vector<float> a(static_cast<size_t>(M * ff * 2)), u(static_cast<size_t>(M * ff));
-  if (!r.gate_up.empty()) {
-    mm(h, M, d, tm.at(r.gate_up).view(), a.data(), 2 * ff, w);
-    add_bias(tm, r.gate_up, a.data(), M, 2 * ff, 2 * ff);
+  if (tm.count(W(TR::FfnGateUp))) {
+    mm(h, M, d, tm.at(W(TR::FfnGateUp)).view(), a.data(), 2 * ff, w);
+    add_bias(tm, TR::FfnGateUp, a.data(), M, 2 * ff, 2 * ff);
     for (int64_t m = 0; m < M; ++m)
       for (int64_t i = 0; i < ff; ++i) u[static_cast<size_t>(m * ff + i)] = activate(spec.act, a[static_cast<size_t>(m * 2 * ff + i)]) * a[static_cast<size_t>(m * 2 * ff + ff + i)];
-  } else if (!r.gate.empty()) {
-    mm(h, M, d, tm.at(r.gate).view(), a.data(), ff, w);
-    add_bias(tm, r.gate, a.data(), M, ff, ff);
-    mm(h, M, d, tm.at(r.up).view(), u.data(), ff, w);
-    add_bias(tm, r.up, u.data(), M, ff, ff);
+  } else if (tm.count(W(TR::FfnGate))) {
+    mm(h, M, d, tm.at(W(TR::FfnGate)).view(), a.data(), ff, w);
+    add_bias(tm, TR::FfnGate, a.data(), M, ff, ff);
+    mm(h, M, d, tm.at(W(TR::FfnUp)).view(), u.data(), ff, w);
+    add_bias(tm, TR::FfnUp, u.data(), M, ff, ff);
     for (int64_t i = 0; i < M * ff; ++i) u[static_cast<size_t>(i)] *= activate(spec.act, a[static_cast<size_t>(i)]);
   } else {
-    mm(h, M, d, tm.at(r.up).view(), u.data(), ff, w);
-    add_bias(tm, r.up, u.data(), M, ff, ff);
+    mm(h, M, d, tm.at(W(TR::FfnUp)).view(), u.data(), ff, w);
+    add_bias(tm, TR::FfnUp, u.data(), M, ff, ff);
     for (int64_t i = 0; i < M * ff; ++i) u[static_cast<size_t>(i)] = activate(spec.act, u[static_cast<size_t>(i)]);
   }
-  mm(u.data(), M, ff, tm.at(r.down).view(), out, d, w);
-  add_bias(tm, r.down, out, M, d, d);
-  if (!r.scalar_gate.empty()) {  // sigmoid gate on the whole output (qwen2_moe shared expert)
+  mm(u.data(), M, ff, tm.at(W(TR::FfnDown)).view(), out, d, w);
+  add_bias(tm, TR::FfnDown, out, M, d, d);
+  if (tm.count(W(TR::FfnOutGate))) {  // sigmoid gate on the whole output (qwen2_moe shared expert)
     std::vector<float> g(static_cast<size_t>(M));
-    mm(h, M, d, tm.at(r.scalar_gate).view(), g.data(), 1, w);
+    mm(h, M, d, tm.at(W(TR::FfnOutGate)).view(), g.data(), 1, w);
     for (int64_t m = 0; m < M; ++m) {
       const float s = 1.0f / (1.0f + std::exp(-g[static_cast<size_t>(m)]));
       for (int64_t i = 0; i < d; ++i) out[m * d + i] *= s;
@@ -613,27 +579,27 @@ void CpuBackend::run_attention(OpState& st, const float* h, float* out, const Ro
   const TensorMap& tm = st.t;
   std::vector<float> q(static_cast<size_t>(T * qw)), k(static_cast<size_t>(T * kw)), v(static_cast<size_t>(T * kw)),
       att(static_cast<size_t>(T * qw));
-  if (tm.count("qkv_proj.weight")) {
+  if (tm.count(W(TR::AttnQkv))) {
     std::vector<float> qkv(static_cast<size_t>(T * (qw + 2 * kw)));
     const int64_t ld = qw + 2 * kw;
-    mm(h, T, d, tm.at("qkv_proj.weight").view(), qkv.data(), ld, w);
-    add_bias(tm, "qkv_proj.weight", qkv.data(), T, ld, ld);
+    mm(h, T, d, tm.at(W(TR::AttnQkv)).view(), qkv.data(), ld, w);
+    add_bias(tm, TR::AttnQkv, qkv.data(), T, ld, ld);
     for (int64_t t = 0; t < T; ++t) {
       std::copy_n(&qkv[static_cast<size_t>(t * ld)], qw, &q[static_cast<size_t>(t * qw)]);
       std::copy_n(&qkv[static_cast<size_t>(t * ld + qw)], kw, &k[static_cast<size_t>(t * kw)]);
       std::copy_n(&qkv[static_cast<size_t>(t * ld + qw + kw)], kw, &v[static_cast<size_t>(t * kw)]);
     }
   } else {
-    mm(h, T, d, tm.at("q_proj.weight").view(), q.data(), qw, w);
-    add_bias(tm, "q_proj.weight", q.data(), T, qw, qw);
-    mm(h, T, d, tm.at("k_proj.weight").view(), k.data(), kw, w);
-    add_bias(tm, "k_proj.weight", k.data(), T, kw, kw);
-    mm(h, T, d, tm.at("v_proj.weight").view(), v.data(), kw, w);
-    add_bias(tm, "v_proj.weight", v.data(), T, kw, kw);
+    mm(h, T, d, tm.at(W(TR::AttnQ)).view(), q.data(), qw, w);
+    add_bias(tm, TR::AttnQ, q.data(), T, qw, qw);
+    mm(h, T, d, tm.at(W(TR::AttnK)).view(), k.data(), kw, w);
+    add_bias(tm, TR::AttnK, k.data(), T, kw, kw);
+    mm(h, T, d, tm.at(W(TR::AttnV)).view(), v.data(), kw, w);
+    add_bias(tm, TR::AttnV, v.data(), T, kw, kw);
   }
   // q/k norms: per head ([head_dim]) or over the full projection width.
   for (int which = 0; which < 2; ++which) {
-    auto it = tm.find(which ? "k_norm.weight" : "q_norm.weight");
+    auto it = tm.find(W(which ? TR::AttnKNorm : TR::AttnQNorm));
     if (it == tm.end()) continue;
     float* p = which ? k.data() : q.data();
     const int64_t width = which ? kw : qw;
@@ -691,8 +657,8 @@ void CpuBackend::run_attention(OpState& st, const float* h, float* out, const Ro
   });
   w.kv_bytes += kv_bytes;
   w.flops += core_flops;
-  mm(att.data(), T, qw, tm.at("o_proj.weight").view(), out, d, w);
-  add_bias(tm, "o_proj.weight", out, T, d, d);
+  mm(att.data(), T, qw, tm.at(W(TR::AttnOut)).view(), out, d, w);
+  add_bias(tm, TR::AttnOut, out, T, d, d);
 }
 
 // MLA in the absorbed form: the cache holds c_kv (kv_lora_rank) and the shared rope key; q_nope is
@@ -704,20 +670,20 @@ void CpuBackend::run_mla(OpState& st, const float* h, float* out, const Rows& ro
   const int64_t qhd = nope + rope;
   const TensorMap& tm = st.t;
   std::vector<float> q(static_cast<size_t>(T * H * qhd));
-  if (tm.count("q_b_proj.weight")) {
+  if (tm.count(W(TR::MlaQB))) {
     const int64_t ql = a.q_lora_rank;
     std::vector<float> cq(static_cast<size_t>(T * ql));
-    mm(h, T, d, tm.at("q_a_proj.weight").view(), cq.data(), ql, w);
-    add_bias(tm, "q_a_proj.weight", cq.data(), T, ql, ql);
-    rms_norm_rows(cq.data(), cq.data(), T, ql, ql, tm.at("q_a_layernorm.weight").vec(), ir_.norm_eps);
-    mm(cq.data(), T, ql, tm.at("q_b_proj.weight").view(), q.data(), H * qhd, w);
+    mm(h, T, d, tm.at(W(TR::MlaQA)).view(), cq.data(), ql, w);
+    add_bias(tm, TR::MlaQA, cq.data(), T, ql, ql);
+    rms_norm_rows(cq.data(), cq.data(), T, ql, ql, tm.at(W(TR::MlaQANorm)).vec(), ir_.norm_eps);
+    mm(cq.data(), T, ql, tm.at(W(TR::MlaQB)).view(), q.data(), H * qhd, w);
   } else {
-    mm(h, T, d, tm.at("q_proj.weight").view(), q.data(), H * qhd, w);
+    mm(h, T, d, tm.at(W(TR::AttnQ)).view(), q.data(), H * qhd, w);
   }
   std::vector<float> kva(static_cast<size_t>(T * (L + rope)));
-  mm(h, T, d, tm.at("kv_a_proj_with_mqa.weight").view(), kva.data(), L + rope, w);
-  add_bias(tm, "kv_a_proj_with_mqa.weight", kva.data(), T, L + rope, L + rope);
-  rms_norm_rows(kva.data(), kva.data(), T, L, L + rope, tm.at("kv_a_layernorm.weight").vec(), ir_.norm_eps);
+  mm(h, T, d, tm.at(W(TR::MlaKvA)).view(), kva.data(), L + rope, w);
+  add_bias(tm, TR::MlaKvA, kva.data(), T, L + rope, L + rope);
+  rms_norm_rows(kva.data(), kva.data(), T, L, L + rope, tm.at(W(TR::MlaKvANorm)).vec(), ir_.norm_eps);
   for (int64_t t = 0; t < T; ++t) {
     const int64_t pos = rows.pos[static_cast<size_t>(t)], seq = rows.seq[static_cast<size_t>(t)];
     float* kp = &kva[static_cast<size_t>(t * (L + rope) + L)];
@@ -726,7 +692,7 @@ void CpuBackend::run_mla(OpState& st, const float* h, float* out, const Rows& ro
     fp32_to_bf16(&kva[static_cast<size_t>(t * (L + rope))], cache_at(st.k_cache, L, 1, seq, 0, pos), static_cast<size_t>(L));
     fp32_to_bf16(kp, cache_at(st.v_cache, rope, 1, seq, 0, pos), static_cast<size_t>(rope));
   }
-  const Stored& kvb = tm.at("kv_b_proj.weight");  // [H * (nope + vd), L]
+  const Stored& kvb = tm.at(W(TR::MlaKvB));  // [H * (nope + vd), L]
   const WeightView kvbv = kvb.view();
   // q_lat[t, h, :] = sum_i q_nope[t, h, i] * W_uk_h[i, :]
   std::vector<float> qlat(static_cast<size_t>(T * H * L), 0.0f);
@@ -786,10 +752,10 @@ void CpuBackend::run_mla(OpState& st, const float* h, float* out, const Rows& ro
   w.weight_bytes += static_cast<double>(kvb.bytes());
   w.kv_bytes += kv_bytes;
   w.flops += core_flops;
-  mm(att.data(), T, H * vd, tm.at("o_proj.weight").view(), out, d, w);
-  add_bias(tm, "o_proj.weight", out, T, d, d);
-  for (const char* n : {"kv_a_layernorm.weight", "q_a_layernorm.weight"})
-    if (tm.count(n)) w.weight_bytes += static_cast<double>(tm.at(n).bytes());
+  mm(att.data(), T, H * vd, tm.at(W(TR::AttnOut)).view(), out, d, w);
+  add_bias(tm, TR::AttnOut, out, T, d, d);
+  for (TR r : {TR::MlaKvANorm, TR::MlaQANorm})
+    if (tm.count(W(r))) w.weight_bytes += static_cast<double>(tm.at(W(r)).bytes());
 }
 
 void CpuBackend::run_router(OpState& st, const float* h, const Rows& rows, OpWork& w) {
@@ -797,9 +763,9 @@ void CpuBackend::run_router(OpState& st, const float* h, const Rows& rows, OpWor
   const int64_t T = rows.T, E = m.n_experts, K = m.top_k, d = ir_.d_model;
   const TensorMap& tm = st.t;
   std::vector<float> logits(static_cast<size_t>(T * E));
-  mm(h, T, d, tm.at("weight").view(), logits.data(), E, w);
-  add_bias(tm, "weight", logits.data(), T, E, E);
-  const float* corr = tm.count("e_score_correction_bias") ? tm.at("e_score_correction_bias").vec() : nullptr;
+  mm(h, T, d, tm.at(W(TR::Router)).view(), logits.data(), E, w);
+  add_bias(tm, TR::Router, logits.data(), T, E, E);
+  const float* corr = tm.count(W(TR::RouterCorrectionBias)) ? tm.at(W(TR::RouterCorrectionBias)).vec() : nullptr;
   route_idx_.assign(static_cast<size_t>(T * K), 0);
   route_w_.assign(static_cast<size_t>(T * K), 0.0f);
   ++step_;
@@ -878,7 +844,7 @@ void CpuBackend::run_router(OpState& st, const float* h, const Rows& rows, OpWor
     for (int64_t k = 0; k < K; ++k)
       wt[k] = static_cast<float>(score[static_cast<size_t>(idx[k])] / denom * m.routed_scaling_factor);
   }
-  if (corr) w.weight_bytes += static_cast<double>(tm.at("e_score_correction_bias").bytes());
+  if (corr) w.weight_bytes += static_cast<double>(tm.at(W(TR::RouterCorrectionBias)).bytes());
 }
 
 void CpuBackend::run_experts(OpState& st, const float* h, float* out, const Rows& rows, OpWork& w) {
@@ -900,7 +866,7 @@ void CpuBackend::run_experts(OpState& st, const float* h, float* out, const Rows
     hx.resize(static_cast<size_t>(n * d));
     y.resize(static_cast<size_t>(n * d));
     for (int64_t i = 0; i < n; ++i) std::copy_n(h + list[static_cast<size_t>(i)].first * d, d, &hx[static_cast<size_t>(i * d)]);
-    run_mlp(st.experts[static_cast<size_t>(e)], st.mlp, st.op->mlp, hx.data(), n, y.data(), w);
+    run_mlp(st.experts[static_cast<size_t>(e)], st.op->mlp, hx.data(), n, y.data(), w);
     for (int64_t i = 0; i < n; ++i) cpu::axpy_f32(list[static_cast<size_t>(i)].second, &y[static_cast<size_t>(i * d)], out + list[static_cast<size_t>(i)].first * d, d);
   }
   work_.distinct_experts_per_layer.push_back(w.distinct_experts);
@@ -914,7 +880,7 @@ void CpuBackend::run_op(OpState& st, const float* h, float* out, const Rows& row
       else run_attention(st, h, out, rows, w);
       break;
     case OpKind::Mlp:
-    case OpKind::SharedExperts: run_mlp(st.t, st.mlp, op.mlp, h, rows.T, out, w); break;
+    case OpKind::SharedExperts: run_mlp(st.t, op.mlp, h, rows.T, out, w); break;
     case OpKind::RoutedExperts: run_experts(st, h, out, rows, w); break;
     default: break;
   }
@@ -983,12 +949,12 @@ void CpuBackend::forward(const std::vector<int32_t>& tokens, const Rows& rows, s
     if (st.op->kind == OpKind::Norm) {
       norm_rows(st, x.data(), x.data(), T, w);
     } else if (st.op->kind == OpKind::LmHead) {
-      const Stored& W = st.tied ? *st.tied : st.t.at("weight");
+      const Stored& head = st.tied ? *st.tied : st.t.at(W(TR::LmHead));
       std::vector<float> local;
       std::vector<float>& lg = logits ? *logits : local;
       lg.resize(static_cast<size_t>(T * ir_.vocab_size));
-      mm(x.data(), T, d, W.view(), lg.data(), ir_.vocab_size, w);
-      if (!st.tied) add_bias(st.t, "weight", lg.data(), T, ir_.vocab_size, ir_.vocab_size);
+      mm(x.data(), T, d, head.view(), lg.data(), ir_.vocab_size, w);
+      if (!st.tied) add_bias(st.t, TR::LmHead, lg.data(), T, ir_.vocab_size, ir_.vocab_size);
     }
     end(w);
   }
