@@ -172,15 +172,45 @@ CostModel::CostModel(const ModelIR& ir, QuantScheme quant, const QuantPolicy& po
   for (const auto& op : ir.post) add(op);
 }
 
-// `seq_tokens` new tokens per sequence (1 for decode); `pairs(attn)` the query-key pairs per
-// sequence; `kv_positions(attn)` the cache positions read (decode) or written (prefill) per sequence.
-template <class Pairs, class KvPos>
-StepCost CostModel::walk(int64_t batch, int64_t seq_tokens, const RoutingModel& routing, bool with_ops, Pairs pairs,
-                         KvPos kv_positions) const {
+OpCost op_step_cost(const CostModel::OpConstants& k, double seqs, const StepShape& shape, double distinct_experts) {
+  OpCost c;
+  c.kind = k.kind;
+  c.layer = k.layer;
+  const double T = seqs * static_cast<double>(shape.per_seq);
+  c.matmul_flops = T * k.matmul_flops_per_token;
+  c.activation_bytes = T * k.activation_bytes_per_token;
+  switch (k.kind) {
+    case OpKind::TokenEmbedding:
+    case OpKind::PositionEmbedding:
+      c.weight_bytes = k.copy_bytes / k.gather_rows * std::min(T, k.gather_rows);  // one row per token, each once
+      break;
+    case OpKind::RoutedExperts:
+      c.distinct_experts = distinct_experts;
+      c.weight_bytes = k.copy_bytes * distinct_experts;
+      break;
+    case OpKind::Attention: {
+      // Decode reads the cached positions; a prefill writes every prompt token's K/V once (a
+      // windowed layer overwrites its ring buffer) and attends the causal pairs.
+      const double cached = static_cast<double>(kv_cached_tokens(k.attn, shape.context));
+      const double pairs = shape.decode ? cached : static_cast<double>(prefill_attended_pairs(k.attn, shape.per_seq));
+      const double positions = shape.decode ? cached : static_cast<double>(shape.per_seq);
+      c.weight_bytes = k.copy_bytes;
+      c.attention_flops = seqs * k.attention_flops_per_position * pairs;
+      c.kv_bytes = seqs * positions * k.kv_bytes_per_position;
+      break;
+    }
+    default:
+      c.weight_bytes = k.copy_bytes;
+      break;
+  }
+  c.flops = c.matmul_flops + c.attention_flops;
+  return c;
+}
+
+StepCost CostModel::walk(int64_t batch, const StepShape& shape, const RoutingModel& routing, bool with_ops) const {
   StepCost sc;
   const double B = static_cast<double>(batch);
-  const int64_t tokens = checked_mul(batch, seq_tokens);
-  const double T = static_cast<double>(tokens);
+  const int64_t tokens = checked_mul(batch, shape.per_seq);
   sc.tokens = tokens;
   if (with_ops) sc.ops.reserve(ops_.size());
   double distinct_sum = 0;
@@ -188,43 +218,22 @@ StepCost CostModel::walk(int64_t batch, int64_t seq_tokens, const RoutingModel& 
   int64_t memo_e = -1, memo_k = -1;  // MoE layers usually share (E, k): compute once
   double memo_distinct = 0;
   for (const auto& k : ops_) {
-    OpCost c;
-    c.matmul_flops = T * k.matmul_flops_per_token;
-    c.activation_bytes = T * k.activation_bytes_per_token;
-    switch (k.kind) {
-      case OpKind::TokenEmbedding:
-      case OpKind::PositionEmbedding:
-        c.weight_bytes = k.copy_bytes / k.gather_rows * std::min(T, k.gather_rows);  // one row per token, each once
-        break;
-      case OpKind::RoutedExperts:
-        if (k.n_experts != memo_e || k.top_k != memo_k) {
-          memo_e = k.n_experts;
-          memo_k = k.top_k;
-          memo_distinct = expected_distinct_experts(k.n_experts, k.top_k, tokens, routing);
-        }
-        c.distinct_experts = memo_distinct;
-        distinct_sum += memo_distinct;
-        moe_layers++;
-        c.weight_bytes = k.copy_bytes * memo_distinct;
-        break;
-      case OpKind::Attention:
-        c.weight_bytes = k.copy_bytes;
-        c.attention_flops = B * k.attention_flops_per_position * static_cast<double>(pairs(k.attn));
-        c.kv_bytes = B * static_cast<double>(kv_positions(k.attn)) * k.kv_bytes_per_position;
-        break;
-      default:
-        c.weight_bytes = k.copy_bytes;
-        break;
+    if (k.kind == OpKind::RoutedExperts) {
+      if (k.n_experts != memo_e || k.top_k != memo_k) {
+        memo_e = k.n_experts;
+        memo_k = k.top_k;
+        memo_distinct = expected_distinct_experts(k.n_experts, k.top_k, tokens, routing);
+      }
+      distinct_sum += memo_distinct;
+      moe_layers++;
     }
-    c.flops = c.matmul_flops + c.attention_flops;
+    OpCost c = op_step_cost(k, B, shape, k.kind == OpKind::RoutedExperts ? memo_distinct : 0.0);
     sc.flops += c.flops;
     sc.weight_bytes += c.weight_bytes;
     sc.kv_bytes += c.kv_bytes;
     sc.activation_bytes += c.activation_bytes;
     if (with_ops) {
       c.name = k.name;
-      c.kind = k.kind;
-      c.layer = k.layer;
       c.compute_dtype = k.compute_dtype;
       sc.ops.push_back(std::move(c));
     }
@@ -236,17 +245,12 @@ StepCost CostModel::walk(int64_t batch, int64_t seq_tokens, const RoutingModel& 
 
 StepCost CostModel::decode(int64_t batch, int64_t context, const RoutingModel& routing, bool with_ops) const {
   validate(batch, context, routing, "decode");
-  auto cached = [context](const AttentionSpec& a) { return kv_cached_tokens(a, context); };
-  return walk(batch, 1, routing, with_ops, cached, cached);
+  return walk(batch, StepShape{true, 1, context}, routing, with_ops);
 }
 
 StepCost CostModel::prefill(int64_t batch, int64_t prompt_tokens, const RoutingModel& routing, bool with_ops) const {
   validate(batch, prompt_tokens, routing, "prefill");
-  // Every prompt token's K/V is written once (a windowed layer overwrites its ring buffer).
-  return walk(
-      batch, prompt_tokens, routing, with_ops,
-      [prompt_tokens](const AttentionSpec& a) { return prefill_attended_pairs(a, prompt_tokens); },
-      [prompt_tokens](const AttentionSpec&) { return prompt_tokens; });
+  return walk(batch, StepShape{false, prompt_tokens, prompt_tokens}, routing, with_ops);
 }
 
 StepCost decode_step_cost(const ModelIR& ir, const Workload& w) {

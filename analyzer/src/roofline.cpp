@@ -16,13 +16,14 @@ namespace {
 constexpr double kActBytes = 2.0;     // activations are bf16 (as cost_model.cpp)
 constexpr double kLogitBytes = 4.0;   // logits kept in fp32 for sampling
 
-bool same_cost(const OpGroup& a, const OpGroup& b) {
-  return a.kind == b.kind && a.dtype == b.dtype && a.copy_bytes == b.copy_bytes && a.gather_rows == b.gather_rows &&
-         a.matmul_flops_per_token == b.matmul_flops_per_token && a.act_bytes_per_token == b.act_bytes_per_token &&
-         a.attention == b.attention && a.attn.sliding_window == b.attn.sliding_window &&
+bool same_cost(const OpGroup& x, const OpGroup& y) {
+  const CostModel::OpConstants &a = x.cost, &b = y.cost;
+  return x.kind == y.kind && x.dtype == y.dtype && a.copy_bytes == b.copy_bytes && a.gather_rows == b.gather_rows &&
+         a.matmul_flops_per_token == b.matmul_flops_per_token &&
+         a.activation_bytes_per_token == b.activation_bytes_per_token && a.attn.sliding_window == b.attn.sliding_window &&
          a.attn.chunk_size == b.attn.chunk_size && a.attn.type == b.attn.type &&
-         a.attn_flops_per_position == b.attn_flops_per_position && a.kv_bytes_per_position == b.kv_bytes_per_position &&
-         a.n_experts == b.n_experts && a.top_k == b.top_k;
+         a.attention_flops_per_position == b.attention_flops_per_position &&
+         a.kv_bytes_per_position == b.kv_bytes_per_position && a.n_experts == b.n_experts && a.top_k == b.top_k;
 }
 
 // "model.layers.12.mlp" -> "model.layers.*.mlp"
@@ -35,16 +36,6 @@ std::string layer_pattern(const std::string& name) {
     if (j > i + 1 && j < name.size() && name[j] == '.') return name.substr(0, i) + ".*" + name.substr(j);
   }
   return name;
-}
-
-// Expected distinct experts; the uniform case in closed form (cost_model.h's formula).
-double distinct_experts(int64_t E, int64_t k, int64_t tokens, const RoutingModel& r) {
-  if (E <= 0 || k <= 0 || tokens <= 0) return 0.0;
-  if (r.kind != RoutingModel::Uniform) return expected_distinct_experts(E, k, tokens, r);
-  k = std::min(k, E);
-  if (k == E) return static_cast<double>(E);
-  double q = static_cast<double>(k) / static_cast<double>(E);
-  return static_cast<double>(E) * -std::expm1(static_cast<double>(tokens) * std::log1p(-q));
 }
 
 std::string fmt_int(int64_t v) { return std::to_string(v); }
@@ -93,22 +84,11 @@ CompiledModel compile_model(const ModelIR& ir, QuantScheme quant, const QuantPol
     OpGroup g;
     g.kind = c.kind;
     g.dtype = parse_compute_dtype(c.compute_dtype).value_or(ComputeDtype::BF16);
-    g.copy_bytes = c.copy_bytes;
-    g.gather_rows = c.gather_rows;
-    g.matmul_flops_per_token = c.kind == OpKind::TokenEmbedding || c.kind == OpKind::PositionEmbedding ? 0.0 : c.matmul_flops_per_token;
-    g.act_bytes_per_token = c.activation_bytes_per_token;
-    g.n_experts = c.n_experts;
-    g.top_k = c.top_k;
+    g.cost = c;
     if (c.kind == OpKind::RoutedExperts) {
       m.n_moe_layers++;
       m.n_experts = c.n_experts;
       m.top_k = c.top_k;
-    }
-    if (c.kind == OpKind::Attention) {
-      g.attention = true;
-      g.attn = c.attn;
-      g.attn_flops_per_position = c.attention_flops_per_position;
-      g.kv_bytes_per_position = c.kv_bytes_per_position;
     }
     double width = 0;
     for (const auto& t : op.tensors)
@@ -126,7 +106,7 @@ CompiledModel compile_model(const ModelIR& ir, QuantScheme quant, const QuantPol
       (op.kind == OpKind::RoutedExperts ? m.layer_expert_bytes[l] : m.layer_dense_bytes[l]) += stored;
       if (op.kind == OpKind::Attention) {
         m.layer_attn[l] = op.attn;
-        m.layer_kv_bytes_per_token[l] += g.kv_bytes_per_position;
+        m.layer_kv_bytes_per_token[l] += c.kv_bytes_per_position;
       }
     }
 
@@ -176,50 +156,40 @@ PhaseResult run_phase(const CompiledModel& m, const HardwareSpec& hw, const Effe
   const int64_t all_tokens = checked_mul(ph.batch, ph.per_seq);
   const double T_all = static_cast<double>(all_tokens);
   r.tokens = ph.decode ? ph.batch : all_tokens;
+  const StepShape shape{ph.decode, ph.per_seq, ph.context};
   // Distinct experts are per (E, k): computed once per phase.
   int64_t cached_E = -1, cached_k = -1;
   double cached_distinct = 0;
 
   for (const auto& g : m.groups) {
     const double count = static_cast<double>(g.members.size());
-    double flops_all = 0, weight_all = 0, kv_all = 0, act_all = 0;  // the whole batch, one copy of the work
+    double distinct = 0;
+    if (g.kind == OpKind::RoutedExperts) {
+      if (g.cost.n_experts != cached_E || g.cost.top_k != cached_k) {
+        cached_distinct = expected_distinct_experts(g.cost.n_experts, g.cost.top_k, all_tokens, m.routing);
+        cached_E = g.cost.n_experts;
+        cached_k = g.cost.top_k;
+      }
+      distinct = cached_distinct;
+    }
+    // The whole batch, one copy of the work; then what one device of a stage does.
+    const OpCost all = op_step_cost(g.cost, static_cast<double>(ph.batch), shape, distinct);
     double f_dev = 0, w_dev = 0, kv_dev = 0, a_dev = 0;
     if (g.kind == OpKind::RoutedExperts) {
-      if (g.n_experts != cached_E || g.top_k != cached_k) {
-        cached_distinct = distinct_experts(g.n_experts, g.top_k, all_tokens, m.routing);
-        cached_E = g.n_experts;
-        cached_k = g.top_k;
-      }
-      flops_all = T_all * g.matmul_flops_per_token;
-      weight_all = g.copy_bytes * cached_distinct;
-      act_all = T_all * g.act_bytes_per_token;
-      f_dev = flops_all / D;
-      w_dev = weight_all / D;
-      a_dev = act_all / D;
+      // Experts are spread over every device of the stage (tp x ep).
+      f_dev = all.flops / D;
+      w_dev = all.weight_bytes / D;
+      a_dev = all.activation_bytes / D;
     } else {
-      auto work = [&](double seqs_here) {
-        double tokens = seqs_here * S;
-        double f = tokens * g.matmul_flops_per_token, w = g.copy_bytes, kvb = 0;
-        if (g.gather_rows > 0) w = g.copy_bytes / g.gather_rows * std::min(tokens, g.gather_rows);
-        if (g.attention) {
-          double attended = ph.decode ? static_cast<double>(kv_cached_tokens(g.attn, ph.context))
-                                      : static_cast<double>(prefill_attended_pairs(g.attn, ph.per_seq));
-          double positions = ph.decode ? static_cast<double>(kv_cached_tokens(g.attn, ph.context)) : S;
-          f += seqs_here * g.attn_flops_per_position * attended;
-          kvb = seqs_here * positions * g.kv_bytes_per_position;
-        }
-        return std::array<double, 4>{f, w, kvb, tokens * g.act_bytes_per_token};
-      };
-      auto all = work(static_cast<double>(ph.batch));
-      flops_all = all[0], weight_all = all[1], kv_all = all[2], act_all = all[3];
-      auto mine = work(b);
-      f_dev = mine[0] / tp;
-      w_dev = mine[1] / tp;
+      const OpCost mine = op_step_cost(g.cost, b, shape, 0.0);  // this replica's sequences
+      f_dev = mine.flops / tp;
+      w_dev = mine.weight_bytes / tp;
       // Heads split the KV cache over tp (replicated past n_kv_heads); an MLA latent is per token,
       // so every rank reads it whole.
-      kv_dev = g.attention ? mine[2] / static_cast<double>(kv_shards(g.attn, L.cfg.tp)) : 0.0;
-      a_dev = mine[3];  // inputs are replicated on every rank
+      kv_dev = g.kind == OpKind::Attention ? mine.kv_bytes / static_cast<double>(kv_shards(g.cost.attn, L.cfg.tp)) : 0.0;
+      a_dev = mine.activation_bytes;  // inputs are replicated on every rank
     }
+    const double flops_all = all.flops, weight_all = all.weight_bytes, kv_all = all.kv_bytes, act_all = all.activation_bytes;
     const int di = static_cast<int>(g.dtype);
     RooflineTime t = roofline(f_dev, w_dev + kv_dev + a_dev, rates.flops_per_s[di], rates.mem_bw_bytes_per_s);
     r.ops_s += count * t.time_s;
@@ -375,11 +345,11 @@ Prediction predict(const CompiledModel& m, const HardwareSpec& hw, const Predict
     moe.top_k = m.top_k;
     moe.n_moe_layers = m.n_moe_layers;
     moe.routing = routing_name(m.routing);
-    moe.expected_experts_per_layer = distinct_experts(m.n_experts, m.top_k, req.batch, m.routing);
-    moe.uniform_experts_per_layer = distinct_experts(m.n_experts, m.top_k, req.batch, RoutingModel{});
+    moe.expected_experts_per_layer = expected_distinct_experts(m.n_experts, m.top_k, req.batch, m.routing);
+    moe.uniform_experts_per_layer = expected_distinct_experts(m.n_experts, m.top_k, req.batch, RoutingModel{});
     moe.zipf_s = m.routing.kind == RoutingModel::Zipf ? m.routing.zipf_s : 1.0;
-    moe.zipf_experts_per_layer = distinct_experts(m.n_experts, m.top_k, req.batch, RoutingModel{RoutingModel::Zipf, moe.zipf_s});
-    moe.prefill_experts_per_layer = distinct_experts(m.n_experts, m.top_k, S, m.routing);
+    moe.zipf_experts_per_layer = expected_distinct_experts(m.n_experts, m.top_k, req.batch, RoutingModel{RoutingModel::Zipf, moe.zipf_s});
+    moe.prefill_experts_per_layer = expected_distinct_experts(m.n_experts, m.top_k, S, m.routing);
   }
 
   for (int i = 0; i < kNumComputeDtypes; ++i) {

@@ -39,6 +39,14 @@ struct Workload {
   RoutingModel routing;
 };
 
+// The shape of a step: a decode step (one new token per sequence, attending to `context` cached
+// positions) or a prefill of `per_seq` tokens per sequence (causal, lower triangle incl. diagonal).
+struct StepShape {
+  bool decode = true;
+  int64_t per_seq = 1;
+  int64_t context = 1;
+};
+
 // Cost of one IR op in one step. Bytes are what the op must move from memory.
 struct OpCost {
   std::string name;  // IR op name ("layers.3.self_attn")
@@ -102,11 +110,16 @@ class CostModel {
   const std::vector<OpConstants>& ops() const { return ops_; }
 
  private:
-  template <class Pairs, class KvPos>
-  StepCost walk(int64_t batch, int64_t seq_tokens, const RoutingModel& routing, bool with_ops, Pairs pairs,
-                KvPos kv_positions) const;
+  StepCost walk(int64_t batch, const StepShape& shape, const RoutingModel& routing, bool with_ops) const;
   std::vector<OpConstants> ops_;
 };
+
+// One op's FLOPs and bytes when `seqs` sequences run a step of `shape`: THE per-op formula, used by
+// CostModel::decode/prefill and by the roofline's per-device split (roofline.cpp). Routed experts
+// read `distinct_experts` copies (expected_distinct_experts over all of the step's tokens); a
+// gathered table reads one row per token, each row once. Sets kind and layer; name and
+// compute_dtype are left for the caller (sweeps skip the string copies).
+OpCost op_step_cost(const CostModel::OpConstants& k, double seqs, const StepShape& shape, double distinct_experts);
 
 // Compute dtype name a scheme runs its matmuls in (see OpCost::compute_dtype).
 const char* scheme_compute_dtype(QuantScheme s);

@@ -33,15 +33,7 @@ struct OpGroup {
   OpKind kind = OpKind::Norm;
   std::vector<int> members;    // indices into CompiledModel::op_names
   ComputeDtype dtype = ComputeDtype::BF16;
-  double copy_bytes = 0;       // weight bytes of one copy read per use (one expert for RoutedExperts)
-  double gather_rows = 0;      // embedding tables: rows (bytes read = copy_bytes / rows per distinct token)
-  double matmul_flops_per_token = 0;
-  double act_bytes_per_token = 0;  // activations read + written per token (bf16)
-  bool attention = false;
-  AttentionSpec attn;          // attention groups: window / chunk caps
-  double attn_flops_per_position = 0;  // core attention per query per attended position
-  double kv_bytes_per_position = 0;    // cache bytes per cached token of one layer
-  int64_t n_experts = 0, top_k = 0;    // RoutedExperts
+  CostModel::OpConstants cost;  // the cost model's per-op constants, shared by every member
 };
 
 struct CompiledModel {
