@@ -131,7 +131,8 @@ ReportInput report_input_from_plan(const PlanResult& plan, const std::string& co
 
   const size_t H = s.hardware.size(), Q = s.quants.size();
   if (plan.rows.size() != s.models.size() * H * Q)
-    throw Error(s.source_file + ": plan has " + std::to_string(plan.rows.size()) + " rows, expected models x hardware x quant");
+    throw Error(s.source_file + ": plan has " + std::to_string(plan.rows.size()) + " rows, expected models x hardware x quant",
+                ErrorKind::Internal);
   const int64_t ctx_max = s.prompt_tokens + s.output_tokens;
   const int64_t ctx_mean = std::max<int64_t>(s.prompt_tokens + s.output_tokens / 2, 1);
   std::set<std::string> notes;
