@@ -70,7 +70,7 @@ void register_analyze(CLI::App& app, Context& ctx) {
         ir.name = b.hf_id;
         rows.push_back({b.hf_id, b.aliases.back(), analyze(std::move(ir))});
       }
-      if (rows.empty()) throw Error(ctx.configs() + "/models: no bundled model configs found");
+      if (rows.empty()) throw Error(ctx.configs() + "/models: no bundled model configs found", ErrorKind::BadConfig);
       emit(m->format == "json" ? models_json(rows) : models_table(rows));
       return 0;
     };

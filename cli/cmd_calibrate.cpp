@@ -88,7 +88,8 @@ void register_calibrate(CLI::App& app, Context& ctx) {
   c->callback([&ctx, o] {
     ctx.run = [o] {
       if (o->backend != "cpu")
-        throw Error("calibrate: --backend " + o->backend + " is not implemented yet; use --backend cpu");
+        throw Error("calibrate: --backend " + o->backend + " is not implemented yet; use --backend cpu",
+                    ErrorKind::Unsupported);
       CalibrationOptions opts;
       opts.threads = o->threads;
       opts.seconds = o->seconds;

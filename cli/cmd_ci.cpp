@@ -21,7 +21,7 @@ std::vector<ci::ModelRecord> analytic_records(const std::vector<std::string>& sp
   if (specs.empty()) {
     for (const auto& b : list_bundled_models(config_dir))
       out.push_back(ci::analytic_record(b.hf_id, analyze(load_model(b.path, config_dir))));
-    if (out.empty()) throw Error(config_dir + "/models: no bundled model configs found");
+    if (out.empty()) throw Error(config_dir + "/models: no bundled model configs found", ErrorKind::BadConfig);
     return out;
   }
   for (const auto& s : specs) out.push_back(ci::analytic_record(s, analyze(load_model(s, config_dir))));
@@ -128,8 +128,8 @@ void register_ci(CLI::App& app, Context& ctx) {
         text = ci_check_markdown(res, co->baseline, current_what);
         if (!co->summary.empty()) emit(text, co->summary);
       } catch (const Error& e) {
-        std::cerr << "llmcost: error: " << e.what() << "\n";
-        return 2;
+        std::cerr << format_error(e);
+        return 2;  // ci check's own code for input it cannot read (see the file comment)
       }
       emit(text);
       if (!res.clean()) {

@@ -93,7 +93,7 @@ void register_predict(CLI::App& app, Context& ctx) {
   h->callback([&ctx, ho] {
     ctx.run = [&ctx, ho] {
       auto all = list_hardware(ctx.configs());
-      if (all.empty()) throw Error(ctx.configs() + "/hardware: no hardware specs found");
+      if (all.empty()) throw Error(ctx.configs() + "/hardware: no hardware specs found", ErrorKind::BadConfig);
       emit(*ho == "json" ? hw_json(all) : hw_table(all));
       return 0;
     };

@@ -7,13 +7,12 @@
 #include <unistd.h>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
-
 #include "commands.h"
 #include "llmcost/backend.h"
 #include "llmcost/hardware.h"
 #include "llmcost/model_loader.h"
 #include "llmcost/run.h"
+#include "llmcost/run_record.h"
 #include "llmcost/trace.h"
 #include "llmcost/value.h"
 
@@ -21,52 +20,54 @@ namespace llmcost::cli {
 
 namespace {
 
-nlohmann::json op_json(const OpRow& r) {
-  return {{"name", r.name},
-          {"kind", op_kind_name(r.kind)},
-          {"predicted_s", r.predicted_s},
-          {"measured_s", r.measured_s.median},
-          {"measured_s_p10", r.measured_s.p10},
-          {"measured_s_p90", r.measured_s.p90},
-          {"bytes", r.bytes},
-          {"flops", r.flops},
-          {"achieved_bw_bytes_per_s", r.achieved_bw_bytes_per_s},
-          {"error_pct", r.error_pct}};
+RunOpRecord op_record(const OpRow& r) {
+  RunOpRecord o;
+  o.name = r.name;
+  o.kind = op_kind_name(r.kind);
+  o.predicted_s = r.predicted_s;
+  o.measured_s = r.measured_s.median;
+  o.measured_s_p10 = r.measured_s.p10;
+  o.measured_s_p90 = r.measured_s.p90;
+  o.bytes = r.bytes;
+  o.flops = r.flops;
+  o.achieved_bw_bytes_per_s = r.achieved_bw_bytes_per_s;
+  o.error_pct = r.error_pct;
+  return o;
 }
 
-std::string run_json(const RunResult& r) {
-  nlohmann::json ops = nlohmann::json::array(), pre = nlohmann::json::array();
-  for (const auto& o : r.ops) ops.push_back(op_json(o));
-  for (const auto& o : r.prefill_ops) pre.push_back(op_json(o));
-  nlohmann::json j = {
-      {"backend", r.backend},
-      {"device", r.device},
-      {"model", r.model},
-      {"workload",
-       {{"batch", r.batch}, {"context", r.context}, {"prompt", r.prompt}, {"tokens", r.tokens}, {"routing", r.routing},
-        {"weight_dtype", r.weight_dtype}}},
-      {"slice", {{"layers", r.layers}, {"params", r.params}, {"weight_bytes", r.weight_bytes}}},
-      {"calibration",
-       {{"read_bw_bytes_per_s", r.calibration.read_bw_bytes_per_s},
-        {"gemm_flops_per_s", r.calibration.gemm_flops_per_s},
-        {"source", r.calibration.source}}},
-      {"predicted",
-       {{"decode_step_s", r.predicted_decode_step_s},
-        {"prefill_s", r.prompt > 0 ? nlohmann::json(r.predicted_prefill_s) : nlohmann::json(nullptr)},
-        {"distinct_experts_per_layer", r.predicted_distinct_experts}}},
-      {"measured",
-       {{"decode_step_s", r.decode_step_s.median},
-        {"decode_step_s_p10", r.decode_step_s.p10},
-        {"decode_step_s_p90", r.decode_step_s.p90},
-        {"decode_bytes", r.decode_bytes},
-        {"achieved_bw_bytes_per_s", r.achieved_bw_bytes_per_s},
-        {"prefill_s", r.prompt > 0 ? nlohmann::json(r.prefill_s.median) : nlohmann::json(nullptr)},
-        {"distinct_experts_per_layer", r.distinct_experts_per_layer},
-        {"distinct_experts_per_layer_per_step", r.distinct_experts_per_step}}},
-      {"ops", ops},
-      {"prefill_ops", pre},
-  };
-  return j.dump(2) + "\n";
+// The measurement as the run file's record (llmcost/run_record.h owns the JSON).
+RunRecord run_record(const RunResult& r) {
+  RunRecord rec;
+  rec.backend = r.backend;
+  rec.device = r.device;
+  rec.model = r.model;
+  rec.batch = r.batch;
+  rec.context = r.context;
+  rec.prompt = r.prompt;
+  rec.tokens = r.tokens;
+  rec.routing = r.routing;
+  rec.weight_dtype = r.weight_dtype;
+  rec.layers.assign(r.layers.begin(), r.layers.end());
+  rec.params = r.params;
+  rec.weight_bytes = r.weight_bytes;
+  rec.read_bw_bytes_per_s = r.calibration.read_bw_bytes_per_s;
+  rec.gemm_flops_per_s = r.calibration.gemm_flops_per_s;
+  rec.calibration_source = r.calibration.source;
+  rec.predicted_decode_step_s = r.predicted_decode_step_s;
+  if (r.prompt > 0) rec.predicted_prefill_s = r.predicted_prefill_s;
+  rec.predicted_distinct_experts = r.predicted_distinct_experts;
+  rec.decode_step_s = r.decode_step_s.median;
+  rec.decode_step_s_p10 = r.decode_step_s.p10;
+  rec.decode_step_s_p90 = r.decode_step_s.p90;
+  rec.decode_bytes = r.decode_bytes;
+  rec.achieved_bw_bytes_per_s = r.achieved_bw_bytes_per_s;
+  if (r.prompt > 0) rec.prefill_s = r.prefill_s.median;
+  rec.distinct_experts_per_layer = r.distinct_experts_per_layer;
+  rec.distinct_experts_per_step = r.distinct_experts_per_step;
+  rec.ops.emplace();
+  for (const auto& o : r.ops) rec.ops->push_back(op_record(o));
+  for (const auto& o : r.prefill_ops) rec.prefill_ops.push_back(op_record(o));
+  return rec;
 }
 
 std::string err_pct(double pred, double meas) {
@@ -188,7 +189,7 @@ void register_run(CLI::App& app, Context& ctx) {
                                                           : nullptr)
                                : calibration_from_hardware(load_hardware(o->calibration, ctx.configs()), ro.weight_dtype);
       RunResult r = run_measurement(ir, ro, cal);
-      std::string text = o->format == "json" ? run_json(r) : run_table(r);
+      std::string text = o->format == "json" ? run_record_to_json(run_record(r)) : run_table(r);
       if (!o->trace.empty()) {
         TraceMeta meta;
         meta.process_name = "llmcost run " + r.model;

@@ -1,4 +1,4 @@
-// llmcost: command-line entry point. Exit codes: 0 ok, 1 failure, 2 usage error.
+// llmcost: command-line entry point. Exit codes: 0 ok, 1 failure, 2 usage error (llmcost/error.h).
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -6,7 +6,7 @@
 
 #include "commands.h"
 #include "llmcost/model_loader.h"
-#include "llmcost/value.h"
+#include "llmcost/error.h"
 
 namespace llmcost::cli {
 
@@ -51,17 +51,15 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == 0) return app.exit(e);
-    std::cerr << "llmcost: usage error: " << e.what() << " (run `llmcost --help`)\n";
-    return 2;
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help
+    Error usage(e.what(), ErrorKind::Usage);
+    std::cerr << format_error(usage);
+    return exit_code(usage);
   }
   try {
     return ctx.run ? ctx.run() : 0;
-  } catch (const Error& e) {
-    std::cerr << "llmcost: error: " << e.what() << "\n";
-    return 1;
   } catch (const std::exception& e) {
-    std::cerr << "llmcost: internal error: " << e.what() << "\n";
-    return 1;
+    std::cerr << format_error(e);
+    return exit_code(e);
   }
 }

@@ -8,11 +8,10 @@
 #include <set>
 
 #include "llmcost/analysis.h"
-#include "llmcost/config_reader.h"
 #include "llmcost/format.h"
 #include "llmcost/memory.h"
 #include "llmcost/model_loader.h"
-#include "llmcost/value.h"
+#include "llmcost/run_record.h"
 
 namespace llmcost::cli {
 
@@ -131,7 +130,8 @@ ReportInput report_input_from_plan(const PlanResult& plan, const std::string& co
 
   const size_t H = s.hardware.size(), Q = s.quants.size();
   if (plan.rows.size() != s.models.size() * H * Q)
-    throw Error(s.source_file + ": plan has " + std::to_string(plan.rows.size()) + " rows, expected models x hardware x quant");
+    throw Error(s.source_file + ": plan has " + std::to_string(plan.rows.size()) + " rows, expected models x hardware x quant",
+                ErrorKind::Internal);
   const int64_t ctx_max = s.prompt_tokens + s.output_tokens;
   const int64_t ctx_mean = std::max<int64_t>(s.prompt_tokens + s.output_tokens / 2, 1);
   std::set<std::string> notes;
@@ -264,50 +264,35 @@ std::string compare_page_html(const ModelIR& ir, const CompiledModel& m, const C
 }
 
 RunData read_run_file(const std::string& path) {
-  Value doc = parse_json(read_text_file(path), path);
-  ConfigReader root(doc, path);
+  const RunRecord run = read_run_record(path);
+  // The page needs the step and every op's prediction, which the gate's reading leaves optional.
+  if (!run.decode_step_s) throw ConfigError(path, "/measured/decode_step_s", "must be a number of seconds");
+  if (!run.ops) throw ConfigError(path, "/ops", "must be an array of {name, predicted_s, measured_s, ...}");
   RunData r;
   r.file = path;
-  r.backend = root.str_or("backend", "?");
-  r.device = root.str_or("device", "?");
-  r.model = root.str_or("model", "");
-  if (auto sl = root.child("slice")) {
-    if (const Value* l = sl->raw("layers")) {
-      if (l->is_int()) r.slice = std::to_string(l->as_int());
-      else if (l->is_string()) r.slice = l->as_string();
-      else if (l->is_array())
-        for (const auto& x : l->items())
-          r.slice += (r.slice.empty() ? "" : ", ") + (x.is_int() ? std::to_string(x.as_int()) : x.is_string() ? x.as_string() : "?");
-    }
-  }
-  if (auto cal = root.child("calibration")) r.read_bw_bytes_per_s = cal->num_or("read_bw_bytes_per_s", 0.0);
-  if (auto wl = root.child("workload")) {
-    r.batch = wl->int_or("batch", 0, 0);
-    r.context = wl->int_or("context", 0, 0);
-  }
-  if (auto pred = root.child("predicted")) r.predicted_decode_step_s = pred->num_or("decode_step_s", 0.0);
-  auto meas = root.child("measured");
-  if (!meas) root.fail("measured", "must be an object (the measured results of `llmcost run`)");
-  auto step = meas->opt_num("decode_step_s");
-  if (!step) meas->fail("decode_step_s", "must be a number of seconds");
-  r.measured_decode_step_s = *step;
-  r.measured_p10_s = meas->num_or("decode_step_s_p10", *step);
-  r.measured_p90_s = meas->num_or("decode_step_s_p90", *step);
-  const Value* ops = root.raw("ops");
-  if (!ops || !ops->is_array()) root.fail("ops", "must be an array of {name, predicted_s, measured_s, ...}");
-  for (size_t i = 0; i < ops->items().size(); ++i) {
-    ConfigReader o(ops->items()[i], path, "/ops/" + std::to_string(i));
+  r.backend = run.backend.empty() ? "?" : run.backend;
+  r.device = run.device.empty() ? "?" : run.device;
+  r.model = run.model;
+  r.slice = run.slice_text();
+  r.read_bw_bytes_per_s = run.read_bw_bytes_per_s;
+  r.batch = run.batch;
+  r.context = run.context;
+  r.predicted_decode_step_s = run.predicted_decode_step_s;
+  r.measured_decode_step_s = *run.decode_step_s;
+  r.measured_p10_s = run.decode_step_s_p10.value_or(*run.decode_step_s);
+  r.measured_p90_s = run.decode_step_s_p90.value_or(*run.decode_step_s);
+  for (size_t i = 0; i < run.ops->size(); ++i) {
+    const RunOpRecord& o = (*run.ops)[i];
+    if (!o.predicted_s)
+      throw ConfigError(path, "/ops/" + std::to_string(i) + "/predicted_s", "must be a non-negative number of seconds");
     MeasuredOp op;
-    op.name = o.req_str("name");
-    auto p = o.opt_num("predicted_s"), mt = o.opt_num("measured_s");
-    if (!p || *p < 0) o.fail("predicted_s", "must be a non-negative number of seconds");
-    if (!mt || *mt < 0) o.fail("measured_s", "must be a non-negative number of seconds");
-    op.predicted_s = *p;
-    op.measured_s = *mt;
-    op.measured_p10_s = o.num_or("measured_s_p10", 0.0);
-    op.measured_p90_s = o.num_or("measured_s_p90", 0.0);
-    op.bytes = o.num_or("bytes", 0.0);
-    op.error_pct = o.num_or("error_pct", 0.0);
+    op.name = o.name;
+    op.predicted_s = *o.predicted_s;
+    op.measured_s = o.measured_s;
+    op.measured_p10_s = o.measured_s_p10.value_or(0.0);
+    op.measured_p90_s = o.measured_s_p90.value_or(0.0);
+    op.bytes = o.bytes;
+    op.error_pct = o.error_pct;
     r.ops.push_back(op);
   }
   return r;

@@ -24,7 +24,8 @@ ReportInput report_input_from_compare(const ModelIR& ir, const CompiledModel& m,
 std::string compare_page_html(const ModelIR& ir, const CompiledModel& m, const CompareResult& r, const PredictRequest& req,
                               const std::string& command_line);
 
-// `llmcost run --format json` output (issue 4 keys) as RunData. Throws ConfigError.
+// A run file (llmcost/run_record.h) as the page's RunData; the step and every op's prediction are
+// required. Throws ConfigError.
 RunData read_run_file(const std::string& path);
 
 }  // namespace llmcost::cli

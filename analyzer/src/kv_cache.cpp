@@ -77,7 +77,8 @@ KvCache kv_cache(const ModelIR& ir, int64_t context, KvDtype d) {
         kv.expanded_bytes_at_context = checked_add(kv.expanded_bytes_at_context, checked_mul(expanded, cached));
       }
   } catch (const Error&) {
-    throw Error("KV cache at context " + std::to_string(context) + ": bytes exceed 64-bit integers (9.2e18)");
+    throw Error("KV cache at context " + std::to_string(context) + ": bytes exceed 64-bit integers (9.2e18)",
+                ErrorKind::Unsupported);
   }
   return kv;
 }

@@ -43,7 +43,7 @@ ParamCounts count_params(const ModelIR& ir) {
   try {
     return count_params_unchecked(ir);
   } catch (const Error& e) {
-    throw Error((ir.source_file.empty() ? std::string("model") : ir.source_file) + ": " + e.what());
+    throw Error((ir.source_file.empty() ? std::string("model") : ir.source_file) + ": " + e.what(), e.kind());
   }
 }
 

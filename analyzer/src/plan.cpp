@@ -301,7 +301,7 @@ PlanResult run_plan(const Scenario& s, const std::string& config_dir) {
   if (sc.all_models) {
     sc.models.clear();
     for (const auto& b : list_bundled_models(config_dir)) sc.models.push_back(b.hf_id);
-    if (sc.models.empty()) throw Error(s.source_file + ": /models is \"all\" but " + config_dir + "/models has no configs");
+    if (sc.models.empty()) throw ConfigError(s.source_file, "/models", "is \"all\" but " + config_dir + "/models has no configs");
   }
   if (sc.all_hardware) {
     sc.hardware.clear();
@@ -309,7 +309,7 @@ PlanResult run_plan(const Scenario& s, const std::string& config_dir) {
       sc.hardware.push_back(ScenarioHardware{h.name, std::nullopt, ""});
       res.hardware.push_back(std::move(h));
     }
-    if (sc.hardware.empty()) throw Error(s.source_file + ": /hardware is \"all\" but " + config_dir + "/hardware has no specs");
+    if (sc.hardware.empty()) throw ConfigError(s.source_file, "/hardware", "is \"all\" but " + config_dir + "/hardware has no specs");
   } else {
     for (const auto& h : sc.hardware) res.hardware.push_back(load_hardware(h.name, config_dir));
   }

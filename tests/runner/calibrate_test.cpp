@@ -1,15 +1,11 @@
 // Tests of the calibration kernels (results against references), the measurement loop, the
-// hardware YAML it writes (read back through the hardware loader) and `llmcost calibrate`.
+// hardware YAML it writes (read back through the hardware loader). `llmcost calibrate` end to end
+// is in tests/cli/run_cli_test.cpp.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <random>
-#include <sstream>
-
-#include <nlohmann/json.hpp>
 
 #include "llmcost/calibrate.h"
 #include "llmcost/hardware.h"
@@ -18,8 +14,6 @@
 
 namespace llmcost {
 namespace {
-
-namespace fs = std::filesystem;
 
 TEST(CalibrateKernels, ReadSumAndTriadAreExactForEveryThreadCount) {
   for (size_t n : {size_t{1}, size_t{15}, size_t{1000}, size_t{4099}}) {
@@ -202,73 +196,6 @@ TEST(CalibrationYaml, DefaultNameIsSafe) {
   EXPECT_EQ(default_calibration_name(c), "cpu-box--one-");
   c.host.clear();
   EXPECT_EQ(default_calibration_name(c), "cpu-local");
-}
-
-// ---- the CLI ----
-
-struct CmdResult {
-  int rc;
-  std::string out;
-  std::string err;
-};
-
-CmdResult run_cli(const std::string& args, const fs::path& dir) {
-  std::string out = (dir / "stdout").string(), err = (dir / "stderr").string();
-  int status = std::system((std::string(LLMCOST_BIN) + " " + args + " >" + out + " 2>" + err).c_str());
-  auto slurp = [](const std::string& p) {
-    std::ifstream in(p);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  };
-  return {WEXITSTATUS(status), slurp(out), slurp(err)};
-}
-
-class CalibrateCli : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("llmcost_cal_cli_" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  fs::path dir_;
-};
-
-TEST_F(CalibrateCli, WritesYamlAndJson) {
-  std::string yaml = (dir_ / "cal.yaml").string();
-  auto r = run_cli("calibrate --backend cpu --threads 2 --seconds 0.2 --buffer-mib 4 --format json --name mybox -o " + yaml, dir_);
-  ASSERT_EQ(r.rc, 0) << r.err;
-  auto j = nlohmann::json::parse(r.out);
-  EXPECT_EQ(j["backend"], "cpu");
-  EXPECT_EQ(j["threads"], 2);
-  EXPECT_EQ(j["buffer_bytes"], 4u << 20);
-  EXPECT_GT(j["read_bw_bytes_per_s"]["median"].get<double>(), 0.0);
-  EXPECT_GT(j["gemm_flops_per_s"]["bf16"]["median"].get<double>(), 0.0);
-  HardwareSpec hw = load_hardware(yaml, LLMCOST_CONFIG_DIR);
-  EXPECT_EQ(hw.name, "mybox");
-  double median = j["read_bw_bytes_per_s"]["median"].get<double>();
-  EXPECT_NEAR(hw.calibrated.read_bw_bytes_per_s->value, median, median * 1e-6);  // YAML keeps 7 significant digits
-  EXPECT_NE(r.err.find("wrote " + yaml), std::string::npos);
-
-  auto t = run_cli("calibrate --seconds 0.1 --buffer-mib 2", dir_);
-  ASSERT_EQ(t.rc, 0) << t.err;
-  EXPECT_NE(t.out.find("read bandwidth"), std::string::npos);
-  EXPECT_NE(t.out.find("GB/s"), std::string::npos);
-  EXPECT_NE(t.out.find("GFLOP/s"), std::string::npos);
-}
-
-TEST_F(CalibrateCli, ErrorsAreOneLineAndWriteNothing) {
-  std::string bad = (dir_ / "missing_dir" / "cal.yaml").string();
-  auto r = run_cli("calibrate --seconds 0.05 --buffer-mib 1 -o " + bad, dir_);
-  EXPECT_EQ(r.rc, 1);
-  EXPECT_EQ(r.out, "");
-  EXPECT_EQ(r.err, "llmcost: error: " + bad + ": cannot write file\n");
-  auto u = run_cli("calibrate --backend tpu", dir_);
-  EXPECT_EQ(u.rc, 2);
-  EXPECT_EQ(u.out, "");
-  auto c = run_cli("calibrate --backend cuda", dir_);
-  EXPECT_EQ(c.rc, 1);
-  EXPECT_EQ(c.err, "llmcost: error: calibrate: --backend cuda is not implemented yet; use --backend cpu\n");
 }
 
 }  // namespace

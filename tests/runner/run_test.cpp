@@ -1,18 +1,7 @@
 // `llmcost run`: the measurement loop on tiny models (ops line up with the cost model's, times and
-// bytes are filled, fixed routing reads top_k experts) and the CLI end to end (JSON keys of the
-// issue, trace file, one-line errors with nothing on stdout).
+// bytes are filled, fixed routing reads top_k experts). The CLI end to end is in tests/cli/run_cli_test.cpp.
 #include <gtest/gtest.h>
 
-#include <array>
-#include <cstdio>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
-#include <unistd.h>
-
-#include <nlohmann/json.hpp>
-
-#include "llmcost/calibrate.h"
 #include "llmcost/cost_model.h"
 #include "llmcost/families.h"
 #include "llmcost/run.h"
@@ -20,8 +9,6 @@
 
 namespace llmcost {
 namespace {
-
-namespace fs = std::filesystem;
 
 const char* kTinyMoe = R"({"model_type":"mixtral","hidden_size":64,"num_hidden_layers":3,"num_attention_heads":4,
   "num_key_value_heads":2,"intermediate_size":48,"vocab_size":101,"num_local_experts":8,"num_experts_per_tok":2})";
@@ -50,7 +37,9 @@ TEST(Run, OpsLineUpWithTheCostModelAndAreMeasured) {
     EXPECT_GT(op.measured_s.median, 0) << op.name;
     EXPECT_EQ(op.measured_s.n, 3u) << op.name;
     EXPECT_LE(op.measured_s.p10, op.measured_s.p90) << op.name;
-    if (op.kind != OpKind::Norm) EXPECT_GT(op.bytes, 0) << op.name;
+    if (op.kind != OpKind::Norm) {
+      EXPECT_GT(op.bytes, 0) << op.name;
+    }
   }
   EXPECT_GT(r.predicted_decode_step_s, 0);
   EXPECT_EQ(r.decode_step_s.n, 3u);
@@ -98,99 +87,6 @@ TEST(Run, BadOptionsAreErrors) {
   o.layers = "1";
   o.batch = 0;
   EXPECT_THROW(run_measurement(tiny_moe(), o, fake_cal()), Error);
-}
-
-// ---- the CLI
-
-struct Cmd {
-  int rc = 0;
-  std::string out, err;
-};
-
-Cmd run_cli(const std::string& args) {
-  const fs::path dir = fs::temp_directory_path();
-  const std::string so = (dir / ("llmcost_run_out_" + std::to_string(::getpid()))).string();
-  const std::string se = (dir / ("llmcost_run_err_" + std::to_string(::getpid()))).string();
-  Cmd c;
-  int st = std::system((std::string(LLMCOST_BIN) + " " + args + " >" + so + " 2>" + se).c_str());
-  c.rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  auto slurp = [](const std::string& p) {
-    std::ifstream f(p);
-    std::stringstream ss;
-    ss << f.rdbuf();
-    return ss.str();
-  };
-  c.out = slurp(so);
-  c.err = slurp(se);
-  fs::remove(so);
-  fs::remove(se);
-  return c;
-}
-
-class RunCli : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("llmcost_run_cli_" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
-    std::ofstream(dir_ / "config.json") << kTinyMoe;
-    Calibration c;
-    c.host = "test";
-    c.cpu_model = "test cpu";
-    c.date_utc = "2026-11-24T00:00:00Z";
-    c.memory_bytes = uint64_t{16} << 30;
-    c.threads = 2;
-    c.read_bw_bytes_per_s = summarize({10e9});
-    c.triad_bw_bytes_per_s = summarize({9e9});
-    c.gemm_fp32_flops_per_s = summarize({40e9});
-    c.gemm_bf16_flops_per_s = summarize({30e9});
-    c.gemm_fp32_impl = c.gemm_bf16_impl = "test";
-    std::ofstream(dir_ / "hw.yaml") << calibration_yaml(c, "test-cpu");
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string p(const std::string& n) const { return (dir_ / n).string(); }
-  fs::path dir_;
-};
-
-TEST_F(RunCli, JsonHasTheIssueKeys) {
-  Cmd c = run_cli("run " + p("config.json") + " --layers 2 --batch 2 --context 8 --prompt 4 --tokens 2 --threads 2 "
-                  "--calibration " + p("hw.yaml") + " --format json --trace " + p("t.json"));
-  ASSERT_EQ(c.rc, 0) << c.err;
-  auto j = nlohmann::json::parse(c.out);
-  for (const char* k : {"backend", "device", "slice", "calibration", "predicted", "measured", "ops"}) EXPECT_TRUE(j.contains(k)) << k;
-  for (const char* k : {"layers", "params", "weight_bytes"}) EXPECT_TRUE(j["slice"].contains(k)) << k;
-  EXPECT_DOUBLE_EQ(j["calibration"]["read_bw_bytes_per_s"].get<double>(), 10e9);
-  EXPECT_DOUBLE_EQ(j["calibration"]["gemm_flops_per_s"].get<double>(), 30e9);  // bf16 weights: the bf16 GEMM rate
-  for (const char* k : {"decode_step_s", "prefill_s"}) EXPECT_TRUE(j["predicted"][k].is_number()) << k;
-  for (const char* k : {"decode_step_s", "decode_step_s_p10", "decode_step_s_p90", "achieved_bw_bytes_per_s", "prefill_s",
-                        "distinct_experts_per_layer"})
-    EXPECT_TRUE(j["measured"].contains(k)) << k;
-  EXPECT_EQ(j["measured"]["distinct_experts_per_layer"].size(), 2u);
-  ASSERT_FALSE(j["ops"].empty());
-  for (const char* k : {"name", "predicted_s", "measured_s", "bytes", "achieved_bw_bytes_per_s", "error_pct"})
-    EXPECT_TRUE(j["ops"][0].contains(k)) << k;
-  auto t = nlohmann::json::parse(std::ifstream(p("t.json")));
-  bool found = false;
-  for (const auto& e : t["traceEvents"]) found |= e.value("name", "") == "model.layers.1.block_sparse_moe.experts";
-  EXPECT_TRUE(found);
-}
-
-TEST_F(RunCli, TableSaysItsUnits) {
-  Cmd c = run_cli("run " + p("config.json") + " --layers dense:0,moe:1 --context 8 --tokens 1 --calibration " + p("hw.yaml"));
-  ASSERT_EQ(c.rc, 0) << c.err;
-  EXPECT_NE(c.out.find("decode step: predicted"), std::string::npos) << c.out;
-  EXPECT_NE(c.out.find("GB/s = 1e9 bytes/s"), std::string::npos) << c.out;
-}
-
-TEST_F(RunCli, ErrorsAreOneLineAndStdoutStaysEmpty) {
-  for (const std::string& args : {"run " + p("config.json") + " --layers moe:7 --calibration " + p("hw.yaml"),
-                                  "run " + p("config.json") + " --routing zipf:-1 --calibration " + p("hw.yaml"),
-                                  "run " + p("config.json") + " --backend tpu --calibration " + p("hw.yaml"),
-                                  "run " + p("config.json") + " --calibration " + p("missing.yaml")}) {
-    Cmd c = run_cli(args);
-    EXPECT_EQ(c.rc, 1) << args << "\n" << c.err;
-    EXPECT_TRUE(c.out.empty()) << args;
-    EXPECT_EQ(std::count(c.err.begin(), c.err.end(), '\n'), 1) << args << "\n" << c.err;
-  }
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
-// Parameter counting over a ModelIR (DESIGN.md section 2 conventions).
+// Parameter counting over a ModelIR. The conventions (what total, active and active_compute
+// include) are stated in README.md, "What the numbers mean", and docs/ARCHITECTURE.md.
 #pragma once
 
 #include <array>

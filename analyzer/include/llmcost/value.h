@@ -4,33 +4,13 @@
 
 #include <cstdint>
 #include <memory>
-#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "llmcost/error.h"  // Error and ConfigError, which the readers throw
+
 namespace llmcost {
-
-// An expected failure caused by user input. what() is the one line the CLI prints.
-class Error : public std::runtime_error {
- public:
-  explicit Error(const std::string& msg) : std::runtime_error(msg) {}
-};
-
-// Bad content in a config file: names the file, the JSON pointer and what was expected.
-class ConfigError : public Error {
- public:
-  ConfigError(const std::string& file, const std::string& pointer, const std::string& what)
-      : Error(file + ": " + (pointer.empty() ? std::string("/") : pointer) + " " + what),
-        file_(file),
-        pointer_(pointer) {}
-  const std::string& file() const { return file_; }
-  const std::string& pointer() const { return pointer_; }
-
- private:
-  std::string file_;
-  std::string pointer_;
-};
 
 class Value {
  public:

@@ -13,6 +13,7 @@
 #include "llmcost/kv_cache.h"
 #include "llmcost/memory.h"
 #include "llmcost/quant.h"
+#include "llmcost/run_record.h"
 
 namespace llmcost::ci {
 
@@ -132,56 +133,40 @@ std::vector<Measurement> parse_gbench(const ConfigReader& root, const std::strin
   return out;
 }
 
-// `llmcost run --format json` (issue 4): the decode step (median, p10/p90), prefill, and per-op
-// medians; ops carry their own p10/p90 spread, or the step's when the run gives none.
-std::vector<Measurement> parse_run(const ConfigReader& root, const std::string& file) {
-  std::string prefix;
-  if (const Value* m = root.raw("model"); m && m->is_string()) prefix = m->as_string() + "/";
-  double bw = 0.0;
-  if (auto cal = root.child("calibration")) bw = cal->num_or("read_bw_bytes_per_s", 0.0);
-  auto meas = root.child("measured");
-  if (!meas) root.fail("measured", "must be an object (the measured results of `llmcost run`)");
+// `llmcost run --format json` (llmcost/run_record.h): the decode step (median, p10/p90), prefill,
+// and per-op medians; ops carry their own p10/p90 spread, or the step's when the run gives none.
+std::vector<Measurement> parse_run(const Value& doc, const std::string& file) {
+  const RunRecord run = run_record_from_json(doc, file);
+  const std::string prefix = run.model.empty() ? "" : run.model + "/";
+  const double bw = run.read_bw_bytes_per_s;
+  auto measurement = [&](const std::string& name, double median_s, double noise_rel, int64_t bytes) {
+    Measurement m;
+    m.name = prefix + name;
+    m.median_s = median_s;
+    m.noise_rel = noise_rel;
+    m.read_bw_bytes_per_s = bw;
+    m.bytes = bytes;
+    m.source = file;
+    return m;
+  };
   std::vector<Measurement> out;
   double step_noise = 0.0;
-  if (auto step = meas->opt_num("decode_step_s")) {
-    Measurement m;
-    m.name = prefix + "decode_step";
-    m.median_s = *step;
-    auto p10 = meas->opt_num("decode_step_s_p10"), p90 = meas->opt_num("decode_step_s_p90");
-    if (p10 && p90 && *step > 0) step_noise = m.noise_rel = std::max(0.0, (*p90 - *p10) / (2 * *step));
-    m.read_bw_bytes_per_s = bw;
-    m.source = file;
-    if (auto sl = root.child("slice")) m.bytes = sl->int_or("weight_bytes", 0, 0, INT64_MAX);
-    out.push_back(m);
+  if (const auto& step = run.decode_step_s) {
+    if (run.decode_step_s_p10 && run.decode_step_s_p90 && *step > 0)
+      step_noise = std::max(0.0, (*run.decode_step_s_p90 - *run.decode_step_s_p10) / (2 * *step));
+    out.push_back(measurement("decode_step", *step, step_noise, run.weight_bytes));
   }
-  if (auto pre = meas->opt_num("prefill_s"); pre && *pre > 0) {
-    Measurement m;
-    m.name = prefix + "prefill";
-    m.median_s = *pre;
-    m.noise_rel = step_noise;
-    m.read_bw_bytes_per_s = bw;
-    m.source = file;
-    out.push_back(m);
-  }
-  if (const Value* ops = root.raw("ops")) {
-    if (!ops->is_array()) root.fail("ops", "must be an array");
-    for (size_t i = 0; i < ops->items().size(); ++i) {
-      ConfigReader o(ops->items()[i], file, "/ops/" + std::to_string(i));
-      Measurement m;
-      m.name = prefix + "op:" + o.req_str("name");
-      auto t = o.opt_num("measured_s");
-      if (!t || *t < 0) o.fail("measured_s", "must be a non-negative number of seconds");
-      m.median_s = *t;
+  if (run.prefill_s && *run.prefill_s > 0) out.push_back(measurement("prefill", *run.prefill_s, step_noise, 0));
+  if (run.ops)
+    for (const RunOpRecord& op : *run.ops) {
       // The op's own p10/p90 when the run gives them, else the step's relative spread.
-      auto op10 = o.opt_num("measured_s_p10"), op90 = o.opt_num("measured_s_p90");
-      m.noise_rel = op10 && op90 && *t > 0 ? std::max(0.0, (*op90 - *op10) / (2 * *t)) : step_noise;
-      m.bytes = static_cast<int64_t>(o.num_or("bytes", 0.0));
-      m.read_bw_bytes_per_s = bw;
-      m.source = file;
-      out.push_back(m);
+      const double t = op.measured_s;
+      const double noise = op.measured_s_p10 && op.measured_s_p90 && t > 0
+                               ? std::max(0.0, (*op.measured_s_p90 - *op.measured_s_p10) / (2 * t))
+                               : step_noise;
+      out.push_back(measurement("op:" + op.name, t, noise, static_cast<int64_t>(op.bytes)));
     }
-  }
-  if (out.empty()) root.fail("measured", "holds no decode_step_s, prefill_s or ops to gate on");
+  if (out.empty()) throw ConfigError(file, "/measured", "holds no decode_step_s, prefill_s or ops to gate on");
   return out;
 }
 
@@ -290,7 +275,7 @@ ModelRecord analytic_record(const std::string& model, const Analysis& a) {
 std::vector<Measurement> parse_measurements(const Value& doc, const std::string& file) {
   ConfigReader root(doc, file);
   if (root.has("benchmarks")) return parse_gbench(root, file);
-  if (root.has("measured") || root.has("ops")) return parse_run(root, file);
+  if (root.has("measured") || root.has("ops")) return parse_run(doc, file);
   throw ConfigError(file, "",
                     "must be `llmcost run --format json` output (with /measured) or Google Benchmark JSON (with "
                     "/benchmarks)");

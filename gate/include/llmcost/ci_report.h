@@ -1,4 +1,5 @@
-// Writers for `llmcost ci check`: a Markdown summary for pull-request comments.
+// The verdict of `llmcost ci check` as a Markdown summary for pull-request comments. It lives
+// with the gate (not in reports/) so that reports need not depend on the gate.
 #pragma once
 
 #include <string>

@@ -1,0 +1,180 @@
+// The run file's writer and reader: every key of `llmcost run --format json` is named here only.
+#include "llmcost/run_record.h"
+
+#include <nlohmann/json.hpp>
+
+#include "llmcost/config_reader.h"
+
+namespace llmcost {
+
+namespace {
+
+using json = nlohmann::json;  // sorted keys: the run file's documented layout
+
+json opt(const std::optional<double>& v) { return v ? json(*v) : json(nullptr); }
+
+json op_json(const RunOpRecord& r) {
+  json j = {{"name", r.name},
+            {"kind", r.kind},
+            {"predicted_s", opt(r.predicted_s)},
+            {"measured_s", r.measured_s},
+            {"bytes", r.bytes},
+            {"flops", r.flops},
+            {"achieved_bw_bytes_per_s", r.achieved_bw_bytes_per_s},
+            {"error_pct", r.error_pct}};
+  if (r.measured_s_p10) j["measured_s_p10"] = *r.measured_s_p10;
+  if (r.measured_s_p90) j["measured_s_p90"] = *r.measured_s_p90;
+  return j;
+}
+
+constexpr const char* kSeconds = "must be a non-negative number of seconds";
+
+RunOpRecord read_op(const ConfigReader& o) {
+  RunOpRecord op;
+  op.name = o.req_str("name");
+  op.kind = o.str_or("kind", "");
+  op.predicted_s = o.opt_num("predicted_s");
+  if (op.predicted_s && *op.predicted_s < 0) o.fail("predicted_s", kSeconds);
+  auto measured = o.opt_num("measured_s");
+  if (!measured || *measured < 0) o.fail("measured_s", kSeconds);
+  op.measured_s = *measured;
+  op.measured_s_p10 = o.opt_num("measured_s_p10");
+  op.measured_s_p90 = o.opt_num("measured_s_p90");
+  op.bytes = o.num_or("bytes", 0.0);
+  op.flops = o.num_or("flops", 0.0);
+  op.achieved_bw_bytes_per_s = o.num_or("achieved_bw_bytes_per_s", 0.0);
+  op.error_pct = o.num_or("error_pct", 0.0);
+  return op;
+}
+
+std::vector<RunOpRecord> read_ops(const ConfigReader& root, const std::string& key) {
+  const Value* ops = root.raw(key);
+  if (!ops->is_array()) root.fail(key, "must be an array of {name, predicted_s, measured_s, ...}");
+  std::vector<RunOpRecord> out;
+  for (size_t i = 0; i < ops->items().size(); ++i)
+    out.push_back(read_op(ConfigReader(ops->items()[i], root.file(), "/" + key + "/" + std::to_string(i))));
+  return out;
+}
+
+std::vector<double> num_list(const ConfigReader& r, const std::string& key) {
+  std::vector<double> out;
+  const Value* v = r.raw(key);
+  if (!v) return out;
+  if (!v->is_array()) r.fail(key, "must be an array of numbers");
+  for (size_t i = 0; i < v->items().size(); ++i) {
+    const Value& x = v->items()[i];
+    if (!x.is_number()) throw ConfigError(r.file(), r.pointer_of(key) + "/" + std::to_string(i), "must be a number");
+    out.push_back(x.as_double());
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string RunRecord::slice_text() const {
+  if (!layers_spec.empty()) return layers_spec;
+  std::string s;
+  for (int64_t l : layers) s += (s.empty() ? "" : ", ") + std::to_string(l);
+  return s;
+}
+
+std::string run_record_to_json(const RunRecord& r) {
+  json ops = json::array(), pre = json::array();
+  if (r.ops)
+    for (const auto& o : *r.ops) ops.push_back(op_json(o));
+  for (const auto& o : r.prefill_ops) pre.push_back(op_json(o));
+  json j = {
+      {"backend", r.backend},
+      {"device", r.device},
+      {"model", r.model},
+      {"workload",
+       {{"batch", r.batch}, {"context", r.context}, {"prompt", r.prompt}, {"tokens", r.tokens}, {"routing", r.routing},
+        {"weight_dtype", r.weight_dtype}}},
+      {"slice", {{"layers", r.layers}, {"params", r.params}, {"weight_bytes", r.weight_bytes}}},
+      {"calibration",
+       {{"read_bw_bytes_per_s", r.read_bw_bytes_per_s},
+        {"gemm_flops_per_s", r.gemm_flops_per_s},
+        {"source", r.calibration_source}}},
+      {"predicted",
+       {{"decode_step_s", r.predicted_decode_step_s},
+        {"prefill_s", opt(r.predicted_prefill_s)},
+        {"distinct_experts_per_layer", r.predicted_distinct_experts}}},
+      {"measured",
+       {{"decode_step_s", opt(r.decode_step_s)},
+        {"decode_step_s_p10", opt(r.decode_step_s_p10)},
+        {"decode_step_s_p90", opt(r.decode_step_s_p90)},
+        {"decode_bytes", r.decode_bytes},
+        {"achieved_bw_bytes_per_s", r.achieved_bw_bytes_per_s},
+        {"prefill_s", opt(r.prefill_s)},
+        {"distinct_experts_per_layer", r.distinct_experts_per_layer},
+        {"distinct_experts_per_layer_per_step", r.distinct_experts_per_step}}},
+      {"ops", ops},
+      {"prefill_ops", pre},
+  };
+  return j.dump(2) + "\n";
+}
+
+RunRecord run_record_from_json(const Value& doc, const std::string& file) {
+  ConfigReader root(doc, file);
+  RunRecord r;
+  r.backend = root.str_or("backend", "");
+  r.device = root.str_or("device", "");
+  r.model = root.str_or("model", "");
+  if (auto w = root.child("workload")) {
+    r.batch = w->int_or("batch", 0, 0);
+    r.context = w->int_or("context", 0, 0);
+    r.prompt = w->int_or("prompt", 0, 0);
+    r.tokens = w->int_or("tokens", 0, 0);
+    r.routing = w->str_or("routing", "");
+    r.weight_dtype = w->str_or("weight_dtype", "");
+  }
+  if (auto s = root.child("slice")) {
+    const Value* l = s->raw("layers");
+    if (l && l->is_int()) r.layers_spec = std::to_string(l->as_int());
+    else if (l && l->is_string()) r.layers_spec = l->as_string();
+    else r.layers = s->int_list("layers");
+    r.params = s->int_or("params", 0, 0, INT64_MAX);
+    r.weight_bytes = s->int_or("weight_bytes", 0, 0, INT64_MAX);
+  }
+  if (auto c = root.child("calibration")) {
+    r.read_bw_bytes_per_s = c->num_or("read_bw_bytes_per_s", 0.0);
+    r.gemm_flops_per_s = c->num_or("gemm_flops_per_s", 0.0);
+    r.calibration_source = c->str_or("source", "");
+  }
+  if (auto p = root.child("predicted")) {
+    r.predicted_decode_step_s = p->num_or("decode_step_s", 0.0);
+    r.predicted_prefill_s = p->opt_num("prefill_s");
+    r.predicted_distinct_experts = p->num_or("distinct_experts_per_layer", 0.0);
+  }
+  auto m = root.child("measured");
+  if (!m) root.fail("measured", "must be an object (the measured results of `llmcost run`)");
+  r.decode_step_s = m->opt_num("decode_step_s");
+  r.decode_step_s_p10 = m->opt_num("decode_step_s_p10");
+  r.decode_step_s_p90 = m->opt_num("decode_step_s_p90");
+  r.decode_bytes = m->num_or("decode_bytes", 0.0);
+  r.achieved_bw_bytes_per_s = m->num_or("achieved_bw_bytes_per_s", 0.0);
+  r.prefill_s = m->opt_num("prefill_s");
+  r.distinct_experts_per_layer = num_list(*m, "distinct_experts_per_layer");
+  if (const Value* steps = m->raw("distinct_experts_per_layer_per_step")) {
+    const std::string key = "distinct_experts_per_layer_per_step", what = "must be an array of arrays of integers";
+    if (!steps->is_array()) m->fail(key, what);
+    for (size_t i = 0; i < steps->items().size(); ++i) {
+      const Value& step = steps->items()[i];
+      const std::string ptr = m->pointer_of(key) + "/" + std::to_string(i);
+      if (!step.is_array()) throw ConfigError(file, ptr, what);
+      std::vector<int64_t> counts;
+      for (size_t k = 0; k < step.items().size(); ++k) {
+        if (!step.items()[k].is_int()) throw ConfigError(file, ptr + "/" + std::to_string(k), "must be an integer");
+        counts.push_back(step.items()[k].as_int());
+      }
+      r.distinct_experts_per_step.push_back(std::move(counts));
+    }
+  }
+  if (root.has("ops")) r.ops = read_ops(root, "ops");
+  if (root.has("prefill_ops")) r.prefill_ops = read_ops(root, "prefill_ops");
+  return r;
+}
+
+RunRecord read_run_record(const std::string& path) { return run_record_from_json(parse_json(read_text_file(path), path), path); }
+
+}  // namespace llmcost
