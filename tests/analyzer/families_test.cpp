@@ -553,7 +553,9 @@ TEST(TensorRoles, EveryBundledModelHasUniqueRolesAndCheckpointNames) {
         EXPECT_EQ(t.checkpoint_name.rfind(op.name + ".", 0), 0u) << b.stem << " " << t.checkpoint_name;
         const bool per_expert = op.kind == OpKind::RoutedExperts && !op.experts_stacked;
         EXPECT_EQ(t.checkpoint_name.find("{e}") != std::string::npos, per_expert) << b.stem << " " << t.checkpoint_name;
-        if (!t.tied) EXPECT_TRUE(names.insert(t.checkpoint_name).second) << b.stem << " " << t.checkpoint_name;
+        if (!t.tied) {
+          EXPECT_TRUE(names.insert(t.checkpoint_name).second) << b.stem << " " << t.checkpoint_name;
+        }
       }
     };
     for (const Op& op : ir.pre) check(op);
