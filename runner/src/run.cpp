@@ -10,6 +10,7 @@
 
 #include "llmcost/calibrate.h"
 #include "llmcost/cost_model.h"
+#include "llmcost/cpu_kernels.h"
 #include "llmcost/memory.h"
 #include "llmcost/params.h"
 #include "llmcost/roofline.h"
@@ -185,7 +186,7 @@ RunResult run_measurement(const ModelIR& ir, const RunOptions& o, const RunCalib
   res.prompt = o.prompt;
   res.tokens = o.tokens;
   res.routing = routing_override_name(o.routing);
-  res.weight_dtype = cpu::weight_dtype_name(o.weight_dtype);
+  res.weight_dtype = weight_dtype_name(o.weight_dtype);
 
   // Predictions. The router's real choices are predicted as uniform routing (an upper bound on
   // distinct experts); zipf:S as the cost model's Zipf; fixed as exactly top_k experts.

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "llmcost/cpu_kernels.h"
+#include "llmcost/dtype.h"
 #include "llmcost/model_ir.h"
 #include "llmcost/profiler.h"
 
