@@ -268,7 +268,7 @@ TEST_F(CalibrateCli, ErrorsAreOneLineAndWriteNothing) {
   EXPECT_EQ(u.out, "");
   auto c = run_cli("calibrate --backend cuda", dir_);
   EXPECT_EQ(c.rc, 1);
-  EXPECT_EQ(c.err, "llmcost: error: calibrate: --backend cuda is not implemented yet; use --backend cpu\n");
+  EXPECT_EQ(c.err, "llmcost: error: cuda: not available: built without the CUDA backend\n");
 }
 
 }  // namespace

@@ -579,14 +579,15 @@ TEST(CpuBackend, RefusesASliceThatDoesNotFit) {
   SliceMemory m = predict_slice_memory(ir, o);
   EXPECT_GT(m.weight_bytes, 0);
   try {
-    check_slice_fits(ir, m, 1000);
+    check_slice_fits(ir, m, FreeMemory{1000, "/proc/meminfo MemAvailable"});
     ADD_FAILURE() << "expected an error";
   } catch (const Error& e) {
     const std::string msg = e.what();
     EXPECT_NE(msg.find("needs"), std::string::npos) << msg;
     EXPECT_NE(msg.find("MemAvailable"), std::string::npos) << msg;
   }
-  EXPECT_NO_THROW(check_slice_fits(ir, m, static_cast<uint64_t>(m.total_bytes())));
+  EXPECT_NO_THROW(check_slice_fits(ir, m, FreeMemory{static_cast<uint64_t>(m.total_bytes()), "test"}));
+  EXPECT_NO_THROW(check_slice_fits(ir, m, FreeMemory{0, "unknown"}));
 }
 
 TEST(CpuBackend, RefusesWhatItCannotRun) {
@@ -598,7 +599,33 @@ TEST(CpuBackend, RefusesWhatItCannotRun) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("attention sinks"), std::string::npos) << e.what();
   }
-  EXPECT_THROW(make_backend("tpu"), Error);
+  try {
+    make_backend("tpu");
+    ADD_FAILURE() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("expected one of cpu, cuda"), std::string::npos) << e.what();
+  }
+}
+
+// The registry: cpu always available and handing out its profiler, calibration and free memory.
+TEST(CpuBackend, RegistryReportsAvailability) {
+  auto all = list_backends();
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].name, "cpu");
+  EXPECT_TRUE(all[0].available);
+  EXPECT_EQ(all[1].name, "cuda");
+  if (!all[1].available) {
+    EXPECT_EQ(all[1].unavailable, "built without the CUDA backend");
+    try {
+      make_backend("cuda");
+      ADD_FAILURE() << "expected an error";
+    } catch (const Error& e) {
+      EXPECT_STREQ(e.what(), "cuda: not available: built without the CUDA backend");
+    }
+  }
+  auto be = make_backend("cpu");
+  EXPECT_STREQ(be->make_profiler()->backend(), "cpu");
+  EXPECT_EQ(be->free_memory().bytes, available_memory_bytes());
 }
 
 TEST(CpuBackend, StepWorkCountsBytesAndFlops) {

@@ -193,5 +193,20 @@ TEST_F(RunCli, ErrorsAreOneLineAndStdoutStaysEmpty) {
   }
 }
 
+// The registry lists cuda; a build without it refuses it in one line, exit 1, for run and calibrate.
+TEST_F(RunCli, CudaWithoutTheCudaBackendIsOneLine) {
+  bool cuda_built = false;
+  for (const BackendInfo& b : list_backends()) cuda_built |= b.name == "cuda" && b.available;
+  if (cuda_built) GTEST_SKIP() << "built with the CUDA backend";
+  for (const std::string& args : {"run " + p("config.json") + " --backend cuda --calibration " + p("hw.yaml"),
+                                  std::string("calibrate --backend cuda --seconds 0.01")}) {
+    Cmd c = run_cli(args);
+    EXPECT_EQ(c.rc, 1) << args << "\n" << c.err;
+    EXPECT_TRUE(c.out.empty()) << args;
+    EXPECT_NE(c.err.find("cuda: not available: built without the CUDA backend\n"), std::string::npos) << c.err;
+    EXPECT_EQ(std::count(c.err.begin(), c.err.end(), '\n'), 1) << args << "\n" << c.err;
+  }
+}
+
 }  // namespace
 }  // namespace llmcost

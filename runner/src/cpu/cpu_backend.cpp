@@ -2,6 +2,7 @@
 // sublayer, post_norm, AttentionSpec, MlpSpec, MoeSpec), never from a family name. Weights bf16
 // or fp32 (synthetic seeded, or from safetensors with HF names), fp32 activations, bf16 KV cache.
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -14,6 +15,7 @@
 #include <thread>
 
 #include "llmcost/backend.h"
+#include "llmcost/calibrate.h"
 #include "llmcost/cpu_kernels.h"
 #include "llmcost/safetensors.h"
 #include "llmcost/value.h"
@@ -193,6 +195,10 @@ class CpuBackend final : public Backend {
   void fill_kv(int64_t batch, int64_t context) override;
   void decode(const std::vector<int32_t>& tokens, std::vector<float>* logits, Profiler* prof) override;
   void prefill(const std::vector<int32_t>& tokens, int64_t seq_len, std::vector<float>* logits, Profiler* prof) override;
+  std::unique_ptr<Profiler> make_profiler() const override { return std::make_unique<CpuProfiler>(); }
+  RunCalibration calibrate(int threads, WeightDtype dt,
+                           const std::function<void(const std::string&)>& progress) const override;
+  FreeMemory free_memory() const override { return FreeMemory{available_memory_bytes(), "/proc/meminfo MemAvailable"}; }
   const StepWork& last_step() const override { return work_; }
   std::vector<float> tensor_values(const std::string& hf_name) const override;
 
@@ -250,6 +256,52 @@ std::string CpuBackend::device() const {
   }
   return strf("%s (%d threads, %s, %s)", model.c_str(), threads_, cpu::simd_isa(),
               cpu::have_blas() ? "OpenBLAS sgemm for prefill" : "no BLAS");
+}
+
+RunCalibration CpuBackend::calibrate(int threads, WeightDtype dt,
+                                     const std::function<void(const std::string&)>& progress) const {
+  CalibrationOptions o;
+  o.threads = threads;
+  o.seconds = 3.0;
+  o.measure_triad = false;
+  // Decode streams GBs of weights from DRAM: read at least 1 GiB and 4x the largest cache the
+  // kernel (sysfs) or libc (sysconf) reports, so no part of the buffer stays in a large L3.
+  uint64_t llc = last_level_cache_bytes();
+#ifdef _SC_LEVEL3_CACHE_SIZE
+  llc = std::max<uint64_t>(llc, static_cast<uint64_t>(std::max(0L, sysconf(_SC_LEVEL3_CACHE_SIZE))));
+#endif
+  o.buffer_bytes = static_cast<size_t>(std::max<uint64_t>(uint64_t{1} << 30, 4 * llc));
+  o.progress = progress;
+  Calibration c = calibrate_cpu(o);
+  RunCalibration r;
+  r.read_bw_bytes_per_s = c.read_bw_bytes_per_s.median;
+  // GEMM with the runner's own matmul (the code prefill runs), 256 x 4096 x 4096, median of 5.
+  if (progress) progress("gemm (runner kernel)");
+  const int t = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int64_t M = 256, N = 4096, K = 4096;
+  std::vector<float> x(static_cast<size_t>(M * K), 0.25f), y(static_cast<size_t>(M * N));
+  std::vector<uint16_t> wb;
+  std::vector<float> wf;
+  cpu::WeightView w{nullptr, dt, N, K, K};
+  if (dt == WeightDtype::BF16) {
+    wb.assign(static_cast<size_t>(N * K), 0x3c00);
+    w.data = wb.data();
+  } else {
+    wf.assign(static_cast<size_t>(N * K), 0.01f);
+    w.data = wf.data();
+  }
+  std::vector<double> rates;
+  for (int rep = 0; rep < 6; ++rep) {
+    const int64_t t0 = now_ns();
+    cpu::matmul(x.data(), M, K, w, y.data(), N, t);
+    const double s = static_cast<double>(now_ns() - t0) * 1e-9;
+    if (rep > 0) rates.push_back(2.0 * M * N * K / s);  // rep 0: warm-up
+  }
+  r.gemm_flops_per_s = summarize(rates).median;
+  r.source = strf("calibrated in-process: read bandwidth over %llu MiB (%d threads), GEMM with the runner's %s kernel %lldx%lldx%lld",
+                  static_cast<unsigned long long>(c.buffer_bytes >> 20), c.threads, weight_dtype_name(dt),
+                  (long long)M, (long long)N, (long long)K);
+  return r;
 }
 
 void CpuBackend::validate(const ModelIR& ir) const {
@@ -384,7 +436,7 @@ void CpuBackend::prepare(const ModelIR& ir, const BackendOptions& opts) {
   if (opts.max_batch < 1 || opts.max_context < 1)
     throw Error(strf("runner: max batch and max context must be >= 1, got %lld and %lld", (long long)opts.max_batch,
                      (long long)opts.max_context));
-  if (opts.check_memory) check_slice_fits(ir, predict_slice_memory(ir, opts), available_memory_bytes());
+  if (opts.check_memory) check_slice_fits(ir, predict_slice_memory(ir, opts), free_memory());
   ir_ = ir;
   max_ctx_ = opts.max_context;
   by_name_.clear();
