@@ -138,6 +138,7 @@ CostModel::CostModel(const ModelIR& ir, QuantScheme quant, const QuantPolicy& po
     c.compute_dtype = op_compute_dtype(op, w);
     c.copy_bytes = static_cast<double>(op_copy_read_bytes(op, quant, policy, op_site(op, ir, n_experts)));
     c.matmul_flops_per_token = static_cast<double>(op_matmul_flops_per_token(op));
+    c.matmul_flops_per_copy_row = static_cast<double>(op_matmul_flops(op, 1));
     const double d = static_cast<double>(ir.d_model);
     switch (op.kind) {
       case OpKind::TokenEmbedding:
@@ -187,14 +188,15 @@ StepCost CostModel::walk(int64_t batch, int64_t seq_tokens, const RoutingModel& 
   int64_t moe_layers = 0;
   int64_t memo_e = -1, memo_k = -1;  // MoE layers usually share (E, k): compute once
   double memo_distinct = 0;
-  for (const auto& k : ops_) {
-    OpCost c;
-    c.matmul_flops = T * k.matmul_flops_per_token;
-    c.activation_bytes = T * k.activation_bytes_per_token;
+  for (size_t i = 0; i < ops_.size(); ++i) {
+    const OpConstants& k = ops_[i];
+    OpCounts n;
+    n.tokens = T;
+    n.copy_rows = T * (k.kind == OpKind::RoutedExperts ? static_cast<double>(k.top_k) : 1.0);
     switch (k.kind) {
       case OpKind::TokenEmbedding:
       case OpKind::PositionEmbedding:
-        c.weight_bytes = k.copy_bytes / k.gather_rows * std::min(T, k.gather_rows);  // one row per token, each once
+        n.gathered_rows = std::min(T, k.gather_rows);  // one row per token, each once
         break;
       case OpKind::RoutedExperts:
         if (k.n_experts != memo_e || k.top_k != memo_k) {
@@ -202,21 +204,17 @@ StepCost CostModel::walk(int64_t batch, int64_t seq_tokens, const RoutingModel& 
           memo_k = k.top_k;
           memo_distinct = expected_distinct_experts(k.n_experts, k.top_k, tokens, routing);
         }
-        c.distinct_experts = memo_distinct;
+        n.copies_read = memo_distinct;
         distinct_sum += memo_distinct;
         moe_layers++;
-        c.weight_bytes = k.copy_bytes * memo_distinct;
         break;
       case OpKind::Attention:
-        c.weight_bytes = k.copy_bytes;
-        c.attention_flops = B * k.attention_flops_per_position * static_cast<double>(pairs(k.attn));
-        c.kv_bytes = B * static_cast<double>(kv_positions(k.attn)) * k.kv_bytes_per_position;
+        n.attended = B * static_cast<double>(pairs(k.attn));
+        n.kv_positions = B * static_cast<double>(kv_positions(k.attn));
         break;
-      default:
-        c.weight_bytes = k.copy_bytes;
-        break;
+      default: break;
     }
-    c.flops = c.matmul_flops + c.attention_flops;
+    OpCost c = op_cost(i, n);
     sc.flops += c.flops;
     sc.weight_bytes += c.weight_bytes;
     sc.kv_bytes += c.kv_bytes;
@@ -232,6 +230,29 @@ StepCost CostModel::walk(int64_t batch, int64_t seq_tokens, const RoutingModel& 
   sc.bytes = sc.weight_bytes + sc.kv_bytes + sc.activation_bytes;
   sc.mean_distinct_experts = moe_layers ? distinct_sum / static_cast<double>(moe_layers) : 0.0;
   return sc;
+}
+
+OpCost CostModel::op_cost(size_t i, const OpCounts& n) const {
+  const OpConstants& k = ops_.at(i);
+  OpCost c;
+  c.matmul_flops = n.copy_rows * k.matmul_flops_per_copy_row;
+  c.activation_bytes = n.tokens * k.activation_bytes_per_token;
+  switch (k.kind) {
+    case OpKind::TokenEmbedding:
+    case OpKind::PositionEmbedding: c.weight_bytes = k.copy_bytes / k.gather_rows * n.gathered_rows; break;
+    case OpKind::RoutedExperts:
+      c.distinct_experts = n.copies_read;
+      c.weight_bytes = k.copy_bytes * n.copies_read;
+      break;
+    case OpKind::Attention:
+      c.weight_bytes = k.copy_bytes;
+      c.attention_flops = n.attended * k.attention_flops_per_position;
+      c.kv_bytes = n.kv_positions * k.kv_bytes_per_position;
+      break;
+    default: c.weight_bytes = k.copy_bytes; break;
+  }
+  c.flops = c.matmul_flops + c.attention_flops;
+  return c;
 }
 
 StepCost CostModel::decode(int64_t batch, int64_t context, const RoutingModel& routing, bool with_ops) const {
