@@ -672,6 +672,15 @@ void expect_ops_agree(const StepWork& run, const StepCost& pred, const std::stri
   }
 }
 
+// Fixed routing reads top_k experts whatever the batch: the walk's one-token expectation.
+void as_fixed_routing(StepCost& sc, const StepCost& one_token) {
+  for (size_t i = 0; i < sc.ops.size(); ++i)
+    if (sc.ops[i].kind == OpKind::RoutedExperts) {
+      sc.ops[i].weight_bytes = one_token.ops[i].weight_bytes;
+      sc.ops[i].distinct_experts = one_token.ops[i].distinct_experts;
+    }
+}
+
 TEST(CpuBackend, ExecutedWorkAgreesWithTheCostModel) {
   for (const char* json : {kLlama, kMistralWindow, kQwen3, kMixtral, kQwen2Moe, kDeepseekV3, kDeepseekV2}) {
     ModelIR ir = tiny(json);
@@ -682,13 +691,7 @@ TEST(CpuBackend, ExecutedWorkAgreesWithTheCostModel) {
     all.router = all.embedding = all.lm_head = all.other = true;
     CostModel cm(ir, QuantScheme::BF16, all, KvDtype::BF16);
     StepCost sc = cm.decode(2, 11, RoutingModel{});
-    // Fixed routing reads top_k experts whatever the batch: the walk's one-token expectation.
-    const StepCost one = cm.decode(1, 11, RoutingModel{});
-    for (size_t i = 0; i < sc.ops.size(); ++i)
-      if (sc.ops[i].kind == OpKind::RoutedExperts) {
-        sc.ops[i].weight_bytes = one.ops[i].weight_bytes;
-        sc.ops[i].distinct_experts = one.ops[i].distinct_experts;
-      }
+    as_fixed_routing(sc, cm.decode(1, 11, RoutingModel{}));
     expect_ops_agree(be->last_step(), sc, ir.architecture + " decode", true);
     int moe = 0, window = 0;
     for (const Layer& L : ir.layers)
@@ -707,12 +710,7 @@ TEST(CpuBackend, ExecutedWorkAgreesWithTheCostModel) {
       be->reset(1);
       be->prefill({3, 5, 7, 9, 11, 13}, 6, nullptr, nullptr);
       StepCost pc = cm.prefill(1, 6, RoutingModel{});
-      const StepCost pone = cm.prefill(1, 1, RoutingModel{});
-      for (size_t i = 0; i < pc.ops.size(); ++i)
-        if (pc.ops[i].kind == OpKind::RoutedExperts) {
-          pc.ops[i].weight_bytes = pone.ops[i].weight_bytes;
-          pc.ops[i].distinct_experts = pone.ops[i].distinct_experts;
-        }
+      as_fixed_routing(pc, cm.prefill(1, 1, RoutingModel{}));
       expect_ops_agree(be->last_step(), pc, ir.architecture + " prefill", false);
     }
   }
