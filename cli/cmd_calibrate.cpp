@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "llmcost/backend.h"
 #include "llmcost/calibrate.h"
 #include "llmcost/value.h"
 
@@ -75,7 +76,7 @@ void register_calibrate(CLI::App& app, Context& ctx) {
   auto o = std::make_shared<Opts>();
   auto* c = app.add_subcommand("calibrate",
                                "Measure this machine's achievable memory bandwidth and GEMM FLOP/s; write a hardware YAML");
-  c->add_option("--backend", o->backend, "cpu (cuda: not implemented yet)")->check(CLI::IsMember({"cpu", "cuda"}));
+  c->add_option("--backend", o->backend, "cpu, or cuda when built with it")->check(CLI::IsMember({"cpu", "cuda"}));
   c->add_option("-o,--output", o->output, "Write the hardware YAML (with a calibrated: section) to this file");
   c->add_option("--format", o->format, "What stdout gets: table, json or yaml")->check(CLI::IsMember({"table", "json", "yaml"}));
   c->add_option("--name", o->name, "Hardware name in the YAML (default: cpu-<hostname>)");
@@ -87,8 +88,9 @@ void register_calibrate(CLI::App& app, Context& ctx) {
       ->check(CLI::Range(0.001, 1048576.0));
   c->callback([&ctx, o] {
     ctx.run = [o] {
+      make_backend(o->backend);  // "cuda: not available: built without the CUDA backend"
       if (o->backend != "cpu")
-        throw Error("calibrate: --backend " + o->backend + " is not implemented yet; use --backend cpu",
+        throw Error("calibrate: --backend " + o->backend + " writes no hardware YAML yet; expected --backend cpu",
                     ErrorKind::Unsupported);
       CalibrationOptions opts;
       opts.threads = o->threads;

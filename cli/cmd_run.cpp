@@ -139,7 +139,7 @@ void register_run(CLI::App& app, Context& ctx) {
   auto o = std::make_shared<Opts>();
   auto* c = app.add_subcommand("run", "Execute a model slice on a backend and measure it op by op against the prediction");
   c->add_option("model", o->model, "Model: bundled name, HF id, config path or directory")->required();
-  c->add_option("--backend", o->backend, "Backend: cpu");
+  c->add_option("--backend", o->backend, "Backend: cpu or cuda (when built with it)");
   c->add_option("--layers", o->layers, "Slice: N (first N layers) or dense:A,moe:B (default: every layer)");
   c->add_option("--batch", o->batch, "Sequences decoded together (default 1)")->check(CLI::Range(int64_t{1}, int64_t{65536}));
   c->add_option("--context", o->context, "Cached positions per sequence at the measured steps (default 1024)")
@@ -161,7 +161,7 @@ void register_run(CLI::App& app, Context& ctx) {
     ctx.run = [&ctx, o] {
       auto routing = parse_routing_override(o->routing);
       if (!routing) throw Error("--routing: expected router, uniform, zipf:S (S > 0) or fixed, got \"" + o->routing + "\"");
-      if (o->backend != "cpu") make_backend(o->backend);  // throws the one-line list of backends
+      make_backend(o->backend);  // unknown or not built: one line before the model is loaded
       ModelIR ir = load_model(o->model, ctx.configs());
       RunOptions ro;
       ro.backend = o->backend;
@@ -182,7 +182,7 @@ void register_run(CLI::App& app, Context& ctx) {
       // Check the slice spec and its memory before a calibration spends seconds.
       check_run_fits(ir, ro);
       RunCalibration cal = o->calibration.empty()
-                               ? calibrate_in_process(o->threads, ro.weight_dtype,
+                               ? calibrate_in_process(ro,
                                                       tty ? std::function<void(const std::string&)>([](const std::string& w) {
                                                         fmt::print(stderr, "run: calibrating {} ...\n", w);
                                                       })

@@ -138,6 +138,7 @@ CostModel::CostModel(const ModelIR& ir, QuantScheme quant, const QuantPolicy& po
     c.compute_dtype = op_compute_dtype(op, w);
     c.copy_bytes = static_cast<double>(op_copy_read_bytes(op, quant, policy, op_site(op, ir, n_experts)));
     c.matmul_flops_per_token = static_cast<double>(op_matmul_flops_per_token(op));
+    c.matmul_flops_per_copy_row = static_cast<double>(op_matmul_flops(op, 1));
     const double d = static_cast<double>(ir.d_model);
     switch (op.kind) {
       case OpKind::TokenEmbedding:
@@ -172,40 +173,66 @@ CostModel::CostModel(const ModelIR& ir, QuantScheme quant, const QuantPolicy& po
   for (const auto& op : ir.post) add(op);
 }
 
-OpCost op_step_cost(const CostModel::OpConstants& k, double seqs, const StepShape& shape, double distinct_experts) {
-  OpCost c;
-  c.kind = k.kind;
-  c.layer = k.layer;
-  const double T = seqs * static_cast<double>(shape.per_seq);
-  c.matmul_flops = T * k.matmul_flops_per_token;
-  c.activation_bytes = T * k.activation_bytes_per_token;
+namespace {
+
+// What the cost walk expects an op to do when `seqs` sequences run a step of `shape`.
+OpCounts expected_op_counts(const CostModel::OpConstants& k, double seqs, const StepShape& shape, double distinct_experts) {
+  OpCounts n;
+  n.tokens = seqs * static_cast<double>(shape.per_seq);
+  n.copy_rows = n.tokens * (k.kind == OpKind::RoutedExperts ? static_cast<double>(k.top_k) : 1.0);
   switch (k.kind) {
     case OpKind::TokenEmbedding:
     case OpKind::PositionEmbedding:
-      c.weight_bytes = k.copy_bytes / k.gather_rows * std::min(T, k.gather_rows);  // one row per token, each once
+      n.gathered_rows = std::min(n.tokens, k.gather_rows);  // one row per token, each once
       break;
     case OpKind::RoutedExperts:
-      c.distinct_experts = distinct_experts;
-      c.weight_bytes = k.copy_bytes * distinct_experts;
+      n.copies_read = distinct_experts;
       break;
     case OpKind::Attention: {
       // Decode reads the cached positions; a prefill writes every prompt token's K/V once (a
       // windowed layer overwrites its ring buffer) and attends the causal pairs.
       const double cached = static_cast<double>(kv_cached_tokens(k.attn, shape.context));
-      const double pairs = shape.decode ? cached : static_cast<double>(prefill_attended_pairs(k.attn, shape.per_seq));
-      const double positions = shape.decode ? cached : static_cast<double>(shape.per_seq);
-      c.weight_bytes = k.copy_bytes;
-      c.attention_flops = seqs * k.attention_flops_per_position * pairs;
-      c.kv_bytes = seqs * positions * k.kv_bytes_per_position;
+      n.attended = seqs * (shape.decode ? cached : static_cast<double>(prefill_attended_pairs(k.attn, shape.per_seq)));
+      n.kv_positions = seqs * (shape.decode ? cached : static_cast<double>(shape.per_seq));
       break;
     }
-    default:
-      c.weight_bytes = k.copy_bytes;
+    default: break;
+  }
+  return n;
+}
+
+// FLOPs and bytes of an op from its counts: the formulas every caller shares.
+OpCost cost_of_counts(const CostModel::OpConstants& k, const OpCounts& n) {
+  OpCost c;
+  c.kind = k.kind;
+  c.layer = k.layer;
+  c.matmul_flops = n.copy_rows * k.matmul_flops_per_copy_row;
+  c.activation_bytes = n.tokens * k.activation_bytes_per_token;
+  switch (k.kind) {
+    case OpKind::TokenEmbedding:
+    case OpKind::PositionEmbedding: c.weight_bytes = k.copy_bytes / k.gather_rows * n.gathered_rows; break;
+    case OpKind::RoutedExperts:
+      c.distinct_experts = n.copies_read;
+      c.weight_bytes = k.copy_bytes * n.copies_read;
       break;
+    case OpKind::Attention:
+      c.weight_bytes = k.copy_bytes;
+      c.attention_flops = n.attended * k.attention_flops_per_position;
+      c.kv_bytes = n.kv_positions * k.kv_bytes_per_position;
+      break;
+    default: c.weight_bytes = k.copy_bytes; break;
   }
   c.flops = c.matmul_flops + c.attention_flops;
   return c;
 }
+
+}  // namespace
+
+OpCost op_step_cost(const CostModel::OpConstants& k, double seqs, const StepShape& shape, double distinct_experts) {
+  return cost_of_counts(k, expected_op_counts(k, seqs, shape, distinct_experts));
+}
+
+OpCost CostModel::op_cost(size_t i, const OpCounts& n) const { return cost_of_counts(ops_.at(i), n); }
 
 StepCost CostModel::walk(int64_t batch, const StepShape& shape, const RoutingModel& routing, bool with_ops) const {
   StepCost sc;

@@ -8,12 +8,14 @@
 
 namespace llmcost {
 
-int64_t op_matmul_flops_per_token(const Op& op) {
+int64_t op_matmul_flops(const Op& op, int64_t copy_rows) {
   int64_t n = 0;
   for (const auto& t : op.tensors)
     if (t.use == TensorUse::Matmul) n = checked_add(n, t.numel);  // tied lm_head multiplies too
-  return checked_mul(2, checked_mul(n, op.active_copies()));
+  return checked_mul(2, checked_mul(n, copy_rows));
 }
+
+int64_t op_matmul_flops_per_token(const Op& op) { return op_matmul_flops(op, op.active_copies()); }
 
 // FLOPs per attended position for one query token.
 static int64_t attention_flops_per_position(const AttentionSpec& a) {

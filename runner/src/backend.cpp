@@ -1,5 +1,5 @@
 // Backend-independent parts of the runner: --layers slice selection, --routing parsing, the
-// slice memory prediction and the check against MemAvailable, and the backend factory.
+// slice memory prediction and the check against free memory, and the backend registry.
 #include "llmcost/backend.h"
 
 #include <cstdio>
@@ -14,6 +14,31 @@
 namespace llmcost {
 
 std::unique_ptr<Backend> make_cpu_backend();  // cpu/cpu_backend.cpp
+
+namespace {
+
+// One entry per backend of the source tree (ggml-backend-reg.cpp keeps the same kind of list).
+// A backend built into this binary has `make`; one that is not says why. The only #ifdef of the
+// registry: the CUDA sources are added to the target by CMake when CUDA is found.
+struct BackendReg {
+  const char* name;
+  std::unique_ptr<Backend> (*make)();
+  const char* unavailable;
+};
+
+#ifdef LLMCOST_WITH_CUDA
+std::unique_ptr<Backend> make_cuda_backend();  // cuda/cuda_backend.cpp
+constexpr BackendReg kCudaReg{"cuda", make_cuda_backend, ""};
+#else
+constexpr BackendReg kCudaReg{"cuda", nullptr, "built without the CUDA backend"};
+#endif
+
+const BackendReg kRegistry[] = {
+    {"cpu", make_cpu_backend, ""},
+    kCudaReg,
+};
+
+}  // namespace
 
 std::optional<RoutingOverride> parse_routing_override(const std::string& text) {
   RoutingOverride r;
@@ -145,19 +170,33 @@ uint64_t available_memory_bytes() {
   return 0;
 }
 
-void check_slice_fits(const ModelIR& slice, const SliceMemory& need, uint64_t available_bytes) {
+void check_slice_fits(const ModelIR& slice, const SliceMemory& need, const FreeMemory& free) {
+  const uint64_t available_bytes = free.bytes;
   if (available_bytes == 0 || static_cast<uint64_t>(need.total_bytes()) <= available_bytes) return;
   throw Error(strf(
       "%s: the slice of %zu layer(s) needs %.2f GB (weights %.2f GB, KV cache %.2f GB, activations %.2f GB) "
-      "but only %.2f GB is available (/proc/meminfo MemAvailable); choose fewer layers or a smaller batch/context "
+      "but only %.2f GB is available (%s); choose fewer layers or a smaller batch/context "
       "(GB = 1e9 bytes)",
       slice.name.c_str(), slice.layers.size(), need.total_bytes() / 1e9, need.weight_bytes / 1e9, need.kv_bytes / 1e9,
-      need.scratch_bytes / 1e9, available_bytes / 1e9));
+      need.scratch_bytes / 1e9, available_bytes / 1e9, free.source.c_str()));
+}
+
+std::vector<BackendInfo> list_backends() {
+  std::vector<BackendInfo> out;
+  for (const BackendReg& r : kRegistry) out.push_back(BackendInfo{r.name, r.make != nullptr, r.unavailable});
+  return out;
 }
 
 std::unique_ptr<Backend> make_backend(const std::string& name) {
-  if (name == "cpu") return make_cpu_backend();
-  throw Error("--backend \"" + name + "\": this build has the backends: cpu");
+  std::string names;
+  for (const BackendReg& r : kRegistry) {
+    if (name == r.name) {
+      if (!r.make) throw Error(name + ": not available: " + r.unavailable);
+      return r.make();
+    }
+    names += names.empty() ? r.name : std::string(", ") + r.name;
+  }
+  throw Error("--backend \"" + name + "\": expected one of " + names);
 }
 
 }  // namespace llmcost

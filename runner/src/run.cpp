@@ -4,9 +4,6 @@
 
 #include <algorithm>
 #include <map>
-#include <thread>
-
-#include <unistd.h>
 
 #include "llmcost/calibrate.h"
 #include "llmcost/cost_model.h"
@@ -32,49 +29,8 @@ RunCalibration calibration_from_hardware(const HardwareSpec& hw, WeightDtype dt)
   return c;
 }
 
-RunCalibration calibrate_in_process(int threads, WeightDtype dt, const std::function<void(const std::string&)>& progress) {
-  CalibrationOptions o;
-  o.threads = threads;
-  o.seconds = 3.0;
-  o.measure_triad = false;
-  // Decode streams GBs of weights from DRAM: read at least 1 GiB and 4x the largest cache the
-  // kernel (sysfs) or libc (sysconf) reports, so no part of the buffer stays in a large L3.
-  uint64_t llc = last_level_cache_bytes();
-#ifdef _SC_LEVEL3_CACHE_SIZE
-  llc = std::max<uint64_t>(llc, static_cast<uint64_t>(std::max(0L, sysconf(_SC_LEVEL3_CACHE_SIZE))));
-#endif
-  o.buffer_bytes = static_cast<size_t>(std::max<uint64_t>(uint64_t{1} << 30, 4 * llc));
-  o.progress = progress;
-  Calibration c = calibrate_cpu(o);
-  RunCalibration r;
-  r.read_bw_bytes_per_s = c.read_bw_bytes_per_s.median;
-  // GEMM with the runner's own matmul (the code prefill runs), 256 x 4096 x 4096, median of 5.
-  if (progress) progress("gemm (runner kernel)");
-  const int t = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  const int64_t M = 256, N = 4096, K = 4096;
-  std::vector<float> x(static_cast<size_t>(M * K), 0.25f), y(static_cast<size_t>(M * N));
-  std::vector<uint16_t> wb;
-  std::vector<float> wf;
-  cpu::WeightView w{nullptr, dt, N, K, K};
-  if (dt == WeightDtype::BF16) {
-    wb.assign(static_cast<size_t>(N * K), 0x3c00);
-    w.data = wb.data();
-  } else {
-    wf.assign(static_cast<size_t>(N * K), 0.01f);
-    w.data = wf.data();
-  }
-  std::vector<double> rates;
-  for (int rep = 0; rep < 6; ++rep) {
-    const int64_t t0 = now_ns();
-    cpu::matmul(x.data(), M, K, w, y.data(), N, t);
-    const double s = static_cast<double>(now_ns() - t0) * 1e-9;
-    if (rep > 0) rates.push_back(2.0 * M * N * K / s);  // rep 0: warm-up
-  }
-  r.gemm_flops_per_s = summarize(rates).median;
-  r.source = strf("calibrated in-process: read bandwidth over %llu MiB (%d threads), GEMM with the runner's %s kernel %lldx%lldx%lld",
-                  static_cast<unsigned long long>(c.buffer_bytes >> 20), c.threads, cpu::weight_dtype_name(dt),
-                  (long long)M, (long long)N, (long long)K);
-  return r;
+RunCalibration calibrate_in_process(const RunOptions& o, const std::function<void(const std::string&)>& progress) {
+  return make_backend(o.backend)->calibrate(o.threads, o.weight_dtype, progress);
 }
 
 namespace {
@@ -158,7 +114,7 @@ BackendOptions run_backend_options(const RunOptions& o) {
 
 void check_run_fits(const ModelIR& ir, const RunOptions& o) {
   const ModelIR slice = run_slice(ir, o);
-  check_slice_fits(slice, predict_slice_memory(slice, run_backend_options(o)), available_memory_bytes());
+  check_slice_fits(slice, predict_slice_memory(slice, run_backend_options(o)), make_backend(o.backend)->free_memory());
 }
 
 RunResult run_measurement(const ModelIR& ir, const RunOptions& o, const RunCalibration& cal) {
@@ -185,7 +141,7 @@ RunResult run_measurement(const ModelIR& ir, const RunOptions& o, const RunCalib
   res.prompt = o.prompt;
   res.tokens = o.tokens;
   res.routing = routing_override_name(o.routing);
-  res.weight_dtype = cpu::weight_dtype_name(o.weight_dtype);
+  res.weight_dtype = weight_dtype_name(o.weight_dtype);
 
   // Predictions. The router's real choices are predicted as uniform routing (an upper bound on
   // distinct experts); zipf:S as the cost model's Zipf; fixed as exactly top_k experts.
@@ -227,7 +183,8 @@ RunResult run_measurement(const ModelIR& ir, const RunOptions& o, const RunCalib
   res.device = be->device();
   res.threads = o.threads;
 
-  CpuProfiler prof;
+  const std::unique_ptr<Profiler> profiler = be->make_profiler();
+  Profiler& prof = *profiler;
   std::vector<RangeRecord> trace;
   auto tokens_for = [&](int64_t step, int64_t n) {
     std::vector<int32_t> t(static_cast<size_t>(n));

@@ -114,9 +114,18 @@ TEST_F(CalibrateCli, ErrorsAreOneLineAndWriteNothing) {
   CliRun u = run("calibrate --backend tpu");
   EXPECT_EQ(u.code, 2);
   EXPECT_EQ(u.out, "");
-  CliRun c = run("calibrate --backend cuda");
-  EXPECT_EQ(c.code, 1);
-  EXPECT_EQ(c.err, "llmcost: error: calibrate: --backend cuda is not implemented yet; use --backend cpu\n");
+}
+
+// The backend registry lists cuda; without a usable CUDA backend (not built, or no device) run and
+// calibrate refuse it in one line naming why, exit 1, nothing on stdout.
+TEST_F(RunCli, CudaWhenNotAvailableIsOneLine) {
+  for (const char* args : {"run config.json --backend cuda --calibration hw.yaml", "calibrate --backend cuda --seconds 0.01"}) {
+    CliRun c = run(args);
+    EXPECT_EQ(c.code, 1) << args << "\n" << c.err;
+    EXPECT_TRUE(c.out.empty()) << args;
+    EXPECT_EQ(c.err.rfind("llmcost: error: cuda: not available: ", 0), 0u) << c.err;
+    EXPECT_EQ(std::count(c.err.begin(), c.err.end(), '\n'), 1) << args << "\n" << c.err;
+  }
 }
 
 }  // namespace

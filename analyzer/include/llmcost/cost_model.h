@@ -83,6 +83,17 @@ StepCost decode_step_cost(const ModelIR& ir, const Workload& w);
 // causal attention counted as the lower half of the S x S matrix (incl. the diagonal).
 StepCost prefill_cost(const ModelIR& ir, const Workload& w);
 
+// What one op did in one step, as counts: expected ones in the cost walk, counted ones in the
+// runner's executor. CostModel::op_cost turns either into FLOPs and bytes with the same formulas.
+struct OpCounts {
+  double tokens = 0;        // rows of the step that pass through the op
+  double copy_rows = 0;     // rows through one copy of the weights, summed over copies (experts: top_k x tokens)
+  double copies_read = 1;   // copies whose weights are read (RoutedExperts: distinct experts touched)
+  double gathered_rows = 0; // table rows read, each once (embeddings)
+  double attended = 0;      // query-key pairs (attention): sum over rows of the positions attended
+  double kv_positions = 0;  // cache positions moved (decode: read; prefill: written)
+};
+
 // A model's per-op constants under one scheme, policy and KV dtype, computed once. Evaluating a
 // workload is then one arithmetic pass over the ops, for sweeps over many batches / contexts.
 // decode_step_cost / prefill_cost build one of these per call. Copies what it needs from the IR.
@@ -100,6 +111,7 @@ class CostModel {
     std::string compute_dtype;
     double copy_bytes = 0;               // one copy (one expert) as read
     double matmul_flops_per_token = 0;   // top_k experts for RoutedExperts
+    double matmul_flops_per_copy_row = 0;  // one row through one copy
     double attention_flops_per_position = 0;
     double kv_bytes_per_position = 0;    // this layer, one sequence, the chosen KV dtype
     double gather_rows = 0;              // rows of a gathered table
@@ -108,6 +120,9 @@ class CostModel {
     int64_t n_experts = 0, top_k = 0;    // RoutedExperts
   };
   const std::vector<OpConstants>& ops() const { return ops_; }
+  // Cost of op `i` (index into ops(), IR order: pre, layers, post) for the counts `n`: the formulas
+  // of the walk, for the runner to turn what it executed into FLOPs and bytes. Sets kind and layer, not name.
+  OpCost op_cost(size_t i, const OpCounts& n) const;
 
  private:
   StepCost walk(int64_t batch, const StepShape& shape, const RoutingModel& routing, bool with_ops) const;

@@ -7,8 +7,11 @@
 
 namespace llmcost {
 
-// Matmul FLOPs of one op for one token: 2 x weights multiplied (routed experts: top_k of them;
-// a tied lm_head counts). Gathered tables and Vector tensors: 0.
+// Matmul FLOPs of one op when `copy_rows` token rows go through one copy of its weights each
+// (routed experts: the sum over experts of the tokens each expert took): 2 x weights of one copy
+// multiplied x copy_rows (a tied lm_head counts). Gathered tables and Vector tensors: 0.
+int64_t op_matmul_flops(const Op& op, int64_t copy_rows);
+// Matmul FLOPs of one op for one token: op_matmul_flops(op, active copies) (routed experts: top_k).
 int64_t op_matmul_flops_per_token(const Op& op);
 
 // Core attention FLOPs (scores + weighted values) of one token attending to `attended`

@@ -1,15 +1,17 @@
 // The runner's backend interface: prepare a model slice from the ModelIR, run decode steps and
-// prefills, and report what each IR op did (bytes, FLOPs, distinct experts); plus the slice
-// selection (--layers), forced routing (--routing) and the memory check done before allocating.
+// prefills, and report what each IR op did (bytes, FLOPs, distinct experts); the registry of
+// backends by name with their availability (ggml-backend-reg idea); plus the slice selection
+// (--layers), forced routing (--routing) and the memory check done before allocating.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "llmcost/cpu_kernels.h"
+#include "llmcost/dtype.h"
 #include "llmcost/model_ir.h"
 #include "llmcost/profiler.h"
 
@@ -65,6 +67,19 @@ struct BackendOptions {
   bool check_memory = true;    // refuse a slice whose predicted memory exceeds MemAvailable
 };
 
+// The rates a run's predictions use, and where they came from.
+struct RunCalibration {
+  double read_bw_bytes_per_s = 0;
+  double gemm_flops_per_s = 0;  // for the weight dtype the run uses
+  std::string source;           // "calibrated in-process (...)" or the YAML path
+};
+
+// Memory a backend can still allocate, and where the figure comes from (for the refusal line).
+struct FreeMemory {
+  uint64_t bytes = 0;  // 0: unknown (no check)
+  std::string source;  // "/proc/meminfo MemAvailable", "cudaMemGetInfo", ...
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -86,6 +101,14 @@ class Backend {
   // (optional) become [batch * seq_len, vocab].
   virtual void prefill(const std::vector<int32_t>& tokens, int64_t seq_len, std::vector<float>* logits,
                        Profiler* prof) = 0;
+  // The profiler that times this backend's work (host timers for the CPU; device timers for an
+  // asynchronous backend), handed to decode()/prefill().
+  virtual std::unique_ptr<Profiler> make_profiler() const = 0;
+  // Measures read bandwidth and GEMM FLOP/s of this backend's device now, with its own matmul.
+  virtual RunCalibration calibrate(int threads, WeightDtype dt,
+                                   const std::function<void(const std::string&)>& progress) const = 0;
+  // What prepare() may still allocate on this backend's device.
+  virtual FreeMemory free_memory() const = 0;
   // What the last decode()/prefill() did, op by op.
   virtual const StepWork& last_step() const = 0;
   // One tensor's values by Hugging Face name (routed experts "<op>.<e>.<tensor>"), as fp32,
@@ -93,7 +116,15 @@ class Backend {
   virtual std::vector<float> tensor_values(const std::string& hf_name) const = 0;
 };
 
-// "cpu" (the CPU backend); anything else throws Error listing the backends built.
+// Every backend this source tree knows, in order, whether this build can run it and why not.
+struct BackendInfo {
+  std::string name;         // "cpu", "cuda"
+  bool available = false;
+  std::string unavailable;  // empty when available: "built without the CUDA backend"
+};
+std::vector<BackendInfo> list_backends();
+// A backend by name. Throws Error "cuda: not available: built without the CUDA backend" for a
+// known backend this build cannot run, and one listing the known names for an unknown one.
 std::unique_ptr<Backend> make_backend(const std::string& name);
 
 // Bytes prepare() will allocate: the analyzer's weight bytes of the slice (bf16 or fp32) plus the
@@ -105,10 +136,10 @@ struct SliceMemory {
   int64_t total_bytes() const { return weight_bytes + kv_bytes + scratch_bytes; }
 };
 SliceMemory predict_slice_memory(const ModelIR& slice, const BackendOptions& opts);
-// /proc/meminfo MemAvailable in bytes; 0 when unknown.
+// /proc/meminfo MemAvailable in bytes; 0 when unknown (the host memory figure).
 uint64_t available_memory_bytes();
 // Throws Error "<model>: slice (<layers>) needs X GB (weights .., KV ..), only Y GB available
-// (MemAvailable)" when the prediction exceeds what is available.
-void check_slice_fits(const ModelIR& slice, const SliceMemory& need, uint64_t available_bytes);
+// (<free.source>)" when the prediction exceeds what is available; no check when free.bytes is 0.
+void check_slice_fits(const ModelIR& slice, const SliceMemory& need, const FreeMemory& free);
 
 }  // namespace llmcost

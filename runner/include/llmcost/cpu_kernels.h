@@ -6,15 +6,13 @@
 #include <cstdint>
 #include <functional>
 
-namespace llmcost {
-enum class WeightDtype { FP32, BF16 };  // how the runner stores matmul weights
-}
+#include "llmcost/dtype.h"
 
 namespace llmcost::cpu {
 
 using ::llmcost::WeightDtype;
-const char* weight_dtype_name(WeightDtype d);  // "fp32", "bf16"
-inline int64_t weight_dtype_bytes(WeightDtype d) { return d == WeightDtype::BF16 ? 2 : 4; }
+using ::llmcost::weight_dtype_bytes;
+using ::llmcost::weight_dtype_name;
 
 // A row-major weight matrix [rows, cols] (rows = out features, cols = in features); row r starts
 // at element r * ld. data points at uint16_t (bf16 bits) or float.

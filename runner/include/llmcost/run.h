@@ -33,16 +33,10 @@ struct RunOptions {
   std::function<void(const std::string&)> progress;  // called with short status lines
 };
 
-// The rates predictions use, and where they came from.
-struct RunCalibration {
-  double read_bw_bytes_per_s = 0;
-  double gemm_flops_per_s = 0;  // for the weight dtype the run uses
-  std::string source;           // "calibrated in-process (...)" or the YAML path
-};
 // From a hardware spec (a `llmcost calibrate` YAML): effective_rates(), the dtype's GEMM rate.
 RunCalibration calibration_from_hardware(const HardwareSpec& hw, WeightDtype dt);
-// Measures read bandwidth and GEMM FLOP/s now (a short calibrate_cpu without triad).
-RunCalibration calibrate_in_process(int threads, WeightDtype dt, const std::function<void(const std::string&)>& progress);
+// Measures read bandwidth and GEMM FLOP/s now on the run's backend (Backend::calibrate).
+RunCalibration calibrate_in_process(const RunOptions& opts, const std::function<void(const std::string&)>& progress);
 
 struct OpRow {
   std::string name;
@@ -88,8 +82,8 @@ struct RunResult {
 // The slice `opts` selects and the backend options the run will prepare it with.
 ModelIR run_slice(const ModelIR& ir, const RunOptions& opts);
 BackendOptions run_backend_options(const RunOptions& opts);
-// Refuses (Error stating both figures) a run whose slice memory exceeds MemAvailable, before
-// anything is allocated or calibrated.
+// Refuses (Error stating both figures) a run whose slice memory exceeds what the backend has
+// free, before anything is allocated or calibrated.
 void check_run_fits(const ModelIR& ir, const RunOptions& opts);
 
 // Throws Error for bad options, a slice that does not fit, unsupported ops.

@@ -1,7 +1,7 @@
-// The CPU backend: executes a ModelIR (or a slice of it) op by op from what the ops say (kind,
-// sublayer, post_norm, AttentionSpec, MlpSpec, MoeSpec), never from a family name. Weights bf16
+// The CPU backend: kernels and buffers for the executor (executor.h walks the model). Weights bf16
 // or fp32 (synthetic seeded, or from safetensors with HF names), fp32 activations, bf16 KV cache.
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -14,10 +14,13 @@
 #include <thread>
 
 #include "llmcost/backend.h"
+#include "llmcost/calibrate.h"
 #include "llmcost/cpu_kernels.h"
 #include "llmcost/safetensors.h"
 #include "llmcost/value.h"
+#include "executor.h"
 #include "strf.h"
+#include "synthetic.h"
 
 namespace llmcost {
 
@@ -25,25 +28,6 @@ namespace {
 
 using cpu::WeightView;
 
-// ---------------------------------------------------------------- deterministic numbers
-
-inline uint64_t mix64(uint64_t z) {
-  z += 0x9e3779b97f4a7c15ull;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
-uint64_t hash_name(const std::string& s) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
-  return h;
-}
-// Uniform in [-1, 1) from (stream, index).
-inline float unit(uint64_t stream, uint64_t i) {
-  return static_cast<float>(static_cast<double>(mix64(stream ^ mix64(i)) >> 11) * (2.0 / 9007199254740992.0) - 1.0);
-}
-
-inline float bf16_round(float f) { return bf16_to_fp32(fp32_to_bf16(f)); }
 
 // ---------------------------------------------------------------- stored tensors
 
@@ -77,14 +61,14 @@ struct HugePageAlloc {
 template <class T>
 using HugeVec = std::vector<T, HugePageAlloc<T>>;
 
-struct Stored {
+struct Stored final : DeviceTensor {
   std::vector<int64_t> shape;
   WeightDtype dtype = WeightDtype::FP32;
   HugeVec<uint16_t> bf16;
   HugeVec<float> f32;
   int64_t rows = 0, cols = 0;  // 2-D view: [shape[0], rest] (vectors: [1, n])
   int64_t numel() const { return rows * cols; }
-  int64_t bytes() const { return numel() * cpu::weight_dtype_bytes(dtype); }
+  int64_t bytes() const { return numel() * weight_dtype_bytes(dtype); }
   WeightView view() const {
     return WeightView{dtype == WeightDtype::BF16 ? static_cast<const void*>(bf16.data()) : f32.data(), dtype, rows, cols,
                       cols};
@@ -114,11 +98,6 @@ struct OpState {
   const Stored* tied = nullptr;     // LmHead with tied embeddings: the embedding table
 };
 
-// Rows of a forward pass: row t is sequence seq[t] at position pos[t].
-struct Rows {
-  int64_t T = 0;
-  std::vector<int64_t> seq, pos;
-};
 
 // ---------------------------------------------------------------- small math
 
@@ -170,66 +149,104 @@ void apply_rope(float* v, int64_t rot, int64_t pos, double theta) {
   }
 }
 
-int64_t rope_dims(const AttentionSpec& a, int64_t head_dim) {
-  int64_t r = static_cast<int64_t>(static_cast<double>(head_dim) * a.partial_rotary_factor);
-  return r - (r % 2);
-}
-
 void softmax_inplace(float* s, int64_t n) { cpu::softmax_f32(s, n); }
 
-std::string unsupported(const Op& op, const std::string& what) {
-  return op.name + ": " + what + " is not supported by the CPU backend";
-}
+const Stored& S(const DeviceTensor& t) { return static_cast<const Stored&>(t); }
 
 
 // ---------------------------------------------------------------- the backend
 
-class CpuBackend final : public Backend {
+class CpuBackend final : public Backend, private Kernels {
  public:
   std::string name() const override { return "cpu"; }
   std::string device() const override;
   void prepare(const ModelIR& ir, const BackendOptions& opts) override;
   void reset(int64_t batch) override;
   void fill_kv(int64_t batch, int64_t context) override;
-  void decode(const std::vector<int32_t>& tokens, std::vector<float>* logits, Profiler* prof) override;
-  void prefill(const std::vector<int32_t>& tokens, int64_t seq_len, std::vector<float>* logits, Profiler* prof) override;
-  const StepWork& last_step() const override { return work_; }
+  void decode(const std::vector<int32_t>& tokens, std::vector<float>* logits, Profiler* prof) override {
+    executor().decode(tokens, logits, prof);
+  }
+  void prefill(const std::vector<int32_t>& tokens, int64_t seq_len, std::vector<float>* logits, Profiler* prof) override {
+    executor().prefill(tokens, seq_len, logits, prof);
+  }
+  std::unique_ptr<Profiler> make_profiler() const override { return std::make_unique<CpuProfiler>(); }
+  RunCalibration calibrate(int threads, WeightDtype dt,
+                           const std::function<void(const std::string&)>& progress) const override;
+  FreeMemory free_memory() const override { return FreeMemory{available_memory_bytes(), "/proc/meminfo MemAvailable"}; }
+  const StepWork& last_step() const override { return executor().last_step(); }
   std::vector<float> tensor_values(const std::string& hf_name) const override;
 
  private:
-  void validate(const ModelIR& ir) const;
+  Executor& executor() const {
+    if (!exec_) throw Error("runner: the cpu backend has no prepared model (call prepare first)");
+    return *exec_;
+  }
   void load_op(OpState& st, const SafetensorsCheckpoint* ck);
   void fill_tensor(Stored& s, const Tensor& t, const std::string& full_name, const SafetensorsCheckpoint* ck, bool matmul_dtype);
-  void forward(const std::vector<int32_t>& tokens, const Rows& rows, std::vector<float>* logits, Profiler* prof);
-  void run_op(OpState& st, const float* h, float* out, const Rows& rows, OpWork& w);
-  void mm(const float* x, int64_t M, int64_t ldx, const WeightView& v, float* y, int64_t ldy, OpWork& w);
-  void add_bias(const TensorMap& tm, TensorRole role, float* y, int64_t M, int64_t ldy, int64_t n);
-  void run_mlp(const TensorMap& tm, const MlpSpec& spec, const float* h, int64_t M, float* out, OpWork& w);
-  void run_attention(OpState& st, const float* h, float* out, const Rows& rows, OpWork& w);
-  void run_mla(OpState& st, const float* h, float* out, const Rows& rows, OpWork& w);
-  void run_router(OpState& st, const float* h, const Rows& rows, OpWork& w);
-  void run_experts(OpState& st, const float* h, float* out, const Rows& rows, OpWork& w);
-  void norm_rows(const OpState& st, const float* in, float* out, int64_t T, OpWork& w);
+  OpState& state(const Op& op) const { return *by_op_.at(&op); }
   // Cache entry of (sequence, KV head, position); `width` is the whole position's width.
-  uint16_t* cache_at(HugeVec<uint16_t>& c, int64_t width, int64_t heads, int64_t seq, int64_t head, int64_t pos) {
+  uint16_t* cache_at(HugeVec<uint16_t>& c, int64_t width, int64_t heads, int64_t seq, int64_t head, int64_t pos) const {
     const int64_t hd = width / heads;
     return c.data() + ((seq * heads + head) * max_ctx_ + pos) * hd;
+  }
+
+  // ---- Kernels
+  const DeviceTensor* weight(const Op& op, TensorRole role, bool bias, int64_t expert) const override;
+  std::unique_ptr<DeviceBuffer> alloc(int64_t floats) override;
+  void to_host(const float* src, int64_t n, float* dst) override { std::copy_n(src, n, dst); }
+  void synchronize() override {}
+  void matmul(const float* x, int64_t M, int64_t ldx, const DeviceTensor& w, float* y, int64_t ldy) override {
+    cpu::matmul(x, M, ldx, S(w).view(), y, ldy, threads_);
+  }
+  void add_bias(const DeviceTensor& b, float* y, int64_t M, int64_t ldy) override;
+  void rms_norm(const float* in, float* out, int64_t T, int64_t d, int64_t ld, const DeviceTensor* w, double eps) override {
+    rms_norm_rows(in, out, T, d, ld, w ? S(*w).vec() : nullptr, eps);
+  }
+  void layer_norm(const float* in, float* out, int64_t T, int64_t d, const DeviceTensor& w, const DeviceTensor* b,
+                  double eps) override {
+    layer_norm_rows(in, out, T, d, S(w).vec(), b ? S(*b).vec() : nullptr, eps);
+  }
+  void rope(float* x, int64_t T, int64_t ld, int64_t heads, int64_t head_stride, int64_t rot, const int64_t* pos,
+            double theta) override;
+  void kv_store(const Op& op, const float* k, int64_t ldk, const float* v, int64_t ldv, const Rows& rows) override;
+  void attention(const Op& op, const float* q, const Rows& rows, const int64_t* lo, float* out) override;
+  void mla_attention(const Op& op, const float* q, const Rows& rows, const int64_t* lo, float* out) override;
+  void glu(Activation act, const float* gate, int64_t ldg, const float* up, int64_t ldu, float* out, int64_t M,
+           int64_t n) override;
+  void activate(Activation act, float* x, int64_t n) override {
+    for (int64_t i = 0; i < n; ++i) x[i] = ::llmcost::activate(act, x[i]);
+  }
+  void scale_rows_sigmoid(float* y, int64_t M, int64_t d, const float* g) override;
+  void route(const float* logits, int64_t T, const MoeSpec& m, const DeviceTensor* correction, int32_t* idx,
+             float* w) override;
+  void embed_add(const DeviceTensor& table, const int64_t* ids, int64_t T, int64_t d, float mult, float* x) override;
+  void add(float* y, const float* x, int64_t n) override {
+    for (int64_t j = 0; j < n; ++j) y[j] += x[j];
+  }
+  void copy2d(float* dst, int64_t ldd, const float* src, int64_t lds, int64_t rows, int64_t cols) override {
+    for (int64_t r = 0; r < rows; ++r) std::copy_n(src + r * lds, cols, dst + r * ldd);
+  }
+  void fill_zero(float* x, int64_t n) override { std::fill(x, x + n, 0.0f); }
+  void gather_rows(const float* src, int64_t d, const int64_t* ids, int64_t n, float* dst) override {
+    for (int64_t i = 0; i < n; ++i) std::copy_n(src + ids[i] * d, d, dst + i * d);
+  }
+  void scatter_add_rows(const float* src, int64_t d, const int64_t* ids, const float* w, int64_t n, float* dst) override {
+    for (int64_t i = 0; i < n; ++i) cpu::axpy_f32(w[i], src + i * d, dst + ids[i] * d, d);
   }
 
   ModelIR ir_;
   BackendOptions opts_;
   int threads_ = 1;
   int64_t max_ctx_ = 0;
-  int64_t batch_ = 0;
-  std::vector<int64_t> len_;  // cached positions per sequence
   std::vector<OpState> pre_, post_;
   std::vector<std::vector<OpState>> layers_;
+  std::map<const Op*, OpState*> by_op_;
   std::map<std::string, const Stored*> by_name_;
-  // Routing of the current layer: per row top_k experts and weights.
-  std::vector<int32_t> route_idx_;
-  std::vector<float> route_w_;
-  uint64_t step_ = 0;
-  StepWork work_;
+  std::unique_ptr<Executor> exec_;
+};
+
+struct HostBuffer final : DeviceBuffer {
+  std::unique_ptr<float[]> mem;
 };
 
 std::string CpuBackend::device() const {
@@ -252,66 +269,50 @@ std::string CpuBackend::device() const {
               cpu::have_blas() ? "OpenBLAS sgemm for prefill" : "no BLAS");
 }
 
-void CpuBackend::validate(const ModelIR& ir) const {
-  auto check = [&](const Op& op) {
-    switch (op.kind) {
-      case OpKind::Norm:
-        if (op.norm == NormType::L2Norm) throw Error(unsupported(op, "an L2 norm"));
-        if (op.tensors.empty() && op.norm != NormType::RMSNorm) throw Error(unsupported(op, "a LayerNorm without weight"));
-        if (op.tensors.size() > (op.norm_bias ? 2u : 1u))
-          throw Error(unsupported(op, "a norm op holding extra tensors (MTP projections)"));
-        break;
-      case OpKind::Attention: {
-        const AttentionSpec& a = op.attn;
-        if (a.sinks) throw Error(unsupported(op, "attention sinks"));
-        if (a.chunk_size > 0) throw Error(unsupported(op, "chunked attention"));
-        if (a.type == AttentionType::MLA) {
-          for (TR r : {TR::MlaKvA, TR::MlaKvANorm, TR::MlaKvB, TR::AttnOut})
-            if (!find_role(op, r)) throw Error(unsupported(op, std::string("MLA without ") + tensor_role_name(r)));
-          if (!find_role(op, TR::AttnQ) && !(find_role(op, TR::MlaQA) && find_role(op, TR::MlaQANorm) && find_role(op, TR::MlaQB)))
-            throw Error(unsupported(op, "MLA without attn_q or mla_q_a/mla_q_a_norm/mla_q_b"));
-        } else {
-          const bool sep = find_role(op, TR::AttnQ) && find_role(op, TR::AttnK) && find_role(op, TR::AttnV);
-          if (!sep && !find_role(op, TR::AttnQkv))
-            throw Error(unsupported(op, "attention without attn_q/attn_k/attn_v or attn_qkv weights"));
-          if (!find_role(op, TR::AttnOut)) throw Error(unsupported(op, "attention without attn_out"));
-          if (a.head_dim != a.v_head_dim) throw Error(unsupported(op, "standard attention with v_head_dim != head_dim"));
-          for (TR r : {TR::AttnQNorm, TR::AttnKNorm})
-            if (const Tensor* t = find_role(op, r)) {
-              const int64_t width = r == TR::AttnQNorm ? a.n_heads * a.head_dim : a.n_kv_heads * a.head_dim;
-              if (t->numel != a.head_dim && t->numel != width)
-                throw Error(unsupported(op, std::string(tensor_role_name(r)) + " of " + shape_string(t->shape) +
-                                                " (per-head or full width only)"));
-            }
-        }
-        break;
-      }
-      case OpKind::RoutedExperts:
-        if (op.experts_stacked) throw Error(unsupported(op, "stacked expert tensors ([n_experts, ...])"));
-        [[fallthrough]];
-      case OpKind::Mlp:
-      case OpKind::SharedExperts: {
-        if (op.mlp.act == Activation::SwiGLUClamped) throw Error(unsupported(op, "the clamped SwiGLU activation"));
-        const bool gate_up = find_role(op, TR::FfnGateUp) || (find_role(op, TR::FfnGate) && find_role(op, TR::FfnUp));
-        if (!find_role(op, TR::FfnDown) || (op.mlp.gated ? !gate_up : !find_role(op, TR::FfnUp)))
-          throw Error(unsupported(op, op.mlp.gated ? "a gated MLP without ffn_gate + ffn_up (or ffn_gate_up) and ffn_down"
-                                                   : "an MLP without ffn_up and ffn_down"));
-        break;
-      }
-      case OpKind::Router:
-        if (op.moe.softmax_after_topk && op.moe.scoring == ScoringFunc::Sigmoid && op.moe.n_group > 1)
-          throw Error(unsupported(op, "group-limited routing with top-k before scoring"));
-        break;
-      default: break;
-    }
-    for (const Tensor& t : op.tensors)
-      if (t.use == TensorUse::Matmul && t.shape.size() != 2) throw Error(unsupported(op, "tensor " + t.checkpoint_name + " of rank != 2"));
-  };
-  for (const Op& op : ir.pre) check(op);
-  for (const Layer& L : ir.layers)
-    for (const Op& op : L.ops) check(op);
-  for (const Op& op : ir.post) check(op);
-  if (ir.final_logit_softcap != 0.0) throw Error(ir.name + ": final logit soft-capping is not supported by the CPU backend");
+RunCalibration CpuBackend::calibrate(int threads, WeightDtype dt,
+                                     const std::function<void(const std::string&)>& progress) const {
+  CalibrationOptions o;
+  o.threads = threads;
+  o.seconds = 3.0;
+  o.measure_triad = false;
+  // Decode streams GBs of weights from DRAM: read at least 1 GiB and 4x the largest cache the
+  // kernel (sysfs) or libc (sysconf) reports, so no part of the buffer stays in a large L3.
+  uint64_t llc = last_level_cache_bytes();
+#ifdef _SC_LEVEL3_CACHE_SIZE
+  llc = std::max<uint64_t>(llc, static_cast<uint64_t>(std::max(0L, sysconf(_SC_LEVEL3_CACHE_SIZE))));
+#endif
+  o.buffer_bytes = static_cast<size_t>(std::max<uint64_t>(uint64_t{1} << 30, 4 * llc));
+  o.progress = progress;
+  Calibration c = calibrate_cpu(o);
+  RunCalibration r;
+  r.read_bw_bytes_per_s = c.read_bw_bytes_per_s.median;
+  // GEMM with the runner's own matmul (the code prefill runs), 256 x 4096 x 4096, median of 5.
+  if (progress) progress("gemm (runner kernel)");
+  const int t = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int64_t M = 256, N = 4096, K = 4096;
+  std::vector<float> x(static_cast<size_t>(M * K), 0.25f), y(static_cast<size_t>(M * N));
+  std::vector<uint16_t> wb;
+  std::vector<float> wf;
+  cpu::WeightView w{nullptr, dt, N, K, K};
+  if (dt == WeightDtype::BF16) {
+    wb.assign(static_cast<size_t>(N * K), 0x3c00);
+    w.data = wb.data();
+  } else {
+    wf.assign(static_cast<size_t>(N * K), 0.01f);
+    w.data = wf.data();
+  }
+  std::vector<double> rates;
+  for (int rep = 0; rep < 6; ++rep) {
+    const int64_t t0 = now_ns();
+    cpu::matmul(x.data(), M, K, w, y.data(), N, t);
+    const double s = static_cast<double>(now_ns() - t0) * 1e-9;
+    if (rep > 0) rates.push_back(2.0 * M * N * K / s);  // rep 0: warm-up
+  }
+  r.gemm_flops_per_s = summarize(rates).median;
+  r.source = strf("calibrated in-process: read bandwidth over %llu MiB (%d threads), GEMM with the runner's %s kernel %lldx%lldx%lld",
+                  static_cast<unsigned long long>(c.buffer_bytes >> 20), c.threads, weight_dtype_name(dt),
+                  (long long)M, (long long)N, (long long)K);
+  return r;
 }
 
 void CpuBackend::fill_tensor(Stored& s, const Tensor& t, const std::string& full_name, const SafetensorsCheckpoint* ck,
@@ -378,13 +379,13 @@ void CpuBackend::load_op(OpState& st, const SafetensorsCheckpoint* ck) {
 }
 
 void CpuBackend::prepare(const ModelIR& ir, const BackendOptions& opts) {
-  validate(ir);
+  Executor::validate(ir);
   opts_ = opts;
   threads_ = opts.threads > 0 ? opts.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   if (opts.max_batch < 1 || opts.max_context < 1)
     throw Error(strf("runner: max batch and max context must be >= 1, got %lld and %lld", (long long)opts.max_batch,
                      (long long)opts.max_context));
-  if (opts.check_memory) check_slice_fits(ir, predict_slice_memory(ir, opts), available_memory_bytes());
+  if (opts.check_memory) check_slice_fits(ir, predict_slice_memory(ir, opts), free_memory());
   ir_ = ir;
   max_ctx_ = opts.max_context;
   by_name_.clear();
@@ -431,21 +432,20 @@ void CpuBackend::prepare(const ModelIR& ir, const BackendOptions& opts) {
         if (!st.tied) throw Error(st.op->name + ": tied lm_head without a token embedding in the slice");
       }
   }
-  reset(opts.max_batch);
+  by_op_.clear();
+  for (auto& st : pre_) by_op_[st.op] = &st;
+  for (auto& L : layers_)
+    for (auto& st : L) by_op_[st.op] = &st;
+  for (auto& st : post_) by_op_[st.op] = &st;
+  exec_ = std::make_unique<Executor>(ir_, static_cast<Kernels&>(*this), opts_);
+  exec_->reset(opts.max_batch);
 }
 
-void CpuBackend::reset(int64_t batch) {
-  if (batch < 1 || batch > opts_.max_batch)
-    throw Error(strf("runner: batch must be 1..%lld (prepared max), got %lld", (long long)opts_.max_batch, (long long)batch));
-  batch_ = batch;
-  len_.assign(static_cast<size_t>(batch), 0);
-  step_ = 0;
-}
+void CpuBackend::reset(int64_t batch) { executor().reset(batch); }
 
 void CpuBackend::fill_kv(int64_t batch, int64_t context) {
-  reset(batch);
-  if (context < 0 || context > max_ctx_)
-    throw Error(strf("runner: context must be 0..%lld (prepared max), got %lld", (long long)max_ctx_, (long long)context));
+  executor().reset(batch);
+  executor().set_lengths(context);  // checks the context before the caches are written
   for (auto& L : layers_)
     for (auto& st : L) {
       if (st.op->kind != OpKind::Attention) continue;
@@ -464,42 +464,6 @@ void CpuBackend::fill_kv(int64_t batch, int64_t context) {
           }
       }
     }
-  std::fill(len_.begin(), len_.end(), context);
-}
-
-void CpuBackend::decode(const std::vector<int32_t>& tokens, std::vector<float>* logits, Profiler* prof) {
-  if (static_cast<int64_t>(tokens.size()) != batch_)
-    throw Error(strf("runner: decode needs one token per sequence (%lld), got %zu", (long long)batch_, tokens.size()));
-  Rows rows;
-  rows.T = batch_;
-  for (int64_t b = 0; b < batch_; ++b) {
-    if (len_[static_cast<size_t>(b)] >= max_ctx_)
-      throw Error(strf("runner: sequence %lld is full (%lld positions prepared)", (long long)b, (long long)max_ctx_));
-    rows.seq.push_back(b);
-    rows.pos.push_back(len_[static_cast<size_t>(b)]);
-  }
-  forward(tokens, rows, logits, prof);
-  for (auto& l : len_) ++l;
-}
-
-void CpuBackend::prefill(const std::vector<int32_t>& tokens, int64_t seq_len, std::vector<float>* logits,
-                         Profiler* prof) {
-  if (seq_len < 1 || static_cast<int64_t>(tokens.size()) != batch_ * seq_len)
-    throw Error(strf("runner: prefill needs batch x seq_len = %lld x %lld tokens, got %zu", (long long)batch_,
-                     (long long)seq_len, tokens.size()));
-  Rows rows;
-  rows.T = batch_ * seq_len;
-  for (int64_t b = 0; b < batch_; ++b) {
-    if (len_[static_cast<size_t>(b)] + seq_len > max_ctx_)
-      throw Error(strf("runner: prefill of %lld tokens overflows sequence %lld (%lld of %lld positions used)",
-                       (long long)seq_len, (long long)b, (long long)len_[static_cast<size_t>(b)], (long long)max_ctx_));
-    for (int64_t s = 0; s < seq_len; ++s) {
-      rows.seq.push_back(b);
-      rows.pos.push_back(len_[static_cast<size_t>(b)] + s);
-    }
-  }
-  forward(tokens, rows, logits, prof);
-  for (auto& l : len_) l += seq_len;
 }
 
 std::vector<float> CpuBackend::tensor_values(const std::string& hf_name) const {
@@ -511,135 +475,66 @@ std::vector<float> CpuBackend::tensor_values(const std::string& hf_name) const {
   return out;
 }
 
-// ---------------------------------------------------------------- execution
+// ---------------------------------------------------------------- kernels
 
-void CpuBackend::mm(const float* x, int64_t M, int64_t ldx, const WeightView& v, float* y, int64_t ldy, OpWork& w) {
-  cpu::matmul(x, M, ldx, v, y, ldy, threads_);
-  w.weight_bytes += static_cast<double>(v.rows * v.cols * cpu::weight_dtype_bytes(v.dtype));
-  w.flops += 2.0 * static_cast<double>(M) * static_cast<double>(v.rows) * static_cast<double>(v.cols);
+const DeviceTensor* CpuBackend::weight(const Op& op, TensorRole role, bool bias, int64_t expert) const {
+  const OpState& st = state(op);
+  if (role == TR::LmHead && !bias && st.tied) return st.tied;
+  const TensorMap& tm = expert >= 0 ? st.experts.at(static_cast<size_t>(expert)) : st.t;
+  auto it = tm.find({role, bias});
+  return it == tm.end() ? nullptr : &it->second;
 }
 
-void CpuBackend::add_bias(const TensorMap& tm, TensorRole role, float* y, int64_t M, int64_t ldy, int64_t n) {
-  auto it = tm.find({role, true});
-  if (it == tm.end()) return;
-  const float* b = it->second.vec();
+std::unique_ptr<DeviceBuffer> CpuBackend::alloc(int64_t floats) {
+  auto b = std::make_unique<HostBuffer>();
+  b->mem.reset(new float[static_cast<size_t>(std::max<int64_t>(1, floats))]);
+  b->data = b->mem.get();
+  b->size = floats;
+  return b;
+}
+
+void CpuBackend::add_bias(const DeviceTensor& bias, float* y, int64_t M, int64_t ldy) {
+  const Stored& s = S(bias);
+  const float* b = s.vec();
+  const int64_t n = s.numel();
   for (int64_t m = 0; m < M; ++m)
     for (int64_t i = 0; i < n; ++i) y[m * ldy + i] += b[i];
 }
 
-void CpuBackend::norm_rows(const OpState& st, const float* in, float* out, int64_t T, OpWork& w) {
-  const Op& op = *st.op;
-  const int64_t d = ir_.d_model;
-  auto wt = st.t.find(W(TR::Norm));
-  const float* g = wt != st.t.end() ? wt->second.vec() : nullptr;
-  if (op.norm == NormType::LayerNorm) {
-    auto bt = st.t.find({TR::Norm, true});
-    layer_norm_rows(in, out, T, d, g, bt != st.t.end() ? bt->second.vec() : nullptr, op.eps);
-  } else {
-    rms_norm_rows(in, out, T, d, d, g, op.eps);
-  }
-  for (const auto& kv : st.t) w.weight_bytes += static_cast<double>(kv.second.bytes());
+void CpuBackend::rope(float* x, int64_t T, int64_t ld, int64_t heads, int64_t head_stride, int64_t rot, const int64_t* pos,
+                      double theta) {
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t hh = 0; hh < heads; ++hh) apply_rope(x + t * ld + hh * head_stride, rot, pos[t], theta);
 }
 
-void CpuBackend::run_mlp(const TensorMap& tm, const MlpSpec& spec, const float* h, int64_t M, float* out, OpWork& w) {
-  const int64_t d = ir_.d_model, ff = spec.d_ff;
-  std::vector<float> a(static_cast<size_t>(M * ff * 2)), u(static_cast<size_t>(M * ff));
-  if (tm.count(W(TR::FfnGateUp))) {
-    mm(h, M, d, tm.at(W(TR::FfnGateUp)).view(), a.data(), 2 * ff, w);
-    add_bias(tm, TR::FfnGateUp, a.data(), M, 2 * ff, 2 * ff);
-    for (int64_t m = 0; m < M; ++m)
-      for (int64_t i = 0; i < ff; ++i) u[static_cast<size_t>(m * ff + i)] = activate(spec.act, a[static_cast<size_t>(m * 2 * ff + i)]) * a[static_cast<size_t>(m * 2 * ff + ff + i)];
-  } else if (tm.count(W(TR::FfnGate))) {
-    mm(h, M, d, tm.at(W(TR::FfnGate)).view(), a.data(), ff, w);
-    add_bias(tm, TR::FfnGate, a.data(), M, ff, ff);
-    mm(h, M, d, tm.at(W(TR::FfnUp)).view(), u.data(), ff, w);
-    add_bias(tm, TR::FfnUp, u.data(), M, ff, ff);
-    for (int64_t i = 0; i < M * ff; ++i) u[static_cast<size_t>(i)] *= activate(spec.act, a[static_cast<size_t>(i)]);
-  } else {
-    mm(h, M, d, tm.at(W(TR::FfnUp)).view(), u.data(), ff, w);
-    add_bias(tm, TR::FfnUp, u.data(), M, ff, ff);
-    for (int64_t i = 0; i < M * ff; ++i) u[static_cast<size_t>(i)] = activate(spec.act, u[static_cast<size_t>(i)]);
-  }
-  mm(u.data(), M, ff, tm.at(W(TR::FfnDown)).view(), out, d, w);
-  add_bias(tm, TR::FfnDown, out, M, d, d);
-  if (tm.count(W(TR::FfnOutGate))) {  // sigmoid gate on the whole output (qwen2_moe shared expert)
-    std::vector<float> g(static_cast<size_t>(M));
-    mm(h, M, d, tm.at(W(TR::FfnOutGate)).view(), g.data(), 1, w);
-    for (int64_t m = 0; m < M; ++m) {
-      const float s = 1.0f / (1.0f + std::exp(-g[static_cast<size_t>(m)]));
-      for (int64_t i = 0; i < d; ++i) out[m * d + i] *= s;
-    }
-  }
-}
-
-void CpuBackend::run_attention(OpState& st, const float* h, float* out, const Rows& rows, OpWork& w) {
-  const AttentionSpec& a = st.op->attn;
-  const int64_t d = ir_.d_model, T = rows.T, H = a.n_heads, G = a.n_kv_heads, hd = a.head_dim;
-  const int64_t qw = H * hd, kw = G * hd;
-  const TensorMap& tm = st.t;
-  std::vector<float> q(static_cast<size_t>(T * qw)), k(static_cast<size_t>(T * kw)), v(static_cast<size_t>(T * kw)),
-      att(static_cast<size_t>(T * qw));
-  if (tm.count(W(TR::AttnQkv))) {
-    std::vector<float> qkv(static_cast<size_t>(T * (qw + 2 * kw)));
-    const int64_t ld = qw + 2 * kw;
-    mm(h, T, d, tm.at(W(TR::AttnQkv)).view(), qkv.data(), ld, w);
-    add_bias(tm, TR::AttnQkv, qkv.data(), T, ld, ld);
-    for (int64_t t = 0; t < T; ++t) {
-      std::copy_n(&qkv[static_cast<size_t>(t * ld)], qw, &q[static_cast<size_t>(t * qw)]);
-      std::copy_n(&qkv[static_cast<size_t>(t * ld + qw)], kw, &k[static_cast<size_t>(t * kw)]);
-      std::copy_n(&qkv[static_cast<size_t>(t * ld + qw + kw)], kw, &v[static_cast<size_t>(t * kw)]);
-    }
-  } else {
-    mm(h, T, d, tm.at(W(TR::AttnQ)).view(), q.data(), qw, w);
-    add_bias(tm, TR::AttnQ, q.data(), T, qw, qw);
-    mm(h, T, d, tm.at(W(TR::AttnK)).view(), k.data(), kw, w);
-    add_bias(tm, TR::AttnK, k.data(), T, kw, kw);
-    mm(h, T, d, tm.at(W(TR::AttnV)).view(), v.data(), kw, w);
-    add_bias(tm, TR::AttnV, v.data(), T, kw, kw);
-  }
-  // q/k norms: per head ([head_dim]) or over the full projection width.
-  for (int which = 0; which < 2; ++which) {
-    auto it = tm.find(W(which ? TR::AttnKNorm : TR::AttnQNorm));
-    if (it == tm.end()) continue;
-    float* p = which ? k.data() : q.data();
-    const int64_t width = which ? kw : qw;
-    const int64_t n = it->second.numel();
-    rms_norm_rows(p, p, T * (width / n), n, n, it->second.vec(), ir_.norm_eps);
-    w.weight_bytes += static_cast<double>(it->second.bytes());
-  }
-  const int64_t rot = a.use_rope ? rope_dims(a, hd) : 0;
-  for (int64_t t = 0; t < T; ++t) {
-    if (rot > 0) {
-      for (int64_t hh = 0; hh < H; ++hh) apply_rope(&q[static_cast<size_t>(t * qw + hh * hd)], rot, rows.pos[static_cast<size_t>(t)], a.rope_theta);
-      for (int64_t g = 0; g < G; ++g) apply_rope(&k[static_cast<size_t>(t * kw + g * hd)], rot, rows.pos[static_cast<size_t>(t)], a.rope_theta);
-    }
+void CpuBackend::kv_store(const Op& op, const float* k, int64_t ldk, const float* v, int64_t ldv, const Rows& rows) {
+  OpState& st = state(op);
+  const int64_t G = st.kv_heads, kd = st.k_width / G, vd = st.v_width / G;
+  for (int64_t t = 0; t < rows.T; ++t) {
+    const int64_t seq = rows.seq[static_cast<size_t>(t)], pos = rows.pos[static_cast<size_t>(t)];
     for (int64_t g = 0; g < G; ++g) {
-      const int64_t seq = rows.seq[static_cast<size_t>(t)], pos = rows.pos[static_cast<size_t>(t)];
-      fp32_to_bf16(&k[static_cast<size_t>(t * kw + g * hd)], cache_at(st.k_cache, st.k_width, G, seq, g, pos), static_cast<size_t>(hd));
-      fp32_to_bf16(&v[static_cast<size_t>(t * kw + g * hd)], cache_at(st.v_cache, st.v_width, G, seq, g, pos), static_cast<size_t>(hd));
+      fp32_to_bf16(k + t * ldk + g * kd, cache_at(st.k_cache, st.k_width, G, seq, g, pos), static_cast<size_t>(kd));
+      fp32_to_bf16(v + t * ldv + g * vd, cache_at(st.v_cache, st.v_width, G, seq, g, pos), static_cast<size_t>(vd));
     }
   }
+}
+
+void CpuBackend::attention(const Op& op, const float* q, const Rows& rows, const int64_t* lo, float* att) {
+  OpState& st = state(op);
+  const AttentionSpec& a = op.attn;
+  const int64_t T = rows.T, H = a.n_heads, G = a.n_kv_heads, hd = a.head_dim, qw = H * hd, qpg = H / G;
   const float scale = static_cast<float>(a.scale > 0 ? a.scale : 1.0 / std::sqrt(static_cast<double>(hd)));
-  const int64_t qpg = H / G;
-  double kv_bytes = 0, core_flops = 0;
-  for (int64_t t = 0; t < T; ++t) {
-    const int64_t pos = rows.pos[static_cast<size_t>(t)];
-    const int64_t lo = a.sliding_window > 0 ? std::max<int64_t>(0, pos - a.sliding_window + 1) : 0;
-    kv_bytes += static_cast<double>((pos - lo + 1) * (st.k_width + st.v_width) * 2);
-    core_flops += 4.0 * static_cast<double>(H * hd * (pos - lo + 1));
-  }
   cpu::parallel_for(threads_, T * G, [&](int64_t item_begin, int64_t item_end) {
   for (int64_t item = item_begin; item < item_end; ++item) {
     const int64_t t = item / G, g = item % G;
     const int64_t seq = rows.seq[static_cast<size_t>(t)], pos = rows.pos[static_cast<size_t>(t)];
-    const int64_t lo = a.sliding_window > 0 ? std::max<int64_t>(0, pos - a.sliding_window + 1) : 0;
-    const int64_t n = pos - lo + 1;
+    const int64_t n = pos - lo[t] + 1;
     thread_local std::vector<float> sc, row;
     sc.resize(static_cast<size_t>(qpg * n));
     row.resize(static_cast<size_t>(hd));
-    const float* qg = &q[static_cast<size_t>(t * qw + g * qpg * hd)];
+    const float* qg = q + t * qw + g * qpg * hd;
     // scores [qpg, n] = q_g [qpg, hd] x K[lo..pos, g]^T: the cached keys are a bf16 "weight" of n rows.
-    const cpu::WeightView keys{cache_at(st.k_cache, st.k_width, G, seq, g, lo), WeightDtype::BF16, n, hd, hd};
+    const cpu::WeightView keys{cache_at(st.k_cache, st.k_width, G, seq, g, lo[t]), WeightDtype::BF16, n, hd, hd};
     cpu::matmul(qg, qpg, hd, keys, sc.data(), n, 1, cpu::MatmulImpl::Gemv);
     for (int64_t i = 0; i < qpg * n; ++i) {
       float& s = sc[static_cast<size_t>(i)];
@@ -647,52 +542,24 @@ void CpuBackend::run_attention(OpState& st, const float* h, float* out, const Ro
       if (a.logit_softcap > 0) s = static_cast<float>(a.logit_softcap * std::tanh(s / a.logit_softcap));
     }
     for (int64_t i = 0; i < qpg; ++i) softmax_inplace(&sc[static_cast<size_t>(i * n)], n);
-    float* og = &att[static_cast<size_t>(t * qw + g * qpg * hd)];
+    float* og = att + t * qw + g * qpg * hd;
     std::fill(og, og + qpg * hd, 0.0f);
     for (int64_t j = 0; j < n; ++j) {  // each value row converted once, used by the group's qpg heads
-      cpu::bf16_row_to_f32(cache_at(st.v_cache, st.v_width, G, seq, g, lo + j), row.data(), hd);
+      cpu::bf16_row_to_f32(cache_at(st.v_cache, st.v_width, G, seq, g, lo[t] + j), row.data(), hd);
       for (int64_t i = 0; i < qpg; ++i) cpu::axpy_f32(sc[static_cast<size_t>(i * n + j)], row.data(), og + i * hd, hd);
     }
   }
   });
-  w.kv_bytes += kv_bytes;
-  w.flops += core_flops;
-  mm(att.data(), T, qw, tm.at(W(TR::AttnOut)).view(), out, d, w);
-  add_bias(tm, TR::AttnOut, out, T, d, d);
 }
 
-// MLA in the absorbed form: the cache holds c_kv (kv_lora_rank) and the shared rope key; q_nope is
-// mapped into the latent space by kv_b_proj's key rows and the latent output back by its value rows.
-void CpuBackend::run_mla(OpState& st, const float* h, float* out, const Rows& rows, OpWork& w) {
-  const AttentionSpec& a = st.op->attn;
-  const int64_t d = ir_.d_model, T = rows.T, H = a.n_heads;
+// q_nope is mapped into the latent space by kv_b's key rows; the latent output back by its value rows.
+void CpuBackend::mla_attention(const Op& op, const float* q, const Rows& rows, const int64_t* lo, float* att) {
+  OpState& st = state(op);
+  const AttentionSpec& a = op.attn;
+  const int64_t T = rows.T, H = a.n_heads;
   const int64_t nope = a.qk_nope_head_dim, rope = a.qk_rope_head_dim, vd = a.v_head_dim, L = a.kv_lora_rank;
   const int64_t qhd = nope + rope;
-  const TensorMap& tm = st.t;
-  std::vector<float> q(static_cast<size_t>(T * H * qhd));
-  if (tm.count(W(TR::MlaQB))) {
-    const int64_t ql = a.q_lora_rank;
-    std::vector<float> cq(static_cast<size_t>(T * ql));
-    mm(h, T, d, tm.at(W(TR::MlaQA)).view(), cq.data(), ql, w);
-    add_bias(tm, TR::MlaQA, cq.data(), T, ql, ql);
-    rms_norm_rows(cq.data(), cq.data(), T, ql, ql, tm.at(W(TR::MlaQANorm)).vec(), ir_.norm_eps);
-    mm(cq.data(), T, ql, tm.at(W(TR::MlaQB)).view(), q.data(), H * qhd, w);
-  } else {
-    mm(h, T, d, tm.at(W(TR::AttnQ)).view(), q.data(), H * qhd, w);
-  }
-  std::vector<float> kva(static_cast<size_t>(T * (L + rope)));
-  mm(h, T, d, tm.at(W(TR::MlaKvA)).view(), kva.data(), L + rope, w);
-  add_bias(tm, TR::MlaKvA, kva.data(), T, L + rope, L + rope);
-  rms_norm_rows(kva.data(), kva.data(), T, L, L + rope, tm.at(W(TR::MlaKvANorm)).vec(), ir_.norm_eps);
-  for (int64_t t = 0; t < T; ++t) {
-    const int64_t pos = rows.pos[static_cast<size_t>(t)], seq = rows.seq[static_cast<size_t>(t)];
-    float* kp = &kva[static_cast<size_t>(t * (L + rope) + L)];
-    apply_rope(kp, rope, pos, a.rope_theta);
-    for (int64_t hh = 0; hh < H; ++hh) apply_rope(&q[static_cast<size_t>(t * H * qhd + hh * qhd + nope)], rope, pos, a.rope_theta);
-    fp32_to_bf16(&kva[static_cast<size_t>(t * (L + rope))], cache_at(st.k_cache, L, 1, seq, 0, pos), static_cast<size_t>(L));
-    fp32_to_bf16(kp, cache_at(st.v_cache, rope, 1, seq, 0, pos), static_cast<size_t>(rope));
-  }
-  const Stored& kvb = tm.at(W(TR::MlaKvB));  // [H * (nope + vd), L]
+  const Stored& kvb = st.t.at(W(TR::MlaKvB));  // [H * (nope + vd), L]
   const WeightView kvbv = kvb.view();
   // q_lat[t, h, :] = sum_i q_nope[t, h, i] * W_uk_h[i, :]
   std::vector<float> qlat(static_cast<size_t>(T * H * L), 0.0f);
@@ -701,7 +568,7 @@ void CpuBackend::run_mla(OpState& st, const float* h, float* out, const Rows& ro
     for (int64_t i = 0; i < nope; ++i) {
       const int64_t r = hh * (nope + vd) + i;
       for (int64_t t = 0; t < T; ++t) {
-        const float qv = q[static_cast<size_t>(t * H * qhd + hh * qhd + i)];
+        const float qv = q[t * H * qhd + hh * qhd + i];
         float* dst = &qlat[static_cast<size_t>((t * H + hh) * L)];
         if (kvb.dtype == WeightDtype::BF16) cpu::axpy_bf16(qv, kvb.bf16.data() + r * L, dst, L);
         else cpu::axpy_f32(qv, kvb.f32.data() + r * L, dst, L);
@@ -711,16 +578,14 @@ void CpuBackend::run_mla(OpState& st, const float* h, float* out, const Rows& ro
   });
   const float scale = static_cast<float>(a.scale > 0 ? a.scale : 1.0 / std::sqrt(static_cast<double>(qhd)));
   std::vector<float> olat(static_cast<size_t>(T * H * L), 0.0f);
-  double kv_bytes = 0, core_flops = 2.0 * static_cast<double>(T * H * nope * L);
   for (int64_t t = 0; t < T; ++t) {
-    const int64_t pos = rows.pos[static_cast<size_t>(t)], seq = rows.seq[static_cast<size_t>(t)];
-    const int64_t lo = a.sliding_window > 0 ? std::max<int64_t>(0, pos - a.sliding_window + 1) : 0;
-    const int64_t n = pos - lo + 1;
+    const int64_t seq = rows.seq[static_cast<size_t>(t)], pos = rows.pos[static_cast<size_t>(t)];
+    const int64_t n = pos - lo[t] + 1;
     std::vector<float> sc(static_cast<size_t>(H * n)), sr(static_cast<size_t>(H * n));
-    WeightView ckv{cache_at(st.k_cache, L, 1, seq, 0, lo), WeightDtype::BF16, n, L, L};
-    WeightView kpe{cache_at(st.v_cache, rope, 1, seq, 0, lo), WeightDtype::BF16, n, rope, rope};
+    WeightView ckv{cache_at(st.k_cache, L, 1, seq, 0, lo[t]), WeightDtype::BF16, n, L, L};
+    WeightView kpe{cache_at(st.v_cache, rope, 1, seq, 0, lo[t]), WeightDtype::BF16, n, rope, rope};
     cpu::matmul(&qlat[static_cast<size_t>(t * H * L)], H, L, ckv, sc.data(), n, threads_);
-    cpu::matmul(&q[static_cast<size_t>(t * H * qhd + nope)], H, qhd, kpe, sr.data(), n, threads_);
+    cpu::matmul(q + t * H * qhd + nope, H, qhd, kpe, sr.data(), n, threads_);
     cpu::parallel_for(threads_, H, [&](int64_t hh_begin, int64_t hh_end) {
     for (int64_t hh = hh_begin; hh < hh_end; ++hh) {
       float* s = &sc[static_cast<size_t>(hh * n)];
@@ -731,75 +596,50 @@ void CpuBackend::run_mla(OpState& st, const float* h, float* out, const Rows& ro
     cpu::parallel_for(threads_, H, [&](int64_t h0, int64_t h1) {
       std::vector<float> row(static_cast<size_t>(L));
       for (int64_t j = 0; j < n; ++j) {
-        cpu::bf16_row_to_f32(cache_at(st.k_cache, L, 1, seq, 0, lo + j), row.data(), L);
+        cpu::bf16_row_to_f32(cache_at(st.k_cache, L, 1, seq, 0, lo[t] + j), row.data(), L);
         for (int64_t hh = h0; hh < h1; ++hh)
           cpu::axpy_f32(sc[static_cast<size_t>(hh * n + j)], row.data(), &olat[static_cast<size_t>((t * H + hh) * L)], L);
       }
     });
-    kv_bytes += static_cast<double>(n * (L + rope) * 2);
-    core_flops += 2.0 * static_cast<double>(H * n * (2 * L + rope));
   }
   // o[t, h, :] = W_uv_h @ o_lat[t, h, :]
-  std::vector<float> att(static_cast<size_t>(T * H * vd));
   cpu::parallel_for(threads_, H, [&](int64_t hh_begin, int64_t hh_end) {
   for (int64_t hh = hh_begin; hh < hh_end; ++hh) {
     WeightView uv = kvbv.sub_rows(hh * (nope + vd) + nope, vd);
-    cpu::matmul(&olat[static_cast<size_t>(hh * L)], T, H * L, uv, &att[static_cast<size_t>(hh * vd)], H * vd, 1,
-                cpu::MatmulImpl::Gemv);
+    cpu::matmul(&olat[static_cast<size_t>(hh * L)], T, H * L, uv, att + hh * vd, H * vd, 1, cpu::MatmulImpl::Gemv);
   }
   });
-  core_flops += 2.0 * static_cast<double>(T * H * vd * L);
-  w.weight_bytes += static_cast<double>(kvb.bytes());
-  w.kv_bytes += kv_bytes;
-  w.flops += core_flops;
-  mm(att.data(), T, H * vd, tm.at(W(TR::AttnOut)).view(), out, d, w);
-  add_bias(tm, TR::AttnOut, out, T, d, d);
-  for (TR r : {TR::MlaKvANorm, TR::MlaQANorm})
-    if (tm.count(W(r))) w.weight_bytes += static_cast<double>(tm.at(W(r)).bytes());
 }
 
-void CpuBackend::run_router(OpState& st, const float* h, const Rows& rows, OpWork& w) {
-  const MoeSpec& m = st.op->moe;
-  const int64_t T = rows.T, E = m.n_experts, K = m.top_k, d = ir_.d_model;
-  const TensorMap& tm = st.t;
-  std::vector<float> logits(static_cast<size_t>(T * E));
-  mm(h, T, d, tm.at(W(TR::Router)).view(), logits.data(), E, w);
-  add_bias(tm, TR::Router, logits.data(), T, E, E);
-  const float* corr = tm.count(W(TR::RouterCorrectionBias)) ? tm.at(W(TR::RouterCorrectionBias)).vec() : nullptr;
-  route_idx_.assign(static_cast<size_t>(T * K), 0);
-  route_w_.assign(static_cast<size_t>(T * K), 0.0f);
-  ++step_;
+void CpuBackend::glu(Activation act, const float* gate, int64_t ldg, const float* up, int64_t ldu, float* out, int64_t M,
+                     int64_t n) {
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t i = 0; i < n; ++i) out[m * n + i] = ::llmcost::activate(act, gate[m * ldg + i]) * up[m * ldu + i];
+}
+
+void CpuBackend::scale_rows_sigmoid(float* y, int64_t M, int64_t d, const float* g) {
+  for (int64_t m = 0; m < M; ++m) {
+    const float s = 1.0f / (1.0f + std::exp(-g[m]));
+    for (int64_t i = 0; i < d; ++i) y[m * d + i] *= s;
+  }
+}
+
+void CpuBackend::embed_add(const DeviceTensor& table, const int64_t* ids, int64_t T, int64_t d, float mult, float* x) {
+  const Stored& tb = S(table);
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t i = 0; i < d; ++i) x[t * d + i] += tb.at(ids[t] * d + i) * mult;
+}
+
+void CpuBackend::route(const float* logits, int64_t T, const MoeSpec& m, const DeviceTensor* correction, int32_t* idx_all,
+                       float* w_all) {
+  const int64_t E = m.n_experts, K = m.top_k;
+  const float* corr = correction ? S(*correction).vec() : nullptr;
   std::vector<double> score(static_cast<size_t>(E)), sel(static_cast<size_t>(E));
   std::vector<int32_t> order(static_cast<size_t>(E));
   for (int64_t t = 0; t < T; ++t) {
-    int32_t* idx = &route_idx_[static_cast<size_t>(t * K)];
-    float* wt = &route_w_[static_cast<size_t>(t * K)];
-    const float* lg = &logits[static_cast<size_t>(t * E)];
-    if (opts_.routing.kind != RoutingOverride::Router) {
-      const uint64_t stream = mix64(opts_.seed * 31 + step_) ^ hash_name(st.op->name);
-      std::vector<double> p(static_cast<size_t>(E));
-      for (int64_t e = 0; e < E; ++e)
-        p[static_cast<size_t>(e)] = opts_.routing.kind == RoutingOverride::Zipf ? std::pow(static_cast<double>(e + 1), -opts_.routing.zipf_s) : 1.0;
-      for (int64_t k = 0; k < K; ++k) {
-        if (opts_.routing.kind == RoutingOverride::Fixed) {
-          idx[k] = static_cast<int32_t>(k);
-        } else {  // weighted draw without replacement
-          double total = 0;
-          for (double x : p) total += x;
-          double r = (unit(stream, static_cast<uint64_t>(t * K + k)) * 0.5 + 0.5) * total;
-          int64_t e = 0;
-          for (; e < E - 1; ++e) {
-            if (p[static_cast<size_t>(e)] > 0 && r < p[static_cast<size_t>(e)]) break;
-            r -= p[static_cast<size_t>(e)];
-          }
-          while (p[static_cast<size_t>(e)] == 0) e = (e + E - 1) % E;  // rounding at the end: last live expert
-          idx[k] = static_cast<int32_t>(e);
-          p[static_cast<size_t>(e)] = 0;
-        }
-        wt[k] = 1.0f / static_cast<float>(K);
-      }
-      continue;
-    }
+    int32_t* idx = idx_all + t * K;
+    float* wt = w_all + t * K;
+    const float* lg = logits + t * E;
     if (m.scoring == ScoringFunc::Softmax && !m.softmax_after_topk) {
       double mx = -1e300, sum = 0;
       for (int64_t e = 0; e < E; ++e) mx = std::max(mx, static_cast<double>(lg[e]));
@@ -843,120 +683,6 @@ void CpuBackend::run_router(OpState& st, const float* h, const Rows& rows, OpWor
     const double denom = m.norm_topk_prob ? sum + 1e-20 : 1.0;
     for (int64_t k = 0; k < K; ++k)
       wt[k] = static_cast<float>(score[static_cast<size_t>(idx[k])] / denom * m.routed_scaling_factor);
-  }
-  if (corr) w.weight_bytes += static_cast<double>(tm.at(W(TR::RouterCorrectionBias)).bytes());
-}
-
-void CpuBackend::run_experts(OpState& st, const float* h, float* out, const Rows& rows, OpWork& w) {
-  const MoeSpec& m = st.op->moe;
-  const int64_t T = rows.T, K = m.top_k, d = ir_.d_model;
-  if (static_cast<int64_t>(route_idx_.size()) != T * K)
-    throw Error(st.op->name + ": routed experts without a router before them in the same sublayer");
-  std::vector<std::vector<std::pair<int64_t, float>>> by_expert(static_cast<size_t>(m.n_experts));
-  for (int64_t t = 0; t < T; ++t)
-    for (int64_t k = 0; k < K; ++k)
-      by_expert[static_cast<size_t>(route_idx_[static_cast<size_t>(t * K + k)])].push_back({t, route_w_[static_cast<size_t>(t * K + k)]});
-  std::fill(out, out + T * d, 0.0f);
-  std::vector<float> hx, y;
-  for (int64_t e = 0; e < m.n_experts; ++e) {
-    const auto& list = by_expert[static_cast<size_t>(e)];
-    if (list.empty()) continue;
-    ++w.distinct_experts;
-    const int64_t n = static_cast<int64_t>(list.size());
-    hx.resize(static_cast<size_t>(n * d));
-    y.resize(static_cast<size_t>(n * d));
-    for (int64_t i = 0; i < n; ++i) std::copy_n(h + list[static_cast<size_t>(i)].first * d, d, &hx[static_cast<size_t>(i * d)]);
-    run_mlp(st.experts[static_cast<size_t>(e)], st.op->mlp, hx.data(), n, y.data(), w);
-    for (int64_t i = 0; i < n; ++i) cpu::axpy_f32(list[static_cast<size_t>(i)].second, &y[static_cast<size_t>(i * d)], out + list[static_cast<size_t>(i)].first * d, d);
-  }
-  work_.distinct_experts_per_layer.push_back(w.distinct_experts);
-}
-
-void CpuBackend::run_op(OpState& st, const float* h, float* out, const Rows& rows, OpWork& w) {
-  const Op& op = *st.op;
-  switch (op.kind) {
-    case OpKind::Attention:
-      if (op.attn.type == AttentionType::MLA) run_mla(st, h, out, rows, w);
-      else run_attention(st, h, out, rows, w);
-      break;
-    case OpKind::Mlp:
-    case OpKind::SharedExperts: run_mlp(st.t, op.mlp, h, rows.T, out, w); break;
-    case OpKind::RoutedExperts: run_experts(st, h, out, rows, w); break;
-    default: break;
-  }
-}
-
-void CpuBackend::forward(const std::vector<int32_t>& tokens, const Rows& rows, std::vector<float>* logits, Profiler* prof) {
-  const int64_t T = rows.T, d = ir_.d_model;
-  work_ = StepWork{};
-  work_.tokens = T;
-  for (int32_t tok : tokens)
-    if (tok < 0 || tok >= ir_.vocab_size)
-      throw Error(strf("runner: token id %d outside the vocabulary (0..%lld)", tok, (long long)ir_.vocab_size - 1));
-  std::vector<float> x(static_cast<size_t>(T * d), 0.0f), h(static_cast<size_t>(T * d)), acc(static_cast<size_t>(T * d)),
-      part(static_cast<size_t>(T * d));
-  auto begin = [&](const Op& op) -> OpWork& {
-    work_.ops.push_back(OpWork{op.name, op.kind, op.layer});
-    if (prof) prof->push(op.name, "op");
-    return work_.ops.back();
-  };
-  auto end = [&](const OpWork& w) {
-    if (prof) {
-      prof->annotate(w.weight_bytes + w.kv_bytes, w.flops);
-      prof->pop();
-    }
-  };
-  for (OpState& st : pre_) {
-    OpWork& w = begin(*st.op);
-    const Stored& table = st.t.begin()->second;  // [rows, d]
-    for (int64_t t = 0; t < T; ++t) {
-      const int64_t r = st.op->kind == OpKind::TokenEmbedding ? tokens[static_cast<size_t>(t)] : rows.pos[static_cast<size_t>(t)];
-      if (r >= table.rows) throw Error(strf("%s: row %lld outside the table (%lld rows)", st.op->name.c_str(), (long long)r, (long long)table.rows));
-      for (int64_t i = 0; i < d; ++i)
-        x[static_cast<size_t>(t * d + i)] += table.at(r * d + i) * static_cast<float>(ir_.embedding_multiplier);
-      w.weight_bytes += static_cast<double>(d * cpu::weight_dtype_bytes(table.dtype));
-    }
-    end(w);
-  }
-  for (auto& L : layers_) {
-    size_t i = 0;
-    while (i < L.size()) {
-      const int sub = L[i].op->sublayer;
-      std::copy(x.begin(), x.end(), h.begin());
-      std::fill(acc.begin(), acc.end(), 0.0f);
-      bool computed = false;
-      for (; i < L.size() && L[i].op->sublayer == sub; ++i) {
-        OpState& st = L[i];
-        OpWork& w = begin(*st.op);
-        if (st.op->kind == OpKind::Norm) {
-          if (st.op->post_norm) norm_rows(st, acc.data(), acc.data(), T, w);
-          else if (!computed) norm_rows(st, h.data(), h.data(), T, w);
-          else throw Error(unsupported(*st.op, "a pre-norm after the sublayer's compute ops"));
-        } else if (st.op->kind == OpKind::Router) {
-          run_router(st, h.data(), rows, w);
-        } else {
-          run_op(st, h.data(), part.data(), rows, w);
-          for (int64_t j = 0; j < T * d; ++j) acc[static_cast<size_t>(j)] += part[static_cast<size_t>(j)];
-          computed = true;
-        }
-        end(w);
-      }
-      for (int64_t j = 0; j < T * d; ++j) x[static_cast<size_t>(j)] += acc[static_cast<size_t>(j)];
-    }
-  }
-  for (OpState& st : post_) {
-    OpWork& w = begin(*st.op);
-    if (st.op->kind == OpKind::Norm) {
-      norm_rows(st, x.data(), x.data(), T, w);
-    } else if (st.op->kind == OpKind::LmHead) {
-      const Stored& head = st.tied ? *st.tied : st.t.at(W(TR::LmHead));
-      std::vector<float> local;
-      std::vector<float>& lg = logits ? *logits : local;
-      lg.resize(static_cast<size_t>(T * ir_.vocab_size));
-      mm(x.data(), T, d, head.view(), lg.data(), ir_.vocab_size, w);
-      if (!st.tied) add_bias(st.t, TR::LmHead, lg.data(), T, ir_.vocab_size, ir_.vocab_size);
-    }
-    end(w);
   }
 }
 

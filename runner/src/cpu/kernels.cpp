@@ -487,8 +487,6 @@ void softmax_f32(float* s, int64_t n) {
   for (int64_t i = 0; i < n; ++i) s[i] = static_cast<float>(s[i] / total);
 }
 
-const char* weight_dtype_name(WeightDtype d) { return d == WeightDtype::BF16 ? "bf16" : "fp32"; }
-
 WeightView WeightView::sub_rows(int64_t r0, int64_t n) const {
   WeightView v = *this;
   v.data = static_cast<const char*>(data) + r0 * ld * weight_dtype_bytes(dtype);

@@ -1,0 +1,438 @@
+// The runner's one model walk over a backend's Kernels (see executor.h): every execution rule of
+// the IR lives here once; each op's FLOPs and bytes come from counting what it did and handing
+// the counts to CostModel::op_cost, the formulas of the cost walk.
+#include "executor.h"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include "llmcost/safetensors.h"
+#include "llmcost/value.h"
+#include "strf.h"
+#include "synthetic.h"
+
+namespace llmcost {
+
+namespace {
+
+using TR = TensorRole;
+
+std::string unsupported(const Op& op, const std::string& what) {
+  return op.name + ": " + what + " is not supported by the runner";
+}
+
+int64_t rope_dims(const AttentionSpec& a, int64_t head_dim) {
+  int64_t r = static_cast<int64_t>(static_cast<double>(head_dim) * a.partial_rotary_factor);
+  return r - (r % 2);
+}
+
+QuantPolicy every_tensor() {  // the runner stores every matmul and table in its weight dtype
+  QuantPolicy all;
+  all.router = all.embedding = all.lm_head = all.other = true;
+  return all;
+}
+
+}  // namespace
+
+void Executor::validate(const ModelIR& ir) {
+  auto check = [&](const Op& op) {
+    switch (op.kind) {
+      case OpKind::Norm:
+        if (op.norm == NormType::L2Norm) throw Error(unsupported(op, "an L2 norm"));
+        if (op.tensors.empty() && op.norm != NormType::RMSNorm) throw Error(unsupported(op, "a LayerNorm without weight"));
+        if (op.tensors.size() > (op.norm_bias ? 2u : 1u))
+          throw Error(unsupported(op, "a norm op holding extra tensors (MTP projections)"));
+        break;
+      case OpKind::Attention: {
+        const AttentionSpec& a = op.attn;
+        if (a.sinks) throw Error(unsupported(op, "attention sinks"));
+        if (a.chunk_size > 0) throw Error(unsupported(op, "chunked attention"));
+        if (a.type == AttentionType::MLA) {
+          for (TR r : {TR::MlaKvA, TR::MlaKvANorm, TR::MlaKvB, TR::AttnOut})
+            if (!find_role(op, r)) throw Error(unsupported(op, std::string("MLA without ") + tensor_role_name(r)));
+          if (!find_role(op, TR::AttnQ) && !(find_role(op, TR::MlaQA) && find_role(op, TR::MlaQANorm) && find_role(op, TR::MlaQB)))
+            throw Error(unsupported(op, "MLA without attn_q or mla_q_a/mla_q_a_norm/mla_q_b"));
+        } else {
+          const bool sep = find_role(op, TR::AttnQ) && find_role(op, TR::AttnK) && find_role(op, TR::AttnV);
+          if (!sep && !find_role(op, TR::AttnQkv))
+            throw Error(unsupported(op, "attention without attn_q/attn_k/attn_v or attn_qkv weights"));
+          if (!find_role(op, TR::AttnOut)) throw Error(unsupported(op, "attention without attn_out"));
+          if (a.head_dim != a.v_head_dim) throw Error(unsupported(op, "standard attention with v_head_dim != head_dim"));
+          for (TR r : {TR::AttnQNorm, TR::AttnKNorm})
+            if (const Tensor* t = find_role(op, r)) {
+              const int64_t width = r == TR::AttnQNorm ? a.n_heads * a.head_dim : a.n_kv_heads * a.head_dim;
+              if (t->numel != a.head_dim && t->numel != width)
+                throw Error(unsupported(op, std::string(tensor_role_name(r)) + " of " + shape_string(t->shape) +
+                                                " (per-head or full width only)"));
+            }
+        }
+        break;
+      }
+      case OpKind::RoutedExperts:
+        if (op.experts_stacked) throw Error(unsupported(op, "stacked expert tensors ([n_experts, ...])"));
+        [[fallthrough]];
+      case OpKind::Mlp:
+      case OpKind::SharedExperts: {
+        if (op.mlp.act == Activation::SwiGLUClamped) throw Error(unsupported(op, "the clamped SwiGLU activation"));
+        const bool gate_up = find_role(op, TR::FfnGateUp) || (find_role(op, TR::FfnGate) && find_role(op, TR::FfnUp));
+        if (!find_role(op, TR::FfnDown) || (op.mlp.gated ? !gate_up : !find_role(op, TR::FfnUp)))
+          throw Error(unsupported(op, op.mlp.gated ? "a gated MLP without ffn_gate + ffn_up (or ffn_gate_up) and ffn_down"
+                                                   : "an MLP without ffn_up and ffn_down"));
+        break;
+      }
+      case OpKind::Router:
+        if (op.moe.softmax_after_topk && op.moe.scoring == ScoringFunc::Sigmoid && op.moe.n_group > 1)
+          throw Error(unsupported(op, "group-limited routing with top-k before scoring"));
+        break;
+      default: break;
+    }
+    for (const Tensor& t : op.tensors)
+      if (t.use == TensorUse::Matmul && t.shape.size() != 2) throw Error(unsupported(op, "tensor " + t.checkpoint_name + " of rank != 2"));
+  };
+  for (const Op& op : ir.pre) check(op);
+  for (const Layer& L : ir.layers)
+    for (const Op& op : L.ops) check(op);
+  for (const Op& op : ir.post) check(op);
+  if (ir.final_logit_softcap != 0.0) throw Error(ir.name + ": final logit soft-capping is not supported by the runner");
+}
+
+Executor::Executor(const ModelIR& ir, Kernels& kernels, const BackendOptions& opts)
+    : ir_(ir),
+      k_(kernels),
+      opts_(opts),
+      cost_(ir, opts.weight_dtype == WeightDtype::BF16 ? QuantScheme::BF16 : QuantScheme::FP32, every_tensor(), KvDtype::BF16) {}
+
+void Executor::reset(int64_t batch) {
+  if (batch < 1 || batch > opts_.max_batch)
+    throw Error(strf("runner: batch must be 1..%lld (prepared max), got %lld", (long long)opts_.max_batch, (long long)batch));
+  batch_ = batch;
+  len_.assign(static_cast<size_t>(batch), 0);
+  step_ = 0;
+}
+
+void Executor::set_lengths(int64_t context) {
+  if (context < 0 || context > opts_.max_context)
+    throw Error(strf("runner: context must be 0..%lld (prepared max), got %lld", (long long)opts_.max_context, (long long)context));
+  std::fill(len_.begin(), len_.end(), context);
+}
+
+void Executor::decode(const std::vector<int32_t>& tokens, std::vector<float>* logits, Profiler* prof) {
+  if (static_cast<int64_t>(tokens.size()) != batch_)
+    throw Error(strf("runner: decode needs one token per sequence (%lld), got %zu", (long long)batch_, tokens.size()));
+  Rows rows;
+  rows.T = batch_;
+  for (int64_t b = 0; b < batch_; ++b) {
+    if (len_[static_cast<size_t>(b)] >= opts_.max_context)
+      throw Error(strf("runner: sequence %lld is full (%lld positions prepared)", (long long)b, (long long)opts_.max_context));
+    rows.seq.push_back(b);
+    rows.pos.push_back(len_[static_cast<size_t>(b)]);
+  }
+  forward(tokens, rows, logits, prof);
+  for (auto& l : len_) ++l;
+}
+
+void Executor::prefill(const std::vector<int32_t>& tokens, int64_t seq_len, std::vector<float>* logits, Profiler* prof) {
+  if (seq_len < 1 || static_cast<int64_t>(tokens.size()) != batch_ * seq_len)
+    throw Error(strf("runner: prefill needs batch x seq_len = %lld x %lld tokens, got %zu", (long long)batch_,
+                     (long long)seq_len, tokens.size()));
+  Rows rows;
+  rows.T = batch_ * seq_len;
+  for (int64_t b = 0; b < batch_; ++b) {
+    if (len_[static_cast<size_t>(b)] + seq_len > opts_.max_context)
+      throw Error(strf("runner: prefill of %lld tokens overflows sequence %lld (%lld of %lld positions used)",
+                       (long long)seq_len, (long long)b, (long long)len_[static_cast<size_t>(b)], (long long)opts_.max_context));
+    for (int64_t s = 0; s < seq_len; ++s) {
+      rows.seq.push_back(b);
+      rows.pos.push_back(len_[static_cast<size_t>(b)] + s);
+    }
+  }
+  forward(tokens, rows, logits, prof);
+  for (auto& l : len_) l += seq_len;
+}
+
+// ---------------------------------------------------------------- building blocks
+
+const DeviceTensor& Executor::need(const Op& op, TensorRole role, int64_t expert) const {
+  const DeviceTensor* t = k_.weight(op, role, false, expert);
+  if (!t) throw Error(op.name + ": the backend holds no " + tensor_role_name(role) + " tensor");
+  return *t;
+}
+
+void Executor::linear(const Op& op, TensorRole role, const float* x, int64_t M, int64_t ldx, float* y, int64_t ldy,
+                      int64_t expert) {
+  k_.matmul(x, M, ldx, need(op, role, expert), y, ldy);
+  if (const DeviceTensor* b = k_.weight(op, role, true, expert)) k_.add_bias(*b, y, M, ldy);
+}
+
+void Executor::norm(const Op& op, const float* in, float* out, int64_t T) {
+  const DeviceTensor* w = k_.weight(op, TR::Norm);
+  if (op.norm == NormType::LayerNorm) k_.layer_norm(in, out, T, ir_.d_model, *w, k_.weight(op, TR::Norm, true), op.eps);
+  else k_.rms_norm(in, out, T, ir_.d_model, ir_.d_model, w, op.eps);
+}
+
+void Executor::mlp(const Op& op, int64_t e, const float* h, int64_t M, float* out) {
+  const int64_t d = ir_.d_model, ff = op.mlp.d_ff;
+  auto a = buf(M * ff * 2), u = buf(M * ff);
+  if (k_.weight(op, TR::FfnGateUp, false, e)) {  // [M, 2 ff]: gate | up
+    linear(op, TR::FfnGateUp, h, M, d, a->data, 2 * ff, e);
+    k_.glu(op.mlp.act, a->data, 2 * ff, a->data + ff, 2 * ff, u->data, M, ff);
+  } else if (k_.weight(op, TR::FfnGate, false, e)) {
+    linear(op, TR::FfnGate, h, M, d, a->data, ff, e);
+    linear(op, TR::FfnUp, h, M, d, u->data, ff, e);
+    k_.glu(op.mlp.act, a->data, ff, u->data, ff, u->data, M, ff);
+  } else {
+    linear(op, TR::FfnUp, h, M, d, u->data, ff, e);
+    k_.activate(op.mlp.act, u->data, M * ff);
+  }
+  linear(op, TR::FfnDown, u->data, M, ff, out, d, e);
+  if (k_.weight(op, TR::FfnOutGate, false, e)) {  // sigmoid gate on the whole output (qwen2_moe shared expert)
+    auto g = buf(M);
+    linear(op, TR::FfnOutGate, h, M, d, g->data, 1, e);
+    k_.scale_rows_sigmoid(out, M, d, g->data);
+  }
+}
+
+// First cached position each row attends (sliding window); counts the pairs and positions read.
+static std::vector<int64_t> attended_from(const AttentionSpec& a, const Rows& rows, OpCounts& n) {
+  std::vector<int64_t> lo(static_cast<size_t>(rows.T));
+  for (int64_t t = 0; t < rows.T; ++t) {
+    const int64_t pos = rows.pos[static_cast<size_t>(t)];
+    lo[static_cast<size_t>(t)] = a.sliding_window > 0 ? std::max<int64_t>(0, pos - a.sliding_window + 1) : 0;
+    const double attended = static_cast<double>(pos - lo[static_cast<size_t>(t)] + 1);
+    n.attended += attended;
+    n.kv_positions += attended;
+  }
+  return lo;
+}
+
+void Executor::attention(const Op& op, const float* h, float* out, const Rows& rows, OpCounts& n) {
+  const AttentionSpec& a = op.attn;
+  const int64_t d = ir_.d_model, T = rows.T, H = a.n_heads, G = a.n_kv_heads, hd = a.head_dim;
+  const int64_t qw = H * hd, kw = G * hd;
+  auto q = buf(T * qw), k = buf(T * kw), v = buf(T * kw), att = buf(T * qw);
+  if (k_.weight(op, TR::AttnQkv)) {
+    const int64_t ld = qw + 2 * kw;
+    auto qkv = buf(T * ld);
+    linear(op, TR::AttnQkv, h, T, d, qkv->data, ld);
+    k_.copy2d(q->data, qw, qkv->data, ld, T, qw);
+    k_.copy2d(k->data, kw, qkv->data + qw, ld, T, kw);
+    k_.copy2d(v->data, kw, qkv->data + qw + kw, ld, T, kw);
+  } else {
+    linear(op, TR::AttnQ, h, T, d, q->data, qw);
+    linear(op, TR::AttnK, h, T, d, k->data, kw);
+    linear(op, TR::AttnV, h, T, d, v->data, kw);
+  }
+  // q/k norms: per head ([head_dim]) or over the full projection width.
+  for (TR r : {TR::AttnQNorm, TR::AttnKNorm}) {
+    const DeviceTensor* w = k_.weight(op, r);
+    if (!w) continue;
+    float* p = r == TR::AttnKNorm ? k->data : q->data;
+    const int64_t width = r == TR::AttnKNorm ? kw : qw, len = find_role(op, r)->numel;
+    k_.rms_norm(p, p, T * (width / len), len, len, w, ir_.norm_eps);
+  }
+  const int64_t rot = a.use_rope ? rope_dims(a, hd) : 0;
+  if (rot > 0) {
+    k_.rope(q->data, T, qw, H, hd, rot, rows.pos.data(), a.rope_theta);
+    k_.rope(k->data, T, kw, G, hd, rot, rows.pos.data(), a.rope_theta);
+  }
+  k_.kv_store(op, k->data, kw, v->data, kw, rows);
+  const std::vector<int64_t> lo = attended_from(a, rows, n);
+  k_.attention(op, q->data, rows, lo.data(), att->data);
+  linear(op, TR::AttnOut, att->data, T, qw, out, d);
+}
+
+// MLA, absorbed: the cache holds c_kv (kv_lora_rank) and the shared rope key k_pe.
+void Executor::mla(const Op& op, const float* h, float* out, const Rows& rows, OpCounts& n) {
+  const AttentionSpec& a = op.attn;
+  const int64_t d = ir_.d_model, T = rows.T, H = a.n_heads;
+  const int64_t nope = a.qk_nope_head_dim, rope = a.qk_rope_head_dim, L = a.kv_lora_rank, qhd = nope + rope;
+  auto q = buf(T * H * qhd);
+  if (k_.weight(op, TR::MlaQB)) {
+    const int64_t ql = a.q_lora_rank;
+    auto cq = buf(T * ql);
+    linear(op, TR::MlaQA, h, T, d, cq->data, ql);
+    k_.rms_norm(cq->data, cq->data, T, ql, ql, &need(op, TR::MlaQANorm), ir_.norm_eps);
+    k_.matmul(cq->data, T, ql, need(op, TR::MlaQB), q->data, H * qhd);
+  } else {
+    k_.matmul(h, T, d, need(op, TR::AttnQ), q->data, H * qhd);
+  }
+  auto kva = buf(T * (L + rope));  // [T, L + rope]: c_kv | k_pe
+  linear(op, TR::MlaKvA, h, T, d, kva->data, L + rope);
+  k_.rms_norm(kva->data, kva->data, T, L, L + rope, &need(op, TR::MlaKvANorm), ir_.norm_eps);
+  k_.rope(kva->data + L, T, L + rope, 1, rope, rope, rows.pos.data(), a.rope_theta);
+  k_.rope(q->data + nope, T, H * qhd, H, qhd, rope, rows.pos.data(), a.rope_theta);
+  k_.kv_store(op, kva->data, L + rope, kva->data + L, L + rope, rows);
+  const std::vector<int64_t> lo = attended_from(a, rows, n);
+  auto att = buf(T * H * a.v_head_dim);
+  k_.mla_attention(op, q->data, rows, lo.data(), att->data);
+  linear(op, TR::AttnOut, att->data, T, H * a.v_head_dim, out, d);
+}
+
+void Executor::router(const Op& op, const float* h, const Rows& rows) {
+  const MoeSpec& m = op.moe;
+  const int64_t T = rows.T, E = m.n_experts, K = m.top_k;
+  auto logits = buf(T * E);
+  linear(op, TR::Router, h, T, ir_.d_model, logits->data, E);
+  route_idx_.assign(static_cast<size_t>(T * K), 0);
+  route_w_.assign(static_cast<size_t>(T * K), 0.0f);
+  ++step_;
+  if (opts_.routing.kind == RoutingOverride::Router) {
+    k_.route(logits->data, T, m, k_.weight(op, TR::RouterCorrectionBias), route_idx_.data(), route_w_.data());
+    return;
+  }
+  // Forced routing: the router op ran (its cost is real); the choice is drawn here.
+  for (int64_t t = 0; t < T; ++t) {
+    int32_t* idx = &route_idx_[static_cast<size_t>(t * K)];
+    float* wt = &route_w_[static_cast<size_t>(t * K)];
+    const uint64_t stream = mix64(opts_.seed * 31 + step_) ^ hash_name(op.name);
+    std::vector<double> p(static_cast<size_t>(E));
+    for (int64_t e = 0; e < E; ++e)
+      p[static_cast<size_t>(e)] = opts_.routing.kind == RoutingOverride::Zipf ? std::pow(static_cast<double>(e + 1), -opts_.routing.zipf_s) : 1.0;
+    for (int64_t k = 0; k < K; ++k) {
+      if (opts_.routing.kind == RoutingOverride::Fixed) {
+        idx[k] = static_cast<int32_t>(k);
+      } else {  // weighted draw without replacement
+        double total = 0;
+        for (double x : p) total += x;
+        double r = (unit(stream, static_cast<uint64_t>(t * K + k)) * 0.5 + 0.5) * total;
+        int64_t e = 0;
+        for (; e < E - 1; ++e) {
+          if (p[static_cast<size_t>(e)] > 0 && r < p[static_cast<size_t>(e)]) break;
+          r -= p[static_cast<size_t>(e)];
+        }
+        while (p[static_cast<size_t>(e)] == 0) e = (e + E - 1) % E;  // rounding at the end: last live expert
+        idx[k] = static_cast<int32_t>(e);
+        p[static_cast<size_t>(e)] = 0;
+      }
+      wt[k] = 1.0f / static_cast<float>(K);
+    }
+  }
+}
+
+void Executor::experts(const Op& op, const float* h, float* out, const Rows& rows, OpCounts& n) {
+  const MoeSpec& m = op.moe;
+  const int64_t T = rows.T, K = m.top_k, d = ir_.d_model;
+  if (static_cast<int64_t>(route_idx_.size()) != T * K)
+    throw Error(op.name + ": routed experts without a router before them in the same sublayer");
+  std::vector<std::vector<int64_t>> ids(static_cast<size_t>(m.n_experts));
+  std::vector<std::vector<float>> wts(static_cast<size_t>(m.n_experts));
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t k = 0; k < K; ++k) {
+      const size_t e = static_cast<size_t>(route_idx_[static_cast<size_t>(t * K + k)]);
+      ids[e].push_back(t);
+      wts[e].push_back(route_w_[static_cast<size_t>(t * K + k)]);
+    }
+  k_.fill_zero(out, T * d);
+  auto hx = buf(T * d), y = buf(T * d);  // an expert takes each row at most once
+  n.copy_rows = 0;
+  n.copies_read = 0;
+  for (int64_t e = 0; e < m.n_experts; ++e) {
+    const auto& list = ids[static_cast<size_t>(e)];
+    if (list.empty()) continue;
+    const int64_t rows_e = static_cast<int64_t>(list.size());
+    n.copies_read += 1;
+    n.copy_rows += static_cast<double>(rows_e);
+    k_.gather_rows(h, d, list.data(), rows_e, hx->data);
+    mlp(op, e, hx->data, rows_e, y->data);
+    k_.scatter_add_rows(y->data, d, list.data(), wts[static_cast<size_t>(e)].data(), rows_e, out);
+  }
+  work_.distinct_experts_per_layer.push_back(static_cast<int64_t>(n.copies_read));
+}
+
+// ---------------------------------------------------------------- the walk
+
+void Executor::forward(const std::vector<int32_t>& tokens, const Rows& rows, std::vector<float>* logits, Profiler* prof) {
+  const int64_t T = rows.T, d = ir_.d_model;
+  work_ = StepWork{};
+  work_.tokens = T;
+  for (int32_t tok : tokens)
+    if (tok < 0 || tok >= ir_.vocab_size)
+      throw Error(strf("runner: token id %d outside the vocabulary (0..%lld)", tok, (long long)ir_.vocab_size - 1));
+  auto x = buf(T * d), h = buf(T * d), acc = buf(T * d), part = buf(T * d);  // [T, d_model] each
+  k_.fill_zero(x->data, T * d);
+  size_t op_index = 0;  // IR order, as CostModel::ops()
+  OpCounts n;
+  auto begin = [&](const Op& op) {
+    if (prof) prof->push(op.name, "op");
+    n = OpCounts{};
+    n.tokens = n.copy_rows = static_cast<double>(T);
+  };
+  auto end = [&](const Op& op) {
+    k_.synchronize();
+    const OpCost c = cost_.op_cost(op_index++, n);
+    OpWork w{op.name, op.kind, op.layer};
+    w.weight_bytes = c.weight_bytes;
+    w.kv_bytes = c.kv_bytes;
+    w.flops = c.flops;
+    if (op.kind == OpKind::RoutedExperts) w.distinct_experts = static_cast<int64_t>(n.copies_read);
+    work_.ops.push_back(std::move(w));
+    if (prof) {
+      prof->annotate(c.weight_bytes + c.kv_bytes, c.flops);
+      prof->pop();
+    }
+  };
+  for (const Op& op : ir_.pre) {
+    begin(op);
+    const Tensor* table = op.tensors.empty() ? nullptr : &op.tensors.front();
+    const int64_t table_rows = table && !table->shape.empty() ? table->shape[0] : 0;
+    std::vector<int64_t> ids(static_cast<size_t>(T));
+    for (int64_t t = 0; t < T; ++t) {
+      const int64_t r = op.kind == OpKind::TokenEmbedding ? tokens[static_cast<size_t>(t)] : rows.pos[static_cast<size_t>(t)];
+      if (r >= table_rows) throw Error(strf("%s: row %lld outside the table (%lld rows)", op.name.c_str(), (long long)r, (long long)table_rows));
+      ids[static_cast<size_t>(t)] = r;
+    }
+    const TR role = op.kind == OpKind::TokenEmbedding ? TR::TokenEmbedding : TR::PositionEmbedding;
+    k_.embed_add(need(op, role), ids.data(), T, d, static_cast<float>(ir_.embedding_multiplier), x->data);
+    n.gathered_rows = static_cast<double>(std::set<int64_t>(ids.begin(), ids.end()).size());
+    end(op);
+  }
+  for (const Layer& L : ir_.layers) {
+    size_t i = 0;
+    while (i < L.ops.size()) {
+      const int sub = L.ops[i].sublayer;
+      k_.copy2d(h->data, T * d, x->data, T * d, 1, T * d);
+      k_.fill_zero(acc->data, T * d);
+      bool computed = false;
+      for (; i < L.ops.size() && L.ops[i].sublayer == sub; ++i) {
+        const Op& op = L.ops[i];
+        begin(op);
+        switch (op.kind) {
+          case OpKind::Norm:
+            if (op.post_norm) norm(op, acc->data, acc->data, T);
+            else if (!computed) norm(op, h->data, h->data, T);
+            else throw Error(unsupported(op, "a pre-norm after the sublayer's compute ops"));
+            break;
+          case OpKind::Router: router(op, h->data, rows); break;
+          default:
+            if (op.kind == OpKind::Attention && op.attn.type == AttentionType::MLA) mla(op, h->data, part->data, rows, n);
+            else if (op.kind == OpKind::Attention) attention(op, h->data, part->data, rows, n);
+            else if (op.kind == OpKind::RoutedExperts) experts(op, h->data, part->data, rows, n);
+            else if (op.kind == OpKind::Mlp || op.kind == OpKind::SharedExperts) mlp(op, -1, h->data, T, part->data);
+            else throw Error(unsupported(op, std::string("a ") + op_kind_name(op.kind) + " op inside a layer"));
+            k_.add(acc->data, part->data, T * d);
+            computed = true;
+            break;
+        }
+        end(op);
+      }
+      k_.add(x->data, acc->data, T * d);
+    }
+  }
+  for (const Op& op : ir_.post) {
+    begin(op);
+    if (op.kind == OpKind::Norm) {
+      norm(op, x->data, x->data, T);
+    } else if (op.kind == OpKind::LmHead) {
+      auto lg = buf(T * ir_.vocab_size);
+      linear(op, TR::LmHead, x->data, T, d, lg->data, ir_.vocab_size);
+      if (logits) {
+        logits->resize(static_cast<size_t>(T * ir_.vocab_size));
+        k_.to_host(lg->data, T * ir_.vocab_size, logits->data());
+      }
+    }
+    end(op);
+  }
+}
+
+}  // namespace llmcost
