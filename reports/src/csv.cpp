@@ -1,4 +1,5 @@
-// CSV writer: long format, one row per number (table, row, column, unit, value, text).
+// CSV writers: long format, one row per number (table, row, column, unit, value, text), and
+// wide format for a single table (one line per row).
 #include <fmt/format.h>
 
 #include "llmcost/report_doc.h"
@@ -38,6 +39,17 @@ void table_csv(const Table& t, std::string& out) {
 }
 
 }  // namespace
+
+std::string table_csv_wide(const Table& t) {
+  std::string out;
+  for (size_t c = 0; c < t.columns.size(); ++c) out += (c ? "," : "") + csv_field(t.columns[c].key);
+  out += "\n";
+  for (const auto& row : t.rows) {
+    for (size_t c = 0; c < row.size() && c < t.columns.size(); ++c) out += (c ? "," : "") + csv_field(row[c].csv());
+    out += "\n";
+  }
+  return out;
+}
 
 std::string report_csv(const ReportDoc& d) {
   std::string out = "table,row,column,unit,value,text\n";

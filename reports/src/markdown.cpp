@@ -17,27 +17,33 @@ std::string md_escape(const std::string& s) {
   return out;
 }
 
-std::string table_md(const Table& t) {
+}  // namespace
+
+std::string table_markdown(const Table& t) {
+  std::vector<size_t> shown;
+  for (size_t i = 0; i < t.columns.size(); ++i)
+    if (!(t.columns[i].hidden_in & kHiddenInMarkdown)) shown.push_back(i);
   std::string out;
   if (!t.caption.empty()) out += "**" + md_escape(t.caption) + "**\n\n";
   out += "|";
-  for (const auto& c : t.columns) out += " " + md_escape(c.header) + " |";
+  for (size_t i : shown) out += " " + md_escape(t.columns[i].header) + " |";
   out += "\n|";
-  for (size_t i = 0; i < t.columns.size(); ++i) {
-    bool numeric = !t.rows.empty() && i < t.rows[0].size() && t.rows[0][i].is_number();
-    out += numeric ? " ---: |" : " --- |";
+  for (size_t i : shown) {
+    Align a = t.columns[i].align;
+    if (a == Align::Auto)
+      a = !t.rows.empty() && i < t.rows[0].size() && t.rows[0][i].is_number() ? Align::Right : Align::Left;
+    out += a == Align::Right ? " ---: |" : " --- |";
   }
   out += "\n";
   for (const auto& r : t.rows) {
     out += "|";
-    for (const auto& c : r) out += " " + md_escape(c.text) + " |";
+    for (size_t i : shown)
+      if (i < r.size()) out += " " + md_escape(r[i].text) + " |";
     out += "\n";
   }
   for (const auto& n : t.notes) out += "\n" + n + "\n";
   return out + "\n";
 }
-
-}  // namespace
 
 std::string report_markdown(const ReportDoc& d) {
   std::string out = "# " + d.title + "\n\n";
@@ -55,10 +61,10 @@ std::string report_markdown(const ReportDoc& d) {
   for (const auto& s : d.sections) {
     out += "## " + s.heading + "\n\n";
     for (const auto& p : s.paragraphs) out += p + "\n\n";
-    for (const auto& t : s.tables) out += table_md(t);
+    for (const auto& t : s.tables) out += table_markdown(t);
     for (const auto& c : s.charts) {
       out += "<details><summary>Chart data: " + md_escape(chart_table(c).caption) + "</summary>\n\n";
-      out += table_md(chart_table(c));
+      out += table_markdown(chart_table(c));
       out += "</details>\n\n";
     }
   }

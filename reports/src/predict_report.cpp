@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "llmcost/format.h"
+#include "llmcost/report_doc.h"
 
 namespace llmcost {
 
@@ -125,17 +126,6 @@ json phase_json(const PhaseResult& r, bool decode) {
 
 std::string bound_word(const std::string& b) { return b + "-bound"; }
 
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string o = "\"";
-  for (char c : s) o += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return o + "\"";
-}
-std::string md_escape(const std::string& s) {
-  std::string o;
-  for (char c : s) o += c == '|' ? std::string("\\|") : std::string(1, c);
-  return o;
-}
 std::string opt_num(const std::optional<double>& v, const char* f = "{:.4g}") {
   return v ? fmt::format(fmt::runtime(f), *v) : std::string();
 }
@@ -297,6 +287,21 @@ struct PlanCol {
   const char* header;
 };
 
+// Rows as document cells: the rounded text people read and, where it differs, the raw value
+// the CSV carries.
+std::vector<Cell> shown_and_raw(const std::vector<std::string>& shown, const std::vector<std::string>& raw) {
+  std::vector<Cell> cells;
+  for (size_t i = 0; i < shown.size(); ++i)
+    cells.push_back(i < raw.size() && raw[i] != shown[i] ? Cell::shown_raw(shown[i], raw[i]) : Cell::str(shown[i]));
+  return cells;
+}
+
+bool is_one_of(const std::string& k, std::initializer_list<const char*> keys) {
+  for (const char* x : keys)
+    if (k == x) return true;
+  return false;
+}
+
 std::vector<std::string> plan_cells(const PlanRow& r, bool raw) {
   auto f = [&](double v, const char* shown) { return raw ? fmt::format("{:.9g}", v) : fmt::format(fmt::runtime(shown), v); };
   std::vector<std::string> c{r.model, r.hardware, r.quant};
@@ -375,59 +380,42 @@ const char* kPlanNote =
 
 }  // namespace
 
-std::string plan_table(const PlanResult& r) {
-  std::vector<std::string> headers;
-  std::vector<bool> left;
-  // The terminal table drops the capacity and price columns (in JSON/CSV/Markdown).
+namespace {
+
+// The plan as one table: Markdown left-aligns the three columns naming the row, the terminal
+// also its prose columns and drops the capacity, price and devices-per-replica columns.
+Table plan_doc_table(const PlanResult& r) {
+  Table t;
+  t.id = "plan";
+  size_t i = 0;
   for (const auto& c : plan_cols()) {
-    std::string k = c.key;
-    if (k == "capacity_bytes" || k == "usd_per_device_hour" || k == "devices_per_replica") continue;
-    headers.push_back(c.header);
-    left.push_back(k == "model" || k == "hardware" || k == "quant" || k == "layout" || k == "bound" || k == "reason");
+    Column col{c.key, c.header, ""};
+    col.align = i++ < 3 ? Align::Left : Align::Right;
+    col.text_left = is_one_of(c.key, {"model", "hardware", "quant", "layout", "bound", "reason"});
+    if (is_one_of(c.key, {"capacity_bytes", "usd_per_device_hour", "devices_per_replica"})) col.hidden_in = kHiddenInText;
+    t.columns.push_back(col);
   }
-  TextTable t(headers, left);
-  for (const auto& row : r.rows) {
-    auto cells = plan_cells(row, false);
-    std::vector<std::string> kept;
-    for (size_t i = 0; i < plan_cols().size(); ++i) {
-      std::string k = plan_cols()[i].key;
-      if (k == "capacity_bytes" || k == "usd_per_device_hour" || k == "devices_per_replica") continue;
-      kept.push_back(cells[i]);
-    }
-    t.add_row(kept);
-  }
-  std::string out = plan_header_text(r) + t.render() + kPlanNote;
+  for (const auto& row : r.rows) t.rows.push_back(shown_and_raw(plan_cells(row, false), plan_cells(row, true)));
+  return t;
+}
+
+}  // namespace
+
+std::string plan_table(const PlanResult& r) {
+  std::string out = plan_header_text(r) + table_text(plan_doc_table(r)) + kPlanNote;
   for (const auto& h : r.scenario.hardware)
     if (h.usd_per_device_hour) out += fmt::format("price {}: ${:.2f}/device-hour ({})\n", h.name, *h.usd_per_device_hour, h.price_source);
   return out;
 }
 
-std::string plan_csv(const PlanResult& r) {
-  std::string out;
-  for (size_t i = 0; i < plan_cols().size(); ++i) out += (i ? "," : "") + std::string(plan_cols()[i].key);
-  out += "\n";
-  for (const auto& row : r.rows) {
-    auto cells = plan_cells(row, true);
-    for (size_t i = 0; i < cells.size(); ++i) out += (i ? "," : "") + csv_field(cells[i]);
-    out += "\n";
-  }
-  return out;
-}
+std::string plan_csv(const PlanResult& r) { return table_csv_wide(plan_doc_table(r)); }
 
 std::string plan_markdown(const PlanResult& r) {
-  std::string out = "## " + plan_header_text(r) + "\n|";
-  for (const auto& c : plan_cols()) out += " " + std::string(c.header) + " |";
-  out += "\n|";
-  for (size_t i = 0; i < plan_cols().size(); ++i) out += i < 3 ? " --- |" : " ---: |";
-  out += "\n";
-  for (const auto& row : r.rows) {
-    out += "|";
-    for (const auto& c : plan_cells(row, false)) out += " " + md_escape(c) + " |";
-    out += "\n";
-  }
-  return out + "\n" + kPlanNote;
+  return "## " + plan_header_text(r) + "\n" + table_markdown(plan_doc_table(r)) + kPlanNote;
 }
 
+// Stays its own writer: nested (scenario, hardware with sources, parallel as an object), which a
+// document table's flat rows do not express.
 std::string plan_json(const PlanResult& r) {
   const Scenario& s = r.scenario;
   json j;
@@ -536,45 +524,41 @@ const char* kCompareNote =
 
 }  // namespace
 
-std::string compare_table(const CompareResult& r) {
-  std::vector<std::string> h;
-  std::vector<bool> left;
+namespace {
+
+// The comparison as one table; the model column is for the CSV only (the header line names it
+// in the terminal and Markdown).
+Table compare_doc_table(const CompareResult& r) {
+  Table t;
+  t.id = "compare";
+  Column model{"model", "model", ""};
+  model.hidden_in = kHiddenInText | kHiddenInMarkdown;
+  t.columns.push_back(model);
   for (const auto& c : compare_cols()) {
-    h.push_back(c.header);
-    std::string k = c.key;
-    left.push_back(k == "hardware" || k == "layout" || k == "bound" || k == "note");
+    Column col{c.key, c.header, ""};
+    col.align = is_one_of(c.key, {"hardware", "layout"}) ? Align::Left : Align::Right;
+    col.text_left = is_one_of(c.key, {"hardware", "layout", "bound", "note"});
+    t.columns.push_back(col);
   }
-  TextTable t(h, left);
-  for (const auto& row : r.rows) t.add_row(compare_cells(row, false));
-  return compare_header(r) + t.render() + kCompareNote;
+  for (const auto& row : r.rows) {
+    std::vector<Cell> cells{Cell::str(r.model)};
+    for (auto& c : shown_and_raw(compare_cells(row, false), compare_cells(row, true))) cells.push_back(std::move(c));
+    t.rows.push_back(std::move(cells));
+  }
+  return t;
 }
 
-std::string compare_csv(const CompareResult& r) {
-  std::string out = "model";
-  for (const auto& c : compare_cols()) out += "," + std::string(c.key);
-  out += "\n";
-  for (const auto& row : r.rows) {
-    out += csv_field(r.model);
-    for (const auto& c : compare_cells(row, true)) out += "," + csv_field(c);
-    out += "\n";
-  }
-  return out;
-}
+}  // namespace
+
+std::string compare_table(const CompareResult& r) { return compare_header(r) + table_text(compare_doc_table(r)) + kCompareNote; }
+
+std::string compare_csv(const CompareResult& r) { return table_csv_wide(compare_doc_table(r)); }
 
 std::string compare_markdown(const CompareResult& r) {
-  std::string out = "## " + compare_header(r) + "\n|";
-  for (const auto& c : compare_cols()) out += " " + std::string(c.header) + " |";
-  out += "\n|";
-  for (size_t i = 0; i < compare_cols().size(); ++i) out += i < 2 ? " --- |" : " ---: |";
-  out += "\n";
-  for (const auto& row : r.rows) {
-    out += "|";
-    for (const auto& c : compare_cells(row, false)) out += " " + md_escape(c) + " |";
-    out += "\n";
-  }
-  return out + "\n" + kCompareNote;
+  return "## " + compare_header(r) + "\n" + table_markdown(compare_doc_table(r)) + kCompareNote;
 }
 
+// Stays its own writer: each row is the nested predict JSON.
 std::string compare_json(const CompareResult& r) {
   json j;
   j["model"] = r.model;

@@ -1,15 +1,40 @@
-// Charts as tables (so JSON, CSV and Markdown carry the numbers the HTML draws) and chart dispatch.
+// Charts as tables (so JSON, CSV and Markdown carry the numbers the HTML draws), chart dispatch,
+// and the terminal rendering of a table.
 #include "llmcost/report_doc.h"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 
+#include "llmcost/format.h"
+
 namespace llmcost {
 
 namespace {
 Cell num_cell(double v) { return Cell::number(v, svg::format_tick(v)); }
 }  // namespace
+
+std::string table_text(const Table& t) {
+  std::vector<size_t> shown;
+  std::vector<std::string> header;
+  std::vector<bool> left;
+  for (size_t i = 0; i < t.columns.size(); ++i) {
+    if (t.columns[i].hidden_in & kHiddenInText) continue;
+    shown.push_back(i);
+    header.push_back(t.columns[i].header);
+    left.push_back(t.columns[i].text_left);
+  }
+  TextTable text(header, left);
+  for (const auto& r : t.rows) {
+    std::vector<std::string> cells;
+    for (size_t i : shown) cells.push_back(i < r.size() ? r[i].text : std::string());
+    text.add_row(std::move(cells));
+  }
+  std::string out = t.caption.empty() ? "" : t.caption + "\n";
+  out += text.render();
+  for (const auto& n : t.notes) out += n + "\n";
+  return out;
+}
 
 const std::string& chart_id(const Chart& c) {
   return std::visit([](const auto& x) -> const std::string& { return x.id; }, c);
