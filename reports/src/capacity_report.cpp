@@ -216,7 +216,7 @@ svg::LineChart sweep_chart(const ModelPlan& m, const std::string& id, bool laten
 }
 
 // MoE: the distinct experts a decode step reads per layer as the batch grows (the formula is
-// expected_distinct_experts in analyzer/src/cost_model.cpp).
+// expected_distinct_experts in analyzer/cost/cost_model.cpp).
 svg::LineChart experts_chart(const ModelPlan& m, const WorkloadInfo& w, const std::string& id) {
   svg::LineChart c;
   c.id = id;

@@ -191,7 +191,7 @@ std::unique_ptr<Backend> make_backend(const std::string& name) {
   std::string names;
   for (const BackendReg& r : kRegistry) {
     if (name == r.name) {
-      if (!r.make) throw Error(name + ": not available: " + r.unavailable);
+      if (!r.make) throw Error(name + ": not available: " + r.unavailable, ErrorKind::DeviceUnavailable);
       return r.make();
     }
     names += names.empty() ? r.name : std::string(", ") + r.name;

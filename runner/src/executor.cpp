@@ -18,8 +18,8 @@ namespace {
 
 using TR = TensorRole;
 
-std::string unsupported(const Op& op, const std::string& what) {
-  return op.name + ": " + what + " is not supported by the runner";
+Error unsupported(const Op& op, const std::string& what) {
+  return Error(op.name + ": " + what + " is not supported by the runner", ErrorKind::Unsupported);
 }
 
 int64_t rope_dims(const AttentionSpec& a, int64_t head_dim) {
@@ -39,56 +39,56 @@ void Executor::validate(const ModelIR& ir) {
   auto check = [&](const Op& op) {
     switch (op.kind) {
       case OpKind::Norm:
-        if (op.norm == NormType::L2Norm) throw Error(unsupported(op, "an L2 norm"));
-        if (op.tensors.empty() && op.norm != NormType::RMSNorm) throw Error(unsupported(op, "a LayerNorm without weight"));
+        if (op.norm == NormType::L2Norm) throw unsupported(op, "an L2 norm");
+        if (op.tensors.empty() && op.norm != NormType::RMSNorm) throw unsupported(op, "a LayerNorm without weight");
         if (op.tensors.size() > (op.norm_bias ? 2u : 1u))
-          throw Error(unsupported(op, "a norm op holding extra tensors (MTP projections)"));
+          throw unsupported(op, "a norm op holding extra tensors (MTP projections)");
         break;
       case OpKind::Attention: {
         const AttentionSpec& a = op.attn;
-        if (a.sinks) throw Error(unsupported(op, "attention sinks"));
-        if (a.chunk_size > 0) throw Error(unsupported(op, "chunked attention"));
+        if (a.sinks) throw unsupported(op, "attention sinks");
+        if (a.chunk_size > 0) throw unsupported(op, "chunked attention");
         if (a.type == AttentionType::MLA) {
           for (TR r : {TR::MlaKvA, TR::MlaKvANorm, TR::MlaKvB, TR::AttnOut})
-            if (!find_role(op, r)) throw Error(unsupported(op, std::string("MLA without ") + tensor_role_name(r)));
+            if (!find_role(op, r)) throw unsupported(op, std::string("MLA without ") + tensor_role_name(r));
           if (!find_role(op, TR::AttnQ) && !(find_role(op, TR::MlaQA) && find_role(op, TR::MlaQANorm) && find_role(op, TR::MlaQB)))
-            throw Error(unsupported(op, "MLA without attn_q or mla_q_a/mla_q_a_norm/mla_q_b"));
+            throw unsupported(op, "MLA without attn_q or mla_q_a/mla_q_a_norm/mla_q_b");
         } else {
           const bool sep = find_role(op, TR::AttnQ) && find_role(op, TR::AttnK) && find_role(op, TR::AttnV);
           if (!sep && !find_role(op, TR::AttnQkv))
-            throw Error(unsupported(op, "attention without attn_q/attn_k/attn_v or attn_qkv weights"));
-          if (!find_role(op, TR::AttnOut)) throw Error(unsupported(op, "attention without attn_out"));
-          if (a.head_dim != a.v_head_dim) throw Error(unsupported(op, "standard attention with v_head_dim != head_dim"));
+            throw unsupported(op, "attention without attn_q/attn_k/attn_v or attn_qkv weights");
+          if (!find_role(op, TR::AttnOut)) throw unsupported(op, "attention without attn_out");
+          if (a.head_dim != a.v_head_dim) throw unsupported(op, "standard attention with v_head_dim != head_dim");
           for (TR r : {TR::AttnQNorm, TR::AttnKNorm})
             if (const Tensor* t = find_role(op, r)) {
               const int64_t width = r == TR::AttnQNorm ? a.n_heads * a.head_dim : a.n_kv_heads * a.head_dim;
               if (t->numel != a.head_dim && t->numel != width)
-                throw Error(unsupported(op, std::string(tensor_role_name(r)) + " of " + shape_string(t->shape) +
-                                                " (per-head or full width only)"));
+                throw unsupported(op, std::string(tensor_role_name(r)) + " of " + shape_string(t->shape) +
+                                          " (per-head or full width only)");
             }
         }
         break;
       }
       case OpKind::RoutedExperts:
-        if (op.experts_stacked) throw Error(unsupported(op, "stacked expert tensors ([n_experts, ...])"));
+        if (op.experts_stacked) throw unsupported(op, "stacked expert tensors ([n_experts, ...])");
         [[fallthrough]];
       case OpKind::Mlp:
       case OpKind::SharedExperts: {
-        if (op.mlp.act == Activation::SwiGLUClamped) throw Error(unsupported(op, "the clamped SwiGLU activation"));
+        if (op.mlp.act == Activation::SwiGLUClamped) throw unsupported(op, "the clamped SwiGLU activation");
         const bool gate_up = find_role(op, TR::FfnGateUp) || (find_role(op, TR::FfnGate) && find_role(op, TR::FfnUp));
         if (!find_role(op, TR::FfnDown) || (op.mlp.gated ? !gate_up : !find_role(op, TR::FfnUp)))
-          throw Error(unsupported(op, op.mlp.gated ? "a gated MLP without ffn_gate + ffn_up (or ffn_gate_up) and ffn_down"
-                                                   : "an MLP without ffn_up and ffn_down"));
+          throw unsupported(op, op.mlp.gated ? "a gated MLP without ffn_gate + ffn_up (or ffn_gate_up) and ffn_down"
+                                             : "an MLP without ffn_up and ffn_down");
         break;
       }
       case OpKind::Router:
         if (op.moe.softmax_after_topk && op.moe.scoring == ScoringFunc::Sigmoid && op.moe.n_group > 1)
-          throw Error(unsupported(op, "group-limited routing with top-k before scoring"));
+          throw unsupported(op, "group-limited routing with top-k before scoring");
         break;
       default: break;
     }
     for (const Tensor& t : op.tensors)
-      if (t.use == TensorUse::Matmul && t.shape.size() != 2) throw Error(unsupported(op, "tensor " + t.checkpoint_name + " of rank != 2"));
+      if (t.use == TensorUse::Matmul && t.shape.size() != 2) throw unsupported(op, "tensor " + t.checkpoint_name + " of rank != 2");
   };
   for (const Op& op : ir.pre) check(op);
   for (const Layer& L : ir.layers)
@@ -401,7 +401,7 @@ void Executor::forward(const std::vector<int32_t>& tokens, const Rows& rows, std
           case OpKind::Norm:
             if (op.post_norm) norm(op, acc->data, acc->data, T);
             else if (!computed) norm(op, h->data, h->data, T);
-            else throw Error(unsupported(op, "a pre-norm after the sublayer's compute ops"));
+            else throw unsupported(op, "a pre-norm after the sublayer's compute ops");
             break;
           case OpKind::Router: router(op, h->data, rows); break;
           default:
@@ -409,7 +409,7 @@ void Executor::forward(const std::vector<int32_t>& tokens, const Rows& rows, std
             else if (op.kind == OpKind::Attention) attention(op, h->data, part->data, rows, n);
             else if (op.kind == OpKind::RoutedExperts) experts(op, h->data, part->data, rows, n);
             else if (op.kind == OpKind::Mlp || op.kind == OpKind::SharedExperts) mlp(op, -1, h->data, T, part->data);
-            else throw Error(unsupported(op, std::string("a ") + op_kind_name(op.kind) + " op inside a layer"));
+            else throw unsupported(op, std::string("a ") + op_kind_name(op.kind) + " op inside a layer");
             k_.add(acc->data, part->data, T * d);
             computed = true;
             break;

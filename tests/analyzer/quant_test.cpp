@@ -52,7 +52,7 @@ TEST(Quant, Square4096EveryScheme) {
   EXPECT_EQ(bytes(t, QuantScheme::Q2_K), 4096 * 16 * 84);
 }
 
-// Bits per weight of the GGUF block formats (the block table in analyzer/src/quant.cpp, from
+// Bits per weight of the GGUF block formats (the block table in analyzer/cost/quant.cpp, from
 // ggml-common.h): bytes x 8 / elements.
 TEST(Quant, GgufBitsPerWeightMatchDesignTable) {
   const Tensor t = linear(256, 4096);

@@ -598,6 +598,7 @@ TEST(CpuBackend, RefusesWhatItCannotRun) {
     ADD_FAILURE() << "expected an error";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("attention sinks"), std::string::npos) << e.what();
+    EXPECT_EQ(e.kind(), ErrorKind::Unsupported);
   }
   try {
     make_backend("tpu");
@@ -621,6 +622,7 @@ TEST(CpuBackend, RegistryReportsAvailability) {
       ADD_FAILURE() << "expected an error";
     } catch (const Error& e) {
       EXPECT_STREQ(e.what(), "cuda: not available: built without the CUDA backend");
+      EXPECT_EQ(e.kind(), ErrorKind::DeviceUnavailable);
     }
   }
   auto be = make_backend("cpu");

@@ -1,5 +1,5 @@
-// Per-op FLOPs and bytes of one decode step or one prefill (DESIGN.md section 4), and the
-// expected number of distinct experts a batch touches.
+// Per-op FLOPs and bytes of one decode step or one prefill (expected counts -> cost_of_counts, the one
+// per-op formula), and the expected number of distinct experts a batch touches.
 #pragma once
 
 #include <cstdint>

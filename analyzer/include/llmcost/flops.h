@@ -1,4 +1,4 @@
-// FLOPs per token in decode and for a prefill, per op and in total (DESIGN.md section 4).
+// FLOPs per token in decode and for a prefill, per op and in total (formulas in analyzer/cost/flops.cpp).
 #pragma once
 
 #include <cstdint>

@@ -10,7 +10,7 @@
 
 namespace llmcost {
 
-// Breakdown bucket of a weight (DESIGN.md section 2). Order is the report order.
+// Breakdown bucket of a weight (README "What the numbers mean"). Order is the report order.
 enum class ParamGroup { Embedding, Attention, Mlp, ExpertsRouted, ExpertsShared, Router, Norm, LmHead, Other };
 constexpr int kNumParamGroups = 9;
 const char* param_group_name(ParamGroup g);  // "embedding", "attention", "mlp", ...

@@ -10,7 +10,8 @@
 
 namespace llmcost {
 
-// Storage formats of weights (DESIGN.md section 3). Bits per weight include scales and zeros.
+// Storage formats of weights (the table of bits per weight is in analyzer/cost/quant.cpp). Bits per
+// weight include scales and zeros.
 enum class QuantScheme {
   FP32, BF16, FP16,
   FP8,          // e4m3, one fp32 scale per tensor
