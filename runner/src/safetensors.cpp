@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "llmcost/value.h"
+#include "llmcost/weights.h"
 
 namespace llmcost {
 
@@ -543,26 +544,9 @@ bool has_safetensors(const std::string& dir) {
 
 std::vector<ExpectedTensor> expected_checkpoint_tensors(const ModelIR& ir, const std::vector<int>& layers) {
   std::vector<ExpectedTensor> out;
-  auto add_op = [&](const Op& op) {
-    for (const Tensor& t : op.tensors) {
-      if (t.tied) continue;
-      if (op.kind == OpKind::RoutedExperts && op.experts_stacked) {
-        std::vector<int64_t> shape = {op.moe.n_experts};
-        shape.insert(shape.end(), t.shape.begin(), t.shape.end());
-        out.push_back({t.checkpoint_name, shape, op.name});
-      } else if (op.kind == OpKind::RoutedExperts) {
-        for (int64_t e = 0; e < op.moe.n_experts; ++e) out.push_back({expert_checkpoint_name(t, e), t.shape, op.name});
-      } else {
-        out.push_back({t.checkpoint_name, t.shape, op.name});
-      }
-    }
-  };
-  for (const Op& op : ir.pre) add_op(op);
-  for (const Layer& l : ir.layers) {
-    if (!layers.empty() && std::find(layers.begin(), layers.end(), l.index) == layers.end()) continue;
-    for (const Op& op : l.ops) add_op(op);
-  }
-  for (const Op& op : ir.post) add_op(op);
+  for (WeightSlot& s : weight_slots(ir, WeightDtype::FP32))
+    if (s.layer < 0 || layers.empty() || std::find(layers.begin(), layers.end(), s.layer) != layers.end())
+      out.push_back({std::move(s.name), std::move(s.shape), s.op->name});
   return out;
 }
 

@@ -1,4 +1,4 @@
-// Deterministic numbers of the runner: synthetic weights and KV caches (backends) and forced
+// Deterministic numbers of the runner: synthetic weights and KV caches (weights.cpp) and forced
 // routing draws (executor) come from (stream, index) hashes, so a seed reproduces a run anywhere.
 #pragma once
 

@@ -1,5 +1,5 @@
 // The CPU backend: kernels and buffers for the executor (executor.h walks the model). Weights bf16
-// or fp32 (synthetic seeded, or from safetensors with HF names), fp32 activations, bf16 KV cache.
+// or fp32 as weights.h stages them (into huge-page host arrays), fp32 activations, bf16 KV cache.
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -18,9 +18,9 @@
 #include "llmcost/cpu_kernels.h"
 #include "llmcost/safetensors.h"
 #include "llmcost/value.h"
+#include "llmcost/weights.h"
 #include "executor.h"
 #include "strf.h"
-#include "synthetic.h"
 
 namespace llmcost {
 
@@ -62,13 +62,11 @@ template <class T>
 using HugeVec = std::vector<T, HugePageAlloc<T>>;
 
 struct Stored final : DeviceTensor {
-  std::vector<int64_t> shape;
   WeightDtype dtype = WeightDtype::FP32;
   HugeVec<uint16_t> bf16;
   HugeVec<float> f32;
   int64_t rows = 0, cols = 0;  // 2-D view: [shape[0], rest] (vectors: [1, n])
   int64_t numel() const { return rows * cols; }
-  int64_t bytes() const { return numel() * weight_dtype_bytes(dtype); }
   WeightView view() const {
     return WeightView{dtype == WeightDtype::BF16 ? static_cast<const void*>(bf16.data()) : f32.data(), dtype, rows, cols,
                       cols};
@@ -77,25 +75,35 @@ struct Stored final : DeviceTensor {
   const float* vec() const { return f32.data(); }  // Vector tensors are always fp32
 };
 
-// An op's stored tensors by (role, bias): the runner finds weights by what they are, never by
-// checkpoint name.
-using RoleKey = std::pair<TensorRole, bool>;
-using TensorMap = std::map<RoleKey, Stored>;
-inline RoleKey W(TensorRole r) { return {r, false}; }
 using TR = TensorRole;
 
-struct OpState {
-  OpState() = default;
-  explicit OpState(const Op* o) : op(o) {}
-  const Op* op = nullptr;
-  TensorMap t;                      // this op's tensors (for RoutedExperts: unused)
-  std::vector<TensorMap> experts;   // RoutedExperts: one map per expert
-  // Attention caches, bf16. Standard: k [B][n_kv][ctx][head_dim], v [B][n_kv][ctx][v_head_dim].
-  // MLA: k = compressed c_kv [B][ctx][kv_lora_rank], v = k_pe [B][ctx][qk_rope_head_dim].
-  HugeVec<uint16_t> k_cache, v_cache;
-  int64_t k_width = 0, v_width = 0;  // per position, all heads
-  int64_t kv_heads = 1;              // Standard: [B][kv_heads][ctx][head_dim] so a head's keys are contiguous; MLA: 1
-  const Stored* tied = nullptr;     // LmHead with tied embeddings: the embedding table
+// An attention op's caches, bf16. Standard: k [B][n_kv][ctx][head_dim], v [B][n_kv][ctx][v_head_dim]
+// (a head's keys contiguous); MLA: k = compressed c_kv [B][ctx][kv_lora_rank], v = k_pe [B][ctx][qk_rope_head_dim].
+struct KvCache {
+  KvLayout layout;
+  HugeVec<uint16_t> k, v;
+};
+
+// Staging writes straight into each tensor's huge-page array: one copy of the weights, ever.
+class StoreSink final : public WeightSink {
+ public:
+  explicit StoreSink(WeightTable<Stored>& table) : table_(table) {}
+  void* host_buffer(const WeightSlot& slot) override {
+    Stored& s = table_.add(slot);
+    s.dtype = slot.dtype;
+    s.rows = slot.rows;
+    s.cols = slot.cols;
+    const size_t n = static_cast<size_t>(slot.numel());
+    if (s.dtype == WeightDtype::BF16) {
+      s.bf16.resize(n);
+      return s.bf16.data();
+    }
+    s.f32.resize(n);
+    return s.f32.data();
+  }
+
+ private:
+  WeightTable<Stored>& table_;
 };
 
 
@@ -181,13 +189,11 @@ class CpuBackend final : public Backend, private Kernels {
     if (!exec_) throw Error("runner: the cpu backend has no prepared model (call prepare first)");
     return *exec_;
   }
-  void load_op(OpState& st, const SafetensorsCheckpoint* ck);
-  void fill_tensor(Stored& s, const Tensor& t, const std::string& full_name, const SafetensorsCheckpoint* ck, bool matmul_dtype);
-  OpState& state(const Op& op) const { return *by_op_.at(&op); }
-  // Cache entry of (sequence, KV head, position); `width` is the whole position's width.
-  uint16_t* cache_at(HugeVec<uint16_t>& c, int64_t width, int64_t heads, int64_t seq, int64_t head, int64_t pos) const {
-    const int64_t hd = width / heads;
-    return c.data() + ((seq * heads + head) * max_ctx_ + pos) * hd;
+  KvCache& kv(const Op& op) { return kv_.at(&op); }
+  // Cache entry of (sequence, KV head, position) in keys (`value` false) or values.
+  uint16_t* cache_at(KvCache& c, bool value, int64_t seq, int64_t head, int64_t pos) const {
+    const int64_t heads = c.layout.kv_heads, hd = value ? c.layout.v_head_dim() : c.layout.k_head_dim();
+    return (value ? c.v : c.k).data() + ((seq * heads + head) * max_ctx_ + pos) * hd;
   }
 
   // ---- Kernels
@@ -238,10 +244,8 @@ class CpuBackend final : public Backend, private Kernels {
   BackendOptions opts_;
   int threads_ = 1;
   int64_t max_ctx_ = 0;
-  std::vector<OpState> pre_, post_;
-  std::vector<std::vector<OpState>> layers_;
-  std::map<const Op*, OpState*> by_op_;
-  std::map<std::string, const Stored*> by_name_;
+  WeightTable<Stored> weights_;
+  std::map<const Op*, KvCache> kv_;  // attention ops
   std::unique_ptr<Executor> exec_;
 };
 
@@ -315,128 +319,30 @@ RunCalibration CpuBackend::calibrate(int threads, WeightDtype dt,
   return r;
 }
 
-void CpuBackend::fill_tensor(Stored& s, const Tensor& t, const std::string& full_name, const SafetensorsCheckpoint* ck,
-                             bool matmul_dtype) {
-  s.shape = t.shape;
-  s.rows = t.shape.size() >= 2 ? t.shape[0] : 1;
-  s.cols = s.rows > 0 ? t.numel / std::max<int64_t>(1, s.rows) : 0;
-  if (t.shape.size() < 2) s.cols = t.numel;
-  s.dtype = matmul_dtype ? opts_.weight_dtype : WeightDtype::FP32;
-  const size_t n = static_cast<size_t>(t.numel);
-  if (s.dtype == WeightDtype::BF16) s.bf16.resize(n); else s.f32.resize(n);
-  // Norm scales multiply as (norm_weight_offset + w): gemma stores w around 0, applies 1 + w.
-  const bool is_norm_scale = t.group == ParamGroup::Norm && !t.bias;
-  const float norm_offset = is_norm_scale ? static_cast<float>(ir_.norm_weight_offset) : 0.0f;
-  if (ck) {
-    if (s.dtype == WeightDtype::BF16) ck->read_bf16(full_name, t.shape, s.bf16.data());
-    else ck->read_f32(full_name, t.shape, s.f32.data());
-  } else {
-    // Matmul / gather weights ~ U(-1, 1) / sqrt(in) (tables U(-1, 1)); norm scales 1 + 0.1 U;
-    // biases 0.1 U: activations stay O(1) through any depth of slice.
-    const uint64_t stream = mix64(opts_.seed) ^ hash_name(full_name);
-    float scale = 0.1f, offset = 0.0f;
-    if (t.use == TensorUse::Matmul) scale = 1.0f / std::sqrt(static_cast<float>(std::max<int64_t>(1, t.in_features)));
-    else if (t.use == TensorUse::Gather) scale = 1.0f;
-    else if (is_norm_scale) offset = 1.0f - norm_offset;  // effective scale 1 + 0.1 U either way
-    const int64_t N = t.numel;
-    cpu::parallel_for(threads_, N, [&](int64_t i_begin, int64_t i_end) {
-    for (int64_t i = i_begin; i < i_end; ++i) {
-      const float v = offset + scale * unit(stream, static_cast<uint64_t>(i));
-      if (s.dtype == WeightDtype::BF16) s.bf16[static_cast<size_t>(i)] = fp32_to_bf16(v);
-      else s.f32[static_cast<size_t>(i)] = v;
-    }
-    });
-  }
-  if (norm_offset != 0.0f)
-    for (float& v : s.f32) v += norm_offset;
-  // Conv1D-style [in, out] matmuls are stored transposed to [out, in].
-  if (t.use == TensorUse::Matmul && t.shape.size() == 2 && t.in_features == t.shape[0] && t.shape[0] != t.shape[1]) {
-    throw Error(full_name + ": [in, out] (Conv1D) weight layout is not supported by the CPU backend");
-  }
-}
-
-void CpuBackend::load_op(OpState& st, const SafetensorsCheckpoint* ck) {
-  const Op& op = *st.op;
-  auto matmul_like = [](const Tensor& t) { return t.use != TensorUse::Vector; };
-  if (op.kind == OpKind::RoutedExperts) {
-    st.experts.resize(static_cast<size_t>(op.moe.n_experts));
-    for (int64_t e = 0; e < op.moe.n_experts; ++e)
-      for (const Tensor& t : op.tensors) {
-        const std::string full = expert_checkpoint_name(t, e);
-        Stored& s = st.experts[static_cast<size_t>(e)][{t.role, t.bias}];
-        fill_tensor(s, t, full, ck, matmul_like(t));
-        by_name_[full] = &s;
-      }
-  } else {
-    for (const Tensor& t : op.tensors) {
-      const std::string& full = t.checkpoint_name;
-      if (t.tied) continue;  // the embedding table, resolved below
-      Stored& s = st.t[{t.role, t.bias}];
-      fill_tensor(s, t, full, ck, matmul_like(t));
-      by_name_[full] = &s;
-    }
-  }
-}
-
 void CpuBackend::prepare(const ModelIR& ir, const BackendOptions& opts) {
   Executor::validate(ir);
   opts_ = opts;
-  threads_ = opts.threads > 0 ? opts.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  threads_ = host_threads(opts.threads);
   if (opts.max_batch < 1 || opts.max_context < 1)
     throw Error(strf("runner: max batch and max context must be >= 1, got %lld and %lld", (long long)opts.max_batch,
                      (long long)opts.max_context));
   if (opts.check_memory) check_slice_fits(ir, predict_slice_memory(ir, opts), free_memory());
+  exec_.reset();
+  weights_.clear();
+  kv_.clear();
   ir_ = ir;
   max_ctx_ = opts.max_context;
-  by_name_.clear();
-  std::unique_ptr<SafetensorsCheckpoint> ck;
-  if (!opts.weights_path.empty()) {
-    ck = std::make_unique<SafetensorsCheckpoint>(opts.weights_path);
-    std::vector<int> idx;
-    for (const Layer& L : ir_.layers) idx.push_back(L.index);
-    verify_checkpoint(*ck, expected_checkpoint_tensors(ir_, idx), &ir_);
-  }
-  pre_.clear();
-  post_.clear();
-  layers_.clear();
-  for (const Op& op : ir_.pre) pre_.emplace_back(&op);
-  for (const Layer& L : ir_.layers) {
-    layers_.emplace_back();
-    for (const Op& op : L.ops) layers_.back().emplace_back(&op);
-  }
-  for (const Op& op : ir_.post) post_.emplace_back(&op);
-  for (auto& st : pre_) load_op(st, ck.get());
-  for (auto& L : layers_)
-    for (auto& st : L) {
-      load_op(st, ck.get());
-      if (st.op->kind == OpKind::Attention) {
-        const AttentionSpec& a = st.op->attn;
-        if (a.type == AttentionType::MLA) {
-          st.k_width = a.kv_lora_rank;
-          st.v_width = a.qk_rope_head_dim;
-        } else {
-          st.k_width = a.n_kv_heads * a.head_dim;
-          st.v_width = a.n_kv_heads * a.v_head_dim;
-          st.kv_heads = a.n_kv_heads;
-        }
-        st.k_cache.assign(static_cast<size_t>(opts.max_batch * max_ctx_ * st.k_width), 0);
-        st.v_cache.assign(static_cast<size_t>(opts.max_batch * max_ctx_ * st.v_width), 0);
-      }
+  StoreSink sink(weights_);
+  stage_weights(ir_, opts_, sink);
+  weights_.tie(ir_);
+  for (const Layer& L : ir_.layers)
+    for (const Op& op : L.ops) {
+      if (op.kind != OpKind::Attention) continue;
+      KvCache& c = kv_[&op];
+      c.layout = kv_layout(op);
+      c.k.assign(static_cast<size_t>(opts.max_batch * max_ctx_ * c.layout.k_width), 0);
+      c.v.assign(static_cast<size_t>(opts.max_batch * max_ctx_ * c.layout.v_width), 0);
     }
-  for (auto& st : post_) {
-    load_op(st, ck.get());
-    for (const Tensor& t : st.op->tensors)
-      if (t.tied) {
-        for (auto& p : pre_)
-          if (p.op->kind == OpKind::TokenEmbedding && !p.t.empty()) st.tied = &p.t.begin()->second;
-        if (!st.tied) throw Error(st.op->name + ": tied lm_head without a token embedding in the slice");
-      }
-  }
-  by_op_.clear();
-  for (auto& st : pre_) by_op_[st.op] = &st;
-  for (auto& L : layers_)
-    for (auto& st : L) by_op_[st.op] = &st;
-  for (auto& st : post_) by_op_[st.op] = &st;
   exec_ = std::make_unique<Executor>(ir_, static_cast<Kernels&>(*this), opts_);
   exec_->reset(opts.max_batch);
 }
@@ -446,43 +352,27 @@ void CpuBackend::reset(int64_t batch) { executor().reset(batch); }
 void CpuBackend::fill_kv(int64_t batch, int64_t context) {
   executor().reset(batch);
   executor().set_lengths(context);  // checks the context before the caches are written
-  for (auto& L : layers_)
-    for (auto& st : L) {
-      if (st.op->kind != OpKind::Attention) continue;
-      const uint64_t stream = mix64(opts_.seed + 7) ^ hash_name(st.op->name);
-      for (int which = 0; which < 2; ++which) {
-        HugeVec<uint16_t>& c = which ? st.v_cache : st.k_cache;
-        const int64_t width = which ? st.v_width : st.k_width;
-        for (int64_t b = 0; b < batch; ++b)
-          for (int64_t g = 0; g < st.kv_heads; ++g) {
-            uint16_t* base = cache_at(c, width, st.kv_heads, b, g, 0);
-            const int64_t n = context * (width / st.kv_heads);
-            const uint64_t s2 = stream ^ mix64(static_cast<uint64_t>((b * st.kv_heads + g) * 2 + which));
-            cpu::parallel_for(threads_, n, [&](int64_t i_begin, int64_t i_end) {
-              for (int64_t i = i_begin; i < i_end; ++i) base[i] = fp32_to_bf16(unit(s2, static_cast<uint64_t>(i)));
-            });
-          }
-      }
+  for (auto& [op, c] : kv_)
+    for (bool value : {false, true}) {
+      const int64_t n = context * (value ? c.layout.v_head_dim() : c.layout.k_head_dim());
+      for (int64_t b = 0; b < batch; ++b)
+        for (int64_t g = 0; g < c.layout.kv_heads; ++g)
+          synthetic_kv(opts_.seed, *op, b, g, value, n, cache_at(c, value, b, g, 0), threads_);
     }
 }
 
 std::vector<float> CpuBackend::tensor_values(const std::string& hf_name) const {
-  auto it = by_name_.find(hf_name);
-  if (it == by_name_.end()) throw Error("runner: no tensor " + hf_name + " in the prepared slice");
-  const Stored& s = *it->second;
-  std::vector<float> out(static_cast<size_t>(s.numel()));
-  for (int64_t i = 0; i < s.numel(); ++i) out[static_cast<size_t>(i)] = s.at(i);
+  const Stored* s = weights_.by_name(hf_name);
+  if (!s) throw Error("runner: no tensor " + hf_name + " in the prepared slice");
+  std::vector<float> out(static_cast<size_t>(s->numel()));
+  for (int64_t i = 0; i < s->numel(); ++i) out[static_cast<size_t>(i)] = s->at(i);
   return out;
 }
 
 // ---------------------------------------------------------------- kernels
 
 const DeviceTensor* CpuBackend::weight(const Op& op, TensorRole role, bool bias, int64_t expert) const {
-  const OpState& st = state(op);
-  if (role == TR::LmHead && !bias && st.tied) return st.tied;
-  const TensorMap& tm = expert >= 0 ? st.experts.at(static_cast<size_t>(expert)) : st.t;
-  auto it = tm.find({role, bias});
-  return it == tm.end() ? nullptr : &it->second;
+  return weights_.find(op, role, bias, expert);
 }
 
 std::unique_ptr<DeviceBuffer> CpuBackend::alloc(int64_t floats) {
@@ -508,19 +398,19 @@ void CpuBackend::rope(float* x, int64_t T, int64_t ld, int64_t heads, int64_t he
 }
 
 void CpuBackend::kv_store(const Op& op, const float* k, int64_t ldk, const float* v, int64_t ldv, const Rows& rows) {
-  OpState& st = state(op);
-  const int64_t G = st.kv_heads, kd = st.k_width / G, vd = st.v_width / G;
+  KvCache& c = kv(op);
+  const int64_t G = c.layout.kv_heads, kd = c.layout.k_head_dim(), vd = c.layout.v_head_dim();
   for (int64_t t = 0; t < rows.T; ++t) {
     const int64_t seq = rows.seq[static_cast<size_t>(t)], pos = rows.pos[static_cast<size_t>(t)];
     for (int64_t g = 0; g < G; ++g) {
-      fp32_to_bf16(k + t * ldk + g * kd, cache_at(st.k_cache, st.k_width, G, seq, g, pos), static_cast<size_t>(kd));
-      fp32_to_bf16(v + t * ldv + g * vd, cache_at(st.v_cache, st.v_width, G, seq, g, pos), static_cast<size_t>(vd));
+      fp32_to_bf16(k + t * ldk + g * kd, cache_at(c, false, seq, g, pos), static_cast<size_t>(kd));
+      fp32_to_bf16(v + t * ldv + g * vd, cache_at(c, true, seq, g, pos), static_cast<size_t>(vd));
     }
   }
 }
 
 void CpuBackend::attention(const Op& op, const float* q, const Rows& rows, const int64_t* lo, float* att) {
-  OpState& st = state(op);
+  KvCache& c = kv(op);
   const AttentionSpec& a = op.attn;
   const int64_t T = rows.T, H = a.n_heads, G = a.n_kv_heads, hd = a.head_dim, qw = H * hd, qpg = H / G;
   const float scale = static_cast<float>(a.scale > 0 ? a.scale : 1.0 / std::sqrt(static_cast<double>(hd)));
@@ -534,7 +424,7 @@ void CpuBackend::attention(const Op& op, const float* q, const Rows& rows, const
     row.resize(static_cast<size_t>(hd));
     const float* qg = q + t * qw + g * qpg * hd;
     // scores [qpg, n] = q_g [qpg, hd] x K[lo..pos, g]^T: the cached keys are a bf16 "weight" of n rows.
-    const cpu::WeightView keys{cache_at(st.k_cache, st.k_width, G, seq, g, lo[t]), WeightDtype::BF16, n, hd, hd};
+    const cpu::WeightView keys{cache_at(c, false, seq, g, lo[t]), WeightDtype::BF16, n, hd, hd};
     cpu::matmul(qg, qpg, hd, keys, sc.data(), n, 1, cpu::MatmulImpl::Gemv);
     for (int64_t i = 0; i < qpg * n; ++i) {
       float& s = sc[static_cast<size_t>(i)];
@@ -545,7 +435,7 @@ void CpuBackend::attention(const Op& op, const float* q, const Rows& rows, const
     float* og = att + t * qw + g * qpg * hd;
     std::fill(og, og + qpg * hd, 0.0f);
     for (int64_t j = 0; j < n; ++j) {  // each value row converted once, used by the group's qpg heads
-      cpu::bf16_row_to_f32(cache_at(st.v_cache, st.v_width, G, seq, g, lo[t] + j), row.data(), hd);
+      cpu::bf16_row_to_f32(cache_at(c, true, seq, g, lo[t] + j), row.data(), hd);
       for (int64_t i = 0; i < qpg; ++i) cpu::axpy_f32(sc[static_cast<size_t>(i * n + j)], row.data(), og + i * hd, hd);
     }
   }
@@ -554,12 +444,14 @@ void CpuBackend::attention(const Op& op, const float* q, const Rows& rows, const
 
 // q_nope is mapped into the latent space by kv_b's key rows; the latent output back by its value rows.
 void CpuBackend::mla_attention(const Op& op, const float* q, const Rows& rows, const int64_t* lo, float* att) {
-  OpState& st = state(op);
+  KvCache& c = kv(op);
   const AttentionSpec& a = op.attn;
   const int64_t T = rows.T, H = a.n_heads;
   const int64_t nope = a.qk_nope_head_dim, rope = a.qk_rope_head_dim, vd = a.v_head_dim, L = a.kv_lora_rank;
   const int64_t qhd = nope + rope;
-  const Stored& kvb = st.t.at(W(TR::MlaKvB));  // [H * (nope + vd), L]
+  const Stored* kvb_w = weights_.find(op, TR::MlaKvB, false, -1);
+  if (!kvb_w) throw Error(op.name + ": MLA attention without mla_kv_b");
+  const Stored& kvb = *kvb_w;  // [H * (nope + vd), L]
   const WeightView kvbv = kvb.view();
   // q_lat[t, h, :] = sum_i q_nope[t, h, i] * W_uk_h[i, :]
   std::vector<float> qlat(static_cast<size_t>(T * H * L), 0.0f);
@@ -582,8 +474,8 @@ void CpuBackend::mla_attention(const Op& op, const float* q, const Rows& rows, c
     const int64_t seq = rows.seq[static_cast<size_t>(t)], pos = rows.pos[static_cast<size_t>(t)];
     const int64_t n = pos - lo[t] + 1;
     std::vector<float> sc(static_cast<size_t>(H * n)), sr(static_cast<size_t>(H * n));
-    WeightView ckv{cache_at(st.k_cache, L, 1, seq, 0, lo[t]), WeightDtype::BF16, n, L, L};
-    WeightView kpe{cache_at(st.v_cache, rope, 1, seq, 0, lo[t]), WeightDtype::BF16, n, rope, rope};
+    WeightView ckv{cache_at(c, false, seq, 0, lo[t]), WeightDtype::BF16, n, L, L};
+    WeightView kpe{cache_at(c, true, seq, 0, lo[t]), WeightDtype::BF16, n, rope, rope};
     cpu::matmul(&qlat[static_cast<size_t>(t * H * L)], H, L, ckv, sc.data(), n, threads_);
     cpu::matmul(q + t * H * qhd + nope, H, qhd, kpe, sr.data(), n, threads_);
     cpu::parallel_for(threads_, H, [&](int64_t hh_begin, int64_t hh_end) {
@@ -596,7 +488,7 @@ void CpuBackend::mla_attention(const Op& op, const float* q, const Rows& rows, c
     cpu::parallel_for(threads_, H, [&](int64_t h0, int64_t h1) {
       std::vector<float> row(static_cast<size_t>(L));
       for (int64_t j = 0; j < n; ++j) {
-        cpu::bf16_row_to_f32(cache_at(st.k_cache, L, 1, seq, 0, lo[t] + j), row.data(), L);
+        cpu::bf16_row_to_f32(cache_at(c, false, seq, 0, lo[t] + j), row.data(), L);
         for (int64_t hh = h0; hh < h1; ++hh)
           cpu::axpy_f32(sc[static_cast<size_t>(hh * n + j)], row.data(), &olat[static_cast<size_t>((t * H + hh) * L)], L);
       }
