@@ -82,6 +82,7 @@ ModelIR build_model_ir(const Value& config, const std::string& file) {
   ir.model_type = model_type;
   try {
     family->build(r, ir);
+    validate_model_ir(r, ir);
   } catch (const ConfigError&) {
     throw;
   } catch (const Error& e) {
