@@ -8,9 +8,11 @@
 #include <thread>
 #include <vector>
 
+#include "llmcost/families.h"
 #include "llmcost/hardware.h"
 #include "llmcost/model_loader.h"
 #include "llmcost/roofline.h"
+#include "llmcost/value.h"
 
 namespace {
 
@@ -99,6 +101,25 @@ void BM_PredictOne(benchmark::State& st) {
   st.SetLabel(ir.name);
 }
 BENCHMARK(BM_PredictOne)->DenseRange(0, 26)->Unit(benchmark::kMicrosecond);
+
+// `llmcost predict` on a deep dense model: a generated llama config of N layers (100,000 is the
+// most a config may have) built, compiled and predicted with the per-op list. Linear in N: a
+// per-op walk over every layer once made 20,000 layers take 131 s.
+void BM_PredictDeep(benchmark::State& st) {
+  const std::string json = R"({"model_type": "llama", "hidden_size": 64, "num_attention_heads": 4, "num_key_value_heads": 2,
+    "intermediate_size": 128, "vocab_size": 1000, "num_hidden_layers": )" + std::to_string(st.range(0)) + "}";
+  const Value config = parse_json(json, "deep.json");
+  PredictRequest r;
+  r.batch = 32;
+  r.context = 4096;
+  for (auto _ : st) {
+    CompiledModel cm = compile_model(build_model_ir(config, "deep.json"), QuantScheme::BF16, QuantPolicy{}, KvDtype::BF16,
+                                     RoutingModel{});
+    benchmark::DoNotOptimize(predict(cm, hardware().front(), r, true).decode.time_s);
+  }
+  st.counters["layers"] = static_cast<double>(st.range(0));
+}
+BENCHMARK(BM_PredictDeep)->Arg(5000)->Arg(20000)->Arg(100000)->Unit(benchmark::kMillisecond)->MinTime(1.0);
 
 }  // namespace
 

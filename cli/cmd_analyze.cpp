@@ -53,7 +53,15 @@ void register_analyze(CLI::App& app, Context& ctx) {
       opts.prompt_tokens = co->prompt;
       opts.policy = *parse_quant_policy(co->quant_policy);
       opts.kv_dtype = *parse_kv_dtype(co->kv_dtype);
-      Analysis an = analyze(load_model(o->model, ctx.configs()), opts);
+      ModelIR ir = load_model(o->model, ctx.configs());
+      Analysis an;
+      try {
+        an = analyze(std::move(ir), opts);
+      } catch (const WorkloadTooLarge& e) {
+        const bool prompt = e.field() == "prompt_tokens";
+        throw Error(std::string(prompt ? "--prompt " : "--context ") + std::to_string(prompt ? co->prompt : co->context) +
+                    " is too large for this model: " + e.what());
+      }
       emit(o->format == "json" ? analyze_json(an) : analyze_table(an), o->output);
       return 0;
     };

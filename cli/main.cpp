@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "commands.h"
+#include "llmcost/config_reader.h"
 #include "llmcost/model_loader.h"
 #include "llmcost/error.h"
 
@@ -12,7 +13,9 @@ namespace llmcost::cli {
 
 std::string Context::configs() const { return config_dir.empty() ? default_config_dir() : config_dir; }
 
-void emit(const std::string& text, const std::string& path) {
+void emit(const std::string& raw, const std::string& path) {
+  // Names in a table come from input files; an escape sequence in one must not reach a terminal.
+  const std::string text = escape_control_chars(raw, true);
   if (path.empty() || path == "-") {
     std::fwrite(text.data(), 1, text.size(), stdout);
     std::fflush(stdout);

@@ -53,6 +53,18 @@ std::string escape_pointer_token(const std::string& key) {
 }
 }  // namespace
 
+std::string escape_control_chars(const std::string& s, bool keep_line_breaks) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    if (keep_line_breaks && (c == '\n' || c == '\t'))
+      out += c;
+    else
+      append_escaped(out, c);
+  }
+  return out;
+}
+
 std::string quote_for_message(const std::string& s) {
   std::string out = "\"";
   size_t n = 0;

@@ -1,6 +1,8 @@
 // Error kinds by name, and the one place a failure becomes a user-facing line and an exit code.
 #include "llmcost/error.h"
 
+#include "llmcost/config_reader.h"
+
 namespace llmcost {
 
 namespace {
@@ -23,10 +25,12 @@ const char* error_kind_name(ErrorKind k) {
 }
 
 std::string format_error(const std::exception& e) {
+  // One line, whatever text from an input file the message carries.
+  const std::string what = escape_control_chars(e.what());
   switch (kind_of(e)) {
-    case ErrorKind::Usage: return std::string("llmcost: usage error: ") + e.what() + " (run `llmcost --help`)\n";
-    case ErrorKind::Internal: return std::string("llmcost: internal error: ") + e.what() + "\n";
-    default: return std::string("llmcost: error: ") + e.what() + "\n";
+    case ErrorKind::Usage: return "llmcost: usage error: " + what + " (run `llmcost --help`)\n";
+    case ErrorKind::Internal: return "llmcost: internal error: " + what + "\n";
+    default: return "llmcost: error: " + what + "\n";
   }
 }
 

@@ -52,9 +52,20 @@ Analysis analyze(ModelIR ir, const AnalyzeOptions& options) {
   a.options = options;
   for (QuantScheme s : all_quant_schemes()) a.weight_bytes.emplace_back(s, weight_bytes(ir, s, options.policy));
   a.weight_bytes_as_shipped = weight_bytes_as_shipped(ir);
-  for (KvDtype d : all_kv_dtypes()) a.kv_by_dtype[static_cast<int>(d)] = kv_cache(ir, options.context, d);
-  a.decode_flops = decode_flops_per_token(ir, options.context);
-  a.prefill_flops = prefill_flops(ir, options.prompt_tokens > 0 ? options.prompt_tokens : options.context);
+  // A validated IR overflows only through the workload: say which figure.
+  auto sized_by = [](const char* field, auto f) {
+    try {
+      return f();
+    } catch (const Error& e) {
+      throw WorkloadTooLarge(field, e.what());
+    }
+  };
+  const char* prompt_field = options.prompt_tokens > 0 ? "prompt_tokens" : "context";
+  const int64_t prompt = options.prompt_tokens > 0 ? options.prompt_tokens : options.context;
+  for (KvDtype d : all_kv_dtypes())
+    a.kv_by_dtype[static_cast<int>(d)] = sized_by("context", [&] { return kv_cache(ir, options.context, d); });
+  a.decode_flops = sized_by("context", [&] { return decode_flops_per_token(ir, options.context); });
+  a.prefill_flops = sized_by(prompt_field, [&] { return prefill_flops(ir, prompt); });
   a.ir = std::move(ir);
   return a;
 }

@@ -18,21 +18,28 @@ namespace {
 constexpr double kActBytes = 2.0;  // activations are bf16
 
 // Per-token inclusion probability of each expert under the routing model (sums to top_k).
+// Zipf weights p_i = i^-s are never formed: with a large exponent (zipf:400) they underflow to 0
+// past the first few experts and the water-filling below divided 0 by 0. Only ratios p_i / p_m
+// = exp(-s log((i+1)/(m+1))) <= 1 for i >= m are, which go to 0 and never to NaN, whatever s.
 std::vector<double> inclusion_probabilities(int64_t n_experts, int64_t top_k, const RoutingModel& r) {
   std::vector<double> q(static_cast<size_t>(n_experts), static_cast<double>(top_k) / static_cast<double>(n_experts));
   if (r.kind == RoutingModel::Uniform) return q;
-  std::vector<double> p(q.size());
-  for (size_t i = 0; i < p.size(); ++i) p[i] = std::pow(static_cast<double>(i + 1), -r.zipf_s);
+  const size_t n = q.size();
+  std::vector<double> log_rank(n);  // log(i + 1)
+  for (size_t i = 0; i < n; ++i) log_rank[i] = std::log(static_cast<double>(i + 1));
+  auto ratio = [&](size_t i, size_t m) { return std::exp(-r.zipf_s * (log_rank[i] - log_rank[m])); };  // p_i / p_m
+  // rel_tail[m] = sum_{i >= m} p_i / p_m, in [1, n]: 1 + (p_{m+1} / p_m) rel_tail[m + 1].
+  std::vector<double> rel_tail(n, 1.0);
+  for (size_t m = n - 1; m-- > 0;) rel_tail[m] = 1.0 + ratio(m + 1, m) * rel_tail[m + 1];
   // Water-filling: the m most popular experts are saturated (picked by every token), the rest
-  // get c x p_i with c chosen so that the probabilities sum to top_k.
-  std::vector<double> tail(p.size() + 1, 0.0);
-  for (size_t i = p.size(); i-- > 0;) tail[i] = tail[i + 1] + p[i];
-  for (size_t m = 0; m < p.size(); ++m) {
-    double c = (static_cast<double>(top_k) - static_cast<double>(m)) / tail[m];
-    if (c * p[m] <= 1.0) {
-      for (size_t i = 0; i < p.size(); ++i) q[i] = i < m ? 1.0 : c * p[i];
-      return q;
-    }
+  // get c x p_i with c = (top_k - m) / sum_{i >= m} p_i, for the first m where c x p_m <= 1.
+  for (size_t m = 0; m < n; ++m) {
+    const double left = static_cast<double>(top_k) - static_cast<double>(m);
+    if (left > rel_tail[m]) continue;
+    double sum = 0;
+    for (size_t i = m; i < n; ++i) sum += q[i] = ratio(i, m);
+    for (size_t i = 0; i < n; ++i) q[i] = i < m ? 1.0 : left * q[i] / sum;
+    return q;
   }
   std::fill(q.begin(), q.end(), 1.0);
   return q;

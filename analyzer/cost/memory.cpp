@@ -26,10 +26,7 @@ TensorSite site_impl(const Op& op, const ModelIR& ir, int64_t n_experts) {
 }
 
 int64_t op_bytes_impl(const Op& op, QuantScheme s, const QuantPolicy& p, const ModelIR& ir, int64_t n_experts) {
-  TensorSite site = site_impl(op, ir, n_experts);
-  int64_t b = 0;
-  for (const auto& t : op.tensors) b = checked_add(b, tensor_bytes(t, s, p, site));
-  return checked_mul(b, op.copies());
+  return op_weight_bytes(op, s, p, site_impl(op, ir, n_experts));
 }
 
 template <class F>
@@ -69,6 +66,12 @@ bool module_excluded(const std::string& path, const std::vector<std::string>& pa
 
 int64_t op_weight_bytes(const Op& op, QuantScheme s, const QuantPolicy& p, const ModelIR& ir) {
   return op_bytes_impl(op, s, p, ir, n_experts_impl(ir));
+}
+
+int64_t op_weight_bytes(const Op& op, QuantScheme s, const QuantPolicy& p, const TensorSite& site) {
+  int64_t b = 0;
+  for (const auto& t : op.tensors) b = checked_add(b, tensor_bytes(t, s, p, site));
+  return checked_mul(b, op.copies());
 }
 
 int64_t model_n_experts(const ModelIR& ir) { return n_experts_impl(ir); }

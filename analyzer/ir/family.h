@@ -96,4 +96,10 @@ MoeSpec read_topk(const ConfigReader& r, const std::string& experts_key, const s
 void check_unique_layer_list(const ConfigReader& r, const std::string& key, const std::vector<int64_t>& v, int64_t n_layers);
 void init_ir(ModelIR& ir, const ConfigReader& r, const std::string& arch, const Dims& x);
 
+// ---------------------------------------------------------------- validation (validate.cpp)
+
+// Holds a built IR against the physical meaning of its dimensions and factors; the error names the
+// key of `r` (the config the family read) that a bad value came from.
+void validate_model_ir(const ConfigReader& r, const ModelIR& ir);
+
 }  // namespace llmcost

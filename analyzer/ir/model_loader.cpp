@@ -5,6 +5,7 @@
 #include <cctype>
 #include <filesystem>
 
+#include "llmcost/config_reader.h"
 #include "llmcost/families.h"
 #include "llmcost/value.h"
 
@@ -116,7 +117,7 @@ std::string resolve_model_path(const std::string& spec, const std::string& confi
   if (hits.size() > 1) {
     std::string names;
     for (auto* h : hits) names += (names.empty() ? "" : ", ") + h->hf_id;
-    throw Error("model \"" + spec + "\" is ambiguous: it names " + names);
+    throw Error("model \"" + escape_control_chars(spec) + "\" is ambiguous: it names " + names);
   }
   bool looks_like_path = spec.find('/') != std::string::npos && (is_config_ext(p) || spec[0] == '.' || spec[0] == '/');
   if (looks_like_path) throw Error(spec + ": cannot read file (No such file or directory)");
@@ -124,7 +125,7 @@ std::string resolve_model_path(const std::string& spec, const std::string& confi
   std::string close;
   for (const auto& m : models)
     if (lower(m.hf_id).find(key) != std::string::npos) close += (close.empty() ? "" : ", ") + m.hf_id;
-  throw Error("model \"" + spec + "\" is neither a readable path nor a bundled model" +
+  throw Error("model \"" + escape_control_chars(spec) + "\" is neither a readable path nor a bundled model" +
               (close.empty() ? std::string("; run `llmcost models` for the list") : "; did you mean: " + close));
 }
 

@@ -68,7 +68,8 @@ ModelIR build_model_ir(const Value& config, const std::string& file) {
     if (!archs.empty()) {
       family = find_family(archs[0], true);
       if (family)
-        ir.notes.push_back("model_type \"" + model_type + "\" read as " + family->name + " (architectures[0] = " + archs[0] + ")");
+        ir.notes.push_back("model_type \"" + escape_control_chars(model_type) + "\" read as " + family->name +
+                           " (architectures[0] = " + escape_control_chars(archs[0]) + ")");
     }
     if (!family) {
       std::string what = model_type.empty() ? "is missing" : quote_for_message(model_type) + " is not a supported architecture";
@@ -82,6 +83,7 @@ ModelIR build_model_ir(const Value& config, const std::string& file) {
   ir.model_type = model_type;
   try {
     family->build(r, ir);
+    validate_model_ir(r, ir);
   } catch (const ConfigError&) {
     throw;
   } catch (const Error& e) {

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 
 #include "llmcost/config_reader.h"
@@ -15,12 +16,26 @@ namespace {
 
 const char* kDtypeNames[kNumComputeDtypes] = {"fp32", "bf16", "fp16", "fp8", "int8", "fp4"};
 
-// Unit-free upper bounds that catch a value written in the wrong unit (TB/s instead of B/s ...)
-// in the wrong direction: anything below these minima is certainly not in bytes or FLOP/s.
-constexpr double kMinBytes = 1e6;
-constexpr double kMinRate = 1e6;
+// The range a figure of each kind must lie in. The minima catch a value written in the wrong
+// unit (GB instead of bytes, TB/s instead of B/s); the maxima are far past any device (a petabyte,
+// a petabyte per second, an exaFLOP/s; a second of link latency) and refuse figures such as
+// 1.7e308 that only overflow what is computed from them.
+struct Range {
+  double min, max;
+  const char* unit;
+};
+constexpr Range kBytes{1e6, 1e15, "bytes, not GB"};
+constexpr Range kBandwidth{1e6, 1e15, "bytes/s, not GB/s or TB/s"};
+constexpr Range kFlops{1e6, 1e18, "FLOP/s, not TFLOP/s"};
+constexpr Range kLatency{0.0, 1.0, "seconds"};
 
-SourcedValue read_sourced(const ConfigReader& parent, const std::string& key, double min_value) {
+std::string num(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
+SourcedValue read_sourced(const ConfigReader& parent, const std::string& key, const Range& range) {
   const Value* raw = parent.raw(key);
   if (!raw || !raw->is_object())
     parent.fail(key, "must be given as {value: NUMBER, source: \"where the number comes from\"}");
@@ -29,9 +44,8 @@ SourcedValue read_sourced(const ConfigReader& parent, const std::string& key, do
   const Value* v = c->raw("value");
   if (!v || !v->is_number()) c->fail("value", "must be a number");
   double d = v->as_double();
-  if (!std::isfinite(d) || d < min_value)
-    c->fail("value", "must be a finite number >= " + std::to_string(static_cast<long long>(min_value)) +
-                         " (bytes, bytes/s or FLOP/s, not GB or TB/s)");
+  if (!std::isfinite(d) || d < range.min || d >= range.max)
+    c->fail("value", "must be a finite number in [" + num(range.min) + ", " + num(range.max) + ") (" + range.unit + "), got " + num(d));
   SourcedValue out;
   out.value = d;
   const Value* s = c->raw("source");
@@ -41,9 +55,9 @@ SourcedValue read_sourced(const ConfigReader& parent, const std::string& key, do
   return out;
 }
 
-std::optional<SourcedValue> opt_sourced(const ConfigReader& parent, const std::string& key, double min_value) {
+std::optional<SourcedValue> opt_sourced(const ConfigReader& parent, const std::string& key, const Range& range) {
   if (!parent.has(key)) return std::nullopt;
-  return read_sourced(parent, key, min_value);
+  return read_sourced(parent, key, range);
 }
 
 LinkSpec read_link(const ConfigReader& parent, const std::string& key) {
@@ -51,8 +65,8 @@ LinkSpec read_link(const ConfigReader& parent, const std::string& key) {
   c->check_keys({"name", "bw_bytes_per_s", "latency_s"});
   LinkSpec l;
   l.name = c->req_str("name");
-  l.bw_bytes_per_s = read_sourced(*c, "bw_bytes_per_s", kMinRate);
-  l.latency_s = opt_sourced(*c, "latency_s", 0.0);
+  l.bw_bytes_per_s = read_sourced(*c, "bw_bytes_per_s", kBandwidth);
+  l.latency_s = opt_sourced(*c, "latency_s", kLatency);
   return l;
 }
 
@@ -60,7 +74,7 @@ void read_dtype_map(const ConfigReader& parent, const std::string& key, std::opt
   auto c = parent.child(key);
   if (!c) return;
   c->check_keys({kDtypeNames, kDtypeNames + kNumComputeDtypes});
-  for (int i = 0; i < kNumComputeDtypes; ++i) out[i] = opt_sourced(*c, kDtypeNames[i], kMinRate);
+  for (int i = 0; i < kNumComputeDtypes; ++i) out[i] = opt_sourced(*c, kDtypeNames[i], kFlops);
 }
 
 }  // namespace
@@ -122,9 +136,9 @@ HardwareSpec parse_hardware(const Value& doc, const std::string& file) {
   hw.name = r.req_str("name");
   hw.description = r.str_or("description", hw.name);
   hw.kind = r.str_or("kind", "gpu");
-  if (hw.kind != "gpu" && hw.kind != "cpu") r.fail("kind", "must be \"gpu\" or \"cpu\", got \"" + hw.kind + "\"");
-  hw.memory_bytes = read_sourced(r, "memory_bytes", kMinBytes);
-  hw.mem_bw_bytes_per_s = read_sourced(r, "mem_bw_bytes_per_s", kMinRate);
+  if (hw.kind != "gpu" && hw.kind != "cpu") r.fail("kind", "must be \"gpu\" or \"cpu\", got " + quote_for_message(hw.kind));
+  hw.memory_bytes = read_sourced(r, "memory_bytes", kBytes);
+  hw.mem_bw_bytes_per_s = read_sourced(r, "mem_bw_bytes_per_s", kBandwidth);
   if (!r.has("peak_flops_per_s")) r.fail("peak_flops_per_s", "must list dense peaks per dtype (bf16, fp16, fp8, int8, fp4, fp32)");
   read_dtype_map(r, "peak_flops_per_s", hw.peak_flops_per_s);
   if (!hw.peak(ComputeDtype::BF16) && !hw.peak(ComputeDtype::FP16) && !hw.peak(ComputeDtype::FP32))
@@ -135,8 +149,8 @@ HardwareSpec parse_hardware(const Value& doc, const std::string& file) {
     // triad_bw_bytes_per_s, threads, measured_on and date are written by `llmcost calibrate` for
     // people to read; only the triad figure's form is checked.
     c->check_keys({"read_bw_bytes_per_s", "gemm_flops_per_s", "triad_bw_bytes_per_s", "threads", "measured_on", "date"});
-    (void)opt_sourced(*c, "triad_bw_bytes_per_s", kMinRate);
-    hw.calibrated.read_bw_bytes_per_s = opt_sourced(*c, "read_bw_bytes_per_s", kMinRate);
+    (void)opt_sourced(*c, "triad_bw_bytes_per_s", kBandwidth);
+    hw.calibrated.read_bw_bytes_per_s = opt_sourced(*c, "read_bw_bytes_per_s", kBandwidth);
     read_dtype_map(*c, "gemm_flops_per_s", hw.calibrated.gemm_flops_per_s);
   }
   return hw;
@@ -173,7 +187,7 @@ HardwareSpec load_hardware(const std::string& spec, const std::string& config_di
     names += (names.empty() ? "" : ", ") + h.name;
   }
   if (spec.find('/') != std::string::npos) throw Error(spec + ": cannot read file (No such file or directory)");
-  throw Error("hardware \"" + spec + "\" is neither a readable path nor a bundled hardware spec; known: " +
+  throw Error("hardware \"" + escape_control_chars(spec) + "\" is neither a readable path nor a bundled hardware spec; known: " +
               (names.empty() ? std::string("(none in " + dir.string() + ")") : names));
 }
 

@@ -14,10 +14,20 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// A price above this (USD per device-hour) is a typo or an attack, and its cost per token overflows.
+constexpr double kMaxUsdPerDeviceHour = 1e6;
+
 double positive_number(const ConfigReader& r, const std::string& key) {
   const Value* v = r.raw(key);
   if (!v->is_number() || !(v->as_double() > 0) || !std::isfinite(v->as_double()))
     r.fail(key, "must be a positive number");
+  return v->as_double();
+}
+
+double read_price(const ConfigReader& r, const std::string& key) {
+  const Value* v = r.raw(key);
+  if (!v || !v->is_number() || !(v->as_double() > 0) || !(v->as_double() <= kMaxUsdPerDeviceHour))
+    r.fail(key, "must be a price in USD per device-hour, in (0, 1e6]");
   return v->as_double();
 }
 
@@ -41,6 +51,17 @@ std::optional<Prediction> try_predict(const CompiledModel& m, const HardwareSpec
     return predict(m, hw, r, false);
   } catch (const Error&) {
     return std::nullopt;  // layout impossible for this model (heads, widths ...)
+  }
+}
+
+// Loads what entry `pointer` of the scenario names; a failure names the scenario file and entry
+// first, then what went wrong with the model or hardware itself.
+template <class Load>
+auto named_in(const Scenario& s, const std::string& pointer, Load&& load) {
+  try {
+    return load();
+  } catch (const Error& e) {
+    throw ConfigError(s.source_file, pointer, std::string("cannot be loaded: ") + e.what());
   }
 }
 
@@ -83,7 +104,7 @@ Scenario parse_scenario(const Value& doc, const std::string& file) {
         if (auto price = c.child("usd_per_device_hour")) {
           price->check_keys({"value", "source"});
           if (!price->has("value")) price->fail("value", "is required (a positive number)");
-          h.usd_per_device_hour = positive_number(*price, "value");
+          h.usd_per_device_hour = read_price(*price, "value");
           h.price_source = price->req_str("source");
         }
       } else {
@@ -93,10 +114,7 @@ Scenario parse_scenario(const Value& doc, const std::string& file) {
     }
   }
   if (auto prices = r.child("prices_usd_per_device_hour")) {
-    for (const auto& [name, v] : prices->node().members()) {
-      if (!v.is_number() || !(v.as_double() > 0)) prices->fail(name, "must be a price in USD per device-hour (> 0)");
-      s.prices[name] = v.as_double();
-    }
+    for (const auto& member : prices->node().members()) s.prices[member.first] = read_price(*prices, member.first);
   }
   std::vector<std::string> quants;
   const Value* qv = r.raw("quant");
@@ -109,20 +127,20 @@ Scenario parse_scenario(const Value& doc, const std::string& file) {
     auto q = parse_quant_scheme(quants[i]);
     if (!q)
       throw ConfigError(file, r.pointer_of("quant") + (qv && qv->is_array() ? "/" + std::to_string(i) : std::string()),
-                        "must be one of " + quant_scheme_names() + ", got \"" + quants[i] + "\"");
+                        "must be one of " + quant_scheme_names() + ", got " + quote_for_message(quants[i]));
     s.quants.push_back(*q);
   }
   std::string policy = r.str_or("quant_policy", "default");
   auto pol = parse_quant_policy(policy);
-  if (!pol) r.fail("quant_policy", "must be default, experts, routed, all or a comma list of groups, got \"" + policy + "\"");
+  if (!pol) r.fail("quant_policy", "must be default, experts, routed, all or a comma list of groups, got " + quote_for_message(policy));
   s.policy = *pol;
   std::string kv = r.str_or("kv_dtype", "bf16");
   auto kvd = parse_kv_dtype(kv);
-  if (!kvd) r.fail("kv_dtype", "must be bf16, fp8, int8 or int4, got \"" + kv + "\"");
+  if (!kvd) r.fail("kv_dtype", "must be bf16, fp8, int8 or int4, got " + quote_for_message(kv));
   s.kv = *kvd;
   std::string routing = r.str_or("routing", "uniform");
   auto rt = parse_routing(routing);
-  if (!rt) r.fail("routing", "must be uniform or zipf:S with S > 0, got \"" + routing + "\"");
+  if (!rt) r.fail("routing", "must be uniform or zipf:S with S > 0, got " + quote_for_message(routing));
   s.routing = *rt;
   s.max_devices_per_replica = r.int_or("max_devices", 8, 1, 4096);
   s.roofline_hardware = r.str_or("roofline_hardware", "");
@@ -311,7 +329,8 @@ PlanResult run_plan(const Scenario& s, const std::string& config_dir) {
     }
     if (sc.hardware.empty()) throw ConfigError(s.source_file, "/hardware", "is \"all\" but " + config_dir + "/hardware has no specs");
   } else {
-    for (const auto& h : sc.hardware) res.hardware.push_back(load_hardware(h.name, config_dir));
+    for (size_t i = 0; i < sc.hardware.size(); ++i)
+      res.hardware.push_back(named_in(s, "/hardware/" + std::to_string(i), [&] { return load_hardware(sc.hardware[i].name, config_dir); }));
   }
   for (size_t i = 0; i < sc.hardware.size(); ++i) {
     auto it = sc.prices.find(sc.hardware[i].name);
@@ -321,8 +340,9 @@ PlanResult run_plan(const Scenario& s, const std::string& config_dir) {
       sc.hardware[i].price_source = s.source_file + ": /prices_usd_per_device_hour";
     }
   }
-  for (const auto& name : sc.models) {
-    ModelIR ir = load_model(name, config_dir);
+  for (size_t mi = 0; mi < sc.models.size(); ++mi) {
+    const std::string pointer = s.all_models ? "/models" : "/models/" + std::to_string(mi);
+    ModelIR ir = named_in(s, pointer, [&] { return load_model(sc.models[mi], config_dir); });
     for (QuantScheme q : sc.quants) {
       CompiledModel m = compile_model(ir, q, sc.policy, sc.kv, sc.routing);
       for (size_t hi = 0; hi < sc.hardware.size(); ++hi)

@@ -78,6 +78,7 @@ CompiledModel compile_model(const ModelIR& ir, QuantScheme quant, const QuantPol
   // The per-op constants are the cost model's own (CostModel); this adds grouping, stored bytes
   // per layer and the widest activation.
   const CostModel cost(ir, quant, policy, kv);
+  const int64_t n_experts = model_n_experts(ir);  // once: a per-op lookup made compiling quadratic in layers
   size_t next = 0;
   auto visit = [&](const Op& op, int where) {  // where: 0 pre, 1 layer, 2 post
     const CostModel::OpConstants& c = cost.ops()[next++];
@@ -95,7 +96,7 @@ CompiledModel compile_model(const ModelIR& ir, QuantScheme quant, const QuantPol
       if (t.use == TensorUse::Matmul) width += static_cast<double>(t.out_features) * static_cast<double>(op.active_copies());
     if (op.kind != OpKind::LmHead) widest = std::max(widest, width);  // logits are counted apart
 
-    const double stored = static_cast<double>(op_weight_bytes(op, quant, policy, ir));
+    const double stored = static_cast<double>(op_weight_bytes(op, quant, policy, op_site(op, ir, n_experts)));
     m.total_weight_bytes += stored;
     if (where == 0) {
       m.pre_bytes += stored;

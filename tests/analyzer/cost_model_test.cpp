@@ -46,6 +46,26 @@ TEST(Experts, ZipfIsBelowUniform) {
   EXPECT_LT(expected_distinct_experts(256, 8, 16, kZipf), expected_distinct_experts(256, 8, 17, kZipf));
 }
 
+// A large Zipf exponent must not underflow the popularity weights (i^-400 is 0 in double past the
+// first few experts) into 0/0 and "every expert touched": one token still picks exactly top_k,
+// more tokens never fewer, and at most B x k or E.
+TEST(Experts, ZipfLargeExponentStaysWithinTopK) {
+  for (double s : {1.0, 50.0, 400.0, 1e6, 1e300, 1.7e308}) {
+    SCOPED_TRACE(s);
+    const RoutingModel z{RoutingModel::Zipf, s};
+    EXPECT_DOUBLE_EQ(expected_distinct_experts(256, 8, 1, z), 8.0);  // DeepSeek-V3: E = 256, k = 8
+    double prev = 0;
+    for (int64_t b : {1, 2, 3, 8, 64, 1024, 1 << 20}) {
+      const double d = expected_distinct_experts(256, 8, b, z);
+      EXPECT_GE(d, prev - 1e-9) << b;
+      EXPECT_LE(d, std::min(256.0, 8.0 * static_cast<double>(b)) + 1e-9) << b;
+      prev = d;
+    }
+  }
+  // Past the exponent where weights vanish, the 8 most popular experts take every token.
+  EXPECT_NEAR(expected_distinct_experts(256, 8, 1 << 20, RoutingModel{RoutingModel::Zipf, 400.0}), 8.0, 1e-6);
+}
+
 TEST(Experts, ParseRouting) {
   EXPECT_EQ(parse_routing("uniform")->kind, RoutingModel::Uniform);
   auto z = parse_routing("zipf:1.2");

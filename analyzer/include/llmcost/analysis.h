@@ -3,9 +3,11 @@
 
 #include <array>
 #include <optional>
+#include <string>
 #include <utility>
 #include <vector>
 
+#include "llmcost/error.h"
 #include "llmcost/flops.h"
 #include "llmcost/kv_cache.h"
 #include "llmcost/model_ir.h"
@@ -29,6 +31,17 @@ struct AnalyzeOptions {
   int64_t prompt_tokens = 0;  // prefill length; 0 = context
   QuantPolicy policy;         // which tensors the quantized schemes apply to
   KvDtype kv_dtype = KvDtype::BF16;  // the KV dtype the table shows beside bf16
+};
+
+// A workload figure whose derived sizes (KV bytes, FLOPs) pass 64-bit integers for this model;
+// field() is the AnalyzeOptions member ("context" or "prompt_tokens") so a caller can name its flag.
+class WorkloadTooLarge : public Error {
+ public:
+  WorkloadTooLarge(std::string field, const std::string& what) : Error(what, ErrorKind::BadInput), field_(std::move(field)) {}
+  const std::string& field() const { return field_; }
+
+ private:
+  std::string field_;
 };
 
 struct Analysis {

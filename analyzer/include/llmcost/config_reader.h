@@ -14,6 +14,11 @@ namespace llmcost {
 // A config string quoted for a one-line message: control characters escaped, long values cut.
 std::string quote_for_message(const std::string& s);
 
+// Untrusted text with its control characters shown escaped (\n, \t, \xNN) so that nothing read
+// from a file reaches a terminal raw (an escape sequence in a model_type); keep_line_breaks leaves
+// '\n' and '\t' as they are, for multi-line output.
+std::string escape_control_chars(const std::string& s, bool keep_line_breaks = false);
+
 class ConfigReader {
  public:
   static constexpr int64_t kMaxSize = int64_t(1) << 32;

@@ -19,6 +19,8 @@ int64_t op_copy_read_bytes(const Op& op, QuantScheme s, const QuantPolicy& p, co
 
 // Stored bytes of one op: every copy (all n_experts for RoutedExperts), tied tensors 0.
 int64_t op_weight_bytes(const Op& op, QuantScheme s, const QuantPolicy& p, const ModelIR& ir);
+// The same given its site: no walk over the model, for loops over every op.
+int64_t op_weight_bytes(const Op& op, QuantScheme s, const QuantPolicy& p, const TensorSite& site);
 // Bytes of ONE copy of the op's tensors (one expert for RoutedExperts) as read per use;
 // a tied lm_head counts the table it reads.
 int64_t op_copy_read_bytes(const Op& op, QuantScheme s, const QuantPolicy& p, const ModelIR& ir);
