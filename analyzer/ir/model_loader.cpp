@@ -151,19 +151,23 @@ std::string resolve_model_path(const std::string& spec, const std::string& confi
 std::string resolve_model_path_within(const std::string& spec, const std::string& config_dir, const std::string& dir,
                                       const std::string& where) {
   if (auto bundled = find_bundled(spec, list_bundled_models(config_dir))) return *bundled;
-  fs::path rel(spec);
-  bool escapes = spec.empty() || rel.is_absolute() || rel.has_root_name();
-  for (const auto& part : rel) escapes = escapes || part == "..";
+  // Relative to `dir`, or absolute (as `ci record --models /abs/path` writes it); either way the
+  // target, with ".." and symlinks resolved, must lie inside `dir`.
   std::error_code ec;
   const fs::path base = fs::weakly_canonical(dir.empty() ? fs::path(".") : fs::path(dir), ec);
-  if (!escapes) {
-    // Symlinks resolved: a link inside the directory must not lead outside it either.
-    fs::path target = fs::weakly_canonical(base / rel, ec);
-    auto [b, t] = std::mismatch(base.begin(), base.end(), target.begin(), target.end());
-    escapes = ec || b != base.end();
-    if (!escapes)
-      if (auto found = existing_config(base / rel, spec)) return *found;
-  }
+  auto inside = [&](const fs::path& p) {
+    std::error_code e;
+    const fs::path c = fs::weakly_canonical(p, e);
+    auto [b, t] = std::mismatch(base.begin(), base.end(), c.begin(), c.end());
+    return !e && b == base.end() && t != c.end();
+  };
+  const fs::path target = base / fs::path(spec);
+  bool escapes = spec.empty() || !inside(target);
+  if (!escapes)
+    if (auto found = existing_config(target, spec)) {
+      if (inside(*found)) return *found;  // a directory's config.json may be a link out, too
+      escapes = true;
+    }
   throw Error(where + " names model " + quote_for_message(spec) + ", which is neither a bundled model nor a config inside " +
               base.string() + (escapes ? " (paths there may not leave that directory)" : ""));
 }

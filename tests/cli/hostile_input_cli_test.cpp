@@ -94,6 +94,15 @@ TEST_F(HostileCli, BaselineModelNamesAreNotArbitraryPaths) {
   fs::copy_file(fs::path(LLMCOST_CONFIG_DIR) / "models" / "openai-community__gpt2.json", dir_ / "ci" / "mine.json");
   baseline("mine.json");
   EXPECT_EQ(run("ci check --baseline '" + b + "'").code, 1);
+  baseline(dir + "/mine.json");  // absolute, as `ci record --models /abs/path` writes it, but inside
+  EXPECT_EQ(run("ci check --baseline '" + b + "'").code, 1);
+  // A directory inside whose config.json links outside.
+  fs::create_directories(dir_ / "ci" / "m");
+  fs::create_symlink("/etc/hostname", dir_ / "ci" / "m" / "config.json");
+  baseline("m");
+  r = run("ci check --baseline '" + b + "'");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("/models/0/model names model \"m\""), std::string::npos) << r.err;
 }
 
 TEST_F(HostileCli, ToleranceMustBeAFinitePercentage) {
