@@ -1,5 +1,8 @@
 // `llmcost ci record` and `llmcost ci check`: the CI regression gate. Exit codes of check:
 // 0 clean, 1 regression, 2 bad input.
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 
@@ -25,6 +28,22 @@ std::vector<ci::ModelRecord> analytic_records(const std::vector<std::string>& sp
     return out;
   }
   for (const auto& s : specs) out.push_back(ci::analytic_record(s, analyze(load_model(s, config_dir))));
+  return out;
+}
+
+// This build's analytic records for the models a baseline names. A baseline usually arrives with
+// the pull request under test, so its names are not trusted as paths: each must be a bundled
+// model or a config inside the baseline's own directory (see resolve_model_path_within).
+std::vector<ci::ModelRecord> baseline_analytic_records(const ci::Record& base, const std::string& baseline_path,
+                                                       const std::string& config_dir) {
+  const std::string dir = std::filesystem::path(baseline_path).parent_path().string();
+  std::vector<ci::ModelRecord> out;
+  for (size_t i = 0; i < base.models.size(); ++i) {
+    const std::string& spec = base.models[i].model;
+    std::string path =
+        resolve_model_path_within(spec, config_dir, dir, baseline_path + ": /models/" + std::to_string(i) + "/model");
+    out.push_back(ci::analytic_record(spec, analyze(load_model(path, config_dir))));
+  }
   return out;
 }
 
@@ -72,7 +91,7 @@ void register_ci(CLI::App& app, Context& ctx) {
       ci::Record r;
       r.models = analytic_records(ro->models, ctx.configs());
       for (const auto& f : ro->measured) {
-        auto ms = ci::parse_measurements(parse_json(read_text_file(f), f), f);
+        auto ms = ci::parse_measurements(parse_record_file(f), f);
         r.measurements.insert(r.measurements.end(), ms.begin(), ms.end());
       }
       if (!ro->calibration.empty()) fill_bandwidth(r.measurements, calibrated_read_bw(ro->calibration, ctx.configs()));
@@ -95,8 +114,15 @@ void register_ci(CLI::App& app, Context& ctx) {
       ->required();
   chk->add_option("--current", co->current,
                   "Current record/run/benchmark JSON (default: this build's analytic numbers for the baseline's models)");
+  // CLI::Range alone lets "nan" through (every comparison with NaN is false), and a NaN
+  // tolerance would pass every slow-down.
   chk->add_option("--tolerance", co->tolerance_pct, "Allowed slow-down of measured medians beyond noise, in percent")
-      ->check(CLI::Range(0.0, 1000.0));
+      ->check(CLI::Validator(
+          [](std::string& text) -> std::string {
+            double v = std::strtod(text.c_str(), nullptr);
+            return std::isfinite(v) && v >= 0 && v <= 1000 ? "" : "must be a finite percentage in [0, 1000], got " + text;
+          },
+          "PERCENT in [0, 1000]"));
   chk->add_option("--declare", co->declared, "Intended analytic change, as MODEL:KEY (glob * allowed); repeatable");
   chk->add_option("--calibration", co->calibration,
                   "Hardware YAML with a calibrated: section: its read bandwidth normalizes current measurements that "
@@ -116,9 +142,7 @@ void register_ci(CLI::App& app, Context& ctx) {
         }
         if (!co->calibration.empty()) fill_bandwidth(cur.measurements, calibrated_read_bw(co->calibration, ctx.configs()));
         if (cur.models.empty() && !base.models.empty()) {
-          std::vector<std::string> specs;
-          for (const auto& m : base.models) specs.push_back(m.model);
-          cur.models = analytic_records(specs, ctx.configs());
+          cur.models = baseline_analytic_records(base, co->baseline, ctx.configs());
           current_what += std::string(current_what.empty() ? "" : " and ") + "this build's analytic numbers";
         }
         ci::CheckOptions opts;

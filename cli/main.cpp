@@ -7,6 +7,7 @@
 #include "commands.h"
 #include "llmcost/config_reader.h"
 #include "llmcost/model_loader.h"
+#include "llmcost/config_reader.h"  // quote_for_message
 #include "llmcost/error.h"
 
 namespace llmcost::cli {
@@ -36,6 +37,30 @@ void emit(const std::string& raw, const std::string& path) {
   }
 }
 
+namespace {
+
+// When parsing fails and the first word is not a subcommand, say so and list them: CLI11 would
+// report "A subcommand is required", which hides the typo. Empty when that is not the problem.
+std::string unknown_subcommand(CLI::App& app, int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--config-dir") {
+      ++i;
+      continue;
+    }
+    if (!a.empty() && a[0] == '-') continue;
+    std::string names;
+    for (const CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+      if (sub->check_name(a)) return "";
+      names += (names.empty() ? "" : ", ") + sub->get_name();
+    }
+    return "unknown subcommand " + quote_for_message(a) + "; subcommands: " + names;
+  }
+  return "";
+}
+
+}  // namespace
+
 }  // namespace llmcost::cli
 
 int main(int argc, char** argv) {
@@ -55,7 +80,8 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help
-    Error usage(e.what(), ErrorKind::Usage);
+    std::string unknown = cli::unknown_subcommand(app, argc, argv);
+    Error usage(unknown.empty() ? e.what() : unknown, ErrorKind::Usage);
     std::cerr << format_error(usage);
     return exit_code(usage);
   }

@@ -3,6 +3,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdio>
+
 #include "llmcost/config_reader.h"
 
 namespace llmcost {
@@ -28,21 +30,43 @@ json op_json(const RunOpRecord& r) {
 }
 
 constexpr const char* kSeconds = "must be a non-negative number of seconds";
+// Byte and FLOP counts are read as numbers but used as int64 by the gate: below 2^63.
+constexpr double kMaxCount = 9.2e18;
+
+std::string num_text(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
+// A measured figure: absent, or finite and >= 0 (opt_num already refuses non-finite values).
+std::optional<double> opt_nonneg(const ConfigReader& r, const std::string& key, const char* what = kSeconds) {
+  auto v = r.opt_num(key);
+  if (v && *v < 0) r.fail(key, std::string(what) + ", got " + num_text(*v));
+  return v;
+}
+double nonneg_or(const ConfigReader& r, const std::string& key, const char* what = kSeconds) {
+  return opt_nonneg(r, key, what).value_or(0.0);
+}
+double count_or(const ConfigReader& r, const std::string& key) {
+  double v = nonneg_or(r, key, "must be a non-negative count");
+  if (v > kMaxCount) r.fail(key, "must be below 2^63 (9.2e18), got " + num_text(v));
+  return v;
+}
 
 RunOpRecord read_op(const ConfigReader& o) {
   RunOpRecord op;
   op.name = o.req_str("name");
   op.kind = o.str_or("kind", "");
-  op.predicted_s = o.opt_num("predicted_s");
-  if (op.predicted_s && *op.predicted_s < 0) o.fail("predicted_s", kSeconds);
-  auto measured = o.opt_num("measured_s");
-  if (!measured || *measured < 0) o.fail("measured_s", kSeconds);
+  op.predicted_s = opt_nonneg(o, "predicted_s");
+  auto measured = opt_nonneg(o, "measured_s");
+  if (!measured) o.fail("measured_s", kSeconds);
   op.measured_s = *measured;
-  op.measured_s_p10 = o.opt_num("measured_s_p10");
-  op.measured_s_p90 = o.opt_num("measured_s_p90");
-  op.bytes = o.num_or("bytes", 0.0);
-  op.flops = o.num_or("flops", 0.0);
-  op.achieved_bw_bytes_per_s = o.num_or("achieved_bw_bytes_per_s", 0.0);
+  op.measured_s_p10 = opt_nonneg(o, "measured_s_p10");
+  op.measured_s_p90 = opt_nonneg(o, "measured_s_p90");
+  op.bytes = count_or(o, "bytes");
+  op.flops = count_or(o, "flops");
+  op.achieved_bw_bytes_per_s = nonneg_or(o, "achieved_bw_bytes_per_s", "must be a non-negative rate");
   op.error_pct = o.num_or("error_pct", 0.0);
   return op;
 }
@@ -137,23 +161,23 @@ RunRecord run_record_from_json(const Value& doc, const std::string& file) {
     r.weight_bytes = s->int_or("weight_bytes", 0, 0, INT64_MAX);
   }
   if (auto c = root.child("calibration")) {
-    r.read_bw_bytes_per_s = c->num_or("read_bw_bytes_per_s", 0.0);
-    r.gemm_flops_per_s = c->num_or("gemm_flops_per_s", 0.0);
+    r.read_bw_bytes_per_s = nonneg_or(*c, "read_bw_bytes_per_s", "must be a non-negative rate");
+    r.gemm_flops_per_s = nonneg_or(*c, "gemm_flops_per_s", "must be a non-negative rate");
     r.calibration_source = c->str_or("source", "");
   }
   if (auto p = root.child("predicted")) {
-    r.predicted_decode_step_s = p->num_or("decode_step_s", 0.0);
-    r.predicted_prefill_s = p->opt_num("prefill_s");
-    r.predicted_distinct_experts = p->num_or("distinct_experts_per_layer", 0.0);
+    r.predicted_decode_step_s = nonneg_or(*p, "decode_step_s");
+    r.predicted_prefill_s = opt_nonneg(*p, "prefill_s");
+    r.predicted_distinct_experts = nonneg_or(*p, "distinct_experts_per_layer", "must be a non-negative count");
   }
   auto m = root.child("measured");
   if (!m) root.fail("measured", "must be an object (the measured results of `llmcost run`)");
-  r.decode_step_s = m->opt_num("decode_step_s");
-  r.decode_step_s_p10 = m->opt_num("decode_step_s_p10");
-  r.decode_step_s_p90 = m->opt_num("decode_step_s_p90");
-  r.decode_bytes = m->num_or("decode_bytes", 0.0);
-  r.achieved_bw_bytes_per_s = m->num_or("achieved_bw_bytes_per_s", 0.0);
-  r.prefill_s = m->opt_num("prefill_s");
+  r.decode_step_s = opt_nonneg(*m, "decode_step_s");
+  r.decode_step_s_p10 = opt_nonneg(*m, "decode_step_s_p10");
+  r.decode_step_s_p90 = opt_nonneg(*m, "decode_step_s_p90");
+  r.decode_bytes = count_or(*m, "decode_bytes");
+  r.achieved_bw_bytes_per_s = nonneg_or(*m, "achieved_bw_bytes_per_s", "must be a non-negative rate");
+  r.prefill_s = opt_nonneg(*m, "prefill_s");
   r.distinct_experts_per_layer = num_list(*m, "distinct_experts_per_layer");
   if (const Value* steps = m->raw("distinct_experts_per_layer_per_step")) {
     const std::string key = "distinct_experts_per_layer_per_step", what = "must be an array of arrays of integers";
@@ -175,6 +199,6 @@ RunRecord run_record_from_json(const Value& doc, const std::string& file) {
   return r;
 }
 
-RunRecord read_run_record(const std::string& path) { return run_record_from_json(parse_json(read_text_file(path), path), path); }
+RunRecord read_run_record(const std::string& path) { return run_record_from_json(parse_record_file(path), path); }
 
 }  // namespace llmcost

@@ -1,10 +1,6 @@
 // Value tree helpers and file reading shared by the JSON and YAML front ends.
 #include "llmcost/value.h"
 
-#include <cerrno>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
 #include <unordered_map>
 
 namespace llmcost {
@@ -58,31 +54,20 @@ const char* Value::type_name(Type t) {
   return "?";
 }
 
-std::string read_text_file(const std::string& path) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) throw Error(path + ": cannot read file (it is a directory)");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path + ": cannot read file (" + std::strerror(errno) + ")");
-  // Configs are kilobytes; the cap keeps /dev/zero or a mistaken multi-GB file from hanging us.
-  constexpr size_t kMaxBytes = size_t(64) << 20;
-  std::string text;
-  char buf[1 << 16];
-  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
-    text.append(buf, static_cast<size_t>(in.gcount()));
-    if (text.size() > kMaxBytes) throw Error(path + ": cannot read file (larger than 64 MiB; is it really a config?)");
-  }
-  if (in.bad()) throw Error(path + ": cannot read file");
-  return text;
-}
+std::string read_text_file(const std::string& path, const InputLimits& limits) { return read_input_file(path, limits); }
 
 static bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 Value parse_config_file(const std::string& path) {
-  std::string text = read_text_file(path);
-  if (ends_with(path, ".yaml") || ends_with(path, ".yml")) return parse_yaml(text, path);
-  return parse_json(text, path);
+  if (ends_with(path, ".yaml") || ends_with(path, ".yml"))
+    return parse_yaml(read_input_file(path, kYamlInput), path, kYamlInput.max_values);
+  return parse_json(read_input_file(path, kConfigInput), path, kConfigInput.max_values);
+}
+
+Value parse_record_file(const std::string& path) {
+  return parse_json(read_input_file(path, kRecordInput), path, kRecordInput.max_values);
 }
 
 }  // namespace llmcost

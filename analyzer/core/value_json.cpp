@@ -1,5 +1,5 @@
-// JSON front end: nlohmann's SAX parser builds a Value tree directly (bounded depth,
-// so hostile input cannot exhaust the stack).
+// JSON front end: nlohmann's SAX parser builds a Value tree directly (bounded depth and value
+// count, so hostile input can exhaust neither the stack nor memory).
 #include <nlohmann/json.hpp>
 
 #include <limits>
@@ -13,19 +13,20 @@ constexpr size_t kMaxDepth = 64;
 
 class Builder : public nlohmann::json_sax<nlohmann::json> {
  public:
-  explicit Builder(std::string file) : file_(std::move(file)) {}
+  Builder(std::string file, int64_t max_values) : file_(std::move(file)), budget_(max_values), max_values_(max_values) {}
 
-  bool null() override { return add(Value::null()); }
-  bool boolean(bool v) override { return add(Value::boolean(v)); }
-  bool number_integer(number_integer_t v) override { return add(Value::integer(v)); }
+  bool null() override { return spend() && add(Value::null()); }
+  bool boolean(bool v) override { return spend() && add(Value::boolean(v)); }
+  bool number_integer(number_integer_t v) override { return spend() && add(Value::integer(v)); }
   bool number_unsigned(number_unsigned_t v) override {
+    if (!spend()) return false;
     if (v > static_cast<number_unsigned_t>(std::numeric_limits<int64_t>::max()))
       return add(Value::number(static_cast<double>(v)));
     return add(Value::integer(static_cast<int64_t>(v)));
   }
-  bool number_float(number_float_t v, const string_t&) override { return add(Value::number(v)); }
-  bool string(string_t& v) override { return add(Value::string(v)); }
-  bool binary(binary_t&) override { return add(Value::null()); }
+  bool number_float(number_float_t v, const string_t&) override { return spend() && add(Value::number(v)); }
+  bool string(string_t& v) override { return spend() && add(Value::string(v)); }
+  bool binary(binary_t&) override { return spend() && add(Value::null()); }
   bool start_object(std::size_t) override { return open(Value::object()); }
   bool key(string_t& k) override {
     keys_.back() = k;
@@ -47,6 +48,12 @@ class Builder : public nlohmann::json_sax<nlohmann::json> {
   const std::string& error() const { return error_; }
 
  private:
+  // Every value, containers included, spends one unit: the tree's memory is bounded before it grows.
+  bool spend() {
+    if (--budget_ >= 0) return true;
+    error_ = "holds more than " + std::to_string(max_values_) + " values (the limit for this kind of file)";
+    return false;
+  }
   bool add(Value v) {
     if (stack_.empty()) {
       root_ = std::move(v);
@@ -60,6 +67,7 @@ class Builder : public nlohmann::json_sax<nlohmann::json> {
     return true;
   }
   bool open(Value v) {
+    if (!spend()) return false;
     if (stack_.size() >= kMaxDepth) {
       error_ = "is nested deeper than " + std::to_string(kMaxDepth) + " levels";
       return false;
@@ -79,6 +87,7 @@ class Builder : public nlohmann::json_sax<nlohmann::json> {
   }
 
   std::string file_;
+  int64_t budget_, max_values_;
   Value root_;
   std::vector<Value> stack_;
   std::vector<std::string> keys_;
@@ -88,8 +97,8 @@ class Builder : public nlohmann::json_sax<nlohmann::json> {
 
 }  // namespace
 
-Value parse_json(const std::string& text, const std::string& file) {
-  Builder b(file);
+Value parse_json(const std::string& text, const std::string& file, int64_t max_values) {
+  Builder b(file, max_values);
   bool ok = false;
   try {
     ok = nlohmann::json::sax_parse(text, &b, nlohmann::json::input_format_t::json, true, true);

@@ -36,13 +36,11 @@ Value scalar(const YAML::Node& n) {
 }
 
 // Aliases share nodes in yaml-cpp, so a small document can expand to billions of values
-// ("billion laughs"); the converted tree is capped at this many values.
-constexpr int64_t kMaxValues = 1 << 20;
-
-Value convert(const YAML::Node& n, int depth, int64_t& budget, const std::string& file) {
+// ("billion laughs"); the converted tree is capped at max_values values.
+Value convert(const YAML::Node& n, int depth, int64_t& budget, int64_t max_values, const std::string& file) {
   if (depth > kMaxDepth) throw ConfigError(file, "", "is nested deeper than 64 levels");
   if (--budget < 0)
-    throw ConfigError(file, "", "expands to more than " + std::to_string(kMaxValues) + " values (YAML aliases?)");
+    throw ConfigError(file, "", "expands to more than " + std::to_string(max_values) + " values (YAML aliases?)");
   switch (n.Type()) {
     case YAML::NodeType::Undefined:
     case YAML::NodeType::Null:
@@ -51,14 +49,14 @@ Value convert(const YAML::Node& n, int depth, int64_t& budget, const std::string
       return scalar(n);
     case YAML::NodeType::Sequence: {
       Value v = Value::array();
-      for (const auto& item : n) v.push(convert(item, depth + 1, budget, file));
+      for (const auto& item : n) v.push(convert(item, depth + 1, budget, max_values, file));
       return v;
     }
     case YAML::NodeType::Map: {
       std::vector<std::pair<std::string, Value>> members;
       for (const auto& kv : n) {
         if (!kv.first.IsScalar()) throw ConfigError(file, "", "has a mapping key that is not a plain string");
-        members.emplace_back(kv.first.Scalar(), convert(kv.second, depth + 1, budget, file));
+        members.emplace_back(kv.first.Scalar(), convert(kv.second, depth + 1, budget, max_values, file));
       }
       return Value::object_from(std::move(members));
     }
@@ -68,7 +66,7 @@ Value convert(const YAML::Node& n, int depth, int64_t& budget, const std::string
 
 }  // namespace
 
-Value parse_yaml(const std::string& text, const std::string& file) {
+Value parse_yaml(const std::string& text, const std::string& file, int64_t max_values) {
   YAML::Node root;
   try {
     root = YAML::Load(text);
@@ -81,8 +79,8 @@ Value parse_yaml(const std::string& text, const std::string& file) {
   } catch (const std::exception& ex) {
     throw ConfigError(file, "", std::string("is not valid YAML: ") + ex.what());
   }
-  int64_t budget = kMaxValues;
-  return convert(root, 0, budget, file);
+  int64_t budget = max_values;
+  return convert(root, 0, budget, max_values, file);
 }
 
 }  // namespace llmcost

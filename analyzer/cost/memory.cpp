@@ -1,6 +1,8 @@
 // Weight memory: whole-model bytes under a scheme and policy, and as the checkpoint ships.
 #include "llmcost/memory.h"
 
+#include "llmcost/glob.h"
+
 #include <cctype>
 
 namespace llmcost {
@@ -37,26 +39,13 @@ void for_each_main_op(const ModelIR& ir, F f) {
   for (const auto& op : ir.post) f(op);
 }
 
-// Glob with '*' matching any run of characters except '.' (one path component), as
-// transformers' modules_to_not_convert patterns use it ("model.layers.*.self_attn").
-bool glob_match(const char* pat, const char* s) {
-  if (*pat == '\0') return *s == '\0';
-  if (*pat == '*') {
-    for (const char* q = s;; ++q) {
-      if (glob_match(pat + 1, q)) return true;
-      if (*q == '\0' || *q == '.') return false;
-    }
-  }
-  return *pat == *s && glob_match(pat + 1, s + 1);
-}
-
 // A module path is excluded when a pattern names it or one of its parents.
 bool module_excluded(const std::string& path, const std::vector<std::string>& patterns) {
   for (const auto& pat : patterns) {
     for (size_t end = 0; end != std::string::npos;) {
       end = path.find('.', end + 1);
       std::string prefix = end == std::string::npos ? path : path.substr(0, end);
-      if (glob_match(pat.c_str(), prefix.c_str())) return true;
+      if (module_glob_match(pat, prefix)) return true;
     }
   }
   return false;

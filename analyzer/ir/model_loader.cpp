@@ -4,8 +4,9 @@
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
+#include <optional>
 
-#include "llmcost/config_reader.h"
+#include "llmcost/config_reader.h"  // quote_for_message
 #include "llmcost/families.h"
 #include "llmcost/value.h"
 
@@ -95,18 +96,23 @@ std::vector<BundledModel> list_bundled_models(const std::string& config_dir) {
   return out;
 }
 
-std::string resolve_model_path(const std::string& spec, const std::string& config_dir) {
+namespace {
+
+// The config a directory holds, or the path itself; nullopt when nothing is there. Anything that
+// exists is returned so that the reader refuses a FIFO or device by name instead of skipping it.
+std::optional<std::string> existing_config(const fs::path& p, const std::string& spec) {
   std::error_code ec;
-  if (spec.empty()) throw Error("model: an empty name was given; pass a config path or a bundled model (see `llmcost models`)");
-  fs::path p(spec);
   if (fs::is_directory(p, ec)) {
     for (const char* f : {"config.json", "config.yaml", "config.yml"})
-      if (fs::is_regular_file(p / f, ec)) return (p / f).string();
+      if (fs::exists(p / f, ec)) return (p / f).string();
     throw Error(spec + ": directory has no config.json");
   }
-  if (fs::exists(p, ec)) return spec;
+  if (fs::exists(p, ec)) return p.string();
+  return std::nullopt;
+}
 
-  auto models = list_bundled_models(config_dir);
+// A bundled model by stem, HF id or unique alias; nullopt when none matches.
+std::optional<std::string> find_bundled(const std::string& spec, const std::vector<BundledModel>& models) {
   const std::string key = lower(spec);
   std::vector<const BundledModel*> hits;
   for (const auto& m : models) {
@@ -119,6 +125,19 @@ std::string resolve_model_path(const std::string& spec, const std::string& confi
     for (auto* h : hits) names += (names.empty() ? "" : ", ") + h->hf_id;
     throw Error("model \"" + escape_control_chars(spec) + "\" is ambiguous: it names " + names);
   }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string resolve_model_path(const std::string& spec, const std::string& config_dir) {
+  if (spec.empty()) throw Error("model: an empty name was given; pass a config path or a bundled model (see `llmcost models`)");
+  fs::path p(spec);
+  if (auto found = existing_config(p, spec)) return *found;
+
+  auto models = list_bundled_models(config_dir);
+  if (auto bundled = find_bundled(spec, models)) return *bundled;
+  const std::string key = lower(spec);
   bool looks_like_path = spec.find('/') != std::string::npos && (is_config_ext(p) || spec[0] == '.' || spec[0] == '/');
   if (looks_like_path) throw Error(spec + ": cannot read file (No such file or directory)");
   // Suggest bundled models that contain the text.
@@ -127,6 +146,30 @@ std::string resolve_model_path(const std::string& spec, const std::string& confi
     if (lower(m.hf_id).find(key) != std::string::npos) close += (close.empty() ? "" : ", ") + m.hf_id;
   throw Error("model \"" + escape_control_chars(spec) + "\" is neither a readable path nor a bundled model" +
               (close.empty() ? std::string("; run `llmcost models` for the list") : "; did you mean: " + close));
+}
+
+std::string resolve_model_path_within(const std::string& spec, const std::string& config_dir, const std::string& dir,
+                                      const std::string& where) {
+  if (auto bundled = find_bundled(spec, list_bundled_models(config_dir))) return *bundled;
+  // Relative to `dir`, or absolute (as `ci record --models /abs/path` writes it); either way the
+  // target, with ".." and symlinks resolved, must lie inside `dir`.
+  std::error_code ec;
+  const fs::path base = fs::weakly_canonical(dir.empty() ? fs::path(".") : fs::path(dir), ec);
+  auto inside = [&](const fs::path& p) {
+    std::error_code e;
+    const fs::path c = fs::weakly_canonical(p, e);
+    auto [b, t] = std::mismatch(base.begin(), base.end(), c.begin(), c.end());
+    return !e && b == base.end() && t != c.end();
+  };
+  const fs::path target = base / fs::path(spec);
+  bool escapes = spec.empty() || !inside(target);
+  if (!escapes)
+    if (auto found = existing_config(target, spec)) {
+      if (inside(*found)) return *found;  // a directory's config.json may be a link out, too
+      escapes = true;
+    }
+  throw Error(where + " names model " + quote_for_message(spec) + ", which is neither a bundled model nor a config inside " +
+              base.string() + (escapes ? " (paths there may not leave that directory)" : ""));
 }
 
 ModelIR load_model(const std::string& spec, const std::string& config_dir) {

@@ -174,7 +174,8 @@ std::vector<HardwareSpec> list_hardware(const std::string& config_dir) {
 HardwareSpec load_hardware(const std::string& spec, const std::string& config_dir) {
   if (spec.empty()) throw Error("hardware: an empty name was given; run `llmcost hw` for the list");
   std::error_code ec;
-  if (fs::is_regular_file(spec, ec)) return parse_hardware(parse_config_file(spec), spec);
+  // Anything that exists is read, so that a FIFO or device is refused by name (never waited on).
+  if (fs::exists(spec, ec) && !fs::is_directory(spec, ec)) return parse_hardware(parse_config_file(spec), spec);
   fs::path dir = fs::path(config_dir) / "hardware";
   for (const char* ext : {".yaml", ".yml"}) {
     fs::path p = dir / (spec + ext);

@@ -178,7 +178,8 @@ Scenario parse_scenario(const Value& doc, const std::string& file) {
 
 Scenario load_scenario(const std::string& spec, const std::string& config_dir) {
   std::error_code ec;
-  if (fs::is_regular_file(spec, ec)) return parse_scenario(parse_config_file(spec), spec);
+  // Anything that exists is read, so that a FIFO or device is refused by name (never waited on).
+  if (fs::exists(spec, ec) && !fs::is_directory(spec, ec)) return parse_scenario(parse_config_file(spec), spec);
   fs::path dir = fs::path(config_dir) / "scenarios";
   for (const char* ext : {".yaml", ".yml"}) {
     fs::path p = dir / (spec + ext);

@@ -6,10 +6,13 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <unordered_map>
+#include <unordered_set>
 #include <nlohmann/json.hpp>
 
 #include "llmcost/config_reader.h"
 #include "llmcost/flops.h"
+#include "llmcost/glob.h"
 #include "llmcost/kv_cache.h"
 #include "llmcost/memory.h"
 #include "llmcost/quant.h"
@@ -48,6 +51,23 @@ double to_seconds(double v, const std::string& unit, const ConfigReader& r, cons
   r.fail(key, "must be one of ns, us, ms, s, got \"" + unit + "\"");
 }
 
+// A relative half-spread above this is no measurement (a spread 20x the median): refused rather
+// than turned into a threshold that lets any slow-down pass.
+constexpr double kMaxNoiseRel = 10.0;
+// Bytes are int64 in a record; a figure at or past 2^63 cannot be one.
+constexpr double kMaxBytes = 9.2e18;
+
+void check_noise(double noise_rel, const ConfigReader& r, const std::string& key) {
+  if (!(noise_rel >= 0 && noise_rel <= kMaxNoiseRel))
+    r.fail(key, "gives a relative noise of " + fmt_g(noise_rel) + ", outside 0.." + fmt_g(kMaxNoiseRel));
+}
+
+double nonneg(const ConfigReader& r, const std::string& key, const std::string& what) {
+  auto v = r.opt_num(key);  // finite or absent
+  if (!v || *v < 0) r.fail(key, what + (v ? ", got " + fmt_g(*v) : std::string()));
+  return *v;
+}
+
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   size_t n = v.size();
@@ -63,19 +83,22 @@ std::vector<Measurement> parse_gbench(const ConfigReader& root, const std::strin
   if (auto ctx = root.child("context")) {
     // Recorded with --benchmark_context=llmcost_read_bw_bytes_per_s=<calibrated B/s>.
     if (const Value* v = ctx->raw("llmcost_read_bw_bytes_per_s")) {
+      const std::string key = "llmcost_read_bw_bytes_per_s";
       if (v->is_number()) bw = v->as_double();
       else if (v->is_string()) {
         try {
           bw = std::stod(v->as_string());
         } catch (...) {
-          ctx->fail("llmcost_read_bw_bytes_per_s", "must be a number of bytes/s, got \"" + v->as_string() + "\"");
+          ctx->fail(key, "must be a number of bytes/s, got " + quote_for_message(v->as_string()));
         }
       }
+      if (!(std::isfinite(bw) && bw >= 0)) ctx->fail(key, "must be a non-negative number of bytes/s, got " + fmt_g(bw));
     }
   }
   struct Acc {
     std::vector<double> iters;
     std::optional<double> med, stddev, cv;
+    std::string med_at, noise_at;  // pointers of the entries the median and the noise come from
     int64_t bytes = 0;
   };
   std::map<std::string, Acc> by_name;
@@ -87,22 +110,32 @@ std::vector<Measurement> parse_gbench(const ConfigReader& root, const std::strin
     if (b.has("error_occurred") && b.bool_or("error_occurred", false)) continue;
     if (!by_name.count(name)) order.push_back(name);
     Acc& acc = by_name[name];
+    const double rt = nonneg(b, "real_time", "must be a non-negative number");
     if (run_type == "aggregate") {
       std::string agg = b.req_str("aggregate_name");
       if (agg == "cv") {
-        acc.cv = b.num_or("real_time", 0.0);  // cv is a ratio, printed without a unit
+        acc.cv = rt;  // cv is a ratio, printed without a unit
+        check_noise(rt, b, "real_time");
+        acc.noise_at = b.pointer_of("real_time");
         continue;
       }
-      double t = to_seconds(b.num_or("real_time", -1.0), b.str_or("time_unit", "ns"), b, "time_unit");
-      if (t < 0) b.fail("real_time", "must be a non-negative number");
-      if (agg == "median") acc.med = t;
-      else if (agg == "stddev") acc.stddev = t;
+      double t = to_seconds(rt, b.str_or("time_unit", "ns"), b, "time_unit");
+      if (agg == "median") {
+        acc.med = t;
+        acc.med_at = b.pointer();
+      } else if (agg == "stddev") {
+        acc.stddev = t;
+        acc.noise_at = b.pointer_of("real_time");
+      }
     } else {
-      const Value* rt = b.raw("real_time");
-      if (!rt || !rt->is_number() || rt->as_double() < 0) b.fail("real_time", "must be a non-negative number");
-      acc.iters.push_back(to_seconds(rt->as_double(), b.str_or("time_unit", "ns"), b, "time_unit"));
-      if (const Value* bps = b.raw("bytes_per_second"); bps && bps->is_number())
-        acc.bytes = static_cast<int64_t>(std::llround(bps->as_double() * acc.iters.back()));
+      acc.iters.push_back(to_seconds(rt, b.str_or("time_unit", "ns"), b, "time_unit"));
+      if (acc.noise_at.empty()) acc.noise_at = b.pointer_of("real_time");
+      if (b.has("bytes_per_second")) {
+        const double bytes = nonneg(b, "bytes_per_second", "must be a non-negative number of bytes/s") * acc.iters.back();
+        if (!(bytes < kMaxBytes))
+          b.fail("bytes_per_second", "x real_time gives " + fmt_g(bytes) + " bytes, past what a record holds (2^63)");
+        acc.bytes = static_cast<int64_t>(std::llround(bytes));
+      }
     }
   }
   std::vector<Measurement> out;
@@ -128,6 +161,9 @@ std::vector<Measurement> parse_gbench(const ConfigReader& root, const std::strin
         m.noise_rel = (*hi - *lo) / (2 * m.median_s);
       }
     }
+    if (!(m.noise_rel <= kMaxNoiseRel))
+      throw ConfigError(file, a.noise_at, "gives benchmark " + quote_for_message(name) + " a relative noise of " +
+                                              fmt_g(m.noise_rel) + ", outside 0.." + fmt_g(kMaxNoiseRel));
     out.push_back(m);
   }
   return out;
@@ -149,21 +185,32 @@ std::vector<Measurement> parse_run(const Value& doc, const std::string& file) {
     m.source = file;
     return m;
   };
+  // The reader has checked every time as finite and >= 0; the spread must still be plausible.
+  auto noise_of = [&](double p10, double p90, double t, const std::string& pointer) {
+    double n = std::max(0.0, (p90 - p10) / (2 * t));
+    if (!(n <= kMaxNoiseRel))
+      throw ConfigError(file, pointer, "gives a relative noise of " + fmt_g(n) + " ((p90 - p10) / 2 median), outside 0.." +
+                                           fmt_g(kMaxNoiseRel));
+    return n;
+  };
   std::vector<Measurement> out;
   double step_noise = 0.0;
   if (const auto& step = run.decode_step_s) {
     if (run.decode_step_s_p10 && run.decode_step_s_p90 && *step > 0)
-      step_noise = std::max(0.0, (*run.decode_step_s_p90 - *run.decode_step_s_p10) / (2 * *step));
+      step_noise = noise_of(*run.decode_step_s_p10, *run.decode_step_s_p90, *step, "/measured/decode_step_s_p90");
     out.push_back(measurement("decode_step", *step, step_noise, run.weight_bytes));
   }
   if (run.prefill_s && *run.prefill_s > 0) out.push_back(measurement("prefill", *run.prefill_s, step_noise, 0));
   if (run.ops)
-    for (const RunOpRecord& op : *run.ops) {
+    for (size_t i = 0; i < run.ops->size(); ++i) {
+      const RunOpRecord& op = (*run.ops)[i];
       // The op's own p10/p90 when the run gives them, else the step's relative spread.
       const double t = op.measured_s;
       const double noise = op.measured_s_p10 && op.measured_s_p90 && t > 0
-                               ? std::max(0.0, (*op.measured_s_p90 - *op.measured_s_p10) / (2 * t))
+                               ? noise_of(*op.measured_s_p10, *op.measured_s_p90, t,
+                                          "/ops/" + std::to_string(i) + "/measured_s_p90")
                                : step_noise;
+      // bytes: the reader checked 0 <= bytes < 2^63, so the conversion is defined.
       out.push_back(measurement("op:" + op.name, t, noise, static_cast<int64_t>(op.bytes)));
     }
   if (out.empty()) throw ConfigError(file, "/measured", "holds no decode_step_s, prefill_s or ops to gate on");
@@ -209,12 +256,12 @@ Record parse_our_record(const ConfigReader& root, const std::string& file) {
       ConfigReader e(ms->items()[i], file, "/measurements/" + std::to_string(i));
       Measurement m;
       m.name = e.req_str("name");
-      auto med = e.opt_num("median_s");
-      if (!med || *med < 0) e.fail("median_s", "must be a non-negative number of seconds");
-      m.median_s = *med;
+      m.median_s = nonneg(e, "median_s", "must be a non-negative number of seconds");
       m.noise_rel = e.num_or("noise_rel", 0.0);
-      if (m.noise_rel < 0) e.fail("noise_rel", "must be >= 0");
-      m.read_bw_bytes_per_s = e.num_or("read_bw_bytes_per_s", 0.0);
+      check_noise(m.noise_rel, e, "noise_rel");
+      m.read_bw_bytes_per_s = e.has("read_bw_bytes_per_s")
+                                  ? nonneg(e, "read_bw_bytes_per_s", "must be a non-negative number of bytes/s")
+                                  : 0.0;
       m.bytes = e.int_or("bytes", 0, 0, INT64_MAX);
       m.source = e.str_or("source", file);
       r.measurements.push_back(m);
@@ -294,7 +341,7 @@ Record parse_record(const Value& doc, const std::string& file) {
                         "), `llmcost run --format json` output or Google Benchmark JSON");
 }
 
-Record load_record(const std::string& path) { return parse_record(parse_json(read_text_file(path), path), path); }
+Record load_record(const std::string& path) { return parse_record(parse_record_file(path), path); }
 
 std::string record_json(const Record& r) {
   nlohmann::ordered_json j;
@@ -355,26 +402,7 @@ int64_t CheckResult::regressions() const {
   return std::count_if(findings.begin(), findings.end(), [](const Finding& f) { return f.is_regression(); });
 }
 
-bool glob_match(const std::string& p, const std::string& t) {
-  // Iterative wildcard match with backtracking to the last '*'.
-  size_t pi = 0, ti = 0, star = std::string::npos, mark = 0;
-  while (ti < t.size()) {
-    if (pi < p.size() && p[pi] == '*') {
-      star = pi++;
-      mark = ti;
-    } else if (pi < p.size() && p[pi] == t[ti]) {
-      ++pi;
-      ++ti;
-    } else if (star != std::string::npos) {
-      pi = star + 1;
-      ti = ++mark;
-    } else {
-      return false;
-    }
-  }
-  while (pi < p.size() && p[pi] == '*') ++pi;
-  return pi == p.size();
-}
+bool glob_match(const std::string& p, const std::string& t) { return wildcard_match(p, t); }
 
 CheckResult check(const Record& base, const Record& cur, const CheckOptions& opts) {
   CheckResult res;
@@ -385,18 +413,28 @@ CheckResult check(const Record& base, const Record& cur, const CheckOptions& opt
     return false;
   };
 
+  // Every lookup goes through a hash map, so a check is linear in the size of both records.
+  // Duplicate names resolve as before: the first current model / measurement, the last metric.
+  std::unordered_map<std::string, const ModelRecord*> cur_models, base_models;
+  for (const auto& m : cur.models) cur_models.emplace(m.model, &m);
+  for (const auto& m : base.models) base_models.emplace(m.model, &m);
+
   // Analytic: exact.
   for (const auto& bm : base.models) {
-    auto cm = std::find_if(cur.models.begin(), cur.models.end(), [&](const ModelRecord& m) { return m.model == bm.model; });
+    auto cm_it = cur_models.find(bm.model);
+    const ModelRecord* cm = cm_it == cur_models.end() ? nullptr : cm_it->second;
+    std::unordered_map<std::string, const AnalyticValue*> cur_metrics;
+    std::unordered_set<std::string> base_keys;
+    if (cm)
+      for (const auto& v : cm->metrics) cur_metrics[v.key] = &v;
+    for (const auto& bv : bm.metrics) base_keys.insert(bv.key);
     for (const auto& bv : bm.metrics) {
       Finding f;
       f.subject = bm.model;
       f.key = bv.key;
       f.baseline = value_text(bv);
-      const AnalyticValue* cv = nullptr;
-      if (cm != cur.models.end())
-        for (const auto& v : cm->metrics)
-          if (v.key == bv.key) cv = &v;
+      auto cv_it = cur_metrics.find(bv.key);
+      const AnalyticValue* cv = cv_it == cur_metrics.end() ? nullptr : cv_it->second;
       if (!cv) {
         f.status = declared(bm.model, bv.key) ? Status::Declared : Status::Missing;
         f.current = "-";
@@ -416,14 +454,19 @@ CheckResult check(const Record& base, const Record& cur, const CheckOptions& opt
       }
       res.findings.push_back(f);
     }
-    if (cm != cur.models.end())
+    if (cm)
       for (const auto& cv : cm->metrics)
-        if (std::none_of(bm.metrics.begin(), bm.metrics.end(), [&](const AnalyticValue& v) { return v.key == cv.key; }))
+        if (!base_keys.count(cv.key))
           res.findings.push_back({bm.model, cv.key, Status::Added, "-", value_text(cv), 0.0, "re-record the baseline"});
   }
   for (const auto& cm : cur.models)
-    if (std::none_of(base.models.begin(), base.models.end(), [&](const ModelRecord& m) { return m.model == cm.model; }))
+    if (!base_models.count(cm.model))
       res.findings.push_back({cm.model, "*", Status::Added, "-", "present", 0.0, "model not in the baseline"});
+
+  std::unordered_map<std::string, const Measurement*> cur_measured;
+  std::unordered_set<std::string> base_measured;
+  for (const auto& m : cur.measurements) cur_measured.emplace(m.name, &m);
+  for (const auto& m : base.measurements) base_measured.insert(m.name);
 
   // Measured: medians normalized by calibrated read bandwidth, beyond tolerance and noise.
   for (const auto& bm : base.measurements) {
@@ -431,15 +474,15 @@ CheckResult check(const Record& base, const Record& cur, const CheckOptions& opt
     f.subject = "measured";
     f.key = bm.name;
     f.baseline = fmt_time(bm.median_s) + " ±" + fmt_g(bm.noise_rel * 100, 3) + "%";
-    auto it = std::find_if(cur.measurements.begin(), cur.measurements.end(),
-                           [&](const Measurement& m) { return m.name == bm.name; });
-    if (it == cur.measurements.end()) {
+    auto found = cur_measured.find(bm.name);
+    if (found == cur_measured.end()) {
       f.status = cur.measurements.empty() ? Status::NotCompared : Status::Missing;
       f.current = "-";
       f.note = cur.measurements.empty() ? "no current measurements given" : "not in the current measurements";
       res.findings.push_back(f);
       continue;
     }
+    const Measurement* it = found->second;
     ++res.measured_compared;
     f.current = fmt_time(it->median_s) + " ±" + fmt_g(it->noise_rel * 100, 3) + "%";
     double ratio;
@@ -464,8 +507,7 @@ CheckResult check(const Record& base, const Record& cur, const CheckOptions& opt
     res.findings.push_back(f);
   }
   for (const auto& cm : cur.measurements)
-    if (std::none_of(base.measurements.begin(), base.measurements.end(),
-                     [&](const Measurement& m) { return m.name == cm.name; }))
+    if (!base_measured.count(cm.name))
       res.findings.push_back({"measured", cm.name, Status::Added, "-", fmt_time(cm.median_s), 0.0, "not in the baseline"});
   return res;
 }

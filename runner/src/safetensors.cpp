@@ -17,6 +17,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "llmcost/config_reader.h"  // quote_for_message
+#include "llmcost/input_file.h"
 #include "llmcost/value.h"
 #include "llmcost/weights.h"
 
@@ -163,6 +165,7 @@ std::string ptr_token(const std::string& s) {
 }
 
 constexpr uint64_t kMaxHeaderBytes = 100ull << 20;  // the safetensors format's own limit (100 MB)
+constexpr int kMaxHeaderDepth = 8;                   // a valid header nests 3 levels
 
 }  // namespace
 
@@ -211,14 +214,8 @@ struct SafetensorsFile::Impl {
 SafetensorsFile::SafetensorsFile(const std::string& path) : impl_(std::make_unique<Impl>()) {
   Impl& m = *impl_;
   m.path = path;
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) m.fail(std::string("cannot open safetensors file (") + std::strerror(errno) + ")");
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    m.fail("is not a regular file");
-  }
-  uint64_t file_bytes = static_cast<uint64_t>(st.st_size);
+  uint64_t file_bytes = 0;
+  int fd = open_regular_file(path, &file_bytes);  // refuses a FIFO or device without blocking
   if (file_bytes < 8) {
     ::close(fd);
     m.fail("truncated safetensors file: " + std::to_string(file_bytes) + " bytes, need at least 8 for the header length");
@@ -240,7 +237,20 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : impl_(std::make_uniq
     m.fail("corrupt safetensors header: header length " + std::to_string(header_bytes) + " exceeds the 100 MB limit");
   if (header_bytes < 2) m.fail("corrupt safetensors header: header length " + std::to_string(header_bytes) + " is too short for a JSON object");
   const char* hp = reinterpret_cast<const char*>(base + 8);
-  json h = json::parse(hp, hp + header_bytes, nullptr, false);
+  // A valid header nests 3 deep ({name: {shape: [...]}}); stop at the first container past the
+  // limit, before a header of nested '[' builds millions of empty arrays.
+  struct TooDeep {};
+  auto depth_guard = [](int depth, json::parse_event_t ev, json&) {
+    if ((ev == json::parse_event_t::object_start || ev == json::parse_event_t::array_start) && depth >= kMaxHeaderDepth)
+      throw TooDeep{};
+    return true;
+  };
+  json h;
+  try {
+    h = json::parse(hp, hp + header_bytes, depth_guard, false);
+  } catch (const TooDeep&) {
+    m.fail("corrupt safetensors header: nested deeper than " + std::to_string(kMaxHeaderDepth) + " levels");
+  }
   if (h.is_discarded()) m.fail("corrupt safetensors header: not valid JSON");
   if (!h.is_object()) m.fail("corrupt safetensors header: must be a JSON object");
   m.data_section = base + 8 + header_bytes;
@@ -361,25 +371,39 @@ struct SafetensorsCheckpoint::Impl {
     }
   }
   void load_index(const std::string& index_path) {
-    std::ifstream in(index_path, std::ios::binary);
-    if (!in) throw Error(index_path + ": cannot open index file");
-    json j = json::parse(in, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) throw Error(index_path + ": / must be a JSON object");
-    auto wm = j.find("weight_map");
-    if (wm == j.end() || !wm->is_object())
+    // Regular file, size and value count capped before parsing; parse errors name the index.
+    Value j = parse_record_file(index_path);
+    if (!j.is_object()) throw Error(index_path + ": / must be a JSON object");
+    const Value* wm = j.find("weight_map");
+    if (!wm || !wm->is_object())
       throw Error(index_path + ": /weight_map must be an object mapping tensor names to .safetensors files");
     fs::path dir = fs::path(index_path).parent_path();
-    for (auto it = wm->begin(); it != wm->end(); ++it) {
-      std::string ptr = "/weight_map/" + ptr_token(it.key());
-      if (!it.value().is_string()) throw Error(index_path + ": " + ptr + " must be a file name (string)");
-      std::string rel = it.value().get<std::string>();
-      fs::path f = dir / rel;
+    for (const auto& [name, file] : wm->members()) {
+      std::string at = index_path + ": /weight_map/" + ptr_token(name);
+      if (!file.is_string()) throw Error(at + " must be a file name (string)");
+      const std::string& rel = file.as_string();
+      // Shards live beside the index: an absolute path or a ".." would let a downloaded index
+      // open any file on the machine. Symlinks inside the directory stay allowed (the Hugging
+      // Face cache links every shard into blobs/).
+      fs::path r(rel);
+      bool escapes = rel.empty() || r.is_absolute() || r.has_root_name() || r.has_root_directory();
+      for (const auto& part : r) escapes = escapes || part == "..";
+      if (escapes) throw Error(at + " must name a file inside " + (dir.empty() ? std::string(".") : dir.string()) +
+                               " (no absolute path or ..), got " + quote_for_message(rel));
+      fs::path f = dir / r;
+      if (std::string kind = non_regular_kind(f.string()); !kind.empty())
+        throw Error(at + " names " + quote_for_message(rel) + ", which is " + kind + ", not a regular file");
       std::error_code ec;
-      if (!fs::is_regular_file(f, ec)) throw Error(index_path + ": " + ptr + " names " + rel + ", which does not exist");
-      size_t fi = add_file(f.string());
-      const TensorInfo* t = files[fi].find(it.key());
-      if (!t) throw Error(index_path + ": " + ptr + " names " + rel + ", which has no tensor '" + it.key() + "'");
-      tensors.emplace(it.key(), std::make_pair(fi, t));
+      if (!fs::is_regular_file(f, ec)) throw Error(at + " names " + quote_for_message(rel) + ", which does not exist");
+      size_t fi;
+      try {
+        fi = add_file(f.string());
+      } catch (const Error& e) {  // the shard's own error, prefixed with the index the user gave
+        throw Error(at + " names a shard that cannot be used: " + e.what());
+      }
+      const TensorInfo* t = files[fi].find(name);
+      if (!t) throw Error(at + " names " + quote_for_message(rel) + ", which has no tensor '" + name + "'");
+      tensors.emplace(name, std::make_pair(fi, t));
     }
   }
 };
@@ -421,6 +445,8 @@ SafetensorsCheckpoint::SafetensorsCheckpoint(const std::string& path) : impl_(st
     } else {
       m.add_all(m.add_file(path));
     }
+  } else if (std::string kind = non_regular_kind(path); !kind.empty()) {
+    m.fail("cannot read checkpoint (it is " + kind + ", not a regular file)");
   } else {
     m.fail("no such safetensors file or directory");
   }

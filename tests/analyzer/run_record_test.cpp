@@ -142,9 +142,9 @@ TEST(RunRecord, BadInputNamesFileAndPointer) {
   EXPECT_EQ(error_of(R"({"measured": {}, "ops": {}})"),
             "run.json: /ops must be an array of {name, predicted_s, measured_s, ...}");
   EXPECT_EQ(error_of(R"({"measured": {}, "ops": [{"name": "a", "measured_s": -1}]})"),
-            "run.json: /ops/0/measured_s must be a non-negative number of seconds");
+            "run.json: /ops/0/measured_s must be a non-negative number of seconds, got -1");
   EXPECT_EQ(error_of(R"({"measured": {}, "prefill_ops": [{"name": "a", "predicted_s": -1, "measured_s": 1}]})"),
-            "run.json: /prefill_ops/0/predicted_s must be a non-negative number of seconds");
+            "run.json: /prefill_ops/0/predicted_s must be a non-negative number of seconds, got -1");
   EXPECT_EQ(error_of(R"({"measured": {"distinct_experts_per_layer_per_step": [[1, "x"]]}})"),
             "run.json: /measured/distinct_experts_per_layer_per_step/0/1 must be an integer");
   EXPECT_EQ(error_of(R"({"measured": {"decode_step_s": "fast"}})").rfind("run.json: /measured/decode_step_s must be a number", 0),

@@ -17,7 +17,7 @@ using Ran = llmcost_test::CliRun;
 const char* kLlama = R"({"model_type": "llama", "hidden_size": 64, "num_attention_heads": 4, "num_key_value_heads": 2,
   "intermediate_size": 128, "num_hidden_layers": 2, "vocab_size": 100)";
 
-class HostileCli : public llmcost_test::CliTest {
+class HostileNumbersCli : public llmcost_test::CliTest {
  protected:
   // A failure: exit 1, nothing on stdout, exactly one stderr line that contains `what`.
   void expect_error(const std::string& args, const std::string& what) const {
@@ -41,7 +41,7 @@ class HostileCli : public llmcost_test::CliTest {
 };
 
 // partial_rotary_factor 2.0 overflowed the runner's rope buffer; 1e30 made its int cast undefined.
-TEST_F(HostileCli, RotaryFactorPastTheHead) {
+TEST_F(HostileNumbersCli, RotaryFactorPastTheHead) {
   for (const char* f : {"2.0", "1e30"}) {
     const std::string c = config(std::string(", \"partial_rotary_factor\": ") + f);
     expect_error("analyze " + c, "config.json: /partial_rotary_factor must be a number in (0, 1]");
@@ -53,7 +53,7 @@ TEST_F(HostileCli, RotaryFactorPastTheHead) {
 }
 
 // zipf:400 underflowed to 0/0 and read all 256 experts per step at batch 1 (8 are possible).
-TEST_F(HostileCli, LargeZipfExponentReadsAtMostTopK) {
+TEST_F(HostileNumbersCli, LargeZipfExponentReadsAtMostTopK) {
   for (const char* s : {"zipf:1", "zipf:50", "zipf:400", "zipf:1e6"}) {
     SCOPED_TRACE(s);
     EXPECT_NEAR(predicted_experts(s, 1), 8.0, 1e-9);
@@ -72,7 +72,7 @@ TEST_F(HostileCli, LargeZipfExponentReadsAtMostTopK) {
   EXPECT_LT(z400, uniform);
 }
 
-TEST_F(HostileCli, HardwareFiguresMustBePlausible) {
+TEST_F(HostileNumbersCli, HardwareFiguresMustBePlausible) {
   std::string hw = write_file("big.yaml", "name: big\nmemory_bytes: {value: 1.0e11, source: test}\n"
                               "mem_bw_bytes_per_s: {value: 1.7e308, source: test}\n"
                               "peak_flops_per_s: {bf16: {value: 1.0e14, source: test}}\n");
@@ -88,7 +88,7 @@ TEST_F(HostileCli, HardwareFiguresMustBePlausible) {
 }
 
 // Infinite prices printed "$inf"; unknown names in a scenario did not name the scenario.
-TEST_F(HostileCli, ScenarioPricesAndNames) {
+TEST_F(HostileNumbersCli, ScenarioPricesAndNames) {
   const std::string m = "models: [meta-llama/Llama-3.1-8B]\n";
   expect_error("plan " + scenario(m + "hardware: [h100-sxm]\nprices_usd_per_device_hour: {h100-sxm: .inf}\n"),
                "s.yaml: /prices_usd_per_device_hour/h100-sxm must be a price in USD per device-hour");
@@ -102,7 +102,7 @@ TEST_F(HostileCli, ScenarioPricesAndNames) {
 }
 
 // `--context 2^40` overflowed the prefill FLOPs without naming the flag.
-TEST_F(HostileCli, ContextWhoseSizesOverflowNamesTheFlag) {
+TEST_F(HostileNumbersCli, ContextWhoseSizesOverflowNamesTheFlag) {
   expect_error("analyze meta-llama/Llama-3.1-405B --context 1099511627776", "--context 1099511627776 is too large for this model");
   expect_error("analyze meta-llama/Llama-3.1-405B --prompt 1099511627776", "--prompt 1099511627776 is too large for this model");
   Ran r = run("predict meta-llama/Llama-3.1-8B --hw h100-sxm --context 1099511627776");
@@ -112,7 +112,7 @@ TEST_F(HostileCli, ContextWhoseSizesOverflowNamesTheFlag) {
 }
 
 // An escape sequence in a model_type (or a file name) must not reach the terminal raw.
-TEST_F(HostileCli, ControlCharactersAreEscaped) {
+TEST_F(HostileNumbersCli, ControlCharactersAreEscaped) {
   const std::string c = write_file("esc.json", R"({"model_type": "\u001b[2J\u001b[31mevil\u0007"})");
   Ran r = run("analyze " + c);
   EXPECT_EQ(r.code, 1);

@@ -1,7 +1,9 @@
 // Tests of the safetensors reader/writer: round trips per dtype, sharded index, dtype
 // conversions, and one-line errors for corrupt, truncated or mismatching files.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -362,6 +364,62 @@ TEST_F(SafetensorsTest, WriterRefusesInconsistentInput) {
   expect_error([&] { write_safetensors(p("w.safetensors"), {t, t}); }, p("w.safetensors") + ": tensor name 'w'", {"twice"});
   expect_error([&] { tensor_from_f32("w", TensorDtype::F32, {3}, {1, 2}); }, "tensor 'w': 2 values for shape [3]", {});
   EXPECT_FALSE(fs::exists(p("w.safetensors")));
+}
+
+// ---------------------------------------------------------------- hostile checkpoints (issue 14)
+
+TEST_F(SafetensorsTest, IndexShardPathsStayInsideTheCheckpoint) {
+  const std::string index = p("model.safetensors.index.json");
+  write_safetensors(p("s1.safetensors"), {tensor_from_f32("a", TensorDtype::F32, {2}, {1, 2})});
+  for (const std::string& escape : {std::string("/etc/passwd"), std::string("../outside.safetensors"),
+                                    std::string("sub/../../outside.safetensors"), std::string("")}) {
+    std::ofstream(index) << R"({"weight_map": {"a": ")" << escape << R"("}})";
+    // The index the user gave is named, with the pointer; no byte of the other file is read.
+    expect_error([&] { SafetensorsCheckpoint ck(dir_.string()); }, index + ": /weight_map/a must name a file inside " + dir_.string(),
+                 {"no absolute path or ..", "\"" + escape + "\""});
+  }
+  // A shard inside the directory that is not a safetensors file: its error, prefixed with the index.
+  std::ofstream(p("junk.safetensors")) << "root:x:0:0:root:/root:/bin/bash\n";
+  std::ofstream(index) << R"({"weight_map": {"a": "junk.safetensors"}})";
+  expect_error([&] { SafetensorsCheckpoint ck(index); }, index + ": /weight_map/a names a shard that cannot be used: " + p("junk.safetensors"),
+               {"corrupt safetensors header"});
+  // Subdirectories inside the checkpoint stay allowed.
+  fs::create_directories(dir_ / "sub");
+  write_safetensors(p("sub/s2.safetensors"), {tensor_from_f32("a", TensorDtype::F32, {2}, {3, 4})});
+  std::ofstream(index) << R"({"weight_map": {"a": "sub/s2.safetensors"}})";
+  SafetensorsCheckpoint ck(index);
+  EXPECT_EQ(ck.load_f32("a", {2}), (std::vector<float>{3, 4}));
+}
+
+TEST_F(SafetensorsTest, FifosAreRefusedWithoutBlocking) {
+  ASSERT_EQ(::mkfifo(p("pipe.safetensors").c_str(), 0600), 0);
+  expect_error([&] { SafetensorsFile f(p("pipe.safetensors")); }, p("pipe.safetensors") + ": cannot read file (it is a named pipe",
+               {});
+  expect_error([&] { SafetensorsCheckpoint ck(p("pipe.safetensors")); },
+               p("pipe.safetensors") + ": cannot read checkpoint (it is a named pipe, not a regular file)", {});
+  ASSERT_EQ(::mkfifo(p("model.safetensors.index.json").c_str(), 0600), 0);
+  expect_error([&] { SafetensorsCheckpoint ck(p("model.safetensors.index.json")); },
+               p("model.safetensors.index.json") + ": cannot read checkpoint (it is a named pipe", {});
+  // An index naming a FIFO shard.
+  fs::create_directories(dir_ / "ck");
+  ASSERT_EQ(::mkfifo(p("ck/shard.safetensors").c_str(), 0600), 0);
+  std::ofstream(p("ck/model.safetensors.index.json")) << R"({"weight_map": {"a": "shard.safetensors"}})";
+  expect_error([&] { SafetensorsCheckpoint ck(p("ck")); }, p("ck/model.safetensors.index.json") + ": /weight_map/a names \"shard.safetensors\", which is a named pipe",
+               {});
+}
+
+TEST_F(SafetensorsTest, DeeplyNestedHeaderIsRefusedQuickly) {
+  // 90 MB of '[' once took 4.8 GB and 39 s before "not valid JSON".
+  std::string header(90u << 20, '[');
+  std::string path = raw("deep.safetensors", header, "");
+  header.clear();
+  header.shrink_to_fit();
+  auto t0 = std::chrono::steady_clock::now();
+  expect_error([&] { SafetensorsFile f(path); }, path + ": corrupt safetensors header: nested deeper than 8 levels", {});
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 1.0);
+  // Past the format's 100 MB cap, the header length alone decides.
+  path = raw("long.safetensors", "{}", std::string(16, '\0'), (100ll << 20) + 1);
+  expect_error([&] { SafetensorsFile f(path); }, path + ": corrupt safetensors header", {"exceeds"});
 }
 
 }  // namespace

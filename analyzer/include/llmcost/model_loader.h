@@ -28,6 +28,12 @@ std::vector<std::string> model_aliases(const std::string& name);
 // Resolve MODEL to a config file path. Throws Error listing close choices when unknown.
 std::string resolve_model_path(const std::string& spec, const std::string& config_dir);
 
+// Resolve MODEL named inside a file someone else may have written (a CI baseline from a pull
+// request): a bundled model, or a config path (relative to `dir`, or absolute) whose target, with
+// ".." and symlinks resolved, lies inside `dir`. Anything else throws Error "WHERE names model ...".
+std::string resolve_model_path_within(const std::string& spec, const std::string& config_dir, const std::string& dir,
+                                      const std::string& where);
+
 // Resolve, parse and build. The IR's name is the HF id for bundled models, else the stem.
 ModelIR load_model(const std::string& spec, const std::string& config_dir);
 

@@ -8,7 +8,8 @@
 #include <utility>
 #include <vector>
 
-#include "llmcost/error.h"  // Error and ConfigError, which the readers throw
+#include "llmcost/error.h"       // Error and ConfigError, which the readers throw
+#include "llmcost/input_file.h"  // InputLimits
 
 namespace llmcost {
 
@@ -63,14 +64,17 @@ class Value {
   std::vector<std::pair<std::string, Value>> obj_;
 };
 
-// Parse a document. `file` is only used in error messages. Throws ConfigError.
-Value parse_json(const std::string& text, const std::string& file);
-Value parse_yaml(const std::string& text, const std::string& file);
+// Parse a document. `file` is only used in error messages. Throws ConfigError, also when the
+// tree would hold more than `max_values` values.
+Value parse_json(const std::string& text, const std::string& file, int64_t max_values = kConfigInput.max_values);
+Value parse_yaml(const std::string& text, const std::string& file, int64_t max_values = kYamlInput.max_values);
 
-// Read a whole file; throws Error naming the path when it cannot.
-std::string read_text_file(const std::string& path);
+// Read a whole file (regular files only, size capped before reading); throws Error naming the path.
+std::string read_text_file(const std::string& path, const InputLimits& limits = kConfigInput);
 
-// Parse by extension: .yaml/.yml as YAML, everything else as JSON.
+// Parse by extension: .yaml/.yml as YAML, everything else as JSON, under the config/YAML limits.
 Value parse_config_file(const std::string& path);
+// A run, benchmark or CI record JSON file, under the run/CI limits.
+Value parse_record_file(const std::string& path);
 
 }  // namespace llmcost
