@@ -395,6 +395,33 @@ TEST(CpuBackend, Qwen2MoeSharedGateMatchesReference) { check_family(kQwen2Moe); 
 TEST(CpuBackend, Qwen3MoeMatchesReference) { check_family(kQwen3Moe); }
 TEST(CpuBackend, DeepseekV3MlaMatchesExpandedReference) { check_family(kDeepseekV3); }
 
+// Degenerate widths through every kernel, prefill and decode against the reference: d_model 1, 2, 3
+// as one head of 1, 2 or 3 dims (no rotary pair, one pair, a pair plus an unrotated dim), d_ff
+// 1..3; a qwen2_moe of d_model 1 and 2 (one-row ffn_down beside the one-row shared-expert gate);
+// qwen3 with per-head q/k norms of one element; half rotary width.
+TEST(CpuBackend, TinyHiddenSizesMatchReference) {
+  for (int d : {1, 2, 3}) {
+    const std::string n = std::to_string(d);
+    const std::string llama = R"({"model_type":"llama","hidden_size":)" + n +
+                              R"(,"num_hidden_layers":2,"num_attention_heads":1,"num_key_value_heads":1,"intermediate_size":)" +
+                              n + R"(,"vocab_size":7})";
+    SCOPED_TRACE(llama);
+    check_family(llama.c_str());
+    check_family(llama.c_str(), WeightDtype::FP32);
+  }
+  for (int d : {1, 2}) {
+    const std::string moe = R"({"model_type":"qwen2_moe","hidden_size":)" + std::to_string(d) +
+                            R"(,"num_hidden_layers":2,"num_attention_heads":1,"num_key_value_heads":1,"intermediate_size":3,)"
+                            R"("moe_intermediate_size":1,"shared_expert_intermediate_size":2,"vocab_size":5,"num_experts":3,)"
+                            R"("num_experts_per_tok":2})";
+    SCOPED_TRACE(moe);
+    check_family(moe.c_str());
+  }
+  check_family(R"({"model_type":"qwen3","hidden_size":2,"num_hidden_layers":1,"num_attention_heads":2,
+    "num_key_value_heads":1,"head_dim":1,"intermediate_size":1,"vocab_size":3})");
+  check_family(R"({"model_type":"llama","hidden_size":64,"num_hidden_layers":1,"num_attention_heads":4,
+    "num_key_value_heads":2,"intermediate_size":32,"vocab_size":11,"partial_rotary_factor":0.5})");
+}
 
 // The window matters: the same weights without a window give different logits once the
 // sequence is longer than the window (so the masked-reference test above can fail).
