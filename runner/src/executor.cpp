@@ -22,9 +22,117 @@ Error unsupported(const Op& op, const std::string& what) {
   return Error(op.name + ": " + what + " is not supported by the runner", ErrorKind::Unsupported);
 }
 
-int64_t rope_dims(const AttentionSpec& a, int64_t head_dim) {
-  int64_t r = static_cast<int64_t>(static_cast<double>(head_dim) * a.partial_rotary_factor);
+// Rotary width: floor(head_dim x partial_rotary_factor), even. validate() refuses a factor outside
+// [0, 1] (or NaN), so the product lies in [0, head_dim] and the cast is defined; the clamp keeps
+// it so for an IR that was not validated.
+int64_t rope_dims(const AttentionSpec& a) {
+  const double w = std::floor(static_cast<double>(a.head_dim) * a.partial_rotary_factor);
+  const int64_t r = w >= 0 && w <= static_cast<double>(a.head_dim) ? static_cast<int64_t>(w) : 0;
   return r - (r % 2);
+}
+
+// The [rows, cols] ([out, in]) the walk multiplies a matmul tensor of `role` as (a bias or a
+// vector: `rows` elements; cols 0 = a vector), or rows < 0 when the walk does not read the role.
+struct Want {
+  int64_t rows = -1, cols = 0;
+};
+Want wanted_shape(const ModelIR& ir, const Op& op, TensorRole role) {
+  const int64_t d = ir.d_model;
+  const AttentionSpec& a = op.attn;
+  const int64_t H = a.n_heads, G = a.n_kv_heads, ff = op.mlp.d_ff;
+  const bool mla = a.type == AttentionType::MLA;
+  const int64_t qhd = mla ? a.qk_nope_head_dim + a.qk_rope_head_dim : a.head_dim;
+  switch (role) {
+    case TR::TokenEmbedding:
+    case TR::PositionEmbedding: return {-1, 0};  // a gathered table: its width is checked apart
+    case TR::LmHead: return {ir.vocab_size, d};
+    case TR::Norm: return {d, 0};
+    case TR::AttnQ: return {H * qhd, d};
+    case TR::AttnK:
+    case TR::AttnV: return {G * a.head_dim, d};
+    case TR::AttnQkv: return {(H + 2 * G) * a.head_dim, d};
+    case TR::AttnOut: return {d, H * a.v_head_dim};
+    case TR::MlaQA: return {a.q_lora_rank, d};
+    case TR::MlaQANorm: return {a.q_lora_rank, 0};
+    case TR::MlaQB: return {H * qhd, a.q_lora_rank};
+    case TR::MlaKvA: return {a.kv_lora_rank + a.qk_rope_head_dim, d};
+    case TR::MlaKvANorm: return {a.kv_lora_rank, 0};
+    case TR::MlaKvB: return {H * (a.qk_nope_head_dim + a.v_head_dim), a.kv_lora_rank};
+    case TR::FfnGate:
+    case TR::FfnUp: return {ff, d};
+    case TR::FfnGateUp: return {2 * ff, d};
+    case TR::FfnDown: return {d, ff};
+    case TR::FfnOutGate: return {1, d};
+    case TR::Router: return {op.moe.n_experts, d};
+    case TR::RouterCorrectionBias: return {op.moe.n_experts, 0};
+    default: return {-1, 0};  // q/k norms are checked with their spec; others are refused by kind
+  }
+}
+
+// Every tensor the walk reads has the size its buffers are allocated for: a kernel writes a
+// matmul's rows into a buffer sized from the spec.
+void check_shapes(const ModelIR& ir, const Op& op) {
+  for (const Tensor& t : op.tensors) {
+    if (t.use == TensorUse::Gather) {
+      if (t.shape.size() != 2 || t.shape[1] != ir.d_model)
+        throw unsupported(op, strf("a %s table of %s (expected [rows, d_model %lld])", tensor_role_name(t.role),
+                                   shape_string(t.shape).c_str(), (long long)ir.d_model));
+      continue;
+    }
+    const Want w = wanted_shape(ir, op, t.role);
+    if (w.rows < 0) continue;
+    const bool vec = t.bias || w.cols == 0;
+    const bool ok = vec ? t.numel == w.rows : t.out_features == w.rows && t.in_features == w.cols;
+    if (!ok)
+      throw unsupported(op, vec ? strf("%s%s of %s (expected %lld elements)", tensor_role_name(t.role), t.bias ? " bias" : "",
+                                       shape_string(t.shape).c_str(), (long long)w.rows)
+                                : strf("%s of %s (expected [%lld, %lld])", tensor_role_name(t.role),
+                                       shape_string(t.shape).c_str(), (long long)w.rows, (long long)w.cols));
+  }
+}
+
+// Sizes and factors of an attention op the kernels can execute.
+void check_attention_spec(const Op& op) {
+  const AttentionSpec& a = op.attn;
+  auto positive = [&](const char* what, int64_t v) {
+    if (v < 1) throw unsupported(op, strf("%s %lld (must be >= 1)", what, (long long)v));
+  };
+  positive("n_heads", a.n_heads);
+  if (a.type == AttentionType::MLA) {
+    positive("kv_lora_rank", a.kv_lora_rank);
+    positive("v_head_dim", a.v_head_dim);
+    if (a.qk_nope_head_dim < 0 || a.qk_rope_head_dim < 0 || a.q_lora_rank < 0 || a.qk_nope_head_dim + a.qk_rope_head_dim < 1)
+      throw unsupported(op, strf("MLA head dims nope %lld + rope %lld, q_lora_rank %lld", (long long)a.qk_nope_head_dim,
+                                 (long long)a.qk_rope_head_dim, (long long)a.q_lora_rank));
+  } else {
+    positive("n_kv_heads", a.n_kv_heads);
+    positive("head_dim", a.head_dim);
+    if (a.n_heads % a.n_kv_heads != 0)
+      throw unsupported(op, strf("%lld query heads over %lld KV heads (not a multiple)", (long long)a.n_heads,
+                                 (long long)a.n_kv_heads));
+    // The rotary width is head_dim x factor; outside [0, 1] RoPE would rotate past the head.
+    if (a.use_rope && !(a.partial_rotary_factor >= 0.0 && a.partial_rotary_factor <= 1.0))
+      throw unsupported(op, strf("partial_rotary_factor %g (rotary width above head_dim %lld)", a.partial_rotary_factor,
+                                 (long long)a.head_dim));
+  }
+  const bool rope = a.type == AttentionType::MLA ? a.qk_rope_head_dim > 0 : a.use_rope && rope_dims(a) > 0;
+  if (rope && !(std::isfinite(a.rope_theta) && a.rope_theta > 0.0))
+    throw unsupported(op, strf("rope_theta %g (must be finite and > 0)", a.rope_theta));
+  if (!std::isfinite(a.scale) || a.scale < 0 || !std::isfinite(a.logit_softcap) || a.logit_softcap < 0)
+    throw unsupported(op, strf("softmax scale %g / logit soft-cap %g (must be finite and >= 0)", a.scale, a.logit_softcap));
+}
+
+// Top-k routing the router kernel can execute: k of n experts, whole groups, enough groups kept.
+void check_moe_spec(const Op& op) {
+  const MoeSpec& m = op.moe;
+  if (m.n_experts < 1 || m.top_k < 1 || m.top_k > m.n_experts)
+    throw unsupported(op, strf("top-%lld routing over %lld experts", (long long)m.top_k, (long long)m.n_experts));
+  if (m.n_group > 1 && (m.n_experts % m.n_group != 0 || m.topk_group < 1 || m.topk_group > m.n_group ||
+                        m.topk_group * (m.n_experts / m.n_group) < m.top_k))
+    throw unsupported(op, strf("group-limited routing of %lld experts in %lld groups keeping %lld (top-%lld)",
+                               (long long)m.n_experts, (long long)m.n_group, (long long)m.topk_group, (long long)m.top_k));
+  if (!std::isfinite(m.routed_scaling_factor))
+    throw unsupported(op, strf("routed_scaling_factor %g", m.routed_scaling_factor));
 }
 
 QuantPolicy every_tensor() {  // the runner stores every matmul and table in its weight dtype
@@ -46,6 +154,7 @@ void Executor::validate(const ModelIR& ir) {
         break;
       case OpKind::Attention: {
         const AttentionSpec& a = op.attn;
+        check_attention_spec(op);
         if (a.sinks) throw unsupported(op, "attention sinks");
         if (a.chunk_size > 0) throw unsupported(op, "chunked attention");
         if (a.type == AttentionType::MLA) {
@@ -71,10 +180,12 @@ void Executor::validate(const ModelIR& ir) {
       }
       case OpKind::RoutedExperts:
         if (op.experts_stacked) throw unsupported(op, "stacked expert tensors ([n_experts, ...])");
+        check_moe_spec(op);
         [[fallthrough]];
       case OpKind::Mlp:
       case OpKind::SharedExperts: {
         if (op.mlp.act == Activation::SwiGLUClamped) throw unsupported(op, "the clamped SwiGLU activation");
+        if (op.mlp.d_ff < 1) throw unsupported(op, strf("d_ff %lld (must be >= 1)", (long long)op.mlp.d_ff));
         const bool gate_up = find_role(op, TR::FfnGateUp) || (find_role(op, TR::FfnGate) && find_role(op, TR::FfnUp));
         if (!find_role(op, TR::FfnDown) || (op.mlp.gated ? !gate_up : !find_role(op, TR::FfnUp)))
           throw unsupported(op, op.mlp.gated ? "a gated MLP without ffn_gate + ffn_up (or ffn_gate_up) and ffn_down"
@@ -82,6 +193,7 @@ void Executor::validate(const ModelIR& ir) {
         break;
       }
       case OpKind::Router:
+        check_moe_spec(op);
         if (op.moe.softmax_after_topk && op.moe.scoring == ScoringFunc::Sigmoid && op.moe.n_group > 1)
           throw unsupported(op, "group-limited routing with top-k before scoring");
         break;
@@ -89,12 +201,26 @@ void Executor::validate(const ModelIR& ir) {
     }
     for (const Tensor& t : op.tensors)
       if (t.use == TensorUse::Matmul && t.shape.size() != 2) throw unsupported(op, "tensor " + t.checkpoint_name + " of rank != 2");
+    check_shapes(ir, op);
   };
+  if (ir.d_model < 1 || ir.vocab_size < 1)
+    throw Error(strf("%s: d_model %lld and vocab_size %lld must be >= 1 for the runner", ir.name.c_str(),
+                     (long long)ir.d_model, (long long)ir.vocab_size), ErrorKind::Unsupported);
   for (const Op& op : ir.pre) check(op);
-  for (const Layer& L : ir.layers)
-    for (const Op& op : L.ops) check(op);
+  for (const Layer& L : ir.layers) {
+    const Op* router = nullptr;  // routed experts take their experts and k from the router before them
+    for (const Op& op : L.ops) {
+      check(op);
+      if (op.kind == OpKind::Router) router = &op;
+      if (op.kind == OpKind::RoutedExperts && router &&
+          (router->moe.n_experts != op.moe.n_experts || router->moe.top_k != op.moe.top_k))
+        throw unsupported(op, strf("%lld experts top-%lld behind a router of %lld experts top-%lld", (long long)op.moe.n_experts,
+                                   (long long)op.moe.top_k, (long long)router->moe.n_experts, (long long)router->moe.top_k));
+    }
+  }
   for (const Op& op : ir.post) check(op);
-  if (ir.final_logit_softcap != 0.0) throw Error(ir.name + ": final logit soft-capping is not supported by the runner");
+  if (ir.final_logit_softcap != 0.0)
+    throw Error(ir.name + ": final logit soft-capping is not supported by the runner", ErrorKind::Unsupported);
 }
 
 Executor::Executor(const ModelIR& ir, Kernels& kernels, const BackendOptions& opts)
@@ -231,7 +357,7 @@ void Executor::attention(const Op& op, const float* h, float* out, const Rows& r
     const int64_t width = r == TR::AttnKNorm ? kw : qw, len = find_role(op, r)->numel;
     k_.rms_norm(p, p, T * (width / len), len, len, w, ir_.norm_eps);
   }
-  const int64_t rot = a.use_rope ? rope_dims(a, hd) : 0;
+  const int64_t rot = a.use_rope ? rope_dims(a) : 0;
   if (rot > 0) {
     k_.rope(q->data, T, qw, H, hd, rot, rows.pos.data(), a.rope_theta);
     k_.rope(k->data, T, kw, G, hd, rot, rows.pos.data(), a.rope_theta);

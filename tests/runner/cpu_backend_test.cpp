@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <numeric>
 #include <unistd.h>
@@ -14,8 +15,10 @@
 #include "llmcost/backend.h"
 #include "llmcost/cost_model.h"
 #include "llmcost/families.h"
+#include "llmcost/model_loader.h"
 #include "llmcost/safetensors.h"
 #include "llmcost/value.h"
+#include "../../runner/src/executor.h"  // Executor::validate: the walk's checks without preparing weights
 
 namespace llmcost {
 namespace {
@@ -115,22 +118,20 @@ struct Reference {
   }
   static double silu(double x) { return x / (1.0 + std::exp(-x)); }
 
+  // Tensors by role: with d_model 1, ffn_down is one row too and is no output gate.
   Vec mlp(const std::string& prefix, const Op& op, const Vec& h) const {
-    std::vector<std::string> mats;
-    std::string scalar_gate;
-    for (const auto& t : op.tensors) {
-      if (t.use != TensorUse::Matmul) continue;
-      if (t.out_features == 1) scalar_gate = local_name(op, t);
-      else mats.push_back(local_name(op, t));
-    }
+    auto name = [&](TensorRole r) {
+      const Tensor* t = find_role(op, r);
+      return t ? prefix + local_name(op, *t) : std::string();
+    };
     const int64_t ff = op.mlp.d_ff, d = ir.d_model;
-    EXPECT_EQ(mats.size(), 3u);
-    Vec g = lin(prefix + mats[0], h, ff), u = lin(prefix + mats[1], h, ff);
+    EXPECT_TRUE(find_role(op, TensorRole::FfnGate) && find_role(op, TensorRole::FfnUp) && find_role(op, TensorRole::FfnDown));
+    Vec g = lin(name(TensorRole::FfnGate), h, ff), u = lin(name(TensorRole::FfnUp), h, ff);
     Vec a(static_cast<size_t>(ff));
     for (int64_t i = 0; i < ff; ++i) a[static_cast<size_t>(i)] = silu(g[static_cast<size_t>(i)]) * u[static_cast<size_t>(i)];
-    Vec y = lin(prefix + mats[2], a, d);
-    if (!scalar_gate.empty()) {
-      const double s = 1.0 / (1.0 + std::exp(-lin(prefix + scalar_gate, h, 1)[0]));
+    Vec y = lin(name(TensorRole::FfnDown), a, d);
+    if (find_role(op, TensorRole::FfnOutGate)) {
+      const double s = 1.0 / (1.0 + std::exp(-lin(name(TensorRole::FfnOutGate), h, 1)[0]));
       for (double& v : y) v *= s;
     }
     return y;
@@ -247,8 +248,10 @@ struct Reference {
           std::copy(seg.begin(), seg.end(), t.begin() + static_cast<int64_t>(off));
         }
       }
-      for (int64_t hh = 0; hh < H; ++hh) rope(&qs[static_cast<size_t>(hh * hd)], hd, s, a.rope_theta);
-      for (int64_t g = 0; g < G; ++g) rope(&ks[static_cast<size_t>(g * hd)], hd, s, a.rope_theta);
+      // HF's int(head_dim x partial_rotary_factor), kept even (an odd head rotates all but its last dim).
+      const int64_t rot = a.use_rope ? static_cast<int64_t>(static_cast<double>(hd) * a.partial_rotary_factor) / 2 * 2 : 0;
+      for (int64_t hh = 0; hh < H; ++hh) rope(&qs[static_cast<size_t>(hh * hd)], rot, s, a.rope_theta);
+      for (int64_t g = 0; g < G; ++g) rope(&ks[static_cast<size_t>(g * hd)], rot, s, a.rope_theta);
       for (double& z : ks) z = bf(z);  // the cache is bf16
       for (double& z : vs) z = bf(z);
       q.push_back(qs);
@@ -391,6 +394,34 @@ TEST(CpuBackend, MixtralMatchesReference) { check_family(kMixtral); }
 TEST(CpuBackend, Qwen2MoeSharedGateMatchesReference) { check_family(kQwen2Moe); }
 TEST(CpuBackend, Qwen3MoeMatchesReference) { check_family(kQwen3Moe); }
 TEST(CpuBackend, DeepseekV3MlaMatchesExpandedReference) { check_family(kDeepseekV3); }
+
+// Degenerate widths through every kernel, prefill and decode against the reference: d_model 1, 2, 3
+// as one head of 1, 2 or 3 dims (no rotary pair, one pair, a pair plus an unrotated dim), d_ff
+// 1..3; a qwen2_moe of d_model 1 and 2 (one-row ffn_down beside the one-row shared-expert gate);
+// qwen3 with per-head q/k norms of one element; half rotary width.
+TEST(CpuBackend, TinyHiddenSizesMatchReference) {
+  for (int d : {1, 2, 3}) {
+    const std::string n = std::to_string(d);
+    const std::string llama = R"({"model_type":"llama","hidden_size":)" + n +
+                              R"(,"num_hidden_layers":2,"num_attention_heads":1,"num_key_value_heads":1,"intermediate_size":)" +
+                              n + R"(,"vocab_size":7})";
+    SCOPED_TRACE(llama);
+    check_family(llama.c_str());
+    check_family(llama.c_str(), WeightDtype::FP32);
+  }
+  for (int d : {1, 2}) {
+    const std::string moe = R"({"model_type":"qwen2_moe","hidden_size":)" + std::to_string(d) +
+                            R"(,"num_hidden_layers":2,"num_attention_heads":1,"num_key_value_heads":1,"intermediate_size":3,)"
+                            R"("moe_intermediate_size":1,"shared_expert_intermediate_size":2,"vocab_size":5,"num_experts":3,)"
+                            R"("num_experts_per_tok":2})";
+    SCOPED_TRACE(moe);
+    check_family(moe.c_str());
+  }
+  check_family(R"({"model_type":"qwen3","hidden_size":2,"num_hidden_layers":1,"num_attention_heads":2,
+    "num_key_value_heads":1,"head_dim":1,"intermediate_size":1,"vocab_size":3})");
+  check_family(R"({"model_type":"llama","hidden_size":64,"num_hidden_layers":1,"num_attention_heads":4,
+    "num_key_value_heads":2,"intermediate_size":32,"vocab_size":11,"partial_rotary_factor":0.5})");
+}
 
 // The window matters: the same weights without a window give different logits once the
 // sequence is longer than the window (so the masked-reference test above can fail).
@@ -606,6 +637,93 @@ TEST(CpuBackend, RefusesWhatItCannotRun) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("expected one of cpu, cuda"), std::string::npos) << e.what();
   }
+}
+
+// The runner refuses, in one line naming the op, any IR its kernels cannot execute, before
+// allocating anything (the IR is mutated here, so the test does not depend on what the
+// analyzer lets through): rotary widths past head_dim, heads that do not group, tensors of
+// another size than the buffers the walk allocates for them, routing it cannot draw.
+TEST(CpuBackend, RefusesShapesItsKernelsCannotTake) {
+  auto op_of = [](ModelIR& ir, OpKind k) -> Op& {
+    for (Op& op : ir.layers[0].ops)
+      if (op.kind == k) return op;
+    throw std::runtime_error("no such op");
+  };
+  auto tensor_of = [&](ModelIR& ir, OpKind k, TensorRole r) -> Tensor& {
+    for (Tensor& t : op_of(ir, k).tensors)
+      if (t.role == r && !t.bias) return t;
+    throw std::runtime_error("no such tensor");
+  };
+  auto reshape = [](Tensor& t, std::vector<int64_t> shape) {
+    t = make_tensor(t.role, t.checkpoint_name, std::move(shape), t.use, t.group);
+  };
+  struct Case {
+    const char* config;
+    std::function<void(ModelIR&)> mutate;
+    const char* op;
+    const char* expect;
+  };
+  using OK = OpKind;
+  using R = TensorRole;
+  const std::vector<Case> cases = {
+      {kLlama, [&](ModelIR& ir) { op_of(ir, OK::Attention).attn.partial_rotary_factor = 2.0; }, "self_attn", "partial_rotary_factor 2 "},
+      {kLlama, [&](ModelIR& ir) { op_of(ir, OK::Attention).attn.partial_rotary_factor = 1e30; }, "self_attn", "partial_rotary_factor 1e+30"},
+      {kLlama, [&](ModelIR& ir) { op_of(ir, OK::Attention).attn.partial_rotary_factor = std::nan(""); }, "self_attn", "partial_rotary_factor nan"},
+      {kLlama, [&](ModelIR& ir) { op_of(ir, OK::Attention).attn.partial_rotary_factor = -0.5; }, "self_attn", "partial_rotary_factor -0.5"},
+      {kLlama, [&](ModelIR& ir) { op_of(ir, OK::Attention).attn.rope_theta = 0; }, "self_attn", "rope_theta 0"},
+      {kLlama, [&](ModelIR& ir) { op_of(ir, OK::Attention).attn.rope_theta = INFINITY; }, "self_attn", "rope_theta inf"},
+      {kLlama, [&](ModelIR& ir) { op_of(ir, OK::Attention).attn.n_kv_heads = 3; }, "self_attn", "4 query heads over 3 KV heads"},
+      {kLlama, [&](ModelIR& ir) { op_of(ir, OK::Attention).attn.n_kv_heads = 0; }, "self_attn", "n_kv_heads 0"},
+      {kLlama, [&](ModelIR& ir) { op_of(ir, OK::Attention).attn.scale = NAN; }, "self_attn", "softmax scale nan"},
+      {kLlama, [&](ModelIR& ir) { reshape(tensor_of(ir, OK::Attention, R::AttnQ), {128, 64}); }, "self_attn", "attn_q of [128, 64] (expected [64, 64])"},
+      {kLlama, [&](ModelIR& ir) { reshape(tensor_of(ir, OK::Attention, R::AttnK), {32, 63}); }, "self_attn", "attn_k of [32, 63] (expected [32, 64])"},
+      {kLlama, [&](ModelIR& ir) { reshape(tensor_of(ir, OK::Mlp, R::FfnDown), {1, 96}); }, "mlp", "ffn_down of [1, 96] (expected [64, 96])"},
+      {kLlama, [&](ModelIR& ir) { op_of(ir, OK::Mlp).mlp.d_ff = 0; }, "mlp", "d_ff 0"},
+      {kLlama, [&](ModelIR& ir) { reshape(tensor_of(ir, OK::Norm, R::Norm), {65}); }, "layernorm", "norm of [65] (expected 64 elements)"},
+      {kLlama, [&](ModelIR& ir) { reshape(ir.post.back().tensors[0], {102, 64}); }, "lm_head", "lm_head of [102, 64] (expected [101, 64])"},
+      {kLlama, [&](ModelIR& ir) { reshape(ir.pre[0].tensors[0], {101, 65}); }, "embed_tokens", "table of [101, 65]"},
+      {kQwen2, [&](ModelIR& ir) {  // a bias of another length than its weight's rows
+         for (Tensor& t : op_of(ir, OK::Attention).tensors)
+           if (t.role == R::AttnQ && t.bias) t = make_tensor(R::AttnQ, t.checkpoint_name, {63}, t.use, t.group), t.bias = true;
+       }, "self_attn", "attn_q bias of [63] (expected 64 elements)"},
+      {kQwen3Moe, [&](ModelIR& ir) { op_of(ir, OK::Router).moe.top_k = 9; }, "gate", "top-9 routing over 8 experts"},
+      {kQwen3Moe, [&](ModelIR& ir) { op_of(ir, OK::RoutedExperts).moe.n_experts = 4; }, "experts", "behind a router of 8 experts"},
+      {kQwen3Moe, [&](ModelIR& ir) { op_of(ir, OK::Router).moe.n_group = 3; }, "gate", "8 experts in 3 groups"},
+      {kDeepseekV3, [&](ModelIR& ir) { op_of(ir, OK::Attention).attn.kv_lora_rank = 0; }, "self_attn", "kv_lora_rank 0"},
+      {kDeepseekV3, [&](ModelIR& ir) { reshape(tensor_of(ir, OK::Attention, R::MlaKvB), {112, 31}); }, "self_attn", "mla_kv_b of [112, 31] (expected [112, 32])"},
+  };
+  for (const Case& c : cases) {
+    ModelIR ir = tiny(c.config);
+    c.mutate(ir);
+    try {
+      make(ir);
+      ADD_FAILURE() << "expected an error for " << c.expect;
+    } catch (const Error& e) {
+      const std::string msg = e.what();
+      EXPECT_EQ(e.kind(), ErrorKind::Unsupported) << msg;
+      EXPECT_NE(msg.find(c.expect), std::string::npos) << msg;
+      EXPECT_NE(msg.find(c.op), std::string::npos) << msg;
+      EXPECT_NE(msg.find("is not supported by the runner"), std::string::npos) << msg;
+      EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
+    }
+  }
+}
+
+// Every bundled model either passes the runner's shape checks or is refused for a feature (never
+// for a tensor shape): the expected shapes above agree with what every family emits.
+TEST(CpuBackend, BundledModelsHaveTheShapesTheWalkExpects) {
+  int accepted = 0;
+  for (const auto& f : std::filesystem::directory_iterator(std::string(LLMCOST_CONFIG_DIR) + "/models")) {
+    ModelIR ir = load_model(f.path().string(), LLMCOST_CONFIG_DIR);
+    ir.layers.resize(std::min<size_t>(ir.layers.size(), 1));
+    try {
+      Executor::validate(ir);
+      ++accepted;
+    } catch (const Error& e) {
+      EXPECT_EQ(std::string(e.what()).find("expected"), std::string::npos) << f.path() << ": " << e.what();
+    }
+  }
+  EXPECT_GE(accepted, 15);
 }
 
 // The registry: cpu always available and handing out its profiler, calibration and free memory.

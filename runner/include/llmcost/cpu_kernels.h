@@ -37,6 +37,9 @@ int64_t blas_min_rows();
 bool have_blas();
 // The SIMD path picked at run time: "avx512f", "avx2+fma" or "scalar".
 const char* simd_isa();
+// For tests: run the kernels on `name` (one of the three above) instead; false (and no change)
+// when this CPU lacks it. Not thread-safe against running kernels.
+bool set_simd_isa(const char* name);
 
 // f(begin, end) over chunks of [0, n) of `grain` items (0: about n / (8 x threads)), taken by
 // up to `threads` threads from a persistent pool (the caller is one of them). Idle workers sleep

@@ -143,7 +143,15 @@ Isa detect_isa() {
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Isa::Avx2;
   return Isa::Scalar;
 }
-const Isa kIsa = detect_isa();
+const Isa kBestIsa = detect_isa();
+Isa kIsa = kBestIsa;  // lowered only by set_simd_isa (tests of the narrower paths)
+const char* isa_name(Isa i) {
+  switch (i) {
+    case Isa::Avx512: return "avx512f";
+    case Isa::Avx2: return "avx2+fma";
+    default: return "scalar";
+  }
+}
 
 // ---- GEMV-style kernels: y[m, n] for weight rows n in [n0, n1). A micro-kernel multiplies NB
 // weight rows by MB activation rows (MB x NB accumulators), so each activation vector loaded
@@ -507,12 +515,15 @@ bool have_blas() {
 // 1024 rows; bf16 panels + OpenBLAS sgemm 18 / 48 / 168 / 162. sgemm only from 2048 rows.
 int64_t blas_min_rows() { return have_blas() ? 2048 : 0; }
 
-const char* simd_isa() {
-  switch (kIsa) {
-    case Isa::Avx512: return "avx512f";
-    case Isa::Avx2: return "avx2+fma";
-    default: return "scalar";
-  }
+const char* simd_isa() { return isa_name(kIsa); }
+
+bool set_simd_isa(const char* name) {
+  for (Isa i : {Isa::Scalar, Isa::Avx2, Isa::Avx512})
+    if (i <= kBestIsa && std::strcmp(isa_name(i), name) == 0) {
+      kIsa = i;
+      return true;
+    }
+  return false;
 }
 
 void matmul(const float* x, int64_t M, int64_t ldx, const WeightView& w, float* y, int64_t ldy, int threads,
