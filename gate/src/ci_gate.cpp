@@ -231,10 +231,14 @@ Record parse_our_record(const ConfigReader& root, const std::string& file) {
     }
   if (const Value* models = root.raw("models")) {
     if (!models->is_array()) root.fail("models", "must be an array");
+    std::unordered_map<std::string, size_t> seen_models;  // a model recorded twice would compare against itself
     for (size_t i = 0; i < models->items().size(); ++i) {
       ConfigReader m(models->items()[i], file, "/models/" + std::to_string(i));
       ModelRecord mr;
       mr.model = m.req_str("model");
+      if (auto [it, fresh] = seen_models.emplace(mr.model, i); !fresh)
+        m.fail("model", "must name each model once, but repeats /models/" + std::to_string(it->second) + "/model " +
+                            quote_for_message(mr.model));
       auto metrics = m.child("metrics");
       if (!metrics) m.fail("metrics", "must be an object of metric -> number");
       for (const auto& [key, val] : metrics->node().members()) {
@@ -252,10 +256,14 @@ Record parse_our_record(const ConfigReader& root, const std::string& file) {
   }
   if (const Value* ms = root.raw("measurements")) {
     if (!ms->is_array()) root.fail("measurements", "must be an array");
+    std::unordered_map<std::string, size_t> seen_names;
     for (size_t i = 0; i < ms->items().size(); ++i) {
       ConfigReader e(ms->items()[i], file, "/measurements/" + std::to_string(i));
       Measurement m;
       m.name = e.req_str("name");
+      if (auto [it, fresh] = seen_names.emplace(m.name, i); !fresh)
+        e.fail("name", "must name each measurement once, but repeats /measurements/" + std::to_string(it->second) +
+                           "/name " + quote_for_message(m.name));
       m.median_s = nonneg(e, "median_s", "must be a non-negative number of seconds");
       m.noise_rel = e.num_or("noise_rel", 0.0);
       check_noise(m.noise_rel, e, "noise_rel");

@@ -122,4 +122,15 @@ TEST(CiGateHostile, DuplicateNamesResolveAsBefore) {
   }
 }
 
+// Found by fuzz_records (tests/fuzz): a baseline naming a model twice was accepted, and checking it
+// against itself reported a regression (the second entry compared against the first). Repeated
+// model ids and measurement names are refused, naming both places.
+TEST(CiGateHostile, RepeatedModelsAndMeasurementsAreRefused) {
+  EXPECT_EQ(error_of(R"({"llmcost_ci_record":1,"models":[{"model":"M","metrics":{}},{"model":"M","metrics":{"":1}}]})"),
+            "b.json: /models/1/model must name each model once, but repeats /models/0/model \"M\"");
+  EXPECT_EQ(error_of(R"({"llmcost_ci_record":1,"measurements":[{"name":"a","median_s":1},{"name":"b","median_s":1},)"
+                     R"({"name":"a","median_s":2}]})"),
+            "b.json: /measurements/2/name must name each measurement once, but repeats /measurements/0/name \"a\"");
+}
+
 }  // namespace

@@ -42,8 +42,9 @@ void check(int64_t M, int64_t N, int64_t K, WeightDtype dt, MatmulImpl impl, int
           << "M=" << M << " N=" << N << " K=" << K << " m=" << m << " n=" << n << " " << weight_dtype_name(dt);
     }
   // Padding between output rows untouched.
-  if (padded)
+  if (padded) {
     for (int64_t m = 0; m < M; ++m) EXPECT_EQ(y[static_cast<size_t>(m * ldy + N)], 7.0f);
+  }
 }
 
 TEST(CpuKernels, GemvMatchesNaiveForAllShapes) {
