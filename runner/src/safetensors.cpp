@@ -20,7 +20,6 @@
 #include "llmcost/config_reader.h"  // quote_for_message
 #include "llmcost/input_file.h"
 #include "llmcost/value.h"
-#include "llmcost/weights.h"
 
 namespace llmcost {
 
@@ -564,33 +563,6 @@ bool has_safetensors(const std::string& dir) {
     if (ends(".safetensors") || ends(".safetensors.index.json")) return true;
   }
   return false;
-}
-
-// ---------------------------------------------------------------- checkpoint vs ModelIR
-
-std::vector<ExpectedTensor> expected_checkpoint_tensors(const ModelIR& ir, const std::vector<int>& layers) {
-  std::vector<ExpectedTensor> out;
-  for (WeightSlot& s : weight_slots(ir, WeightDtype::FP32))
-    if (s.layer < 0 || layers.empty() || std::find(layers.begin(), layers.end(), s.layer) != layers.end())
-      out.push_back({std::move(s.name), std::move(s.shape), s.op->name});
-  return out;
-}
-
-void verify_checkpoint(const SafetensorsCheckpoint& ck, const std::vector<ExpectedTensor>& expected, const ModelIR* ir) {
-  for (const auto& e : expected) {
-    const TensorInfo* t = ck.find(e.name);
-    if (!t) {
-      std::string hint;
-      if (ir && ir->shipped_quant)
-        hint = " (the config ships " + ir->shipped_quant->method + "-quantized weights, which are not read yet)";
-      throw Error(ck.path() + ": tensor '" + e.name + "' not found" + hint);
-    }
-    if (t->shape != e.shape)
-      throw Error(t->file + ": tensor '" + e.name + "' has shape " + shape_string(t->shape) + ", expected " + shape_string(e.shape));
-    if (!is_float_dtype(t->dtype))
-      throw Error(t->file + ": tensor '" + e.name + "' has dtype " + tensor_dtype_name(t->dtype) +
-                  ", expected a float dtype (F32, F16, BF16, F8_E4M3, F8_E5M2, F8_E8M0, F64)");
-  }
 }
 
 // ---------------------------------------------------------------- writing

@@ -17,6 +17,7 @@
 #include "llmcost/families.h"
 #include "llmcost/model_loader.h"
 #include "llmcost/safetensors.h"
+#include "llmcost/weights.h"
 #include "llmcost/value.h"
 #include "../../runner/src/executor.h"  // Executor::validate: the walk's checks without preparing weights
 

@@ -13,6 +13,7 @@
 
 #include "llmcost/families.h"
 #include "llmcost/safetensors.h"
+#include "llmcost/weights.h"
 #include "llmcost/value.h"
 
 namespace llmcost {

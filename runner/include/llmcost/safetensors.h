@@ -142,25 +142,6 @@ class SafetensorsCheckpoint {
 // True when `dir` is a directory that holds *.safetensors files or a *.safetensors.index.json.
 bool has_safetensors(const std::string& dir);
 
-// ---- checkpoint vs ModelIR ----
-
-struct ExpectedTensor {
-  std::string name;            // full Hugging Face name, e.g. "model.layers.0.self_attn.q_proj.weight"
-  std::vector<int64_t> shape;  // as stored
-  std::string op;              // the IR op it belongs to
-};
-// Every tensor the IR stores, under its Hugging Face name: "<op.name>.<tensor.name>"; routed
-// experts one module per expert ("<op>.<e>.<tensor>") or, when stacked, one tensor of shape
-// [n_experts, ...]; a tied lm_head is left out (stored once, as the embedding). MTP layers
-// are not included. `layers`: only these decoder layer indices (empty = all); embeddings,
-// final norm and lm_head are always included.
-std::vector<ExpectedTensor> expected_checkpoint_tensors(const ModelIR& ir, const std::vector<int>& layers = {});
-// Throws the first problem as one line: "<file>: tensor '<name>' not found" (with a hint
-// when the config ships quantized weights), "... has shape [..], expected [..]" or a non-float
-// dtype. Extra tensors in the checkpoint (FP8 scales, MTP layers) are allowed.
-void verify_checkpoint(const SafetensorsCheckpoint& ck, const std::vector<ExpectedTensor>& expected,
-                       const ModelIR* ir = nullptr);
-
 // ---- writing (tests, fixtures) ----
 
 struct TensorData {

@@ -13,6 +13,7 @@
 
 #include "llmcost/backend.h"
 #include "llmcost/model_ir.h"
+#include "llmcost/safetensors.h"
 
 namespace llmcost {
 
@@ -120,5 +121,25 @@ KvLayout kv_layout(const Op& attention);
 // threads.
 void synthetic_kv(uint64_t seed, const Op& attention, int64_t seq, int64_t head, bool value, int64_t n, uint16_t* out,
                   int threads);
+
+// ---- checkpoint vs ModelIR ----
+
+struct ExpectedTensor {
+  std::string name;            // full Hugging Face name, e.g. "model.layers.0.self_attn.q_proj.weight"
+  std::vector<int64_t> shape;  // as stored
+  std::string op;              // the IR op it belongs to
+};
+// Every tensor the IR stores, under its Hugging Face name: "<op.name>.<tensor.name>"; routed
+// experts one module per expert ("<op>.<e>.<tensor>") or, when stacked, one tensor of shape
+// [n_experts, ...]; a tied lm_head is left out (stored once, as the embedding). MTP layers
+// are not included. `layers`: only these decoder layer indices (empty = all); embeddings,
+// final norm and lm_head are always included.
+std::vector<ExpectedTensor> expected_checkpoint_tensors(const ModelIR& ir, const std::vector<int>& layers = {});
+// Throws the first problem as one line: "<file>: tensor '<name>' not found" (with a hint
+// when the config ships quantized weights), "... has shape [..], expected [..]" or a non-float
+// dtype. Extra tensors in the checkpoint (FP8 scales, MTP layers) are allowed.
+void verify_checkpoint(const SafetensorsCheckpoint& ck, const std::vector<ExpectedTensor>& expected,
+                       const ModelIR* ir = nullptr);
+
 
 }  // namespace llmcost
