@@ -55,8 +55,10 @@ ModelIR build_model_ir(const Value& config, const std::string& file) {
   // Multimodal configs keep the language model in text_config.
   ConfigReader r = root;
   std::string model_type = root.str_or("model_type", "");
+  bool unwrapped = false;
   if (auto tc = root.child("text_config")) {
     r = *tc;
+    unwrapped = true;
     if (root.has("vision_config") || model_type == "llama4" || model_type == "gemma3")
       ir.notes.push_back("multimodal config: the text model (text_config) is counted, the vision tower is not");
     std::string inner = r.str_or("model_type", "");
@@ -64,7 +66,14 @@ ModelIR build_model_ir(const Value& config, const std::string& file) {
   }
   const Family* family = find_family(model_type, false);
   if (!family) {
-    auto archs = root.str_list("architectures");
+    // The class that names the architecture: the text model's own (a wrapper such as kimi_k25 keeps
+    // DeepseekV3ForCausalLM in text_config), else the wrapper's.
+    std::vector<std::string> archs;
+    if (unwrapped) archs = r.str_list("architectures");
+    if (archs.empty() || !find_family(archs[0], true)) {
+      auto outer = root.str_list("architectures");
+      if (!outer.empty()) archs = outer;
+    }
     if (!archs.empty()) {
       family = find_family(archs[0], true);
       if (family)
