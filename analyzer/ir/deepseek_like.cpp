@@ -2,6 +2,10 @@
 // modeling_deepseek_v3.py build it.
 #include "deepseek_like.h"
 
+#include <vector>
+
+#include "llmcost/error.h"
+
 namespace llmcost {
 
 using TU = TensorUse;
@@ -90,7 +94,7 @@ void build_deepseek(const ConfigReader& r, ModelIR& ir, const DeepseekLike& f) {
     expert.d_ff = r.req_int("moe_intermediate_size");
     moe.n_shared_experts = r.int_or("n_shared_experts", 0, 0);
     shared_ff = checked_mul(moe.n_shared_experts, expert.d_ff);
-    moe.norm_topk_prob = r.bool_or("norm_topk_prob", false);
+    moe.norm_topk_prob = r.bool_or("norm_topk_prob", f.norm_topk_default);
     moe.routed_scaling_factor = r.num_or("routed_scaling_factor", 1.0);
     std::string scoring = r.str_or("scoring_func", f.default_scoring);
     if (scoring != "softmax" && scoring != "sigmoid")
@@ -106,7 +110,28 @@ void build_deepseek(const ConfigReader& r, ModelIR& ir, const DeepseekLike& f) {
     if (moe.topk_group > moe.n_group)
       r.fail("topk_group", "must be <= n_group (" + std::to_string(moe.n_group) + "), got " + std::to_string(moe.topk_group));
   }
-  auto is_moe = [&](int64_t i) { return has_moe && i >= first_dense && i % freq == 0; };
+  std::vector<bool> sparse_list;  // from mlp_layer_types, when the family reads it
+  if (!f.mlp_layer_types_key.empty()) {
+    first_dense = f.default_dense_layers;
+    freq = 1;
+    if (r.has(f.mlp_layer_types_key)) {
+      auto types = r.str_list(f.mlp_layer_types_key);
+      if (static_cast<int64_t>(types.size()) != x.n_layers)
+        r.fail(f.mlp_layer_types_key, "must have num_hidden_layers (" + std::to_string(x.n_layers) + ") entries, got " +
+                                          std::to_string(types.size()));
+      for (size_t i = 0; i < types.size(); ++i) {
+        if (types[i] != "dense" && types[i] != "sparse")
+          throw ConfigError(r.file(), r.pointer_of(f.mlp_layer_types_key) + "/" + std::to_string(i),
+                            "must be \"dense\" or \"sparse\", got " + quote_for_message(types[i]));
+        sparse_list.push_back(types[i] == "sparse");
+      }
+    }
+  }
+  // MTP layers (index >= num_hidden_layers) follow the default rule: MoE.
+  auto is_moe = [&](int64_t i) {
+    if (i < static_cast<int64_t>(sparse_list.size())) return has_moe && sparse_list[i];
+    return has_moe && i >= first_dense && i % freq == 0;
+  };
 
   add_embedding(ir, "model.embed_tokens", x.vocab, x.d);
   for (int64_t i = 0; i < x.n_layers; ++i)

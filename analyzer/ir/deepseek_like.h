@@ -4,6 +4,7 @@
 // multi-token-prediction modules after the main layers. The family files say their defaults.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "family.h"
@@ -14,6 +15,12 @@ struct DeepseekLike {
   std::string arch;
   std::string default_scoring;      // scoring_func when absent: "softmax" (v2) / "sigmoid" (v3)
   std::string default_topk_method;  // topk_method when absent: "greedy" (v2) / "noaux_tc" (v3)
+  bool norm_topk_default = false;   // norm_topk_prob when absent (glm4_moe_lite: true)
+  // glm4_moe_lite: the per-layer "dense"/"sparse" list that decides the MLP of each layer (its
+  // config class ignores first_k_dense_replace / moe_layer_freq); absent -> the first
+  // `default_dense_layers` layers dense, the rest MoE. "" reads first_k_dense_replace.
+  std::string mlp_layer_types_key{};
+  int64_t default_dense_layers = 0;
 };
 
 void build_deepseek(const ConfigReader& r, ModelIR& ir, const DeepseekLike& f);

@@ -62,6 +62,7 @@ void build_decoder(const ConfigReader& r, ModelIR& ir, const LlamaLike& f) {
   if (has_experts) {
     moe = read_topk(r, r.has("num_local_experts") ? "num_local_experts" : "num_experts", "num_experts_per_tok");
     moe.norm_topk_prob = r.bool_or("norm_topk_prob", f.norm_topk_default);
+    moe.scoring = f.scoring;
     if (r.has("moe_intermediate_size")) expert_mlp.d_ff = r.req_int("moe_intermediate_size");
     int64_t step = r.int_or("decoder_sparse_step", 1);
     auto mlp_only = r.int_list("mlp_only_layers");
@@ -99,7 +100,16 @@ void build_decoder(const ConfigReader& r, ModelIR& ir, const LlamaLike& f) {
       L.is_moe = true;
       const std::string mp = p + (block_sparse ? ".block_sparse_moe" : ".mlp");
       MlpNames en = block_sparse ? MlpNames{"w1", "w3", "w2"} : MlpNames{};
-      L.ops.push_back(router_op(mp + ".gate", li, x.d, moe, false, false));
+      if (f.block_correction_bias) {
+        Op ro = make_op(mp, OpKind::Router, li, 1);
+        ro.moe = moe;
+        ro.moe.correction_bias = true;
+        add(ro, R::Router, "gate.weight", {moe.n_experts, x.d}, TU::Matmul, PG::Router);
+        add(ro, R::RouterCorrectionBias, "e_score_correction_bias", {moe.n_experts}, TU::Vector, PG::Router);
+        L.ops.push_back(std::move(ro));
+      } else {
+        L.ops.push_back(router_op(mp + ".gate", li, x.d, moe, false, false));
+      }
       L.ops.push_back(experts_op(mp + ".experts", li, x.d, expert_mlp, moe, en));
       if (shared_ff > 0) {
         MlpSpec sm = mlp;

@@ -32,6 +32,10 @@ struct LlamaLike {
   // still build experts when a config has num_local_experts / num_experts).
   std::string experts_key;
   bool norm_topk_default = false;  // norm_topk_prob when the config does not say
+  ScoringFunc scoring = ScoringFunc::Softmax;  // router scoring (minimax_m2: sigmoid)
+  // minimax_m2: a selection-only e_score_correction_bias buffer [n_experts] on the MoE block
+  // ("<moe>.e_score_correction_bias", beside "<moe>.gate.weight").
+  bool block_correction_bias = false;
   bool block_sparse = false;       // "block_sparse_moe" with w1/w3/w2 experts (mixtral, phimoe)
   bool lm_head_bias_key = false;   // phimoe: lm_head_bias
   std::string note;                // added to the IR's notes
