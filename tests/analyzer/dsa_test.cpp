@@ -9,7 +9,10 @@
 #include <sstream>
 #include <string>
 
+#include "llmcost/cost_model.h"
 #include "llmcost/families.h"
+#include "llmcost/flops.h"
+#include "llmcost/kv_cache.h"
 #include "llmcost/error.h"
 #include "llmcost/params.h"
 #include "llmcost/value.h"
@@ -107,6 +110,50 @@ TEST(DsaFamily, SharedIndexerLayersAreRefused) {
   } catch (const ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("/indexer_types \"shared\""), std::string::npos) << e.what();
   }
+}
+
+// Cost of the tiny model (3 layers, MLA kv_lora 32 + rope 8, 4 heads; indexer 2 heads of 16, top 4).
+//   MLA core attention per position: 2*4*(32+8) + 2*4*32 = 576 FLOPs
+//   indexer scoring per position: 2*2*16 + 2*2 = 68 FLOPs
+//   cache per token per layer: latent (32+8)*2 bytes (bf16) = 80 + indexer key 16 (fp8) + 4 (fp32 scale) = 20
+TEST(DsaCost, TopKCapsAttendedPositionsNotTheCache) {
+  AttentionSpec a;
+  a.index_topk = 4;
+  EXPECT_EQ(attended_positions(a, 10), 4);
+  EXPECT_EQ(attended_positions(a, 3), 3);
+  EXPECT_EQ(kv_cached_tokens(a, 10), 10);
+  // Causal prefill of 10 tokens: 1+2+3+4 then 6 tokens x 4 = 34 pairs (55 without the cap).
+  EXPECT_EQ(prefill_attended_pairs(a, 10), 34);
+  a.sliding_window = 3;  // both caps: the smaller one
+  EXPECT_EQ(prefill_attended_pairs(a, 10), 1 + 2 + 3 + 7 * 3);
+  a.sliding_window = 0;
+  a.index_n_heads = 64;
+  a.index_head_dim = 128;
+  EXPECT_EQ(indexer_key_bytes_per_token(a), 132);  // DeepSeek-V3.2: 128 fp8 + one fp32 scale
+  EXPECT_EQ(prefill_indexed_pairs(a, 10), 55);
+}
+
+TEST(DsaCost, HandWorkedDecodePrefillAndKv) {
+  ModelIR ir = build_model_ir(parse(kTinyDsa), "test.json");
+  // Decode at context 10: 4 positions attended x 576 + 10 scored x 68 = 2,984 per layer.
+  EXPECT_EQ(decode_flops_per_token(ir, 10).attention, 3 * 2984);
+  // Prefill of 10 tokens: 34 pairs x 576 = 19,584 + 55 scored pairs x 68 = 3,740 -> 23,324 per layer.
+  EXPECT_EQ(prefill_flops(ir, 10).attention, 3 * 23324);
+  // KV: every position stays cached (latent + indexer key): 100 bytes per token per layer.
+  KvCache kv = kv_cache(ir, 10, KvDtype::BF16);
+  EXPECT_EQ(kv.bytes_per_token, 3 * 100);
+  EXPECT_EQ(kv.indexer_bytes_per_token, 3 * 20);
+  EXPECT_EQ(kv.bytes_at_context, 3 * 100 * 10);
+  // The cost walk agrees: decode reads the 4 attended latents (80 each) and all 10 indexer keys
+  // (20 each) = 520 bytes per layer; prefill writes 10 of each = 1,000 per layer.
+  CostModel cm(ir, QuantScheme::BF16, QuantPolicy{}, KvDtype::BF16);
+  StepCost d = cm.decode(1, 10, RoutingModel{});
+  EXPECT_DOUBLE_EQ(d.kv_bytes, 3 * 520.0);
+  StepCost p = cm.prefill(1, 10, RoutingModel{});
+  EXPECT_DOUBLE_EQ(p.kv_bytes, 3 * 1000.0);
+  double attn = 0;
+  for (const OpCost& c : d.ops) attn += c.attention_flops;
+  EXPECT_DOUBLE_EQ(attn, 3 * 2984.0);
 }
 
 }  // namespace
