@@ -169,6 +169,8 @@ CostModel::CostModel(const ModelIR& ir, QuantScheme quant, const QuantPolicy& po
           c.attn = op.attn;
           c.attention_flops_per_position = static_cast<double>(attention_core_flops(op.attn, 1));
           c.kv_bytes_per_position = static_cast<double>(kv_layer_bytes_per_token(op.attn, kv));
+          c.index_flops_per_position = static_cast<double>(indexer_flops_per_position(op.attn));
+          c.index_bytes_per_position = static_cast<double>(indexer_key_bytes_per_token(op.attn));
         }
         break;
     }
@@ -196,11 +198,18 @@ OpCounts expected_op_counts(const CostModel::OpConstants& k, double seqs, const 
       n.copies_read = distinct_experts;
       break;
     case OpKind::Attention: {
-      // Decode reads the cached positions; a prefill writes every prompt token's K/V once (a
-      // windowed layer overwrites its ring buffer) and attends the causal pairs.
+      // Decode reads the attended positions (all cached ones, or the index_topk a sparse-attention
+      // indexer picks); a prefill writes every prompt token's K/V once (a windowed layer
+      // overwrites its ring buffer) and attends the causal pairs. An indexer scores every cached
+      // position against its own key cache.
       const double cached = static_cast<double>(kv_cached_tokens(k.attn, shape.context));
-      n.attended = seqs * (shape.decode ? cached : static_cast<double>(prefill_attended_pairs(k.attn, shape.per_seq)));
-      n.kv_positions = seqs * (shape.decode ? cached : static_cast<double>(shape.per_seq));
+      const double attended = static_cast<double>(attended_positions(k.attn, shape.context));
+      n.attended = seqs * (shape.decode ? attended : static_cast<double>(prefill_attended_pairs(k.attn, shape.per_seq)));
+      n.kv_positions = seqs * (shape.decode ? attended : static_cast<double>(shape.per_seq));
+      if (k.index_flops_per_position > 0) {
+        n.indexed = seqs * (shape.decode ? cached : static_cast<double>(prefill_indexed_pairs(k.attn, shape.per_seq)));
+        n.index_positions = seqs * (shape.decode ? cached : static_cast<double>(shape.per_seq));
+      }
       break;
     }
     default: break;
@@ -224,8 +233,8 @@ OpCost cost_of_counts(const CostModel::OpConstants& k, const OpCounts& n) {
       break;
     case OpKind::Attention:
       c.weight_bytes = k.copy_bytes;
-      c.attention_flops = n.attended * k.attention_flops_per_position;
-      c.kv_bytes = n.kv_positions * k.kv_bytes_per_position;
+      c.attention_flops = n.attended * k.attention_flops_per_position + n.indexed * k.index_flops_per_position;
+      c.kv_bytes = n.kv_positions * k.kv_bytes_per_position + n.index_positions * k.index_bytes_per_position;
       break;
     default: c.weight_bytes = k.copy_bytes; break;
   }

@@ -35,19 +35,34 @@ int64_t attention_core_flops(const AttentionSpec& a, int64_t attended) {
 int64_t prefill_attended_pairs(const AttentionSpec& a, int64_t tokens) {
   if (tokens <= 0) return 0;
   auto tri = [](int64_t n) { return n % 2 == 0 ? checked_mul(n / 2, n + 1) : checked_mul(n, (n + 1) / 2); };
+  // A top-k cap counts as a window does: token i attends min(i, k) positions.
+  int64_t window = a.sliding_window;
+  if (a.index_topk > 0) window = window > 0 ? std::min(window, a.index_topk) : a.index_topk;
   if (a.chunk_size > 0) {
     // Token i attends within its chunk: full chunks each give chunk(chunk+1)/2 pairs.
     int64_t c = a.chunk_size;
-    if (a.sliding_window > 0) c = std::min(c, a.sliding_window);  // both caps: not seen in practice
+    if (window > 0) c = std::min(c, window);  // both caps: not seen in practice
     int64_t full = tokens / a.chunk_size, rest = tokens % a.chunk_size;
     if (c == a.chunk_size) return checked_add(checked_mul(full, tri(c)), tri(rest));
   }
-  if (a.sliding_window > 0 && tokens > a.sliding_window) {
+  if (window > 0 && tokens > window) {
     // The first w tokens attend 1..w positions, the remaining each attend w.
-    int64_t w = a.sliding_window;
+    int64_t w = window;
     return checked_add(tri(w), checked_mul(tokens - w, w));
   }
   return tri(tokens);
+}
+
+int64_t indexer_flops_per_position(const AttentionSpec& a) {
+  if (a.index_n_heads <= 0) return 0;
+  return checked_mul(2, checked_mul(a.index_n_heads, checked_add(a.index_head_dim, 1)));
+}
+
+int64_t prefill_indexed_pairs(const AttentionSpec& a, int64_t tokens) {
+  if (a.index_n_heads <= 0) return 0;
+  AttentionSpec all = a;
+  all.index_topk = 0;  // the indexer scores every causal pair, then picks the top k
+  return prefill_attended_pairs(all, tokens);
 }
 
 // Re-throws an int64 overflow inside a FLOP count as an error that names the count.
@@ -66,7 +81,9 @@ static DecodeFlops decode_impl(const ModelIR& ir, int64_t context) {
   auto visit = [&](const Op& op) {
     f.matmul = checked_add(f.matmul, op_matmul_flops_per_token(op));
     if (op.kind == OpKind::Attention)
-      f.attention = checked_add(f.attention, attention_core_flops(op.attn, kv_cached_tokens(op.attn, context)));
+      f.attention = checked_add(f.attention, checked_add(attention_core_flops(op.attn, attended_positions(op.attn, context)),
+                                                         checked_mul(indexer_flops_per_position(op.attn),
+                                                                     kv_cached_tokens(op.attn, context))));
   };
   for (const auto& op : ir.pre) visit(op);
   for (const auto& L : ir.layers)
@@ -88,8 +105,10 @@ static PrefillFlops prefill_impl(const ModelIR& ir, int64_t tokens) {
   auto visit = [&](const Op& op) {
     per_token = checked_add(per_token, op_matmul_flops_per_token(op));
     if (op.kind == OpKind::Attention)
-      f.attention = checked_add(f.attention, checked_mul(attention_flops_per_position(op.attn),
-                                                         prefill_attended_pairs(op.attn, tokens)));
+      f.attention = checked_add(f.attention, checked_add(checked_mul(attention_flops_per_position(op.attn),
+                                                                     prefill_attended_pairs(op.attn, tokens)),
+                                                         checked_mul(indexer_flops_per_position(op.attn),
+                                                                     prefill_indexed_pairs(op.attn, tokens))));
   };
   for (const auto& op : ir.pre) visit(op);
   for (const auto& L : ir.layers)

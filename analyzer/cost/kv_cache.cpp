@@ -44,6 +44,16 @@ int64_t kv_cached_tokens(const AttentionSpec& a, int64_t context) {
   return c;
 }
 
+int64_t attended_positions(const AttentionSpec& a, int64_t context) {
+  int64_t c = kv_cached_tokens(a, context);
+  return a.index_topk > 0 ? std::min(c, a.index_topk) : c;
+}
+
+int64_t indexer_key_bytes_per_token(const AttentionSpec& a) {
+  if (a.index_n_heads <= 0) return 0;
+  return checked_add(a.index_head_dim, checked_mul(4, (a.index_head_dim + 127) / 128));
+}
+
 int64_t kv_layer_bytes_per_token(const AttentionSpec& a, KvDtype d) {
   if (a.type == AttentionType::MLA) return bits_to_bytes(checked_add(a.kv_lora_rank, a.qk_rope_head_dim), kv_dtype_bits(d));
   return bits_to_bytes(checked_mul(a.n_kv_heads, checked_add(a.head_dim, a.v_head_dim)), kv_dtype_bits(d));
@@ -66,8 +76,10 @@ KvCache kv_cache(const ModelIR& ir, int64_t context, KvDtype d) {
       for (const auto& op : L.ops) {
         if (op.kind != OpKind::Attention) continue;
         const AttentionSpec& a = op.attn;
-        int64_t per_tok = kv_layer_bytes_per_token(a, d);
-        int64_t expanded = kv_layer_expanded_bytes_per_token(a, d);
+        const int64_t index_tok = indexer_key_bytes_per_token(a);
+        int64_t per_tok = checked_add(kv_layer_bytes_per_token(a, d), index_tok);
+        int64_t expanded = checked_add(kv_layer_expanded_bytes_per_token(a, d), index_tok);
+        kv.indexer_bytes_per_token = checked_add(kv.indexer_bytes_per_token, index_tok);
         int64_t cached = kv_cached_tokens(a, context);
         kv.n_attention_layers++;
         if (cached < context) kv.n_capped_layers++;

@@ -40,6 +40,16 @@ Layer deepseek_layer(const ConfigReader& r, const std::string& p, int li, int64_
   add_linear(a, R::MlaKvB, "kv_b_proj", spec.kv_lora_rank,
              checked_mul(H, checked_add(spec.qk_nope_head_dim, spec.v_head_dim)), false, PG::Attention);
   add_linear(a, R::AttnOut, "o_proj", checked_mul(H, spec.v_head_dim), d, attn_bias, PG::Attention);
+  if (spec.index_n_heads > 0) {
+    // DeepSeek Sparse Attention's lightning indexer (DeepSeek-V3.2 inference/model.py Indexer,
+    // transformers GlmMoeDsaIndexer): bias-free linears, a LayerNorm with bias on the key.
+    const int64_t ih = spec.index_n_heads, idim = spec.index_head_dim;
+    add_linear(a, R::IndexerQB, "indexer.wq_b", spec.q_lora_rank, checked_mul(ih, idim), false, PG::Attention);
+    add_linear(a, R::IndexerK, "indexer.wk", d, idim, false, PG::Attention);
+    add(a, R::IndexerKNorm, "indexer.k_norm.weight", {idim}, TU::Vector, PG::Norm);
+    add_bias(a, R::IndexerKNorm, "indexer.k_norm.bias", idim, PG::Norm);
+    add_linear(a, R::IndexerWeightsProj, "indexer.weights_proj", d, ih, false, PG::Attention);
+  }
   L.ops.push_back(std::move(a));
   L.ops.push_back(norm_op(p + ".post_attention_layernorm", li, d, NormType::RMSNorm, false, eps, 1));
   if (is_moe) {
@@ -78,6 +88,24 @@ void build_deepseek(const ConfigReader& r, ModelIR& ir, const DeepseekLike& f) {
   spec.v_head_dim = r.req_int("v_head_dim");
   spec.head_dim = spec.qk_nope_head_dim + spec.qk_rope_head_dim;
   spec.rope_theta = rope_theta(r, 10000.0);
+  // DeepSeek Sparse Attention, when the config has the indexer: every layer (and MTP module)
+  // carries an indexer and attends its index_topk positions.
+  if (r.has("index_topk") || r.has("index_n_heads") || r.has("index_head_dim")) {
+    spec.index_topk = r.req_int("index_topk");
+    spec.index_n_heads = r.req_int("index_n_heads");
+    spec.index_head_dim = r.req_int("index_head_dim");
+    if (spec.q_lora_rank == 0) r.fail("q_lora_rank", "the sparse-attention indexer reads the q latent: q_lora_rank is required");
+    if (spec.index_head_dim < spec.qk_rope_head_dim)
+      r.fail("index_head_dim", "must be >= qk_rope_head_dim (" + std::to_string(spec.qk_rope_head_dim) + "), got " +
+                                   std::to_string(spec.index_head_dim));
+    // IndexCache (GLM-5.2): "shared" layers reuse the previous layer's top-k and skip their
+    // indexer; the cost walk has no way to say that yet, so refuse rather than overcount.
+    if (r.has("indexer_types"))
+      for (const std::string& t : r.str_list("indexer_types"))
+        if (t != "full")
+          r.fail("indexer_types", quote_for_message(t) +
+                                      ": layers that reuse another layer's sparse-attention top-k are not supported");
+  }
 
   MlpSpec dense;
   dense.d_ff = r.req_int("intermediate_size");

@@ -123,6 +123,10 @@ const char* tensor_role_name(TensorRole r) {
     case TensorRole::MtpHiddenNorm: return "mtp_hidden_norm";
     case TensorRole::MtpProj: return "mtp_proj";
     case TensorRole::MtpHeadNorm: return "mtp_head_norm";
+    case TensorRole::IndexerQB: return "indexer_q_b";
+    case TensorRole::IndexerK: return "indexer_k";
+    case TensorRole::IndexerKNorm: return "indexer_k_norm";
+    case TensorRole::IndexerWeightsProj: return "indexer_weights_proj";
   }
   return "?";
 }

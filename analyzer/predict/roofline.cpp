@@ -107,7 +107,7 @@ CompiledModel compile_model(const ModelIR& ir, QuantScheme quant, const QuantPol
       (op.kind == OpKind::RoutedExperts ? m.layer_expert_bytes[l] : m.layer_dense_bytes[l]) += stored;
       if (op.kind == OpKind::Attention) {
         m.layer_attn[l] = op.attn;
-        m.layer_kv_bytes_per_token[l] += c.kv_bytes_per_position;
+        m.layer_kv_bytes_per_token[l] += c.kv_bytes_per_position + c.index_bytes_per_position;
       }
     }
 

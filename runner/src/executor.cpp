@@ -157,6 +157,8 @@ void Executor::validate(const ModelIR& ir) {
         check_attention_spec(op);
         if (a.sinks) throw unsupported(op, "attention sinks");
         if (a.chunk_size > 0) throw unsupported(op, "chunked attention");
+        if (a.index_topk > 0 || a.index_n_heads > 0)
+          throw unsupported(op, "sparse attention with a lightning indexer (DeepSeek Sparse Attention)");
         if (a.type == AttentionType::MLA) {
           for (TR r : {TR::MlaKvA, TR::MlaKvANorm, TR::MlaKvB, TR::AttnOut})
             if (!find_role(op, r)) throw unsupported(op, std::string("MLA without ") + tensor_role_name(r));

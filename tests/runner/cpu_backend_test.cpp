@@ -692,6 +692,7 @@ TEST(CpuBackend, RefusesShapesItsKernelsCannotTake) {
       {kQwen3Moe, [&](ModelIR& ir) { op_of(ir, OK::Router).moe.n_group = 3; }, "gate", "8 experts in 3 groups"},
       {kDeepseekV3, [&](ModelIR& ir) { op_of(ir, OK::Attention).attn.kv_lora_rank = 0; }, "self_attn", "kv_lora_rank 0"},
       {kDeepseekV3, [&](ModelIR& ir) { reshape(tensor_of(ir, OK::Attention, R::MlaKvB), {112, 31}); }, "self_attn", "mla_kv_b of [112, 31] (expected [112, 32])"},
+      {kDeepseekV3, [&](ModelIR& ir) { op_of(ir, OK::Attention).attn.index_topk = 4; }, "self_attn", "sparse attention with a lightning indexer"},
   };
   for (const Case& c : cases) {
     ModelIR ir = tiny(c.config);

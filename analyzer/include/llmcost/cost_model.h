@@ -92,6 +92,8 @@ struct OpCounts {
   double gathered_rows = 0; // table rows read, each once (embeddings)
   double attended = 0;      // query-key pairs (attention): sum over rows of the positions attended
   double kv_positions = 0;  // cache positions moved (decode: read; prefill: written)
+  double indexed = 0;       // query-position pairs a sparse-attention indexer scores
+  double index_positions = 0;  // indexer key-cache positions moved (decode: read; prefill: written)
 };
 
 // A model's per-op constants under one scheme, policy and KV dtype, computed once. Evaluating a
@@ -114,6 +116,8 @@ class CostModel {
     double matmul_flops_per_copy_row = 0;  // one row through one copy
     double attention_flops_per_position = 0;
     double kv_bytes_per_position = 0;    // this layer, one sequence, the chosen KV dtype
+    double index_flops_per_position = 0; // sparse-attention indexer scoring, per (query, position)
+    double index_bytes_per_position = 0; // its key cache, per position
     double gather_rows = 0;              // rows of a gathered table
     double activation_bytes_per_token = 0;
     AttentionSpec attn;                  // windows / chunks (Attention ops)

@@ -23,12 +23,18 @@ int64_t attention_core_flops(const AttentionSpec& a, int64_t attended);
 // Positions attended in total by a causal prefill of `tokens` tokens: token i (1-based)
 // attends to min(i, window) positions, or within its chunk ((i-1) mod chunk) + 1; full
 // attention gives tokens x (tokens + 1) / 2, the causal half of the S x S matrix.
+// Under DeepSeek Sparse Attention each token attends at most index_topk of those positions.
 int64_t prefill_attended_pairs(const AttentionSpec& a, int64_t tokens);
+// Sparse-attention indexer: FLOPs to score one (query, position) pair, 2 x index_n_heads x
+// index_head_dim (q.k per head) + 2 x index_n_heads (per-head weights, summed); 0 without one.
+// It scores every cached position: decode kv_cached_tokens, prefill the uncapped causal pairs.
+int64_t indexer_flops_per_position(const AttentionSpec& a);
+int64_t prefill_indexed_pairs(const AttentionSpec& a, int64_t tokens);
 
 struct DecodeFlops {
   int64_t context = 0;    // positions each new token attends to (before window / chunk caps)
   int64_t matmul = 0;     // 2 x weights multiplied per token
-  int64_t attention = 0;  // core attention at min(context, window / chunk)
+  int64_t attention = 0;  // core attention at min(context, window / chunk, index_topk) + indexer scoring
   int64_t total = 0;
 };
 DecodeFlops decode_flops_per_token(const ModelIR& ir, int64_t context);
@@ -36,7 +42,7 @@ DecodeFlops decode_flops_per_token(const ModelIR& ir, int64_t context);
 struct PrefillFlops {
   int64_t tokens = 0;
   int64_t matmul = 0;     // tokens x 2 x weights multiplied per token
-  int64_t attention = 0;  // causal pairs x per-position attention cost
+  int64_t attention = 0;  // causal pairs x per-position attention cost + indexer scoring
   int64_t total = 0;
 };
 // One sequence of `tokens` tokens; every token goes through every matmul, lm_head included (as

@@ -21,6 +21,13 @@ int kv_dtype_bits(KvDtype d);  // 16, 8, 8, 4
 
 // Cached tokens of an attention op at context `context`: min(context, window or chunk).
 int64_t kv_cached_tokens(const AttentionSpec& a, int64_t context);
+// Positions one query at `context` attends: the cached ones, at most index_topk under DeepSeek
+// Sparse Attention (the indexer picks them; decode reads only those cache entries).
+int64_t attended_positions(const AttentionSpec& a, int64_t context);
+// Bytes one token adds to a layer's sparse-attention indexer key cache, whatever the KV dtype:
+// DeepSeek-V3.2's inference code caches the index_head_dim-wide key in float8_e4m3 with one fp32
+// scale per 128 elements (index_head_dim + 4 x ceil(index_head_dim / 128)); 0 without an indexer.
+int64_t indexer_key_bytes_per_token(const AttentionSpec& a);
 
 // Bytes one token adds to one attention layer's cache (rounded up to whole bytes per layer):
 // Standard: n_kv_heads x (head_dim + v_head_dim) x bits/8; MLA: (kv_lora_rank + qk_rope_head_dim) x bits/8.
@@ -31,7 +38,8 @@ int64_t kv_layer_expanded_bytes_per_token(const AttentionSpec& a, KvDtype d);
 struct KvCache {
   KvDtype dtype = KvDtype::BF16;
   int64_t context = 0;                   // tokens per sequence asked for
-  int64_t bytes_per_token = 0;           // sum over layers, no window cap
+  int64_t bytes_per_token = 0;           // sum over layers, no window cap (indexer key caches included)
+  int64_t indexer_bytes_per_token = 0;   // of which sparse-attention indexer keys
   int64_t bytes_at_context = 0;          // one sequence at `context`, windows / chunks applied
   int64_t expanded_bytes_per_token = 0;  // MLA: decompressed K and V per token; else == bytes_per_token
   int64_t expanded_bytes_at_context = 0;

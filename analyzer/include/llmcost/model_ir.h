@@ -41,6 +41,12 @@ enum class TensorRole {
   MlaKvA,             // MLA kv down-projection (latent + decoupled rope key: kv_a_proj_with_mqa)
   MlaKvANorm,         // norm of the kv latent
   MlaKvB,             // MLA kv up-projection ([n_heads x (qk_nope + v_head), kv_lora_rank])
+  // DeepSeek Sparse Attention lightning indexer (DeepSeek-V3.2, GLM-5): picks the index_topk
+  // positions each query attends.
+  IndexerQB,          // query up-projection from the q latent [index_n_heads x index_head_dim, q_lora_rank]
+  IndexerK,           // single key head [index_head_dim, d_model]
+  IndexerKNorm,       // LayerNorm of the key (weight + bias) [index_head_dim]
+  IndexerWeightsProj, // per-head score weights [index_n_heads, d_model]
   FfnGate, FfnUp, FfnGateUp, FfnDown,
   FfnOutGate,         // scalar sigmoid gate on a shared expert's output ([1, d_model], qwen2_moe)
   Router,             // expert scoring linear [n_experts, d_model]
@@ -110,6 +116,11 @@ struct AttentionSpec {
   double rope_theta = 10000.0;
   double partial_rotary_factor = 1.0;
   double scale = 0.0;  // softmax scale; 0 = 1/sqrt(head_dim)
+  // DeepSeek Sparse Attention: each query attends at most `index_topk` positions (0 = all),
+  // chosen by a lightning indexer of index_n_heads heads of index_head_dim over all positions.
+  int64_t index_topk = 0;
+  int64_t index_n_heads = 0;
+  int64_t index_head_dim = 0;
 };
 
 struct MlpSpec {
