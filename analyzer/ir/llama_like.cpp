@@ -110,7 +110,8 @@ void build_decoder(const ConfigReader& r, ModelIR& ir, const LlamaLike& f) {
       } else {
         L.ops.push_back(router_op(mp + ".gate", li, x.d, moe, false, false));
       }
-      L.ops.push_back(experts_op(mp + ".experts", li, x.d, expert_mlp, moe, en));
+      L.ops.push_back(f.stacked_experts ? stacked_experts_op(mp + ".experts", li, x.d, expert_mlp, moe, false)
+                                        : experts_op(mp + ".experts", li, x.d, expert_mlp, moe, en));
       if (shared_ff > 0) {
         MlpSpec sm = mlp;
         sm.d_ff = shared_ff;

@@ -37,6 +37,7 @@ struct LlamaLike {
   // ("<moe>.e_score_correction_bias", beside "<moe>.gate.weight").
   bool block_correction_bias = false;
   bool block_sparse = false;       // "block_sparse_moe" with w1/w3/w2 experts (mixtral, phimoe)
+  bool stacked_experts = false;    // routed experts as one module of [n_experts, ...] gate_up_proj / down_proj
   bool lm_head_bias_key = false;   // phimoe: lm_head_bias
   std::string note;                // added to the IR's notes
   // Keys the family's config class fills in when a config leaves them out, and that class's name.

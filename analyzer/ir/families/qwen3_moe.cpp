@@ -4,13 +4,16 @@
 
 namespace llmcost {
 
-Family family_qwen3_moe() {
+// What qwen3_vl_moe_text keeps of qwen3_moe.
+LlamaLike qwen3_moe_like(const std::string& arch) {
   LlamaLike f;
-  f.arch = "qwen3_moe";
+  f.arch = arch;
   f.attn_opts = bias_all_with(QkNorm::PerHead);
   f.window_requires_flag = true;
   f.experts_key = "num_experts";
-  return llama_like_family(f, {"qwen3_moe"}, {"Qwen3MoeForCausalLM"});
+  return f;
 }
+
+Family family_qwen3_moe() { return llama_like_family(qwen3_moe_like("qwen3_moe"), {"qwen3_moe"}, {"Qwen3MoeForCausalLM"}); }
 
 }  // namespace llmcost

@@ -5,22 +5,16 @@
 // are one module, Qwen3VLMoeTextExperts, holding stacked parameters gate_up_proj [num_experts,
 // hidden, 2*moe_intermediate_size] and down_proj [num_experts, moe_intermediate_size, hidden]; the
 // checkpoint stores them so (...mlp.experts.gate_up_proj / .down_proj).
-#include "../family.h"
+#include "../llama_like.h"
 
 namespace llmcost {
 
-Family family_qwen3_moe();
+LlamaLike qwen3_moe_like(const std::string& arch);  // families/qwen3_moe.cpp
 
 Family family_qwen3_vl_moe_text() {
-  FamilyBuilder qwen3_moe = family_qwen3_moe().build;
-  return Family{"qwen3_vl_moe_text", {"qwen3_vl_moe_text", "qwen3_vl_moe"}, {}, [qwen3_moe](const ConfigReader& r, ModelIR& ir) {
-                  qwen3_moe(r, ir);
-                  ir.architecture = "qwen3_vl_moe_text";
-                  for (Layer& L : ir.layers)
-                    for (Op& op : L.ops)
-                      if (op.kind == OpKind::RoutedExperts)
-                        op = stacked_experts_op(op.name, op.layer, ir.d_model, op.mlp, op.moe, false);
-                }};
+  LlamaLike f = qwen3_moe_like("qwen3_vl_moe_text");
+  f.stacked_experts = true;
+  return llama_like_family(f, {"qwen3_vl_moe_text", "qwen3_vl_moe"}, {});
 }
 
 }  // namespace llmcost
