@@ -144,7 +144,6 @@ CostModel::CostModel(const ModelIR& ir, QuantScheme quant, const QuantPolicy& po
     c.layer = op.layer;
     c.compute_dtype = op_compute_dtype(op, w);
     c.copy_bytes = static_cast<double>(op_copy_read_bytes(op, quant, policy, op_site(op, ir, n_experts)));
-    c.matmul_flops_per_token = static_cast<double>(op_matmul_flops_per_token(op));
     c.matmul_flops_per_copy_row = static_cast<double>(op_matmul_flops(op, 1));
     const double d = static_cast<double>(ir.d_model);
     switch (op.kind) {

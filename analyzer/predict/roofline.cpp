@@ -19,7 +19,7 @@ constexpr double kLogitBytes = 4.0;   // logits kept in fp32 for sampling
 bool same_cost(const OpGroup& x, const OpGroup& y) {
   const CostModel::OpConstants &a = x.cost, &b = y.cost;
   return x.kind == y.kind && x.dtype == y.dtype && a.copy_bytes == b.copy_bytes && a.gather_rows == b.gather_rows &&
-         a.matmul_flops_per_token == b.matmul_flops_per_token &&
+         a.matmul_flops_per_copy_row == b.matmul_flops_per_copy_row &&
          a.activation_bytes_per_token == b.activation_bytes_per_token && a.attn.sliding_window == b.attn.sliding_window &&
          a.attn.chunk_size == b.attn.chunk_size && a.attn.type == b.attn.type &&
          a.attention_flops_per_position == b.attention_flops_per_position &&

@@ -112,7 +112,6 @@ class CostModel {
     int layer = -1;
     std::string compute_dtype;
     double copy_bytes = 0;               // one copy (one expert) as read
-    double matmul_flops_per_token = 0;   // top_k experts for RoutedExperts
     double matmul_flops_per_copy_row = 0;  // one row through one copy
     double attention_flops_per_position = 0;
     double kv_bytes_per_position = 0;    // this layer, one sequence, the chosen KV dtype
