@@ -170,6 +170,9 @@ CostModel::CostModel(const ModelIR& ir, QuantScheme quant, const QuantPolicy& po
           c.kv_bytes_per_position = static_cast<double>(kv_layer_bytes_per_token(op.attn, kv));
           c.index_flops_per_position = static_cast<double>(indexer_flops_per_position(op.attn));
           c.index_bytes_per_position = static_cast<double>(indexer_key_bytes_per_token(op.attn));
+        } else if (op.kind == OpKind::Recurrent) {
+          c.state_bytes = static_cast<double>(recurrent_state_bytes(op.rec));
+          c.recurrent_flops_per_token = static_cast<double>(recurrent_flops_per_token(op.rec));
         }
         break;
     }
@@ -211,6 +214,11 @@ OpCounts expected_op_counts(const CostModel::OpConstants& k, double seqs, const 
       }
       break;
     }
+    case OpKind::Recurrent:
+      // Decode reads each sequence's state and writes it back; a prefill starts from zeros and
+      // writes the final state once.
+      n.states_moved = seqs * (shape.decode ? 2.0 : 1.0);
+      break;
     default: break;
   }
   return n;
@@ -234,6 +242,11 @@ OpCost cost_of_counts(const CostModel::OpConstants& k, const OpCounts& n) {
       c.weight_bytes = k.copy_bytes;
       c.attention_flops = n.attended * k.attention_flops_per_position + n.indexed * k.index_flops_per_position;
       c.kv_bytes = n.kv_positions * k.kv_bytes_per_position + n.index_positions * k.index_bytes_per_position;
+      break;
+    case OpKind::Recurrent:
+      c.weight_bytes = k.copy_bytes;
+      c.attention_flops = n.tokens * k.recurrent_flops_per_token;
+      c.kv_bytes = n.states_moved * k.state_bytes;
       break;
     default: c.weight_bytes = k.copy_bytes; break;
   }

@@ -65,6 +65,13 @@ int64_t prefill_indexed_pairs(const AttentionSpec& a, int64_t tokens) {
   return prefill_attended_pairs(all, tokens);
 }
 
+int64_t recurrent_flops_per_token(const RecurrentSpec& r) {
+  const int64_t conv = checked_mul(2, checked_mul(r.conv_dim, r.conv_kernel));
+  const int64_t per_head = checked_mul(r.k_head_dim, r.v_head_dim);
+  const int64_t c = r.type == RecurrentType::Mamba2 ? 5 : 7;
+  return checked_add(conv, checked_mul(c, checked_mul(r.n_heads, per_head)));
+}
+
 // Re-throws an int64 overflow inside a FLOP count as an error that names the count.
 template <class F>
 static auto overflow_as(const std::string& what, F f) {
@@ -84,6 +91,7 @@ static DecodeFlops decode_impl(const ModelIR& ir, int64_t context) {
       f.attention = checked_add(f.attention, checked_add(attention_core_flops(op.attn, attended_positions(op.attn, context)),
                                                          checked_mul(indexer_flops_per_position(op.attn),
                                                                      kv_cached_tokens(op.attn, context))));
+    if (op.kind == OpKind::Recurrent) f.attention = checked_add(f.attention, recurrent_flops_per_token(op.rec));
   };
   for (const auto& op : ir.pre) visit(op);
   for (const auto& L : ir.layers)
@@ -109,6 +117,8 @@ static PrefillFlops prefill_impl(const ModelIR& ir, int64_t tokens) {
                                                                      prefill_attended_pairs(op.attn, tokens)),
                                                          checked_mul(indexer_flops_per_position(op.attn),
                                                                      prefill_indexed_pairs(op.attn, tokens))));
+    if (op.kind == OpKind::Recurrent)
+      f.attention = checked_add(f.attention, checked_mul(recurrent_flops_per_token(op.rec), tokens));
   };
   for (const auto& op : ir.pre) visit(op);
   for (const auto& L : ir.layers)

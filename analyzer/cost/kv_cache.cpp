@@ -66,6 +66,19 @@ int64_t kv_layer_expanded_bytes_per_token(const AttentionSpec& a, KvDtype d) {
   return bits_to_bytes(checked_mul(a.n_heads, per_head), kv_dtype_bits(d));
 }
 
+int64_t recurrent_conv_state_bytes(const RecurrentSpec& r) {
+  if (r.conv_dim <= 0 || r.conv_kernel <= 1) return 0;
+  return bits_to_bytes(checked_mul(r.conv_dim, r.conv_kernel - 1), r.conv_state_bits);
+}
+
+int64_t recurrent_ssm_state_bytes(const RecurrentSpec& r) {
+  return bits_to_bytes(checked_mul(r.n_heads, checked_mul(r.k_head_dim, r.v_head_dim)), r.state_bits);
+}
+
+int64_t recurrent_state_bytes(const RecurrentSpec& r) {
+  return checked_add(recurrent_conv_state_bytes(r), recurrent_ssm_state_bytes(r));
+}
+
 KvCache kv_cache(const ModelIR& ir, int64_t context, KvDtype d) {
   if (context < 0) throw Error("kv_cache: context must be >= 0, got " + std::to_string(context));
   KvCache kv;
@@ -74,6 +87,11 @@ KvCache kv_cache(const ModelIR& ir, int64_t context, KvDtype d) {
   try {
     for (const auto& L : ir.layers)
       for (const auto& op : L.ops) {
+        if (op.kind == OpKind::Recurrent) {
+          kv.n_recurrent_layers++;
+          kv.state_bytes_per_sequence = checked_add(kv.state_bytes_per_sequence, recurrent_state_bytes(op.rec));
+          continue;
+        }
         if (op.kind != OpKind::Attention) continue;
         const AttentionSpec& a = op.attn;
         const int64_t index_tok = indexer_key_bytes_per_token(a);
@@ -88,6 +106,8 @@ KvCache kv_cache(const ModelIR& ir, int64_t context, KvDtype d) {
         kv.bytes_at_context = checked_add(kv.bytes_at_context, checked_mul(per_tok, cached));
         kv.expanded_bytes_at_context = checked_add(kv.expanded_bytes_at_context, checked_mul(expanded, cached));
       }
+    kv.bytes_at_context = checked_add(kv.bytes_at_context, kv.state_bytes_per_sequence);
+    kv.expanded_bytes_at_context = checked_add(kv.expanded_bytes_at_context, kv.state_bytes_per_sequence);
   } catch (const Error&) {
     throw Error("KV cache at context " + std::to_string(context) + ": bytes exceed 64-bit integers (9.2e18)",
                 ErrorKind::Unsupported);

@@ -54,7 +54,12 @@ static ParamCounts count_params_unchecked(const ModelIR& ir) {
     for (const auto& op : layer.ops) add_op(op, c);
   for (const auto& op : ir.post) add_op(op, c);
   for (const auto& layer : ir.mtp_layers)
-    for (const auto& op : layer.ops) c.mtp = checked_add(c.mtp, op_stored_params(op));
+    for (const auto& op : layer.ops) {
+      c.mtp = checked_add(c.mtp, op_stored_params(op));
+      for (const auto& t : op.tensors)
+        if (t.role == TensorRole::TokenEmbedding || t.role == TensorRole::LmHead)
+          c.mtp_shared_copies = checked_add(c.mtp_shared_copies, t.numel);
+    }
   return c;
 }
 

@@ -254,6 +254,23 @@ void add_head(ModelIR& ir, const std::string& norm_name, NormType nt, bool norm_
   ir.post.push_back(std::move(head));
 }
 
+int model_dtype_bits(const std::string& dtype) {
+  if (dtype == "float32" || dtype == "fp32") return 32;
+  return 16;
+}
+
+int recurrent_state_bits(const ConfigReader& r, const ModelIR& ir) {
+  for (const char* key : {"mamba_ssm_cache_dtype", "mamba_ssm_dtype"}) {
+    if (!r.has(key)) continue;
+    const std::string v = r.str_or(key, "auto");
+    if (v == "float32" || v == "fp32") return 32;
+    if (v == "bfloat16" || v == "float16" || v == "bf16" || v == "fp16") return 16;
+    if (v == "auto") break;
+    r.fail(key, "must be one of float32, bfloat16, float16, auto; got " + quote_for_message(v));
+  }
+  return model_dtype_bits(ir.torch_dtype);
+}
+
 std::string layer_prefix(const std::string& base, int64_t i) { return base + "." + std::to_string(i); }
 
 void init_ir(ModelIR& ir, const ConfigReader& r, const std::string& arch, const Dims& x) {

@@ -95,6 +95,12 @@ std::vector<int64_t> layer_windows(const ConfigReader& r, int64_t n_layers, int6
 MoeSpec read_topk(const ConfigReader& r, const std::string& experts_key, const std::string& topk_key);
 void check_unique_layer_list(const ConfigReader& r, const std::string& key, const std::vector<int64_t>& v, int64_t n_layers);
 void init_ir(ModelIR& ir, const ConfigReader& r, const std::string& arch, const Dims& x);
+// Bits of a recurrent (SSM / DeltaNet) state element: the first of mamba_ssm_cache_dtype,
+// mamba_ssm_dtype the config sets ("float32", "bfloat16", "float16"; "auto" or absent: the model
+// dtype, as vLLM's mamba cache defaults), else the model's torch_dtype (16 when it has none).
+int recurrent_state_bits(const ConfigReader& r, const ModelIR& ir);
+// Bits of a model dtype name ("float32" 32, "bfloat16"/"float16" 16); 16 for an empty name.
+int model_dtype_bits(const std::string& dtype);
 
 // ---------------------------------------------------------------- validation (validate.cpp)
 

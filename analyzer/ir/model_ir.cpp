@@ -31,6 +31,16 @@ const char* op_kind_name(OpKind k) {
     case OpKind::RoutedExperts: return "routed_experts";
     case OpKind::SharedExperts: return "shared_experts";
     case OpKind::LmHead: return "lm_head";
+    case OpKind::Recurrent: return "recurrent";
+  }
+  return "?";
+}
+
+const char* recurrent_type_name(RecurrentType t) {
+  switch (t) {
+    case RecurrentType::GatedDeltaNet: return "gated_deltanet";
+    case RecurrentType::KimiDelta: return "kimi_delta";
+    case RecurrentType::Mamba2: return "mamba2";
   }
   return "?";
 }
@@ -123,6 +133,14 @@ const char* tensor_role_name(TensorRole r) {
     case TensorRole::MtpHiddenNorm: return "mtp_hidden_norm";
     case TensorRole::MtpProj: return "mtp_proj";
     case TensorRole::MtpHeadNorm: return "mtp_head_norm";
+    case TensorRole::RecInProj: return "rec_in_proj";
+    case TensorRole::RecInProjB: return "rec_in_proj_b";
+    case TensorRole::RecConv: return "rec_conv";
+    case TensorRole::RecDtBias: return "rec_dt_bias";
+    case TensorRole::RecALog: return "rec_a_log";
+    case TensorRole::RecD: return "rec_d";
+    case TensorRole::RecNorm: return "rec_norm";
+    case TensorRole::RecOutProj: return "rec_out_proj";
     case TensorRole::IndexerQB: return "indexer_q_b";
     case TensorRole::IndexerK: return "indexer_k";
     case TensorRole::IndexerKNorm: return "indexer_k_norm";

@@ -97,6 +97,10 @@ void check_op(const ConfigReader& r, const Op& op) {
       break;
     case OpKind::Attention: check_attention(r, op.attn); break;
     case OpKind::Router: check_moe(r, op.moe); break;
+    case OpKind::Recurrent:
+      if (op.rec.n_heads < 1 || op.rec.n_k_heads < 1 || op.rec.k_head_dim < 1 || op.rec.v_head_dim < 1 || op.rec.conv_kernel < 1)
+        r.fail("", "describes a recurrent mixer " + quote_for_message(op.name) + " with a non-positive head count or dimension");
+      break;
     case OpKind::RoutedExperts: check_moe(r, op.moe); [[fallthrough]];
     case OpKind::Mlp:
     case OpKind::SharedExperts:

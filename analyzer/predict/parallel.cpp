@@ -44,6 +44,10 @@ ParallelLayout make_parallel_layout(const ModelIR& ir, const HardwareSpec& hw, c
       if (op.attn.type == AttentionType::Standard && op.attn.n_kv_heads % cfg.tp != 0 && cfg.tp % op.attn.n_kv_heads != 0)
         throw Error(f + ": --tp " + s(cfg.tp) + " neither divides nor is a multiple of the " + s(op.attn.n_kv_heads) +
                     " KV heads of " + op.name);
+    } else if (op.kind == OpKind::Recurrent) {
+      if (op.rec.n_heads % cfg.tp != 0 || op.rec.n_k_heads % cfg.tp != 0)
+        throw Error(f + ": --tp " + s(cfg.tp) + " does not divide the " + s(op.rec.n_heads) + " heads / " + s(op.rec.n_k_heads) +
+                    " key heads (groups) of the recurrent mixer " + op.name);
     } else if (op.kind == OpKind::Mlp || op.kind == OpKind::SharedExperts) {
       if (op.mlp.d_ff % cfg.tp != 0)
         throw Error(f + ": --tp " + s(cfg.tp) + " does not divide the MLP width " + s(op.mlp.d_ff) + " of " + op.name);

@@ -23,7 +23,10 @@ bool same_cost(const OpGroup& x, const OpGroup& y) {
          a.activation_bytes_per_token == b.activation_bytes_per_token && a.attn.sliding_window == b.attn.sliding_window &&
          a.attn.chunk_size == b.attn.chunk_size && a.attn.type == b.attn.type &&
          a.attention_flops_per_position == b.attention_flops_per_position &&
-         a.kv_bytes_per_position == b.kv_bytes_per_position && a.n_experts == b.n_experts && a.top_k == b.top_k;
+         a.kv_bytes_per_position == b.kv_bytes_per_position && a.n_experts == b.n_experts && a.top_k == b.top_k &&
+         a.state_bytes == b.state_bytes && a.recurrent_flops_per_token == b.recurrent_flops_per_token &&
+         a.index_flops_per_position == b.index_flops_per_position && a.index_bytes_per_position == b.index_bytes_per_position &&
+         a.attn.index_topk == b.attn.index_topk;
 }
 
 // "model.layers.12.mlp" -> "model.layers.*.mlp"
@@ -73,6 +76,7 @@ CompiledModel compile_model(const ModelIR& ir, QuantScheme quant, const QuantPol
   m.layer_expert_bytes.assign(static_cast<size_t>(ir.n_layers), 0.0);
   m.layer_attn.resize(static_cast<size_t>(ir.n_layers));
   m.layer_kv_bytes_per_token.assign(static_cast<size_t>(ir.n_layers), 0.0);
+  m.layer_state_bytes.assign(static_cast<size_t>(ir.n_layers), 0.0);
   double widest = 0;
 
   // The per-op constants are the cost model's own (CostModel); this adds grouping, stored bytes
@@ -108,6 +112,8 @@ CompiledModel compile_model(const ModelIR& ir, QuantScheme quant, const QuantPol
       if (op.kind == OpKind::Attention) {
         m.layer_attn[l] = op.attn;
         m.layer_kv_bytes_per_token[l] += c.kv_bytes_per_position + c.index_bytes_per_position;
+      } else if (op.kind == OpKind::Recurrent) {
+        m.layer_state_bytes[l] += c.state_bytes;
       }
     }
 
@@ -187,7 +193,10 @@ PhaseResult run_phase(const CompiledModel& m, const HardwareSpec& hw, const Effe
       w_dev = mine.weight_bytes / tp;
       // Heads split the KV cache over tp (replicated past n_kv_heads); an MLA latent is per token,
       // so every rank reads it whole.
-      kv_dev = g.kind == OpKind::Attention ? mine.kv_bytes / static_cast<double>(kv_shards(g.cost.attn, L.cfg.tp)) : 0.0;
+      // A recurrent mixer's state splits by heads over tp (make_parallel_layout checks they divide).
+      kv_dev = g.kind == OpKind::Attention   ? mine.kv_bytes / static_cast<double>(kv_shards(g.cost.attn, L.cfg.tp))
+               : g.kind == OpKind::Recurrent ? mine.kv_bytes / tp
+                                             : 0.0;
       a_dev = mine.activation_bytes;  // inputs are replicated on every rank
     }
     const double flops_all = all.flops, weight_all = all.weight_bytes, kv_all = all.kv_bytes, act_all = all.activation_bytes;
@@ -296,6 +305,8 @@ Prediction predict(const CompiledModel& m, const HardwareSpec& hw, const Predict
     double kv_l = m.layer_kv_bytes_per_token[l] * static_cast<double>(kv_cached_tokens(m.layer_attn[l], req.context));
     kv_seq += kv_l;
     stage_kv[st] += kv_l / static_cast<double>(kv_shards(m.layer_attn[l], L.cfg.tp));
+    kv_seq += m.layer_state_bytes[l];
+    stage_kv[st] += m.layer_state_bytes[l] / tp;
   }
   const double Sd = static_cast<double>(S);
   const double ws_per_token = (2.0 * static_cast<double>(m.d_model)) * kActBytes + m.workspace_bytes_per_token / tp;

@@ -48,6 +48,8 @@ nlohmann::ordered_json params_json(const ParamCounts& p) {
   j["active"] = p.active;
   j["active_compute"] = p.active_compute;
   j["mtp"] = p.mtp;
+  j["mtp_unique"] = p.mtp - p.mtp_shared_copies;
+  j["mtp_shared_copies"] = p.mtp_shared_copies;
   nlohmann::ordered_json b;
   for (int g = 0; g < kNumParamGroups; ++g) b[param_group_name(static_cast<ParamGroup>(g))] = p.breakdown[g];
   j["breakdown"] = b;
@@ -70,6 +72,10 @@ void add_cost_json(nlohmann::ordered_json& j, const Analysis& a) {
   if (bf16.expanded_bytes_per_token != bf16.bytes_per_token) {
     kv["expanded_bytes_per_token"] = bf16.expanded_bytes_per_token;
     kv["expanded_bytes_at_context"] = bf16.expanded_bytes_at_context;
+  }
+  if (bf16.n_recurrent_layers > 0) {
+    kv["recurrent_layers"] = bf16.n_recurrent_layers;
+    kv["state_bytes_per_sequence"] = bf16.state_bytes_per_sequence;  // in bytes_at_context
   }
   kv["dtype"] = kv_dtype_name(a.options.kv_dtype);
   nlohmann::ordered_json by;
@@ -140,6 +146,10 @@ std::string cost_table(const Analysis& a) {
   }
   out += k.render();
   out += "bytes per token: no window cap; at context: sliding windows and chunks applied; one sequence.\n";
+  if (bf16.n_recurrent_layers > 0)
+    out += fmt::format("at context includes the {} recurrent layers' state: {} bytes per sequence whatever the context "
+                       "(conv + recurrent state in their own dtypes, not the KV dtype).\n",
+                       bf16.n_recurrent_layers, format_thousands(bf16.state_bytes_per_sequence));
 
   out += "\nFLOPs (2 per multiply-add; G/T/P = 1e9/1e12/1e15)\n";
   TextTable f({"pass", "matmul FLOPs", "attention FLOPs", "total FLOPs", "total"}, {true, false, false, false, false});
@@ -186,7 +196,13 @@ std::string analyze_table(const Analysis& a) {
   t.add_row({"total", format_count(p.total), format_thousands(p.total)});
   t.add_row({"active per token", format_count(p.active), format_thousands(p.active)});
   t.add_row({"active_compute per token", format_count(p.active_compute), format_thousands(p.active_compute)});
-  if (ir.n_mtp_layers > 0) t.add_row({"mtp (not in total)", format_count(p.mtp), format_thousands(p.mtp)});
+  if (ir.n_mtp_layers > 0) {
+    t.add_row({"mtp as stored (not in total)", format_count(p.mtp), format_thousands(p.mtp)});
+    const int64_t unique = p.mtp - p.mtp_shared_copies;
+    t.add_row({"  mtp unique weights", format_count(unique), format_thousands(unique)});
+    if (p.mtp_shared_copies > 0)
+      t.add_row({"  mtp copies of embedding/lm_head", format_count(p.mtp_shared_copies), format_thousands(p.mtp_shared_copies)});
+  }
   for (int g = 0; g < kNumParamGroups; ++g) {
     if (p.breakdown[g] == 0) continue;
     t.add_row({std::string("  ") + param_group_name(static_cast<ParamGroup>(g)), format_count(p.breakdown[g]),

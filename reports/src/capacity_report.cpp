@@ -65,6 +65,9 @@ std::string model_headline(const ModelPlan& m, const WorkloadInfo& w) {
   if (m.kv.n_capped_layers > 0)
     s += fmt::format(" {} of {} attention layers keep only their window or chunk.", m.kv.n_capped_layers,
                      m.kv.n_attention_layers);
+  if (m.kv.n_recurrent_layers > 0)
+    s += fmt::format(" Its {} recurrent layers keep a constant {} of state per sequence instead (in the per-sequence figure).",
+                     m.kv.n_recurrent_layers, format_gb(static_cast<double>(m.kv.state_bytes_per_sequence)));
   return s;
 }
 
@@ -87,6 +90,9 @@ Table facts_table(const ModelPlan& m, const std::string& id, const WorkloadInfo&
   add("KV cache per token (" + w.kv_dtype + ")", m.kv.bytes_per_token, format_thousands(m.kv.bytes_per_token), "bytes");
   add(fmt::format("KV cache per sequence at {} tokens", w.context), m.kv.bytes_at_context,
       format_gb(static_cast<double>(m.kv.bytes_at_context)), "bytes");
+  if (m.kv.n_recurrent_layers > 0)
+    add("recurrent state per sequence (in the KV figure above)", m.kv.state_bytes_per_sequence,
+        format_gb(static_cast<double>(m.kv.state_bytes_per_sequence)), "bytes");
   if (m.kv.expanded_bytes_per_token != m.kv.bytes_per_token)
     add("KV cache per token if MLA were expanded", m.kv.expanded_bytes_per_token,
         format_thousands(m.kv.expanded_bytes_per_token), "bytes");

@@ -146,6 +146,9 @@ QuantPolicy every_tensor() {  // the runner stores every matmul and table in its
 void Executor::validate(const ModelIR& ir) {
   auto check = [&](const Op& op) {
     switch (op.kind) {
+      case OpKind::Recurrent:
+        throw unsupported(op, std::string("a recurrent mixer (") + recurrent_type_name(op.rec.type) +
+                                  "; the analyzer counts it, the runner has no kernel for it yet)");
       case OpKind::Norm:
         if (op.norm == NormType::L2Norm) throw unsupported(op, "an L2 norm");
         if (op.tensors.empty() && op.norm != NormType::RMSNorm) throw unsupported(op, "a LayerNorm without weight");
@@ -156,6 +159,7 @@ void Executor::validate(const ModelIR& ir) {
         const AttentionSpec& a = op.attn;
         check_attention_spec(op);
         if (a.sinks) throw unsupported(op, "attention sinks");
+        if (a.output_gate) throw unsupported(op, "gated attention output (a sigmoid gate from q_proj)");
         if (a.chunk_size > 0) throw unsupported(op, "chunked attention");
         if (a.index_topk > 0 || a.index_n_heads > 0)
           throw unsupported(op, "sparse attention with a lightning indexer (DeepSeek Sparse Attention)");

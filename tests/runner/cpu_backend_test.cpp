@@ -693,6 +693,8 @@ TEST(CpuBackend, RefusesShapesItsKernelsCannotTake) {
       {kDeepseekV3, [&](ModelIR& ir) { op_of(ir, OK::Attention).attn.kv_lora_rank = 0; }, "self_attn", "kv_lora_rank 0"},
       {kDeepseekV3, [&](ModelIR& ir) { reshape(tensor_of(ir, OK::Attention, R::MlaKvB), {112, 31}); }, "self_attn", "mla_kv_b of [112, 31] (expected [112, 32])"},
       {kDeepseekV3, [&](ModelIR& ir) { op_of(ir, OK::Attention).attn.index_topk = 4; }, "self_attn", "sparse attention with a lightning indexer"},
+      {kLlama, [&](ModelIR& ir) { op_of(ir, OK::Attention).attn.output_gate = true; }, "self_attn", "gated attention output"},
+      {kLlama, [&](ModelIR& ir) { op_of(ir, OK::Attention).kind = OK::Recurrent; }, "self_attn", "a recurrent mixer (gated_deltanet"},
   };
   for (const Case& c : cases) {
     ModelIR ir = tiny(c.config);

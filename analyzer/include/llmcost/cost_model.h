@@ -54,9 +54,9 @@ struct OpCost {
   int layer = -1;
   double flops = 0;            // matmul_flops + attention_flops
   double matmul_flops = 0;     // 2 x weights multiplied x tokens
-  double attention_flops = 0;  // core attention (Attention ops only)
+  double attention_flops = 0;  // core attention (Attention ops) or the recurrent mixer's scan (Recurrent ops)
   double weight_bytes = 0;     // weights read once per step (RoutedExperts: the distinct experts touched)
-  double kv_bytes = 0;         // KV cache read (decode) or written (prefill)
+  double kv_bytes = 0;         // KV cache read (decode) or written (prefill); recurrent state read + written
   double activation_bytes = 0; // op inputs read + outputs written, bf16
   // Arithmetic the op's matmuls run in, for choosing a peak: "bf16" | "fp8" | "int8" | "fp32".
   // Weight-only schemes (int4, nf4, mxfp4, GGUF ...) dequantize and run in bf16.
@@ -94,6 +94,7 @@ struct OpCounts {
   double kv_positions = 0;  // cache positions moved (decode: read; prefill: written)
   double indexed = 0;       // query-position pairs a sparse-attention indexer scores
   double index_positions = 0;  // indexer key-cache positions moved (decode: read; prefill: written)
+  double states_moved = 0;  // recurrent mixers: sequence states moved (decode: read + written = 2 per sequence; prefill: written)
 };
 
 // A model's per-op constants under one scheme, policy and KV dtype, computed once. Evaluating a
@@ -118,6 +119,8 @@ class CostModel {
     double index_flops_per_position = 0; // sparse-attention indexer scoring, per (query, position)
     double index_bytes_per_position = 0; // its key cache, per position
     double gather_rows = 0;              // rows of a gathered table
+    double state_bytes = 0;              // recurrent mixer: one sequence's state (conv + ssm)
+    double recurrent_flops_per_token = 0;
     double activation_bytes_per_token = 0;
     AttentionSpec attn;                  // windows / chunks (Attention ops)
     int64_t n_experts = 0, top_k = 0;    // RoutedExperts

@@ -31,10 +31,18 @@ int64_t prefill_attended_pairs(const AttentionSpec& a, int64_t tokens);
 int64_t indexer_flops_per_position(const AttentionSpec& a);
 int64_t prefill_indexed_pairs(const AttentionSpec& a, int64_t tokens);
 
+// Recurrent mixer FLOPs per token, recurrent form (decode; a prefill counts the same per token: the
+// chunked kernels reorganize this work, their intra-chunk terms are not counted):
+// conv 2 x conv_dim x conv_kernel, plus per head with a k x v state S:
+//   Gated DeltaNet / KDA: decay S (k v), S^T key (2 k v), rank-1 update key delta^T (2 k v),
+//     readout S^T query (2 k v) = 7 x k_head_dim x v_head_dim;
+//   Mamba-2: decay h (N P), add dt x outer(x, B) (2 N P), readout C . h (2 N P) = 5 x N x P.
+int64_t recurrent_flops_per_token(const RecurrentSpec& r);
+
 struct DecodeFlops {
   int64_t context = 0;    // positions each new token attends to (before window / chunk caps)
   int64_t matmul = 0;     // 2 x weights multiplied per token
-  int64_t attention = 0;  // core attention at min(context, window / chunk, index_topk) + indexer scoring
+  int64_t attention = 0;  // core attention at min(context, window / chunk, index_topk) + indexer scoring + recurrent mixers
   int64_t total = 0;
 };
 DecodeFlops decode_flops_per_token(const ModelIR& ir, int64_t context);
@@ -42,7 +50,7 @@ DecodeFlops decode_flops_per_token(const ModelIR& ir, int64_t context);
 struct PrefillFlops {
   int64_t tokens = 0;
   int64_t matmul = 0;     // tokens x 2 x weights multiplied per token
-  int64_t attention = 0;  // causal pairs x per-position attention cost + indexer scoring
+  int64_t attention = 0;  // causal pairs x per-position attention cost + indexer scoring + recurrent mixers
   int64_t total = 0;
 };
 // One sequence of `tokens` tokens; every token goes through every matmul, lm_head included (as

@@ -35,16 +35,26 @@ int64_t kv_layer_bytes_per_token(const AttentionSpec& a, KvDtype d);
 // MLA expanded (naive) cache: n_heads x (qk_nope + qk_rope + v_head_dim) x bits/8; Standard: as above.
 int64_t kv_layer_expanded_bytes_per_token(const AttentionSpec& a, KvDtype d);
 
+// Bytes of one recurrent layer's state for one sequence, whatever the context (rounded up to whole
+// bytes per part): conv state conv_dim x (conv_kernel - 1) x conv_state_bits / 8 (the inputs the
+// causal conv still needs, as vLLM's mamba cache keeps them) + recurrent state n_heads x k_head_dim
+// x v_head_dim x state_bits / 8. The KV dtype does not apply: the state keeps its own dtype.
+int64_t recurrent_conv_state_bytes(const RecurrentSpec& r);
+int64_t recurrent_ssm_state_bytes(const RecurrentSpec& r);
+int64_t recurrent_state_bytes(const RecurrentSpec& r);
+
 struct KvCache {
   KvDtype dtype = KvDtype::BF16;
   int64_t context = 0;                   // tokens per sequence asked for
   int64_t bytes_per_token = 0;           // sum over layers, no window cap (indexer key caches included)
   int64_t indexer_bytes_per_token = 0;   // of which sparse-attention indexer keys
-  int64_t bytes_at_context = 0;          // one sequence at `context`, windows / chunks applied
+  int64_t bytes_at_context = 0;          // one sequence at `context`, windows / chunks applied, + its recurrent state
   int64_t expanded_bytes_per_token = 0;  // MLA: decompressed K and V per token; else == bytes_per_token
   int64_t expanded_bytes_at_context = 0;
   int64_t n_attention_layers = 0;
   int64_t n_capped_layers = 0;           // layers whose window / chunk is below `context`
+  int64_t state_bytes_per_sequence = 0;  // recurrent layers' constant state (conv + ssm), in bytes_at_context
+  int64_t n_recurrent_layers = 0;
 };
 
 // Main model only (MTP layers excluded). context >= 0.

@@ -54,6 +54,15 @@ enum class TensorRole {
   MtpEmbedNorm, MtpHiddenNorm,  // multi-token prediction: norms of the embedding / hidden input
   MtpProj,            // multi-token prediction: [d_model, 2 d_model] projection of both
   MtpHeadNorm,        // multi-token prediction: norm before the shared head
+  // Recurrent token mixers (Gated DeltaNet, Kimi Delta Attention, Mamba-2).
+  RecInProj,          // fused input projection (qkvz / Mamba-2 in_proj: z, x, B, C, dt)
+  RecInProjB,         // a further input projection (DeltaNet beta/alpha: in_proj_ba, in_proj_b, in_proj_a; KDA f/g low-rank)
+  RecConv,            // depthwise causal conv1d [conv_dim, 1, kernel] (bias: its bias)
+  RecDtBias,          // per-head time-step bias
+  RecALog,            // per-head (or per-channel) log decay
+  RecD,               // Mamba-2 skip D per head
+  RecNorm,            // gated RMSNorm on the mixer output
+  RecOutProj,         // output projection back to d_model
 };
 const char* tensor_role_name(TensorRole r);  // "attn_q", "ffn_down", ...
 
@@ -86,6 +95,9 @@ enum class OpKind {
   RoutedExperts,      // n_experts experts of which top_k run per token; tensors are ONE expert's
   SharedExperts,      // always-on expert(s) (+ optional sigmoid gate)
   LmHead,             // final projection to the vocabulary
+  // Recurrent token mixer: linear attention (Gated DeltaNet, KDA) or a Mamba-2 SSM. Keeps a
+  // constant-size state per sequence (conv state + recurrent state) instead of a KV cache.
+  Recurrent,
 };
 const char* op_kind_name(OpKind k);
 
@@ -112,6 +124,7 @@ struct AttentionSpec {
   bool use_rope = true;         // false for Llama 4 NoPE layers
   bool qk_norm = false;         // per-head RMSNorm (qwen3/gemma3) or L2 (llama4) or full-width (olmo2)
   bool sinks = false;           // gpt-oss learned attention sinks
+  bool output_gate = false;     // qwen3_next: q_proj also yields a per-head sigmoid gate on the output
   double logit_softcap = 0.0;   // gemma2
   double rope_theta = 10000.0;
   double partial_rotary_factor = 1.0;
@@ -121,6 +134,24 @@ struct AttentionSpec {
   int64_t index_topk = 0;
   int64_t index_n_heads = 0;
   int64_t index_head_dim = 0;
+};
+
+enum class RecurrentType { GatedDeltaNet, KimiDelta, Mamba2 };
+const char* recurrent_type_name(RecurrentType t);  // "gated_deltanet", "kimi_delta", "mamba2"
+
+// A recurrent mixer's shape. Each of n_heads heads keeps a k_head_dim x v_head_dim state matrix
+// (DeltaNet / KDA: key dim x value dim; Mamba-2: d_state x head_dim); a depthwise causal conv over
+// conv_dim channels keeps its last conv_kernel - 1 inputs.
+struct RecurrentSpec {
+  RecurrentType type = RecurrentType::GatedDeltaNet;
+  int64_t n_heads = 0;     // value heads (DeltaNet, KDA) / SSM heads (Mamba-2)
+  int64_t n_k_heads = 0;   // key heads (DeltaNet: shared by n_heads / n_k_heads value heads) / B,C groups (Mamba-2)
+  int64_t k_head_dim = 0;  // key head dim / Mamba-2 ssm_state_size (N)
+  int64_t v_head_dim = 0;  // value head dim / Mamba-2 head_dim (P)
+  int64_t conv_dim = 0;    // channels of the causal conv (0: none)
+  int64_t conv_kernel = 0;
+  int state_bits = 16;       // element size of the recurrent state (config: mamba_ssm_cache_dtype ...)
+  int conv_state_bits = 16;  // element size of the conv state (the model dtype)
 };
 
 struct MlpSpec {
@@ -152,6 +183,7 @@ struct Op {
   std::vector<Tensor> tensors;  // RoutedExperts: the tensors of ONE expert
   NormType norm = NormType::RMSNorm;
   AttentionSpec attn;  // kind == Attention
+  RecurrentSpec rec;   // kind == Recurrent
   MlpSpec mlp;         // Mlp, RoutedExperts, SharedExperts
   MoeSpec moe;         // Router, RoutedExperts
   double eps = 1e-6;   // Norm

@@ -56,6 +56,8 @@ struct CompiledModel {
   // latent cache per tensor-parallel rank (not split by heads).
   std::vector<AttentionSpec> layer_attn;
   std::vector<double> layer_kv_bytes_per_token;
+  // Recurrent mixers: per layer, one sequence's constant state (conv + ssm), split over tp by heads.
+  std::vector<double> layer_state_bytes;
   // Activation workspace per token: the residual plus the widest op output (bf16).
   double workspace_bytes_per_token = 0;
   int64_t n_moe_layers = 0, n_experts = 0, top_k = 0;
