@@ -24,5 +24,6 @@ void register_run(CLI::App& app, Context& ctx);        // run                   
 void register_calibrate(CLI::App& app, Context& ctx);  // calibrate               (cmd_calibrate.cpp)
 void register_report(CLI::App& app, Context& ctx);     // report                  (cmd_report.cpp)
 void register_ci(CLI::App& app, Context& ctx);         // ci record, ci check     (cmd_ci.cpp)
+void register_families(CLI::App& app, Context& ctx);   // families                (cmd_families.cpp)
 
 }  // namespace llmcost::cli

@@ -75,6 +75,7 @@ int main(int argc, char** argv) {
   cli::register_calibrate(app, ctx);
   cli::register_report(app, ctx);
   cli::register_ci(app, ctx);
+  cli::register_families(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -47,6 +47,13 @@ std::vector<std::string> supported_architectures() {
   return out;
 }
 
+std::vector<FamilyInfo> family_infos() {
+  std::vector<FamilyInfo> out;
+  for (const Family& f : all_families()) out.push_back({f.name, f.model_types});
+  std::sort(out.begin(), out.end(), [](const FamilyInfo& a, const FamilyInfo& b) { return a.name < b.name; });
+  return out;
+}
+
 ModelIR build_model_ir(const Value& config, const std::string& file) {
   ConfigReader root(config, file);
   ModelIR ir;
