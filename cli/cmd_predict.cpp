@@ -1,10 +1,13 @@
 // `llmcost predict`, `hw`, `plan` and `compare`: roofline predictions, hardware specs, capacity
 // planning and hardware sizing.
+#include <algorithm>
+#include <iostream>
 #include <memory>
 #include <sstream>
 
 #include "commands.h"
 #include "report_input.h"
+#include "llmcost/error.h"
 #include "llmcost/hardware.h"
 #include "llmcost/model_loader.h"
 #include "llmcost/plan.h"
@@ -27,7 +30,8 @@ struct WorkloadOpts {
   std::string kv_dtype = "bf16";
   std::string routing = "uniform";
   int64_t tp = 1, ep = 1, pp = 1;
-  double mem_util = 1.0;
+  double mem_util = kDefaultMemUtil;
+  int64_t prefill_chunk = kDefaultPrefillChunkTokens;
 };
 
 void add_workload_options(CLI::App* c, WorkloadOpts& w, bool parallel_defaults_auto) {
@@ -51,8 +55,25 @@ void add_workload_options(CLI::App* c, WorkloadOpts& w, bool parallel_defaults_a
           [](std::string& v) { return parse_routing(v) ? std::string() : "must be uniform or zipf:S with S > 0, got \"" + v + "\""; },
           "ROUTING"));
   c->add_option("--mem-util", w.mem_util,
-                "Share of each device's memory usable for weights, KV and activations (default 1; vLLM reserves 0.1)")
-      ->check(CLI::Range(1e-6, 1.0));
+                "Share of each device's memory usable for weights, KV, activations and engine overhead, in (0, 1] "
+                "(default 0.9, as vLLM's gpu_memory_utilization)")
+      ->check(CLI::Validator(
+          [](std::string& v) {
+            double x = 0;
+            try {
+              size_t used = 0;
+              x = std::stod(v, &used);
+              if (used != v.size()) x = -1;
+            } catch (const std::exception&) {
+              x = -1;
+            }
+            return x > 0 && x <= 1 ? std::string() : "--mem-util must be a number in (0, 1], got \"" + v + "\"";
+          },
+          "FRACTION"));
+  c->add_option("--prefill-chunk", w.prefill_chunk,
+                "Tokens one forward pass takes at most (chunked prefill; sizes the activation workspace; default 8192, "
+                "vLLM's max_num_batched_tokens)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 24));
   std::string suffix = parallel_defaults_auto ? " (default: the smallest layout that fits)" : " (default 1)";
   c->add_option("--tp", w.tp, "Tensor-parallel devices" + suffix)->check(CLI::Range(int64_t{1}, int64_t{4096}));
   c->add_option("--ep", w.ep, "Expert-parallel devices" + suffix)->check(CLI::Range(int64_t{1}, int64_t{4096}));
@@ -71,6 +92,7 @@ PredictRequest request(const WorkloadOpts& w) {
   r.prompt_tokens = w.prompt;
   r.parallel = ParallelConfig{w.tp, w.ep, w.pp};
   r.memory_fraction = w.mem_util;
+  r.prefill_chunk_tokens = w.prefill_chunk;
   return r;
 }
 
@@ -118,9 +140,16 @@ void register_predict(CLI::App& app, Context& ctx) {
       HardwareSpec hw = load_hardware(po->hw, ctx.configs());
       ModelIR ir = load_model(po->model, ctx.configs());
       CompiledModel m = compile(ir, po->w);
-      Prediction pr = predict(m, hw, request(po->w), true);
-      emit(po->format == "json" ? predict_json(pr) : predict_table(pr), po->output);
-      return 0;
+      const PredictRequest req = request(po->w);
+      Prediction pr = predict_or_why(m, hw, req, true);
+      // The largest batch and context per device count, up to the asked layout's devices (at least 16: tp 8 x pp 2).
+      std::vector<DeviceCountFit> fits;
+      if (pr.has_figures) fits = fit_by_device_count(m, hw, req, std::max<int64_t>(16, pr.layout.devices));
+      emit(po->format == "json" ? predict_json(pr, fits) : predict_table(pr, fits), po->output);
+      if (pr.runnable) return 0;
+      // Not runnable: the document says why; the one error line and exit 1 say so to scripts.
+      std::cerr << format_error(Error("not runnable: " + pr.reason));
+      return 1;
     };
   });
 

@@ -41,6 +41,7 @@ DeviceMemory device_memory(const Prediction& p, const std::string& quant) {
   d.weight_bytes = p.memory.weights_bytes;
   d.kv_bytes = p.memory.kv_bytes;
   d.activation_bytes = p.memory.activation_bytes;
+  d.overhead_bytes = p.memory.overhead_bytes();
   d.fits = p.memory.fits;
   return d;
 }
@@ -129,11 +130,8 @@ ReportInput report_input_from_plan(const PlanResult& plan, const std::string& co
     in.missing.push_back("Cost per million tokens: no prices in the scenario (hardware: {name, usd_per_device_hour}).");
 
   const size_t H = s.hardware.size(), Q = s.quants.size();
-  if (plan.rows.size() != s.models.size() * H * Q)
-    throw Error(s.source_file + ": plan has " + std::to_string(plan.rows.size()) + " rows, expected models x hardware x quant",
-                ErrorKind::Internal);
-  const int64_t ctx_max = s.prompt_tokens + s.output_tokens;
-  const int64_t ctx_mean = std::max<int64_t>(s.prompt_tokens + s.output_tokens / 2, 1);
+  const int64_t ctx_max = plan_full_context(s);
+  const int64_t ctx_mean = plan_mean_context(s);
   std::set<std::string> notes;
   for (size_t mi = 0; mi < s.models.size(); ++mi) {
     ModelIR ir = load_model(s.models[mi], config_dir);
@@ -145,17 +143,13 @@ ReportInput report_input_from_plan(const PlanResult& plan, const std::string& co
     bool roof_done = false;
     for (size_t hi = 0; hi < H; ++hi) {
       for (size_t qi = 0; qi < Q; ++qi) {
-        const PlanRow& row = plan.rows[(mi * H + hi) * Q + qi];
+        const PlanRow& row = plan.row(mi, qi, hi);
         mp.rows.push_back(row);
         if (!row.feasible) {
-          mp.not_fitting.push_back(row.hardware + " (" + row.quant + ")");
+          mp.not_fitting.push_back(row.hardware + " (" + row.quant + "): " + row.reason);
           continue;
         }
-        PredictRequest r;
-        r.batch = row.batch_per_replica;
-        r.context = ctx_max;
-        r.prompt_tokens = s.prompt_tokens;
-        r.parallel = row.parallel;
+        PredictRequest r = plan_request(s, row.parallel, row.batch_per_replica, ctx_max);
         Prediction at_max = predict(compiled[qi], plan.hardware[hi], r, false);
         for (const auto& n : at_max.notes) notes.insert(shorten(n, config_dir));
         mp.memory.push_back(device_memory(at_max, row.quant));
@@ -218,12 +212,11 @@ ReportInput report_input_from_compare(const ModelIR& ir, const CompiledModel& m,
     pr.quant = quant_scheme_name(m.quant);
     pr.capacity_bytes = p.memory.capacity_bytes;
     pr.per_device_bytes = p.memory.per_device_bytes;
-    pr.feasible = row.fits_any && p.memory.fits;
+    pr.feasible = p.runnable;
     if (!pr.feasible) {
-      pr.reason = fmt::format("needs {:.2f} GB per device in the largest layout tried ({})", p.memory.per_device_bytes / 1e9,
-                              format_layout(p.layout.cfg));
+      pr.reason = p.reason;
       mp.rows.push_back(pr);
-      mp.not_fitting.push_back(pr.hardware + " (" + pr.quant + ")");
+      mp.not_fitting.push_back(pr.hardware + " (" + pr.quant + "): " + pr.reason);
       continue;
     }
     pr.parallel = p.layout.cfg;

@@ -31,27 +31,17 @@ double read_price(const ConfigReader& r, const std::string& key) {
   return v->as_double();
 }
 
-// Layouts of n devices (n a power of two): tp a power of two (at most 8, one node's NVLink
-// domain) times pp, the widest tp first.
-std::vector<ParallelConfig> layouts_of(int64_t n) {
-  std::vector<ParallelConfig> out;
-  for (int64_t tp = 8; tp >= 1; tp /= 2)
-    if (tp <= n && n % tp == 0) out.push_back(ParallelConfig{tp, 1, n / tp});
-  return out;
-}
-
 int64_t largest_power_of_two(int64_t n) {
   int64_t p = 1;
   while (p * 2 <= n) p *= 2;
   return p;
 }
 
-std::optional<Prediction> try_predict(const CompiledModel& m, const HardwareSpec& hw, const PredictRequest& r) {
-  try {
-    return predict(m, hw, r, false);
-  } catch (const Error&) {
-    return std::nullopt;  // layout impossible for this model (heads, widths ...)
-  }
+std::string layout_name(const ParallelConfig& c) {
+  std::string t = "tp=" + std::to_string(c.tp);
+  if (c.ep > 1) t += " ep=" + std::to_string(c.ep);
+  if (c.pp > 1) t += " pp=" + std::to_string(c.pp);
+  return t;
 }
 
 // Loads what entry `pointer` of the scenario names; a failure names the scenario file and entry
@@ -72,7 +62,7 @@ Scenario parse_scenario(const Value& doc, const std::string& file) {
   // The keys `llmcost report` reads too (title, batches, roofline_hardware, a single quant,
   // prices_usd_per_device_hour) are accepted so one scenario file serves both commands.
   r.check_keys({"name", "title", "description", "models", "hardware", "quant", "quant_policy", "kv_dtype", "routing",
-                 "workload", "max_devices", "roofline_hardware", "prices_usd_per_device_hour", "memory_fraction"});
+                 "workload", "max_devices", "roofline_hardware", "prices_usd_per_device_hour", "mem_util", "memory_fraction"});
   Scenario s;
   s.source_file = file;
   s.name = r.str_or("name", fs::path(file).stem().string());
@@ -144,14 +134,19 @@ Scenario parse_scenario(const Value& doc, const std::string& file) {
   s.routing = *rt;
   s.max_devices_per_replica = r.int_or("max_devices", 8, 1, 4096);
   s.roofline_hardware = r.str_or("roofline_hardware", "");
-  if (r.has("memory_fraction")) {
-    s.memory_fraction = positive_number(r, "memory_fraction");
-    if (s.memory_fraction > 1) r.fail("memory_fraction", "must be in (0, 1], got " + std::to_string(s.memory_fraction));
+  // mem_util, as --mem-util; memory_fraction is its older name.
+  if (r.has("mem_util") && r.has("memory_fraction"))
+    r.fail("memory_fraction", "must not be given together with mem_util (the same number)");
+  for (const char* key : {"mem_util", "memory_fraction"}) {
+    if (!r.has(key)) continue;
+    s.memory_fraction = positive_number(r, key);
+    if (s.memory_fraction > 1) r.fail(key, "must be in (0, 1], got " + std::to_string(s.memory_fraction));
   }
   auto w = r.child("workload");
   if (!w) r.fail("workload", "is required: {concurrency, prompt_tokens, output_tokens[, max_decode_step_s, max_ttft_s]}");
   w->check_keys({"concurrency", "batch", "prompt_tokens", "output_tokens", "context", "batches", "max_decode_step_s",
-                  "max_ttft_s"});
+                  "max_ttft_s", "prefill_chunk_tokens"});
+  s.prefill_chunk_tokens = w->int_or("prefill_chunk_tokens", kDefaultPrefillChunkTokens, 1, int64_t(1) << 24);
   // concurrency (or batch, `llmcost report`'s name for it); output_tokens (or context - prompt_tokens).
   if (w->has("concurrency") && w->has("batch")) w->fail("batch", "must not be given together with concurrency (the same number)");
   s.concurrency = w->has("batch") ? w->req_int("batch", 1, int64_t(1) << 30) : w->req_int("concurrency", 1, int64_t(1) << 30);
@@ -192,23 +187,79 @@ Scenario load_scenario(const std::string& spec, const std::string& config_dir) {
               (names.empty() ? std::string() : "; bundled scenarios: " + names));
 }
 
-std::optional<ParallelConfig> smallest_fitting_layout(const CompiledModel& m, const HardwareSpec& hw, int64_t batch,
-                                                      int64_t context, int64_t prompt_tokens, int64_t max_devices,
-                                                      double memory_fraction) {
+std::vector<ParallelConfig> plan_layouts(int64_t n) {
+  std::vector<ParallelConfig> out;
+  for (int64_t tp = 8; tp >= 1; tp /= 2)
+    if (tp <= n && n % tp == 0) out.push_back(ParallelConfig{tp, 1, n / tp});
+  return out;
+}
+
+int64_t plan_full_context(const Scenario& s) { return checked_add(s.prompt_tokens, s.output_tokens); }
+int64_t plan_mean_context(const Scenario& s) { return std::max<int64_t>(s.prompt_tokens + s.output_tokens / 2, 1); }
+
+PredictRequest plan_request(const Scenario& s, const ParallelConfig& layout, int64_t batch, int64_t context) {
+  PredictRequest r;
+  r.batch = batch;
+  r.context = context;
+  r.prompt_tokens = s.prompt_tokens;
+  r.parallel = layout;
+  r.memory_fraction = s.memory_fraction;
+  r.prefill_chunk_tokens = s.prefill_chunk_tokens;
+  return r;
+}
+
+const PlanRow& PlanResult::row(size_t model, size_t quant, size_t hw) const {
+  const size_t Q = scenario.quants.size(), H = scenario.hardware.size();
+  const size_t i = (model * Q + quant) * H + hw;
+  if (quant >= Q || hw >= H || i >= rows.size())
+    throw Error("plan row (model " + std::to_string(model) + ", quant " + std::to_string(quant) + ", hardware " +
+                    std::to_string(hw) + ") is out of range: " + std::to_string(rows.size()) + " rows",
+                ErrorKind::Internal);
+  const PlanRow& r = rows[i];
+  if (r.model_index != model || r.quant_index != quant || r.hardware_index != hw)
+    throw Error("plan row " + std::to_string(i) + " has other keys than (model, quant, hardware) order gives", ErrorKind::Internal);
+  return r;
+}
+
+std::optional<ParallelConfig> smallest_fitting_layout(const CompiledModel& m, const HardwareSpec& hw, const PredictRequest& r,
+                                                      int64_t max_devices) {
   for (int64_t n = 1; n <= max_devices; n *= 2) {
     if (n > 1 && !hw.interconnect) break;
-    for (const ParallelConfig& c : layouts_of(n)) {
-      PredictRequest r;
-      r.batch = batch;
-      r.context = context;
-      r.prompt_tokens = prompt_tokens;
-      r.parallel = c;
-      r.memory_fraction = memory_fraction;
-      auto p = try_predict(m, hw, r);
-      if (p && p->memory.fits) return c;
+    for (const ParallelConfig& c : plan_layouts(n)) {
+      PredictRequest q = r;
+      q.parallel = c;
+      if (predict_or_why(m, hw, q, false).runnable) return c;
     }
   }
   return std::nullopt;
+}
+
+std::vector<DeviceCountFit> fit_by_device_count(const CompiledModel& m, const HardwareSpec& hw, const PredictRequest& r,
+                                                int64_t max_devices) {
+  std::vector<DeviceCountFit> out;
+  for (int64_t n = 1; n <= max_devices; n *= 2) {
+    if (n > 1 && !hw.interconnect) break;
+    DeviceCountFit f;
+    f.devices = n;
+    for (const ParallelConfig& c : plan_layouts(n)) {
+      PredictRequest q = r;
+      q.parallel = c;
+      Prediction p = predict_or_why(m, hw, q, false);
+      if (!p.has_figures) {
+        if (f.reason.empty()) f.reason = p.reason;
+        continue;
+      }
+      f.formed = true;
+      f.reason.clear();
+      f.layout = c;
+      f.max_batch = p.memory.max_batch;
+      f.max_context = p.memory.max_context;
+      f.max_context_limit = p.memory.max_context_limit;
+      break;
+    }
+    out.push_back(f);
+  }
+  return out;
 }
 
 PlanRow plan_one(const CompiledModel& m, const HardwareSpec& hw, const Scenario& s, std::optional<double> usd_per_device_hour) {
@@ -217,10 +268,12 @@ PlanRow plan_one(const CompiledModel& m, const HardwareSpec& hw, const Scenario&
   row.hardware = hw.name;
   row.quant = quant_scheme_name(m.quant);
   row.usd_per_device_hour = usd_per_device_hour;
-  row.capacity_bytes = hw.memory_bytes.value;
-  const int64_t ctx_max = checked_add(s.prompt_tokens, s.output_tokens);
-  const int64_t ctx_mean = s.prompt_tokens + s.output_tokens / 2;
+  row.capacity_bytes = hw.memory_bytes.value * s.memory_fraction;
+  const int64_t ctx_max = plan_full_context(s);
+  const int64_t ctx_mean = plan_mean_context(s);
   const double out = static_cast<double>(s.output_tokens);
+  row.reason = past_max_positions(m, ctx_max);  // no layout changes that
+  if (!row.reason.empty()) return row;
 
   struct Candidate {
     ParallelConfig par;
@@ -236,28 +289,27 @@ PlanRow plan_one(const CompiledModel& m, const HardwareSpec& hw, const Scenario&
     if (a.devices != b.devices) return a.devices < b.devices;
     return a.request_s < b.request_s;
   };
+  std::string last_why;  // why the largest layout tried cannot run
   for (int64_t n = 1; n <= s.max_devices_per_replica; n *= 2) {
     if (n > 1 && !hw.interconnect) break;
     if (best && best->latency_ok && n > best->devices) break;  // more devices per replica cannot need fewer in total
-    for (const ParallelConfig& c : layouts_of(n)) {
-      PredictRequest r;
-      r.batch = 1;
-      r.context = ctx_max;
-      r.prompt_tokens = s.prompt_tokens;
-      r.parallel = c;
-      r.memory_fraction = s.memory_fraction;
-      auto first = try_predict(m, hw, r);
-      if (!first || !first->memory.fits) continue;
+    std::string why_n;        // this device count: the first formed layout's reason, else the first error
+    bool why_formed = false;
+    for (const ParallelConfig& c : plan_layouts(n)) {
+      const PredictRequest r = plan_request(s, c, 1, ctx_max);
+      Prediction first = predict_or_why(m, hw, r, false);
+      if (!first.runnable) {
+        if (why_n.empty() || (first.has_figures && !why_formed)) {
+          why_n = layout_name(c) + ": " + first.reason;
+          why_formed = first.has_figures;
+        }
+        continue;
+      }
       Candidate k;
       k.par = c;
       k.n = n;
-      k.limit = std::min<int64_t>(first->memory.max_batch, int64_t(1) << 30);
-      auto step_at = [&](int64_t b) {
-        PredictRequest q = r;
-        q.batch = b;
-        q.context = std::max<int64_t>(ctx_mean, 1);
-        return predict(m, hw, q, false);
-      };
+      k.limit = std::min<int64_t>(first.memory.max_batch, int64_t(1) << 30);
+      auto step_at = [&](int64_t b) { return predict(m, hw, plan_request(s, c, b, ctx_mean), false); };
       if (s.max_decode_step_s) {
         if (step_at(1).decode.time_s > *s.max_decode_step_s) {
           k.latency_ok = false;
@@ -273,21 +325,21 @@ PlanRow plan_one(const CompiledModel& m, const HardwareSpec& hw, const Scenario&
           k.limit = lo;
         }
       }
-      if (s.max_ttft_s && first->prefill.time_s > *s.max_ttft_s) k.latency_ok = false;
+      if (s.max_ttft_s && first.prefill.time_s > *s.max_ttft_s) k.latency_ok = false;
       k.replicas = (s.concurrency + k.limit - 1) / k.limit;
       k.devices = checked_mul(k.replicas, n);
       k.batch = (s.concurrency + k.replicas - 1) / k.replicas;
       k.at_batch = step_at(k.batch);
-      PredictRequest full = r;
-      full.batch = k.batch;
-      k.at_max = predict(m, hw, full, false);
+      k.at_max = predict(m, hw, plan_request(s, c, k.batch, ctx_max), false);
       k.request_s = k.at_batch.prefill.time_s + out * k.at_batch.decode.time_s;
       if (!best || better(k, *best)) best = std::move(k);
     }
+    if (!why_n.empty()) last_why = why_n;
   }
   if (!best) {
-    row.reason = "does not fit in " + std::to_string(hw.interconnect ? largest_power_of_two(s.max_devices_per_replica) : 1) +
-                 " device(s)";
+    const int64_t tried = hw.interconnect ? largest_power_of_two(s.max_devices_per_replica) : 1;
+    row.reason = "no layout of up to " + std::to_string(tried) + " device(s) runs it; " +
+                 (last_why.empty() ? std::string("none could be formed") : last_why);
     return row;
   }
   const Candidate& b = *best;
@@ -344,10 +396,15 @@ PlanResult run_plan(const Scenario& s, const std::string& config_dir) {
   for (size_t mi = 0; mi < sc.models.size(); ++mi) {
     const std::string pointer = s.all_models ? "/models" : "/models/" + std::to_string(mi);
     ModelIR ir = named_in(s, pointer, [&] { return load_model(sc.models[mi], config_dir); });
-    for (QuantScheme q : sc.quants) {
+    for (const QuantScheme& q : sc.quants) {
       CompiledModel m = compile_model(ir, q, sc.policy, sc.kv, sc.routing);
-      for (size_t hi = 0; hi < sc.hardware.size(); ++hi)
-        res.rows.push_back(plan_one(m, res.hardware[hi], sc, sc.hardware[hi].usd_per_device_hour));
+      for (size_t hi = 0; hi < sc.hardware.size(); ++hi) {
+        PlanRow row = plan_one(m, res.hardware[hi], sc, sc.hardware[hi].usd_per_device_hour);
+        row.model_index = mi;
+        row.quant_index = static_cast<size_t>(&q - sc.quants.data());
+        row.hardware_index = hi;
+        res.rows.push_back(std::move(row));
+      }
     }
   }
   return res;
@@ -362,21 +419,31 @@ CompareResult run_compare(const CompiledModel& m, const std::vector<HardwareSpec
     PredictRequest q = r;
     if (auto_layout) {
       row.auto_layout = true;
-      auto c = smallest_fitting_layout(m, hw, r.batch, r.context, r.prompt_tokens, max_devices, r.memory_fraction);
+      auto c = smallest_fitting_layout(m, hw, r, max_devices);
       if (c) {
         q.parallel = *c;
       } else {
         row.fits_any = false;
+        // The largest layout that can be formed, to show how far off it is.
         q.parallel = ParallelConfig{};
         if (hw.interconnect)
-          for (const ParallelConfig& l : layouts_of(largest_power_of_two(max_devices)))
-            if (try_predict(m, hw, PredictRequest{r.batch, r.context, r.prompt_tokens, l, r.memory_fraction})) {
+          for (const ParallelConfig& l : plan_layouts(largest_power_of_two(max_devices))) {
+            PredictRequest t = r;
+            t.parallel = l;
+            if (predict_or_why(m, hw, t, false).has_figures) {
               q.parallel = l;
               break;
             }
+          }
       }
     }
-    row.prediction = predict(m, hw, q, true);
+    row.prediction = predict_or_why(m, hw, q, true);
+    const std::string past = past_max_positions(m, std::max(r.context, r.prompt_tokens));
+    if (!row.fits_any && !past.empty())
+      row.prediction.reason = past;  // no layout changes that
+    else if (!row.fits_any)
+      row.prediction.reason = "no layout of up to " + std::to_string(hw.interconnect ? largest_power_of_two(max_devices) : 1) +
+                              " device(s) runs it; " + layout_name(q.parallel) + ": " + row.prediction.reason;
     res.rows.push_back(std::move(row));
   }
   return res;

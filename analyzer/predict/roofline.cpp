@@ -267,12 +267,33 @@ PhaseResult run_phase(const CompiledModel& m, const HardwareSpec& hw, const Effe
 
 }  // namespace
 
-Prediction predict(const CompiledModel& m, const HardwareSpec& hw, const PredictRequest& req, bool with_ops) {
+namespace {
+
+std::string layout_text(const ParallelConfig& c) {
+  std::string t = "tp=" + fmt_int(c.tp);
+  if (c.ep > 1) t += " ep=" + fmt_int(c.ep);
+  if (c.pp > 1) t += " pp=" + fmt_int(c.pp);
+  int64_t n = c.pp * std::max(c.tp, c.ep);
+  return t + " (" + fmt_int(n) + (n == 1 ? " device)" : " devices)");
+}
+
+std::string gb(double bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f GB", bytes / 1e9);
+  return buf;
+}
+
+void check_request(const PredictRequest& req) {
   if (req.batch < 1) throw Error("--batch must be >= 1, got " + fmt_int(req.batch));
   if (req.context < 1) throw Error("--context must be >= 1 token, got " + fmt_int(req.context));
   if (req.prompt_tokens < 0) throw Error("--prompt must be >= 0 tokens, got " + fmt_int(req.prompt_tokens));
   if (!(req.memory_fraction > 0 && req.memory_fraction <= 1))
     throw Error("--mem-util must be in (0, 1], got " + fmt_num(req.memory_fraction));
+  if (req.prefill_chunk_tokens < 1) throw Error("--prefill-chunk must be >= 1 token, got " + fmt_int(req.prefill_chunk_tokens));
+}
+
+// The identity of a prediction (what was asked, on what), before any figure.
+Prediction identity(const CompiledModel& m, const HardwareSpec& hw, const PredictRequest& req) {
   Prediction p;
   p.model = m.name;
   p.model_source = m.source_file;
@@ -282,7 +303,26 @@ Prediction predict(const CompiledModel& m, const HardwareSpec& hw, const Predict
   p.policy = quant_policy_name(m.policy);
   p.kv_dtype = kv_dtype_name(m.kv);
   p.request = req;
-  p.layout = make_parallel_layout(*m.ir, hw, req.parallel);
+  p.layout.cfg = req.parallel;
+  p.memory.device_memory_bytes = hw.memory_bytes.value;
+  p.memory.memory_fraction = req.memory_fraction;
+  p.memory.capacity_bytes = hw.memory_bytes.value * req.memory_fraction;
+  return p;
+}
+
+Prediction predict_impl(const CompiledModel& m, const HardwareSpec& hw, const PredictRequest& req, bool with_ops,
+                        bool layout_errors_throw) {
+  check_request(req);
+  Prediction p = identity(m, hw, req);
+  try {
+    p.layout = make_parallel_layout(*m.ir, hw, req.parallel);
+  } catch (const Error& e) {
+    if (layout_errors_throw) throw;
+    p.runnable = false;
+    p.has_figures = false;
+    p.reason = e.what();
+    return p;
+  }
   const ParallelLayout& L = p.layout;
   const int64_t S = req.prompt_tokens > 0 ? req.prompt_tokens : req.context;
 
@@ -291,32 +331,57 @@ Prediction predict(const CompiledModel& m, const HardwareSpec& hw, const Predict
   p.tokens_per_s = static_cast<double>(req.batch) / p.decode.time_s;
   p.prefill = run_phase(m, hw, p.rates, L, Phase{false, 1, S, S}, with_ops);
 
-  // Memory per device: per pipeline stage, weights + KV of the sequences its replica serves.
+  // Memory per device: per pipeline stage, weights + KV of the sequences its replica serves +
+  // the workspace of one forward pass + the engine's overhead. The one formula for "fits".
   const double tp = static_cast<double>(L.cfg.tp);
   const double D = static_cast<double>(L.devices_per_stage);
   const auto pp = static_cast<size_t>(L.cfg.pp);
-  std::vector<double> stage_w(pp, 0.0), stage_kv(pp, 0.0);
+  std::vector<double> stage_w(pp, 0.0);
   stage_w[0] += m.pre_bytes / tp;
   stage_w[pp - 1] += m.post_bytes / tp;
+  for (size_t l = 0; l < m.layer_dense_bytes.size(); ++l)
+    stage_w[static_cast<size_t>(L.stage_of_layer[l])] += m.layer_dense_bytes[l] / tp + m.layer_expert_bytes[l] / D;
+  // KV of one sequence per stage (per device) at `context`; *whole_model gets the unsplit sum.
+  auto stage_kv_at = [&](int64_t context, double* whole_model) {
+    std::vector<double> kv(pp, 0.0);
+    double all = 0;
+    for (size_t l = 0; l < m.layer_dense_bytes.size(); ++l) {
+      double kv_l = m.layer_kv_bytes_per_token[l] * static_cast<double>(kv_cached_tokens(m.layer_attn[l], context));
+      all += kv_l;
+      kv[static_cast<size_t>(L.stage_of_layer[l])] += kv_l / static_cast<double>(kv_shards(m.layer_attn[l], L.cfg.tp));
+      // A recurrent layer's constant state, split by heads over tp.
+      all += m.layer_state_bytes[l];
+      kv[static_cast<size_t>(L.stage_of_layer[l])] += m.layer_state_bytes[l] / tp;
+    }
+    if (whole_model) *whole_model = all;
+    return kv;
+  };
   double kv_seq = 0;
-  for (size_t l = 0; l < m.layer_dense_bytes.size(); ++l) {
-    auto st = static_cast<size_t>(L.stage_of_layer[l]);
-    stage_w[st] += m.layer_dense_bytes[l] / tp + m.layer_expert_bytes[l] / D;
-    double kv_l = m.layer_kv_bytes_per_token[l] * static_cast<double>(kv_cached_tokens(m.layer_attn[l], req.context));
-    kv_seq += kv_l;
-    stage_kv[st] += kv_l / static_cast<double>(kv_shards(m.layer_attn[l], L.cfg.tp));
-    kv_seq += m.layer_state_bytes[l];
-    stage_kv[st] += m.layer_state_bytes[l] / tp;
-  }
-  const double Sd = static_cast<double>(S);
+  const std::vector<double> stage_kv = stage_kv_at(req.context, &kv_seq);
+
+  MemoryResult& mem = p.memory;
+  const bool gpu = hw.kind == "gpu";
+  mem.runtime_context_bytes = gpu ? req.overhead.runtime_context_bytes : 0.0;
+  mem.cuda_graph_bytes = gpu ? req.overhead.cuda_graph_bytes : 0.0;
+  mem.comm_buffer_bytes = !gpu || L.devices < 2     ? 0.0
+                          : L.devices == 2          ? req.overhead.comm_buffer_bytes_2
+                                                    : req.overhead.comm_buffer_bytes_more;
+  const double overhead = mem.overhead_bytes();
   const double ws_per_token = (2.0 * static_cast<double>(m.d_model)) * kActBytes + m.workspace_bytes_per_token / tp;
   const double logits_per_seq = static_cast<double>(m.vocab_size) / tp * kLogitBytes;
-  auto need = [&](int64_t seqs, size_t* worst) {
-    double bseq = static_cast<double>(seqs);
-    double ws = std::max(bseq, Sd) * ws_per_token + bseq * logits_per_seq;
+  auto step_tokens = [&](int64_t seqs, int64_t prompt) {
+    return std::min<int64_t>(std::max<int64_t>(seqs, prompt), req.prefill_chunk_tokens);
+  };
+  auto workspace = [&](int64_t seqs, int64_t prompt) {
+    return static_cast<double>(step_tokens(seqs, prompt)) * ws_per_token + static_cast<double>(seqs) * logits_per_seq;
+  };
+  // Bytes on the fullest device for `seqs` sequences per replica with per-stage KV `kv`.
+  auto need = [&](int64_t seqs, int64_t prompt, const std::vector<double>& kv, size_t* worst) {
+    const double bseq = static_cast<double>(seqs);
+    const double ws = workspace(seqs, prompt) + overhead;
     double best = -1;
     for (size_t s = 0; s < pp; ++s) {
-      double v = stage_w[s] + bseq * stage_kv[s] + ws;
+      double v = stage_w[s] + bseq * kv[s] + ws;
       if (v > best) {
         best = v;
         if (worst) *worst = s;
@@ -324,31 +389,43 @@ Prediction predict(const CompiledModel& m, const HardwareSpec& hw, const Predict
     }
     return best;
   };
-  MemoryResult& mem = p.memory;
-  mem.device_memory_bytes = hw.memory_bytes.value;
-  mem.capacity_bytes = hw.memory_bytes.value * req.memory_fraction;
   mem.model_weight_bytes = m.total_weight_bytes;
   mem.kv_bytes_per_sequence = kv_seq;
   size_t worst = 0;
   const int64_t seqs = L.sequences_per_replica(req.batch);
-  mem.per_device_bytes = need(seqs, &worst);
+  mem.per_device_bytes = need(seqs, S, stage_kv, &worst);
   mem.stage = static_cast<int>(worst);
   mem.weights_bytes = stage_w[worst];
   mem.kv_bytes = static_cast<double>(seqs) * stage_kv[worst];
-  mem.activation_bytes = mem.per_device_bytes - mem.weights_bytes - mem.kv_bytes;
+  mem.activation_tokens = step_tokens(seqs, S);
+  mem.activation_bytes = workspace(seqs, S);
   mem.fits = mem.per_device_bytes <= mem.capacity_bytes;
   // Largest batch: sequences per replica by bisection (need() grows with it), times replicas.
-  int64_t lo = 0, hi = 1;
   const int64_t kCap = int64_t(1) << 40;
-  while (hi < kCap && need(hi, nullptr) <= mem.capacity_bytes) hi *= 2;
-  if (need(1, nullptr) <= mem.capacity_bytes) {
-    lo = 1;
+  auto largest = [](int64_t cap, auto&& ok) {  // largest v in [1, cap] with ok(v), 0 if none; ok monotone
+    if (!ok(1)) return int64_t(0);
+    int64_t lo = 1, hi = 2;
+    while (hi < cap && ok(hi)) lo = hi, hi *= 2;
+    if (hi >= cap) {
+      if (ok(cap)) return cap;
+      hi = cap;
+    }
     while (hi - lo > 1) {
       int64_t mid = lo + (hi - lo) / 2;
-      (need(mid, nullptr) <= mem.capacity_bytes ? lo : hi) = mid;
+      (ok(mid) ? lo : hi) = mid;
     }
-  }
-  mem.max_batch = lo >= kCap ? kCap : lo * L.attention_replicas;
+    return lo;
+  };
+  const int64_t max_seqs = largest(kCap, [&](int64_t b) { return need(b, S, stage_kv, nullptr) <= mem.capacity_bytes; });
+  mem.max_batch = max_seqs >= kCap ? kCap : max_seqs * L.attention_replicas;
+  // Largest context at this batch: the prompt is the context unless one was given.
+  const int64_t kContextCap = int64_t(1) << 30;
+  const int64_t max_pos = m.ir ? m.ir->max_position_embeddings : 0;
+  const int64_t ctx_cap = max_pos > 0 ? std::min(max_pos, kContextCap) : kContextCap;
+  mem.max_context = largest(ctx_cap, [&](int64_t c) {
+    return need(seqs, req.prompt_tokens > 0 ? req.prompt_tokens : c, stage_kv_at(c, nullptr), nullptr) <= mem.capacity_bytes;
+  });
+  mem.max_context_limit = mem.max_context < ctx_cap ? "memory" : max_pos > 0 ? "max_position_embeddings" : "search cap";
 
   MoeResult& moe = p.moe;
   if (m.n_moe_layers > 0) {
@@ -374,15 +451,38 @@ Prediction predict(const CompiledModel& m, const HardwareSpec& hw, const Predict
   }
   if (p.rates.bw_calibrated) p.notes.push_back("memory bandwidth: calibrated measurement from " + hw.source_file);
   if (L.cfg.pp > 1) p.notes.push_back("pipeline stages run in turn for a step: pp divides memory, not step latency");
-  const int64_t max_pos = m.ir ? m.ir->max_position_embeddings : 0;
-  if (max_pos > 0 && std::max(req.context, S) > max_pos)
-    p.notes.push_back("context " + fmt_int(std::max(req.context, S)) + " exceeds the model's max_position_embeddings " +
-                      fmt_int(max_pos) + " (" + m.source_file + ")");
-  if (req.memory_fraction < 1)
-    p.notes.push_back("usable memory per device: " + fmt_num(req.memory_fraction) + " of " + hw.name + "'s memory_bytes");
   if (L.devices > 1 && hw.interconnect && !hw.interconnect->latency_s)
     p.notes.push_back("no collective latency in " + hw.source_file + ": communication time is bytes / bandwidth only");
+
+  // Runnable: the context within the model's positions, and the memory within the usable share.
+  std::vector<std::string> why;
+  if (std::string past = past_max_positions(m, std::max(req.context, S)); !past.empty()) why.push_back(past);
+  if (!mem.fits)
+    why.push_back("needs " + gb(mem.per_device_bytes) + " per device (" + gb(mem.weights_bytes) + " weights + " +
+                  gb(mem.kv_bytes) + " KV + " + gb(mem.activation_bytes) + " activations + " + gb(overhead) +
+                  " engine overhead), more than the usable " + gb(mem.capacity_bytes) + " (" +
+                  fmt_num(req.memory_fraction) + " x " + gb(mem.device_memory_bytes) + " of " + hw.name + ") with " +
+                  layout_text(L.cfg));
+  for (const auto& w : why) p.reason += (p.reason.empty() ? "" : "; ") + w;
+  p.runnable = why.empty();
   return p;
+}
+
+}  // namespace
+
+std::string past_max_positions(const CompiledModel& m, int64_t tokens) {
+  const int64_t max_pos = m.ir ? m.ir->max_position_embeddings : 0;
+  if (max_pos <= 0 || tokens <= max_pos) return "";
+  return "context " + fmt_int(tokens) + " exceeds the model's max_position_embeddings " + fmt_int(max_pos) + " (" +
+         m.source_file + ")";
+}
+
+Prediction predict(const CompiledModel& m, const HardwareSpec& hw, const PredictRequest& req, bool with_ops) {
+  return predict_impl(m, hw, req, with_ops, true);
+}
+
+Prediction predict_or_why(const CompiledModel& m, const HardwareSpec& hw, const PredictRequest& req, bool with_ops) {
+  return predict_impl(m, hw, req, with_ops, false);
 }
 
 Prediction predict(const ModelIR& ir, const HardwareSpec& hw, const Workload& w, const ParallelConfig& par) {

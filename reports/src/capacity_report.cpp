@@ -133,16 +133,17 @@ svg::BarChart memory_chart(const ModelPlan& m, const std::string& id) {
   c.title = fmt::format("{}: memory per device vs capacity", m.analysis.ir.name);
   c.x_label = "hardware, weight format, devices per replica";
   c.y_label = "memory per device (GB, 1e9 bytes)";
-  svg::BarSeries w{"weights", {}}, kv{"KV cache", {}}, act{"activations", {}};
+  svg::BarSeries w{"weights", {}}, kv{"KV cache", {}}, act{"activations", {}}, ovh{"engine overhead", {}};
   for (const auto& d : m.memory) {
     c.categories.push_back(fmt::format("{} {} x{}", d.hw, d.quant, d.devices));
     c.capacity.push_back(d.capacity_bytes / kGB);
     w.values.push_back(d.weight_bytes / kGB);
     kv.values.push_back(d.kv_bytes / kGB);
     act.values.push_back(d.activation_bytes / kGB);
+    ovh.values.push_back(d.overhead_bytes / kGB);
   }
-  c.series = {w, kv, act};
-  c.capacity_label = "device capacity";
+  c.series = {w, kv, act, ovh};
+  c.capacity_label = "usable capacity (memory x mem_util)";
   return c;
 }
 
@@ -181,16 +182,16 @@ Table memory_table(const ModelPlan& m, const std::string& id, const WorkloadInfo
                {"weight_bytes_per_device", "weights (GB)", "bytes"},
                {"kv_bytes_per_device", "KV cache (GB)", "bytes"},
                {"activation_bytes_per_device", "activations (GB)", "bytes"},
+               {"overhead_bytes_per_device", "engine overhead (GB)", "bytes"},
                {"used_bytes_per_device", "total (GB)", "bytes"},
-               {"capacity_bytes", "capacity (GB)", "bytes"}};
+               {"capacity_bytes", "usable capacity (GB)", "bytes"}};
   for (const auto& d : m.memory)
     t.rows.push_back({Cell::str(d.hw), Cell::str(d.quant), Cell::str(d.layout), int_cell(d.devices), gb_cell(d.weight_bytes),
-                      gb_cell(d.kv_bytes), gb_cell(d.activation_bytes), gb_cell(d.used_bytes()), gb_cell(d.capacity_bytes)});
-  if (!m.not_fitting.empty()) {
-    std::string list;
-    for (const auto& s : m.not_fitting) list += (list.empty() ? "" : ", ") + s;
-    t.notes.push_back("No layout fits: " + list + ".");
-  }
+                      gb_cell(d.kv_bytes), gb_cell(d.activation_bytes), gb_cell(d.overhead_bytes), gb_cell(d.used_bytes()),
+                      gb_cell(d.capacity_bytes)});
+  t.notes.push_back("Usable capacity = device memory x mem_util. Engine overhead = runtime context + CUDA graphs + "
+                    "collective buffers (GPUs; the last only when a replica spans devices).");
+  for (const auto& s : m.not_fitting) t.notes.push_back("Not runnable: " + s + ".");
   return t;
 }
 
@@ -278,7 +279,7 @@ Table plan_table(const std::vector<const PlanRow*>& rows, const std::string& id,
       for (int i = 0; i < 8; ++i) row.push_back(Cell::str("-"));  // devices .. memory per device
       row.push_back(gb_cell(r->capacity_bytes));
       row.push_back(Cell::str("-"));
-      row.push_back(Cell::str(r->reason));
+      row.push_back(Cell::str("not runnable: " + r->reason));
       t.rows.push_back(row);
       continue;
     }
@@ -540,7 +541,7 @@ Section summary_section(const ReportInput& in) {
         if (!r) {
           row.push_back(Cell::str(""));
         } else if (!r->feasible) {
-          row.push_back(Cell::str("does not fit"));
+          row.push_back(Cell::str("not runnable"));
         } else {
           std::string text = fmt::format("{} ({} tok/s", r->devices, sig_text(r->output_tokens_per_s));
           if (r->usd_per_million_output_tokens) text += fmt::format(", ${:.3f}", *r->usd_per_million_output_tokens);

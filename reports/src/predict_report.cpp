@@ -161,8 +161,44 @@ std::string hw_json(const std::vector<HardwareSpec>& hws) {
 
 // ---------------------------------------------------------------- predict
 
-std::string predict_json(const Prediction& p) {
+namespace {
+
+json memory_json(const MemoryResult& m) {
+  return json{{"weights_bytes", num(m.weights_bytes)},
+              {"kv_bytes", num(m.kv_bytes)},
+              {"activation_bytes", num(m.activation_bytes)},
+              {"activation_tokens", m.activation_tokens},
+              {"engine_overhead", json{{"runtime_context_bytes", num(m.runtime_context_bytes)},
+                                       {"cuda_graph_bytes", num(m.cuda_graph_bytes)},
+                                       {"comm_buffer_bytes", num(m.comm_buffer_bytes)},
+                                       {"total_bytes", num(m.overhead_bytes())}}},
+              {"per_device_bytes", num(m.per_device_bytes)},
+              {"capacity_bytes", num(m.capacity_bytes)},
+              {"device_memory_bytes", num(m.device_memory_bytes)},
+              {"mem_util", m.memory_fraction},
+              {"fits", m.fits},
+              {"max_batch", m.max_batch},
+              {"max_context", m.max_context},
+              {"max_context_limit", m.max_context_limit},
+              {"model_weight_bytes", num(m.model_weight_bytes)},
+              {"kv_bytes_per_sequence", num(m.kv_bytes_per_sequence)},
+              {"pipeline_stage", m.stage}};
+}
+
+std::string context_limit_text(int64_t max_context, const std::string& limit) {
+  if (max_context == 0) return "none";
+  std::string t = std::to_string(max_context) + " tokens";
+  if (limit == "max_position_embeddings") t += " (the model's max_position_embeddings)";
+  if (limit == "search cap") t += " or more";
+  return t;
+}
+
+}  // namespace
+
+std::string predict_json(const Prediction& p, const std::vector<DeviceCountFit>& fits) {
   json j;
+  j["runnable"] = p.runnable;
+  j["reason"] = p.runnable ? json(nullptr) : json(p.reason);
   j["model"] = json{{"name", p.model}, {"source_file", p.model_source}};
   json hw = hardware_json(p.hardware);
   hw["rates_used"] = json{{"mem_bw_bytes_per_s", num(p.rates.mem_bw_bytes_per_s)},
@@ -171,32 +207,29 @@ std::string predict_json(const Prediction& p) {
   const PredictRequest& r = p.request;
   j["workload"] = json{{"batch", r.batch},
                        {"context", r.context},
-                       {"prompt_tokens", p.prefill.tokens},
+                       {"prompt_tokens", r.prompt_tokens > 0 ? r.prompt_tokens : r.context},
+                       {"prefill_chunk_tokens", r.prefill_chunk_tokens},
+                       {"mem_util", r.memory_fraction},
                        {"quant", p.quant},
                        {"quant_policy", p.policy},
                        {"kv_dtype", p.kv_dtype},
                        {"routing", p.moe.present ? p.moe.routing : std::string("uniform")}};
-  json d = phase_json(p.decode, true);
-  json dec;
-  dec["step_s"] = d["step_s"];
-  dec["tokens_per_s"] = p.tokens_per_s;
-  dec["tokens_per_s_per_sequence"] = p.tokens_per_s_per_sequence;
-  for (auto it = d.begin(); it != d.end(); ++it)
-    if (it.key() != "step_s") dec[it.key()] = it.value();
-  j["decode"] = dec;
-  j["prefill"] = phase_json(p.prefill, false);
-  const MemoryResult& m = p.memory;
-  j["memory"] = json{{"weights_bytes", num(m.weights_bytes)},
-                     {"kv_bytes", num(m.kv_bytes)},
-                     {"activation_bytes", num(m.activation_bytes)},
-                     {"per_device_bytes", num(m.per_device_bytes)},
-                     {"capacity_bytes", num(m.capacity_bytes)},
-                     {"device_memory_bytes", num(m.device_memory_bytes)},
-                     {"fits", m.fits},
-                     {"max_batch", m.max_batch},
-                     {"model_weight_bytes", num(m.model_weight_bytes)},
-                     {"kv_bytes_per_sequence", num(m.kv_bytes_per_sequence)},
-                     {"pipeline_stage", m.stage}};
+  // Not runnable: no timing. Memory stays when the layout was formed: it says by how much.
+  if (p.runnable) {
+    json d = phase_json(p.decode, true);
+    json dec;
+    dec["step_s"] = d["step_s"];
+    dec["tokens_per_s"] = p.tokens_per_s;
+    dec["tokens_per_s_per_sequence"] = p.tokens_per_s_per_sequence;
+    for (auto it = d.begin(); it != d.end(); ++it)
+      if (it.key() != "step_s") dec[it.key()] = it.value();
+    j["decode"] = dec;
+    j["prefill"] = phase_json(p.prefill, false);
+  } else {
+    j["decode"] = nullptr;
+    j["prefill"] = nullptr;
+  }
+  j["memory"] = p.has_figures ? memory_json(p.memory) : json(nullptr);
   if (p.moe.present) {
     j["moe"] = json{{"expected_experts_per_layer", p.moe.expected_experts_per_layer},
                     {"routing", p.moe.routing},
@@ -210,61 +243,106 @@ std::string predict_json(const Prediction& p) {
     j["moe"] = nullptr;
   }
   const ParallelLayout& L = p.layout;
-  j["parallel"] = json{{"tp", L.cfg.tp},
-                       {"ep", L.cfg.ep},
-                       {"pp", L.cfg.pp},
-                       {"devices", L.devices},
-                       {"attention_replicas", L.attention_replicas},
-                       {"interconnect", p.hardware.interconnect ? json(p.hardware.interconnect->name) : json(nullptr)},
-                       {"send_bw_bytes_per_s", p.hardware.interconnect ? num(p.hardware.interconnect->send_bw_bytes_per_s()) : json(nullptr)},
-                       {"decode_tp_allreduce_bytes", num(p.decode.comm.tp_allreduce_bytes)},
-                       {"decode_ep_alltoall_bytes", num(p.decode.comm.ep_alltoall_bytes)},
-                       {"decode_pp_send_bytes", num(p.decode.comm.pp_send_bytes)},
-                       {"decode_collectives", p.decode.comm.n_collectives},
-                       {"decode_communication_s", p.decode.comm.time_s},
-                       {"prefill_communication_s", p.prefill.comm.time_s}};
+  json par{{"tp", L.cfg.tp}, {"ep", L.cfg.ep}, {"pp", L.cfg.pp}};
+  if (p.has_figures) {
+    par["devices"] = L.devices;
+    par["attention_replicas"] = L.attention_replicas;
+    par["interconnect"] = p.hardware.interconnect ? json(p.hardware.interconnect->name) : json(nullptr);
+    par["send_bw_bytes_per_s"] = p.hardware.interconnect ? num(p.hardware.interconnect->send_bw_bytes_per_s()) : json(nullptr);
+  }
+  if (p.runnable) {
+    par["decode_tp_allreduce_bytes"] = num(p.decode.comm.tp_allreduce_bytes);
+    par["decode_ep_alltoall_bytes"] = num(p.decode.comm.ep_alltoall_bytes);
+    par["decode_pp_send_bytes"] = num(p.decode.comm.pp_send_bytes);
+    par["decode_collectives"] = p.decode.comm.n_collectives;
+    par["decode_communication_s"] = p.decode.comm.time_s;
+    par["prefill_communication_s"] = p.prefill.comm.time_s;
+  }
+  j["parallel"] = par;
+  if (!fits.empty()) {
+    json arr = json::array();
+    for (const auto& f : fits) {
+      json o{{"devices", f.devices}, {"formed", f.formed}};
+      if (f.formed) {
+        o["layout"] = json{{"tp", f.layout.tp}, {"ep", f.layout.ep}, {"pp", f.layout.pp}};
+        o["max_batch"] = f.max_batch;
+        o["max_context"] = f.max_context;
+        o["max_context_limit"] = f.max_context_limit;
+      } else {
+        o["reason"] = f.reason;
+      }
+      arr.push_back(o);
+    }
+    j["fit_by_device_count"] = arr;
+  }
   j["notes"] = p.notes;
   return j.dump(2) + "\n";
 }
 
-std::string predict_table(const Prediction& p) {
+std::string predict_table(const Prediction& p, const std::vector<DeviceCountFit>& fits) {
   const PredictRequest& r = p.request;
   const ParallelLayout& L = p.layout;
+  const int64_t prompt = r.prompt_tokens > 0 ? r.prompt_tokens : r.context;
   std::string out;
   out += fmt::format("{} on {} ({}; {}; {})\n", p.model, p.hardware.name, p.hardware.description, p.hardware.source_file,
                      p.rates.bw_calibrated ? "calibrated bandwidth" : "datasheet peaks");
-  out += fmt::format("workload: batch {}, context {} tokens, prompt {} tokens; weights {} (policy {}), KV {}{}; {} = {} device{}\n",
-                     r.batch, r.context, p.prefill.tokens, p.quant, p.policy, p.kv_dtype,
-                     p.moe.present ? ", routing " + p.moe.routing : std::string(), layout_str(L.cfg), L.devices,
-                     L.devices == 1 ? "" : "s");
-  out += fmt::format("\nDecode step: {} ({}); {:.1f} tokens/s per sequence, {:.1f} tokens/s aggregate\n",
-                     secs(p.decode.time_s), bound_word(p.decode.bound), p.tokens_per_s_per_sequence, p.tokens_per_s);
-  out += fmt::format("  per device per step: {} read, {}; memory-bound ops {}, compute-bound ops {}, communication {}\n",
-                     bytes_str(p.decode.bytes), flops_str(p.decode.flops), secs(p.decode.memory_bound_s),
-                     secs(p.decode.compute_bound_s), secs(p.decode.comm.time_s));
-  out += fmt::format("Prefill (time to first token) of {} tokens: {} ({}); {} per device\n", p.prefill.tokens,
-                     secs(p.prefill.time_s), bound_word(p.prefill.bound), flops_str(p.prefill.flops));
-  const MemoryResult& m = p.memory;
-  out += fmt::format("Memory per device{}: weights {} + KV {} + activations {} = {} of {} -> {}; max batch at context {}: {}\n",
-                     L.cfg.pp > 1 ? fmt::format(" (stage {})", m.stage) : std::string(), format_gb(m.weights_bytes),
-                     format_gb(m.kv_bytes), format_gb(m.activation_bytes), format_gb(m.per_device_bytes),
-                     format_gb(m.capacity_bytes), m.fits ? "fits" : "DOES NOT FIT", r.context, m.max_batch);
-  if (p.moe.present)
+  out += fmt::format("workload: batch {}, context {} tokens, prompt {} tokens; weights {} (policy {}), KV {}{}; {}{}\n", r.batch,
+                     r.context, prompt, p.quant, p.policy, p.kv_dtype, p.moe.present ? ", routing " + p.moe.routing : std::string(),
+                     layout_str(L.cfg),
+                     p.has_figures ? fmt::format(" = {} device{}", L.devices, L.devices == 1 ? "" : "s") : std::string());
+  if (!p.runnable) out += "\nNOT RUNNABLE: " + p.reason + "\n";
+  if (p.runnable) {
+    out += fmt::format("\nDecode step: {} ({}); {:.1f} tokens/s per sequence, {:.1f} tokens/s aggregate\n",
+                       secs(p.decode.time_s), bound_word(p.decode.bound), p.tokens_per_s_per_sequence, p.tokens_per_s);
+    out += fmt::format("  per device per step: {} read, {}; memory-bound ops {}, compute-bound ops {}, communication {}\n",
+                       bytes_str(p.decode.bytes), flops_str(p.decode.flops), secs(p.decode.memory_bound_s),
+                       secs(p.decode.compute_bound_s), secs(p.decode.comm.time_s));
+    out += fmt::format("Prefill (time to first token) of {} tokens: {} ({}); {} per device\n", p.prefill.tokens,
+                       secs(p.prefill.time_s), bound_word(p.prefill.bound), flops_str(p.prefill.flops));
+  }
+  if (p.has_figures) {
+    const MemoryResult& m = p.memory;
+    out += fmt::format("Memory per device{}: weights {} + KV {} + activations {} ({} tokens per forward pass) + engine overhead {} "
+                       "(runtime context {}, CUDA graphs {}, collective buffers {}) = {} of usable {} ({:g} x {}) -> {}\n",
+                       L.cfg.pp > 1 ? fmt::format(" (stage {})", m.stage) : std::string(), format_gb(m.weights_bytes),
+                       format_gb(m.kv_bytes), format_gb(m.activation_bytes), m.activation_tokens, format_gb(m.overhead_bytes()),
+                       format_gb(m.runtime_context_bytes), format_gb(m.cuda_graph_bytes), format_gb(m.comm_buffer_bytes),
+                       format_gb(m.per_device_bytes), format_gb(m.capacity_bytes), m.memory_fraction,
+                       format_gb(m.device_memory_bytes), m.fits ? "fits" : "DOES NOT FIT");
+    out += fmt::format("Largest that fits with {}: batch {} at context {}; context {} at batch {}\n", layout_str(L.cfg), m.max_batch,
+                       r.context, context_limit_text(m.max_context, m.max_context_limit), r.batch);
+  }
+  if (p.runnable && p.moe.present)
     out += fmt::format("MoE: {} experts, top-{}, {} MoE layers; distinct experts per layer per step: {:.2f} ({}); uniform {:.2f}, "
                        "zipf:{:g} {:.2f}; prefill {:.2f}\n",
                        p.moe.n_experts, p.moe.top_k, p.moe.n_moe_layers, p.moe.expected_experts_per_layer, p.moe.routing,
                        p.moe.uniform_experts_per_layer, p.moe.zipf_s, p.moe.zipf_experts_per_layer,
                        p.moe.prefill_experts_per_layer);
-  if (L.devices > 1)
+  if (p.runnable && L.devices > 1)
     out += fmt::format("Communication per decode step per device: TP all-reduce {}, EP all-to-all {}, PP sends {} ({} collectives) "
                        "over {} at {}/s per direction = {}\n",
                        bytes_str(p.decode.comm.tp_allreduce_bytes), bytes_str(p.decode.comm.ep_alltoall_bytes),
                        bytes_str(p.decode.comm.pp_send_bytes), p.decode.comm.n_collectives, p.hardware.interconnect->name,
                        bytes_str(p.hardware.interconnect->send_bw_bytes_per_s()), secs(p.decode.comm.time_s));
   for (const auto& n : p.notes) out += "note: " + n + "\n";
+  if (!fits.empty()) {
+    out += fmt::format("\nLargest that fits per device count (layouts tp <= 8 then pp; mem-util {:g}):\n", r.memory_fraction);
+    TextTable t({"devices", "layout", fmt::format("max batch at context {}", r.context),
+                 fmt::format("max context at batch {}", r.batch)},
+                {false, true, false, false});
+    for (const auto& f : fits) {
+      if (!f.formed) {
+        t.add_row({std::to_string(f.devices), "not runnable: " + f.reason, "-", "-"});
+        continue;
+      }
+      t.add_row({std::to_string(f.devices), layout_str(f.layout), std::to_string(f.max_batch),
+                 context_limit_text(f.max_context, f.max_context_limit)});
+    }
+    out += t.render();
+  }
+  if (!p.runnable) return out;
 
-  out += "\nDecode step per op (per device; ops of equal cost grouped, times are per op):\n";
-  TextTable t({"op", "count", "dtype", "FLOPs", "bytes", "time", "bound", "share"}, {true, false, true});
+  out += "\nDecode step per op (per device; ops of equal cost grouped, times are per op):\n";  TextTable t({"op", "count", "dtype", "FLOPs", "bytes", "time", "bound", "share"}, {true, false, true});
   for (const auto& o : p.decode.ops) {
     double share = p.decode.time_s > 0 ? 100.0 * o.t.time_s * static_cast<double>(o.count) / p.decode.time_s : 0.0;
     std::string dt = compute_dtype_name(o.dtype);
@@ -308,7 +386,7 @@ std::vector<std::string> plan_cells(const PlanRow& r, bool raw) {
   if (!r.feasible) {
     c.insert(c.end(), {raw ? "false" : "no", "", "", "", "", "", "", "", "", "", "", "", "", "", "",
                        raw ? fmt::format("{:.0f}", r.capacity_bytes) : format_gb(r.capacity_bytes),
-                       opt_num(r.usd_per_device_hour, "{:.2f}"), "", r.reason});
+                       opt_num(r.usd_per_device_hour, "{:.2f}"), "", "not runnable: " + r.reason});
     return c;
   }
   c.push_back(raw ? "true" : "yes");
@@ -368,14 +446,16 @@ std::string plan_header_text(const PlanResult& r) {
                               kv_dtype_name(s.kv), routing_name(s.routing));
   if (s.max_decode_step_s) t += fmt::format("; target step <= {} ms", *s.max_decode_step_s * 1e3);
   if (s.max_ttft_s) t += fmt::format("; target TTFT <= {} ms", *s.max_ttft_s * 1e3);
-  if (s.memory_fraction < 1) t += fmt::format("; {:g} of each device's memory usable", s.memory_fraction);
+  t += fmt::format("; mem-util {:g} (share of each device's memory usable), prefill chunk {} tokens", s.memory_fraction,
+                   s.prefill_chunk_tokens);
   return t + fmt::format("; at most {} devices per replica\n", s.max_devices_per_replica);
 }
 
 const char* kPlanNote =
     "A replica is the layout (devices a power of two; tp <= 8, then pp) needing the fewest devices in total whose memory holds the batch at "
     "prompt+output context and whose decode step meets the target; replicas = ceil(concurrency / max concurrency per "
-    "replica). Step at the mean context (prompt + output/2); TTFT = prefill of one prompt; output tok/s = replicas x "
+    "replica); memory per device = weights + KV + activations + engine overhead within device memory x mem-util; a row no "
+    "layout can run says \"not runnable\" and why. Step at the mean context (prompt + output/2); TTFT = prefill of one prompt; output tok/s = replicas x "
     "batch x output / (batch x TTFT + output x step). Datasheet roofline (upper bound on speed). GB = 1e9 bytes.\n";
 
 }  // namespace
@@ -434,7 +514,8 @@ std::string plan_json(const PlanResult& r) {
   sc["max_decode_step_s"] = s.max_decode_step_s ? json(*s.max_decode_step_s) : json(nullptr);
   sc["max_ttft_s"] = s.max_ttft_s ? json(*s.max_ttft_s) : json(nullptr);
   sc["max_devices_per_replica"] = s.max_devices_per_replica;
-  sc["memory_fraction"] = s.memory_fraction;
+  sc["mem_util"] = s.memory_fraction;
+  sc["prefill_chunk_tokens"] = s.prefill_chunk_tokens;
   j["scenario"] = sc;
   json hws = json::array();
   for (size_t i = 0; i < r.hardware.size(); ++i) {
@@ -492,8 +573,24 @@ const std::vector<PlanCol>& compare_cols() {
 
 std::vector<std::string> compare_cells(const CompareRow& row, bool raw) {
   const Prediction& p = row.prediction;
-  std::string note = row.fits_any ? (row.auto_layout ? "smallest layout that fits" : "") : "no layout within the device limit fits";
+  std::string note = row.auto_layout ? "smallest layout that fits" : "";
   auto f = [&](double v, const char* shown) { return raw ? fmt::format("{:.9g}", v) : fmt::format(fmt::runtime(shown), v); };
+  if (!p.runnable) {
+    auto mem = [&](double v) {
+      if (!p.has_figures) return std::string();
+      return raw ? fmt::format("{:.0f}", v) : fmt::format("{:.2f}", v / 1e9);
+    };
+    return {p.hardware.name,
+            layout_str(p.layout.cfg),
+            p.has_figures ? std::to_string(p.layout.devices) : std::string(),
+            raw ? "false" : "NO",
+            p.has_figures ? std::to_string(p.memory.max_batch) : std::string(),
+            "", "", "", "", "",
+            mem(p.memory.per_device_bytes),
+            mem(p.memory.capacity_bytes),
+            raw ? fmt::format("{:.0f}", p.rates.mem_bw_bytes_per_s) : fmt::format("{:.3f}", p.rates.mem_bw_bytes_per_s / 1e12),
+            "not runnable: " + p.reason};
+  }
   return {p.hardware.name,
           layout_str(p.layout.cfg),
           std::to_string(p.layout.devices),
@@ -513,14 +610,16 @@ std::vector<std::string> compare_cells(const CompareRow& row, bool raw) {
 std::string compare_header(const CompareResult& r) {
   if (r.rows.empty()) return r.model + "\n";
   const Prediction& p = r.rows.front().prediction;
-  return fmt::format("{}: batch {}, context {}, prompt {} tokens; weights {} (policy {}), KV {}{}\n", r.model, p.request.batch,
-                     p.request.context, p.prefill.tokens, p.quant, p.policy, p.kv_dtype,
-                     p.moe.present ? ", routing " + p.moe.routing : std::string());
+  return fmt::format("{}: batch {}, context {}, prompt {} tokens; weights {} (policy {}), KV {}{}; mem-util {:g}\n", r.model,
+                     p.request.batch, p.request.context, p.request.prompt_tokens > 0 ? p.request.prompt_tokens : p.request.context,
+                     p.quant, p.policy, p.kv_dtype,
+                     p.moe.present ? ", routing " + p.moe.routing : std::string(), p.request.memory_fraction);
 }
 
 const char* kCompareNote =
     "Datasheet roofline per device (calibrated figures where the spec has them); step = one decode step of the batch; "
-    "TTFT = prefill of one prompt; GB = 1e9 bytes, TB/s = 1e12 B/s.\n";
+    "TTFT = prefill of one prompt; memory per device includes activations and engine overhead; capacity = usable memory "
+    "(device memory x mem-util); GB = 1e9 bytes, TB/s = 1e12 B/s.\n";
 
 }  // namespace
 

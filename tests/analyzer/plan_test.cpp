@@ -70,6 +70,21 @@ TEST(Plan, ScenarioErrors) {
   EXPECT_EQ(parse(std::string(kBase) + "memory_fraction: 0.9\nworkload: {concurrency: 2, prompt_tokens: 1, output_tokens: 1}\n")
                 .memory_fraction,
             0.9);
+  // mem_util is --mem-util's key; memory_fraction its older name; not both; default 0.9.
+  EXPECT_EQ(parse(std::string(kBase) + "mem_util: 0.8\nworkload: {concurrency: 2, prompt_tokens: 1, output_tokens: 1}\n").memory_fraction,
+            0.8);
+  EXPECT_EQ(parse(std::string(kBase) + "workload: {concurrency: 2, prompt_tokens: 1, output_tokens: 1}\n").memory_fraction, 0.9);
+  EXPECT_EQ(error_of(std::string(kBase) + "mem_util: 0\nworkload: {concurrency: 2, prompt_tokens: 1, output_tokens: 1}\n"),
+            "s.yaml: /mem_util must be a positive number");
+  EXPECT_EQ(error_of(std::string(kBase) + "mem_util: 0.8\nmemory_fraction: 0.8\nworkload: {concurrency: 2, prompt_tokens: 1, output_tokens: 1}\n"),
+            "s.yaml: /memory_fraction must not be given together with mem_util (the same number)");
+  EXPECT_EQ(parse(std::string(kBase) + "workload: {concurrency: 2, prompt_tokens: 1, output_tokens: 1, prefill_chunk_tokens: 2048}\n")
+                .prefill_chunk_tokens,
+            2048);
+  EXPECT_EQ(parse(std::string(kBase) + "workload: {concurrency: 2, prompt_tokens: 1, output_tokens: 1}\n").prefill_chunk_tokens, 8192);
+  EXPECT_NE(error_of(std::string(kBase) + "workload: {concurrency: 2, prompt_tokens: 1, output_tokens: 1, prefill_chunk_tokens: 0}\n")
+                .find("s.yaml: /workload/prefill_chunk_tokens must be an integer in [1, "),
+            std::string::npos);
   try {
     load_scenario("no-such-scenario", kConfigs);
     FAIL();
@@ -139,23 +154,48 @@ TEST(Plan, LatencyTargetLimitsTheBatch) {
   EXPECT_NE(miss.reason.find("latency target missed"), std::string::npos);
 }
 
+// A row no layout can run is kept, with why; the other rows are planned as usual.
+TEST(Plan, NotRunnableRowsSayWhy) {
+  Scenario s = parse("models: [gpt2, meta-llama/Llama-3.1-405B]\nhardware: [h200, cpu-2s-spr, l4]\n"
+                     "workload: {concurrency: 4, prompt_tokens: 1000, output_tokens: 100}\n");
+  PlanResult r = run_plan(s, kConfigs);
+  ASSERT_EQ(r.rows.size(), 6u);
+  // gpt2: 1100 tokens > its 1024 positions, on every device.
+  for (size_t hi = 0; hi < 3; ++hi) {
+    const PlanRow& g = r.row(0, 0, hi);
+    EXPECT_FALSE(g.feasible);
+    EXPECT_NE(g.reason.find("context 1100 exceeds the model's max_position_embeddings 1024"), std::string::npos) << g.reason;
+  }
+  // Llama-3.1-405B bf16 (810 GB): 8 H200s hold it; so does the CPU box's one device (0.9 x 1024 GiB);
+  // 8 L4s (8 x 0.9 x 24 GiB) cannot.
+  EXPECT_TRUE(r.row(1, 0, 0).feasible) << r.row(1, 0, 0).reason;
+  const PlanRow& cpu = r.row(1, 0, 1);
+  EXPECT_TRUE(cpu.feasible) << cpu.reason;
+  const PlanRow& l4 = r.row(1, 0, 2);
+  EXPECT_FALSE(l4.feasible);
+  EXPECT_NE(l4.reason.find("no layout of up to 8 device(s) runs it; tp=8: needs "), std::string::npos) << l4.reason;
+  EXPECT_NE(l4.reason.find("more than the usable"), std::string::npos) << l4.reason;
+}
+
 TEST(Plan, SmallestFittingLayout) {
   ModelIR ir = load_model("meta-llama/Llama-3.1-70B", kConfigs);
   HardwareSpec h100 = load_hardware("h100-sxm", kConfigs);
   CompiledModel m = compile_model(ir, QuantScheme::BF16, QuantPolicy{}, KvDtype::BF16, {});
-  // 141 GB of bf16 weights: two 85.5 GB devices hold 70.6 GB each plus KV for 1 sequence.
-  auto c = smallest_fitting_layout(m, h100, 1, 4096, 0, 8);
+  // 141 GB of bf16 weights: two 85.5 GB devices (76.97 GB usable at mem-util 0.9) hold 70.6 GB each
+  // plus KV for 1 sequence, activations and the engine overhead.
+  PredictRequest r;  // batch 1, context 4096, mem-util 0.9
+  auto c = smallest_fitting_layout(m, h100, r, 8);
   ASSERT_TRUE(c);
   EXPECT_EQ(c->tp, 2);
   EXPECT_EQ(c->pp, 1);
   HardwareSpec cpu = load_hardware("cpu-2s-spr", kConfigs);
-  auto one = smallest_fitting_layout(m, cpu, 1, 4096, 0, 8);
+  auto one = smallest_fitting_layout(m, cpu, r, 8);
   ASSERT_TRUE(one);
   EXPECT_EQ(one->tp * one->pp, 1);
   HardwareSpec l4 = load_hardware("l4", kConfigs);
   ModelIR big = load_model("meta-llama/Llama-3.1-405B", kConfigs);
   CompiledModel mb = compile_model(big, QuantScheme::BF16, QuantPolicy{}, KvDtype::BF16, {});
-  EXPECT_FALSE(smallest_fitting_layout(mb, l4, 1, 4096, 0, 8));  // 810 GB > 8 x 24 GiB
+  EXPECT_FALSE(smallest_fitting_layout(mb, l4, r, 8));  // 810 GB > 8 x 24 GiB
 }
 
 TEST(Plan, RunPlanCoversEveryCombination) {
@@ -168,6 +208,20 @@ TEST(Plan, RunPlanCoversEveryCombination) {
   EXPECT_EQ(r.rows[1].hardware, "l4");
   EXPECT_EQ(r.rows[1].usd_per_device_hour.value_or(0), 0.5);
   EXPECT_FALSE(r.rows[0].usd_per_device_hour);
+  // row(model, quant, hardware) is the row with those keys, whatever the order of rows.
+  for (size_t mi = 0; mi < 2; ++mi)
+    for (size_t qi = 0; qi < 2; ++qi)
+      for (size_t hi = 0; hi < 2; ++hi) {
+        const PlanRow& x = r.row(mi, qi, hi);
+        EXPECT_EQ(x.hardware, hi == 0 ? "h100-sxm" : "l4");
+        EXPECT_EQ(x.quant, qi == 0 ? "bf16" : "fp8");
+        EXPECT_EQ(x.model, mi == 0 ? "meta-llama/Llama-3.1-8B" : "mistralai/Mixtral-8x7B-v0.1");
+      }
+  EXPECT_THROW(r.row(2, 0, 0), Error);
+  EXPECT_THROW(r.row(0, 2, 0), Error);
+  PlanResult swapped = r;
+  std::swap(swapped.rows[0], swapped.rows[1]);
+  EXPECT_THROW(swapped.row(0, 0, 0), Error);  // keys checked, not trusted to the order
   for (const auto& row : r.rows) {
     EXPECT_TRUE(row.feasible) << row.model << " " << row.hardware << " " << row.quant << ": " << row.reason;
     EXPECT_GE(row.devices, row.devices_per_replica);

@@ -75,37 +75,113 @@ TEST(Roofline, Llama8BDecodeByHand) {
   EXPECT_EQ(p.hardware.name, "h100-sxm");
 }
 
-// Max batch of Llama-3.1-8B bf16 at context 4096 on an L4 (24 GiB = 25,769,803,776 bytes):
-//   weights 2 x 8,030,261,248 = 16,060,522,496; KV per sequence 536,870,912
-//   workspace: prompt 4096 tokens in flight x (2 x 4096 x 2 + widest op 32,768 (gate+up+down) x 2) = 4096 x 81,920
-//              = 335,544,320, plus fp32 logits 128,256 x 4 = 513,024 per sequence
-//   need(b) = 16,396,066,816 + b x 537,383,936 <= 25,769,803,776  ->  b <= 17.44  ->  max batch 17
+// Max batch of Llama-3.1-8B bf16 at context 4096 on an L4 (24 GiB = 25,769,803,776 bytes), defaults:
+//   usable: mem-util 0.9 x 25,769,803,776 = 23,192,823,398.4
+//   weights 2 x 8,030,261,248 = 16,060,522,496; KV per sequence 32 layers x 2 x 8 KV heads x 128 x 2 B x 4096
+//           = 536,870,912
+//   activations: min(max(1, prompt 4096), chunk 8192) = 4096 tokens x (2 x 4096 x 2 + widest op 32,768
+//           (gate+up+down) x 2) = 4096 x 81,920 = 335,544,320, plus fp32 logits 128,256 x 4 = 513,024 per sequence
+//   engine overhead (a GPU, one device): runtime context 512 MiB = 536,870,912 + CUDA graphs 0.36 GiB
+//           = 386,547,056.64 (no collective buffers)
+//   need(b) = 17,319,484,784.64 + b x 537,383,936 <= 23,192,823,398.4  ->  b <= 10.93  ->  max batch 10
 TEST(Roofline, MaxBatchByHand) {
   Prediction p = run("meta-llama/Llama-3.1-8B", "l4", 1, 4096);
   EXPECT_DOUBLE_EQ(p.memory.weights_bytes, 16060522496.0);
   EXPECT_DOUBLE_EQ(p.memory.kv_bytes, 536870912.0);
   EXPECT_DOUBLE_EQ(p.memory.activation_bytes, 335544320.0 + 513024.0);
+  EXPECT_EQ(p.memory.activation_tokens, 4096);
+  EXPECT_DOUBLE_EQ(p.memory.runtime_context_bytes, 536870912.0);
+  EXPECT_DOUBLE_EQ(p.memory.cuda_graph_bytes, 386547056.64);
+  EXPECT_DOUBLE_EQ(p.memory.comm_buffer_bytes, 0.0);
+  EXPECT_DOUBLE_EQ(p.memory.per_device_bytes, 17319484784.64 + 537383936.0);
+  EXPECT_DOUBLE_EQ(p.memory.capacity_bytes, 0.9 * 25769803776.0);
   EXPECT_TRUE(p.memory.fits);
-  EXPECT_EQ(p.memory.max_batch, 17);
-  Prediction q = run("meta-llama/Llama-3.1-8B", "l4", 18, 4096);
+  EXPECT_TRUE(p.runnable);
+  EXPECT_EQ(p.memory.max_batch, 10);
+  Prediction q = run("meta-llama/Llama-3.1-8B", "l4", 11, 4096);
   EXPECT_FALSE(q.memory.fits);
+  EXPECT_FALSE(q.runnable);
+  EXPECT_NE(q.reason.find("more than the usable 23.19 GB (0.9 x 25.77 GB of l4)"), std::string::npos) << q.reason;
   Prediction big = run("meta-llama/Llama-3.1-70B", "l4", 1, 4096);
   EXPECT_FALSE(big.memory.fits);
   EXPECT_EQ(big.memory.max_batch, 0);
+  EXPECT_EQ(big.memory.max_context, 0);
 }
 
-// The same with 90% of the memory usable (vLLM's default reserve): capacity 0.9 x 25,769,803,776
-// = 23,192,823,398.4 -> b <= (23,192,823,398.4 - 16,396,066,816) / 537,383,936 = 12.65 -> 12.
-TEST(Roofline, MemoryFractionByHand) {
+// The same at mem-util 1: b <= (25,769,803,776 - 17,319,484,784.64) / 537,383,936 = 15.72 -> 15; and with
+// no engine overhead as well, (25,769,803,776 - 16,396,066,816) / 537,383,936 = 17.44 -> 17.
+TEST(Roofline, MemoryFractionAndOverheadByHand) {
   CompiledModel cm = compile_model(model("meta-llama/Llama-3.1-8B"), QuantScheme::BF16, QuantPolicy{}, KvDtype::BF16, {});
   PredictRequest r;
-  r.memory_fraction = 0.9;
+  r.memory_fraction = 1.0;
   Prediction p = predict(cm, hw("l4"), r);
-  EXPECT_EQ(p.memory.max_batch, 12);
-  EXPECT_DOUBLE_EQ(p.memory.capacity_bytes, 0.9 * 25769803776.0);
+  EXPECT_EQ(p.memory.max_batch, 15);
+  EXPECT_DOUBLE_EQ(p.memory.capacity_bytes, 25769803776.0);
   EXPECT_DOUBLE_EQ(p.memory.device_memory_bytes, 25769803776.0);
+  r.overhead = EngineOverhead{0, 0, 0, 0};
+  EXPECT_EQ(predict(cm, hw("l4"), r).memory.max_batch, 17);
   r.memory_fraction = 0;
   EXPECT_THROW(predict(cm, hw("l4"), r), Error);
+  r.memory_fraction = 1.5;
+  EXPECT_THROW(predict(cm, hw("l4"), r), Error);
+  r.memory_fraction = 0.9;
+  r.prefill_chunk_tokens = 0;
+  EXPECT_THROW(predict(cm, hw("l4"), r), Error);
+}
+
+// Largest context of Llama-3.1-8B at batch 1 on an L4 (prompt = context): past the 8192-token chunk
+// the workspace stays 8192 x 81,920 = 671,088,640, so need(c) = 16,060,522,496 + 923,417,968.64
+// (overhead) + 671,088,640 + 513,024 + c x 131,072 <= 23,192,823,398.4 -> c <= 42,246.1 -> 42,246
+// (under the model's 131,072 positions: memory is the limit).
+TEST(Roofline, MaxContextByHand) {
+  Prediction p = run("meta-llama/Llama-3.1-8B", "l4", 1, 4096);
+  EXPECT_EQ(p.memory.max_context, 42246);
+  EXPECT_EQ(p.memory.max_context_limit, "memory");
+  Prediction at = run("meta-llama/Llama-3.1-8B", "l4", 1, 42246);
+  EXPECT_TRUE(at.runnable) << at.reason;
+  EXPECT_EQ(at.memory.activation_tokens, 8192);  // the chunk, not the 42,246-token prompt
+  EXPECT_FALSE(run("meta-llama/Llama-3.1-8B", "l4", 1, 42247).runnable);
+  // gpt2: 1024 positions. The memory would hold far more; the model's limit is the answer.
+  Prediction g = run("gpt2", "h100-sxm", 1, 512);
+  EXPECT_TRUE(g.runnable);
+  EXPECT_EQ(g.memory.max_context, 1024);
+  EXPECT_EQ(g.memory.max_context_limit, "max_position_embeddings");
+}
+
+// A context past max_position_embeddings is not runnable, even where the memory holds it.
+TEST(Roofline, PastMaxPositionEmbeddingsIsNotRunnable) {
+  Prediction g = run("gpt2", "h100-sxm", 1, 4096);
+  EXPECT_TRUE(g.memory.fits);
+  EXPECT_FALSE(g.runnable);
+  EXPECT_TRUE(g.has_figures);
+  EXPECT_NE(g.reason.find("context 4096 exceeds the model's max_position_embeddings 1024"), std::string::npos) << g.reason;
+  EXPECT_TRUE(run("gpt2", "h100-sxm", 1, 1024).runnable);
+}
+
+// Engine overhead: none on a CPU; collective buffers by the devices of the layout (544 MiB for 2,
+// 688 MiB beyond).
+TEST(Roofline, EngineOverheadTerms) {
+  Prediction cpu = run("meta-llama/Llama-3.1-8B", "cpu-2s-spr", 1, 4096);
+  EXPECT_DOUBLE_EQ(cpu.memory.overhead_bytes(), 0.0);
+  Prediction two = run("meta-llama/Llama-3.1-8B", "h100-sxm", 1, 4096, {2, 1, 1});
+  EXPECT_DOUBLE_EQ(two.memory.comm_buffer_bytes, 544.0 * 1048576.0);
+  Prediction four = run("meta-llama/Llama-3.1-8B", "h100-sxm", 1, 4096, {2, 1, 2});
+  EXPECT_DOUBLE_EQ(four.memory.comm_buffer_bytes, 688.0 * 1048576.0);
+  EXPECT_DOUBLE_EQ(four.memory.overhead_bytes(), (512.0 + 688.0) * 1048576.0 + 0.36 * 1073741824.0);
+}
+
+// A layout the device cannot form: predict throws, predict_or_why says why and computes nothing.
+TEST(Roofline, UnformableLayoutIsNotRunnable) {
+  CompiledModel cm = compile_model(model("meta-llama/Llama-3.1-8B"), QuantScheme::BF16, QuantPolicy{}, KvDtype::BF16, {});
+  PredictRequest r;
+  r.parallel = {2, 1, 1};
+  EXPECT_THROW(predict(cm, hw("cpu-2s-spr"), r), Error);
+  Prediction p = predict_or_why(cm, hw("cpu-2s-spr"), r);
+  EXPECT_FALSE(p.runnable);
+  EXPECT_FALSE(p.has_figures);
+  EXPECT_NE(p.reason.find("cpu-2s-spr has no interconnect"), std::string::npos) << p.reason;
+  r.batch = 0;
+  EXPECT_THROW(predict_or_why(cm, hw("cpu-2s-spr"), r), Error);  // bad input is still an error
 }
 
 TEST(Roofline, AgreesWithCostModelOpForOpOnEveryBundledModel) {

@@ -31,6 +31,22 @@ class PredictCli : public llmcost_test::CliTest {
     std::string first = r.err.substr(0, r.err.find('\n'));
     EXPECT_NE(first.find(what), std::string::npos) << args << "\n" << r.err;
   }
+  // Not runnable: exit 1, one stderr line "not runnable: ...", and the document on stdout says why
+  // and has no throughput.
+  Ran expect_not_runnable(const std::string& args, const std::string& what) const {
+    Ran r = run(args);
+    EXPECT_EQ(r.code, 1) << args << "\n" << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_NE(r.err.find("llmcost: error: not runnable: "), std::string::npos) << args << "\n" << r.err;
+    EXPECT_NE(r.err.find(what), std::string::npos) << args << "\n" << r.err;
+    if (args.find("--format json") == std::string::npos) {
+      EXPECT_NE(r.out.find("NOT RUNNABLE: "), std::string::npos) << r.out;
+      EXPECT_NE(r.out.find(what), std::string::npos) << r.out;
+      EXPECT_EQ(r.out.find("Decode step"), std::string::npos) << r.out;
+      EXPECT_EQ(r.out.find("tokens/s"), std::string::npos) << r.out;
+    }
+    return r;
+  }
 };
 
 TEST_F(PredictCli, HwListsEveryBundledSpecWithSources) {
@@ -80,7 +96,9 @@ TEST_F(PredictCli, PredictTableAndOutputFile) {
   std::string text = slurp(dir_ / "pred.txt");
   EXPECT_NE(text.find("Decode step:"), std::string::npos);
   EXPECT_NE(text.find("memory-bound"), std::string::npos);
-  EXPECT_NE(text.find("max batch at context 4096: 17"), std::string::npos);  // hand-checked in roofline_test
+  EXPECT_NE(text.find("Largest that fits with tp=1: batch 10 at context 4096; context "),
+            std::string::npos) << text;  // batch hand-checked in roofline_test (MaxBatchByHand)
+  EXPECT_NE(text.find("of usable 23.19 GB (0.9 x 25.77 GB) -> fits"), std::string::npos) << text;
   EXPECT_FALSE(fs::exists(dir_ / "pred.txt.tmp"));
 }
 
@@ -98,12 +116,12 @@ TEST_F(PredictCli, PredictWithAHardwareYamlPath) {
 
 TEST_F(PredictCli, BadInputs) {
   expect_error("predict meta-llama/Llama-3.1-8B --hw h1000", 1, "hardware \"h1000\" is neither a readable path");
-  expect_error("predict meta-llama/Llama-3.1-8B --hw h100-sxm --tp 3", 1, "--tp 3 does not divide the 32 attention heads");
-  expect_error("predict Qwen/Qwen2.5-7B --hw h100-sxm --tp 7", 1, "--tp 7 neither divides nor is a multiple of the 4 KV heads");
+  expect_not_runnable("predict meta-llama/Llama-3.1-8B --hw h100-sxm --tp 3", "--tp 3 does not divide the 32 attention heads");
+  expect_not_runnable("predict Qwen/Qwen2.5-7B --hw h100-sxm --tp 7", "--tp 7 neither divides nor is a multiple of the 4 KV heads");
   expect_error("predict meta-llama/Llama-3.1-8B --hw h100-sxm --batch 0", 2, "--batch");
-  expect_error("predict meta-llama/Llama-3.1-8B --hw h100-sxm --pp 40", 1, "--pp 40 is more than the model's 32 layers");
-  expect_error("predict meta-llama/Llama-3.1-8B --hw h100-sxm --ep 2", 1, "--ep 2 needs a mixture-of-experts model");
-  expect_error("predict meta-llama/Llama-3.1-8B --hw cpu-2s-spr --tp 2", 1, "cpu-2s-spr has no interconnect");
+  expect_not_runnable("predict meta-llama/Llama-3.1-8B --hw h100-sxm --pp 40", "--pp 40 is more than the model's 32 layers");
+  expect_not_runnable("predict meta-llama/Llama-3.1-8B --hw h100-sxm --ep 2", "--ep 2 needs a mixture-of-experts model");
+  expect_not_runnable("predict meta-llama/Llama-3.1-8B --hw cpu-2s-spr --tp 2", "cpu-2s-spr has no interconnect");
   expect_error("predict meta-llama/Llama-3.1-8B --hw h100-sxm --quant int3", 2, "unknown scheme \"int3\"");
   expect_error("predict meta-llama/Llama-3.1-8B --hw h100-sxm --routing zipf:-1", 2, "must be uniform or zipf:S");
   expect_error("predict meta-llama/Llama-3.1-8B", 2, "--hw");
@@ -160,6 +178,86 @@ TEST_F(PredictCli, CompareAutoAndFixedLayouts) {
   Ran f = run("compare meta-llama/Llama-3.1-70B --hw h100-sxm --tp 1 --format csv");
   ASSERT_EQ(f.code, 0) << f.err;
   EXPECT_NE(f.out.find(",h100-sxm,tp=1,1,false,"), std::string::npos) << f.out;
+  EXPECT_NE(f.out.find("not runnable: needs "), std::string::npos) << f.out;
+}
+
+// Not runnable is not a number: why, exit 1, no throughput; JSON says runnable false and the reason.
+TEST_F(PredictCli, NotRunnableExitsOneAndSaysWhy) {
+  // gpt2 has 1024 positions.
+  Ran g = expect_not_runnable("predict gpt2 --hw h100-sxm --context 4096",
+                              "context 4096 exceeds the model's max_position_embeddings 1024");
+  EXPECT_NE(g.out.find("Memory per device"), std::string::npos) << g.out;  // the memory still shown
+  Ran gj = expect_not_runnable("predict gpt2 --hw h100-sxm --context 4096 --format json", "max_position_embeddings 1024");
+  auto j = nlohmann::json::parse(gj.out);
+  EXPECT_EQ(j["runnable"], false);
+  EXPECT_NE(j["reason"].get<std::string>().find("exceeds the model's max_position_embeddings 1024"), std::string::npos);
+  EXPECT_TRUE(j["decode"].is_null());
+  EXPECT_TRUE(j["prefill"].is_null());
+  EXPECT_TRUE(j["memory"]["fits"].get<bool>());
+  EXPECT_EQ(run("predict gpt2 --hw h100-sxm --context 1024").code, 0);
+  // Not fitting: DeepSeek-V3 fp8 on 8 H100s leaves nothing for the engine at mem-util 0.9.
+  Ran d = expect_not_runnable("predict deepseek-ai/DeepSeek-V3 --hw h100-sxm --quant fp8 --tp 8",
+                              "more than the usable 76.97 GB (0.9 x 85.52 GB of h100-sxm) with tp=8 (8 devices)");
+  EXPECT_NE(d.out.find("DOES NOT FIT"), std::string::npos);
+  // ... and 16 (tp=8 pp=2) is where it fits: the per-device-count table says so.
+  EXPECT_NE(d.out.find("     16  tp=8 pp=2"), std::string::npos) << d.out;
+  // A layout the device cannot form: JSON says why and has no memory.
+  Ran c = expect_not_runnable("predict meta-llama/Llama-3.1-8B --hw cpu-2s-spr --tp 2 --format json -o p.json",
+                              "cpu-2s-spr has no interconnect");
+  EXPECT_TRUE(c.out.empty());
+  auto cj = nlohmann::json::parse(slurp(dir_ / "p.json"));
+  EXPECT_EQ(cj["runnable"], false);
+  EXPECT_TRUE(cj["memory"].is_null());
+  EXPECT_EQ(cj["parallel"]["tp"], 2);
+  // Runnable JSON says so.
+  Ran ok = run("predict meta-llama/Llama-3.1-8B --hw h100-sxm --format json");
+  ASSERT_EQ(ok.code, 0) << ok.err;
+  auto oj = nlohmann::json::parse(ok.out);
+  EXPECT_EQ(oj["runnable"], true);
+  EXPECT_TRUE(oj["reason"].is_null());
+  EXPECT_EQ(oj["memory"]["mem_util"], 0.9);
+  EXPECT_GT(oj["memory"]["engine_overhead"]["total_bytes"].get<double>(), 0);
+  EXPECT_EQ(oj["fit_by_device_count"][0]["devices"], 1);
+  EXPECT_GT(oj["fit_by_device_count"][0]["max_batch"].get<int64_t>(), 0);
+}
+
+TEST_F(PredictCli, MemUtilAndPrefillChunkOptions) {
+  for (const char* bad : {"0", "1.5", "-0.1", "nan", "x", "0.5x"})
+    expect_error(std::string("predict meta-llama/Llama-3.1-8B --hw h100-sxm --mem-util ") + bad, 2, "--mem-util");
+  expect_error("predict meta-llama/Llama-3.1-8B --hw h100-sxm --prefill-chunk 0", 2, "--prefill-chunk");
+  expect_error("compare meta-llama/Llama-3.1-8B --hw h100-sxm --mem-util 2", 2, "--mem-util");
+  Ran full = run("predict meta-llama/Llama-3.1-8B --hw l4 --mem-util 1 --format json");
+  ASSERT_EQ(full.code, 0) << full.err;
+  auto j = nlohmann::json::parse(full.out);
+  EXPECT_EQ(j["memory"]["max_batch"], 15);  // MemoryFractionAndOverheadByHand
+  EXPECT_DOUBLE_EQ(j["memory"]["capacity_bytes"].get<double>(), 25769803776.0);
+  Ran chunk = run("predict meta-llama/Llama-3.1-8B --hw l4 --prefill-chunk 1024 --format json");
+  ASSERT_EQ(chunk.code, 0) << chunk.err;
+  EXPECT_EQ(nlohmann::json::parse(chunk.out)["memory"]["activation_tokens"], 1024);
+}
+
+// plan and compare keep going past a row that cannot run, and say why in it.
+TEST_F(PredictCli, PlanAndCompareListNotRunnableRows) {
+  std::string sc = write("s.yaml", "models: [gpt2, meta-llama/Llama-3.1-8B]\nhardware: [h100-sxm, cpu-2s-spr]\n"
+                                   "workload: {concurrency: 4, prompt_tokens: 2048, output_tokens: 128}\n");
+  Ran p = run("plan " + sc);
+  ASSERT_EQ(p.code, 0) << p.err;
+  EXPECT_NE(p.out.find("not runnable: context 2176 exceeds the model's max_position_embeddings 1024"),
+            std::string::npos) << p.out;
+  Ran c = run("compare meta-llama/Llama-3.1-8B --hw h100-sxm,cpu-2s-spr --tp 2");
+  ASSERT_EQ(c.code, 0) << c.err;
+  EXPECT_NE(c.out.find("not runnable: cpu-2s-spr has no interconnect"), std::string::npos) << c.out;
+  Ran cj = run("compare meta-llama/Llama-3.1-8B --hw h100-sxm,cpu-2s-spr --tp 2 --format json");
+  ASSERT_EQ(cj.code, 0) << cj.err;
+  auto j = nlohmann::json::parse(cj.out);
+  EXPECT_EQ(j["rows"][0]["runnable"], true);
+  EXPECT_EQ(j["rows"][1]["runnable"], false);
+  Ran g = run("compare gpt2 --hw h100-sxm --context 2048");
+  ASSERT_EQ(g.code, 0) << g.err;
+  EXPECT_NE(g.out.find("not runnable: context 2048 exceeds the model's max_position_embeddings 1024"), std::string::npos) << g.out;
+  Ran big = run("compare meta-llama/Llama-3.1-405B --hw l4");
+  ASSERT_EQ(big.code, 0) << big.err;
+  EXPECT_NE(big.out.find("not runnable: no layout of up to 8 device(s) runs it; tp=8: needs "), std::string::npos) << big.out;
 }
 
 }  // namespace

@@ -22,7 +22,7 @@ PlanRow row(const std::string& hw, const std::string& quant, bool feasible, int6
   r.feasible = feasible;
   r.capacity_bytes = hw == "h100-sxm" ? 85520809984.0 : 48e9;
   if (!feasible) {
-    r.reason = "does not fit in 8 device(s)";
+    r.reason = "no layout of up to 8 device(s) runs it";
     return r;
   }
   r.parallel.tp = devices;
@@ -73,7 +73,7 @@ ReportInput sample_input(bool with_run) {
   m.memory = {{"h100-sxm", "bf16", 2, "tp=2", 85520809984.0, 46702792704.0, 2147483648.0, 1.0e9, true},
               {"h100-sxm", "int4_g128", 1, "1 device", 85520809984.0, 24870000000.0, 4294967296.0, 1.0e9, true},
               {"l40s", "bf16", 4, "tp=4", 48e9, 23351396352.0, 1073741824.0, 0.5e9, true}};
-  m.not_fitting = {"l40s (int4_g128)"};
+  m.not_fitting = {"l40s (int4_g128): no layout of up to 8 device(s) runs it"};
   for (const char* hw : {"h100-sxm", "l40s"}) {
     HwSweep sw{hw, "bf16", "tp=2", {}};
     for (int64_t b : {1, 8, 64})
@@ -128,7 +128,7 @@ TEST(CapacityReport, SectionsChartsAndAssumptions) {
   EXPECT_NE(html.find("decode step &lt;= 50.0 ms (20.0 tokens/s per user)"), std::string::npos);
   EXPECT_NE(html.find("no run file given"), std::string::npos);
   EXPECT_NE(html.find("weights in bf16, int4_g128 under the &#39;default&#39; policy"), std::string::npos);
-  EXPECT_NE(html.find("No layout fits: l40s (int4_g128)."), std::string::npos);
+  EXPECT_NE(html.find("Not runnable: l40s (int4_g128): no layout of up to 8 device(s) runs it."), std::string::npos);
   EXPECT_NE(html.find("Price: h100-sxm: $2.49 per device-hour (test)"), std::string::npos);
 }
 
@@ -137,7 +137,7 @@ TEST(CapacityReport, NumbersInJsonCsvMarkdown) {
   auto j = nlohmann::json::parse(report_json(d));
   const auto& pivot = j["sections"][0]["tables"][0];
   EXPECT_EQ(pivot["rows"][0]["devices_bf16"], 2);
-  EXPECT_EQ(pivot["rows"][1]["devices_int4_g128"], "does not fit");
+  EXPECT_EQ(pivot["rows"][1]["devices_int4_g128"], "not runnable");
   const auto& all = j["sections"][2]["tables"][0];
   EXPECT_EQ(all["id"], "plan-table");
   EXPECT_DOUBLE_EQ(all["rows"][0]["output_tokens_per_s"].get<double>(), 3095.5);

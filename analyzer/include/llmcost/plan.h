@@ -39,7 +39,8 @@ struct Scenario {
   std::optional<double> max_decode_step_s;  // latency target: time between output tokens
   std::optional<double> max_ttft_s;         // latency target: time to first token
   int64_t max_devices_per_replica = 8;      // `max_devices`: largest tp x pp a replica may use
-  double memory_fraction = 1.0;             // share of device memory usable (engines reserve some)
+  double memory_fraction = kDefaultMemUtil; // `mem_util` (or `memory_fraction`): share of device memory usable
+  int64_t prefill_chunk_tokens = kDefaultPrefillChunkTokens;  // workload `prefill_chunk_tokens`
   std::vector<int64_t> batches;             // optional batch sweep for reports
   std::string roofline_hardware;            // optional, for reports
 };
@@ -52,8 +53,10 @@ Scenario parse_scenario(const Value& doc, const std::string& file);
 // One model x hardware x quantization of a plan.
 struct PlanRow {
   std::string model, hardware, quant;
-  bool feasible = false;
-  std::string reason;           // why not feasible, or which target was missed
+  // Its keys: indices into the scenario's models, quants and hardware (PlanResult::row).
+  size_t model_index = 0, quant_index = 0, hardware_index = 0;
+  bool feasible = false;        // false: not runnable (no layout within max_devices can run it)
+  std::string reason;           // why not runnable, or which target was missed
   ParallelConfig parallel;      // the layout of one replica
   int64_t devices_per_replica = 0;
   int64_t replicas = 0;
@@ -75,35 +78,65 @@ struct PlanRow {
 struct PlanResult {
   Scenario scenario;
   std::vector<HardwareSpec> hardware;  // as used, with their sources
-  std::vector<PlanRow> rows;
+  std::vector<PlanRow> rows;           // model, then quant, then hardware; read them through row()
+  // The row of scenario.models[model], quants[quant], hardware[hw]: the one place that knows the
+  // order. Throws Error (internal) when out of range or when the row there has other keys.
+  const PlanRow& row(size_t model, size_t quant, size_t hw) const;
 };
 
 // Every combination, in scenario order (model, then quant, then hardware); `all` expanded.
 PlanResult run_plan(const Scenario& s, const std::string& config_dir);
 
+// The request a plan predicts with for one layout: the scenario's prompt, memory share, prefill
+// chunk, at `batch` sequences and `context` cached tokens. Reports re-predicting a plan row use it
+// so that their figures are the plan's.
+PredictRequest plan_request(const Scenario& s, const ParallelConfig& layout, int64_t batch, int64_t context);
+// The contexts a plan row's figures are at: memory at prompt + output, decode step at the mean
+// context prompt + output / 2.
+int64_t plan_full_context(const Scenario& s);
+int64_t plan_mean_context(const Scenario& s);
+
 // The plan for one combination (compiled model at the scenario's quant).
 PlanRow plan_one(const CompiledModel& m, const HardwareSpec& hw, const Scenario& s,
                  std::optional<double> usd_per_device_hour);
 
-// The fewest devices (powers of two up to max_devices; tp <= 8 first, then pp) whose layout holds the
-// model and `batch` sequences at `context`; nullopt when none within max_devices does.
-std::optional<ParallelConfig> smallest_fitting_layout(const CompiledModel& m, const HardwareSpec& hw, int64_t batch,
-                                                      int64_t context, int64_t prompt_tokens, int64_t max_devices,
-                                                      double memory_fraction = 1.0);
+// The fewest devices (powers of two up to max_devices; tp <= 8 first, then pp) whose layout can run
+// `r` (Prediction::runnable; r.parallel ignored); nullopt when none within max_devices can.
+std::optional<ParallelConfig> smallest_fitting_layout(const CompiledModel& m, const HardwareSpec& hw, const PredictRequest& r,
+                                                      int64_t max_devices);
+
+// The layouts a plan and compare try for n devices (a power of two): tp a power of two up to 8
+// (one node's NVLink domain) times pp, the widest tp first.
+std::vector<ParallelConfig> plan_layouts(int64_t n);
+
+// Per device count (1, 2, 4 ... up to max_devices; 1 only without an interconnect): the first
+// layout of plan_layouts(n) that can be formed, with the largest concurrency that fits at r.context
+// and the largest context that fits at r.batch.
+struct DeviceCountFit {
+  int64_t devices = 1;
+  ParallelConfig layout;
+  bool formed = false;        // false: no layout of n devices can be formed (reason says why)
+  std::string reason;
+  int64_t max_batch = 0;      // at r.context (0: not even one sequence)
+  int64_t max_context = 0;    // at r.batch
+  std::string max_context_limit;  // Prediction's MemoryResult::max_context_limit
+};
+std::vector<DeviceCountFit> fit_by_device_count(const CompiledModel& m, const HardwareSpec& hw, const PredictRequest& r,
+                                                int64_t max_devices);
 
 // `llmcost compare`: one model on several devices, same workload.
 struct CompareRow {
-  Prediction prediction;
+  Prediction prediction;     // runnable false: prediction.reason says why (has_figures false: no layout formed)
   bool auto_layout = false;  // layout chosen by smallest_fitting_layout
-  bool fits_any = true;      // false: no layout within the device limit holds it
+  bool fits_any = true;      // false: no layout within the device limit can run it
 };
 struct CompareResult {
   std::string model;
   std::vector<CompareRow> rows;
 };
-// With auto_layout, each device gets the smallest layout holding r.batch at r.context (r.parallel
-// ignored); a device where none within max_devices does is reported with fits_any false and the
-// prediction of the largest layout tried.
+// With auto_layout, each device gets the smallest layout that can run r (r.parallel ignored); a
+// device where none within max_devices can is reported with fits_any false and the prediction of
+// the largest layout tried. A fixed layout a device cannot form is a row that is not runnable.
 CompareResult run_compare(const CompiledModel& m, const std::vector<HardwareSpec>& hws, const PredictRequest& r,
                           bool auto_layout, int64_t max_devices);
 

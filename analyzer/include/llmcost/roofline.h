@@ -66,12 +66,41 @@ struct CompiledModel {
 CompiledModel compile_model(const ModelIR& ir, QuantScheme quant, const QuantPolicy& policy, KvDtype kv,
                             const RoutingModel& routing);
 
+// Share of each device's memory an engine may use, as vLLM's gpu_memory_utilization (default
+// 0.9 there too: vllm/config/cache.py): the rest is left to the driver, other processes and
+// allocator fragmentation.
+constexpr double kDefaultMemUtil = 0.9;
+// Tokens one forward pass takes at most (chunked prefill): vLLM's max_num_batched_tokens for its
+// OpenAI server on a >= 70 GiB GPU (vllm/engine/arg_utils.py, EngineArgs.get_batch_defaults:
+// 8192; 2048 on smaller GPUs and A100). It sizes the activation workspace.
+constexpr int64_t kDefaultPrefillChunkTokens = 8192;
+
+// Memory an engine holds on each device besides weights, KV cache and activations; named terms
+// with sourced defaults (bytes, per device), applied to GPUs (HardwareSpec::kind "gpu") only.
+struct EngineOverhead {
+  // Runtime context and the kernels and library workspaces it loads (CUDA/HIP context, cuBLAS):
+  // ~300 MB for the primary context alone (ollama, llama/patches/0024-ggml-Enable-resetting-
+  // backend-devices.patch: "a primary context (~300 MB VRAM)"), 723 MiB for a PyTorch process
+  // after its first CUDA call (discuss.pytorch.org/t/73021); 512 MiB between the two.
+  double runtime_context_bytes = 512.0 * (1 << 20);
+  // Captured CUDA graphs: vLLM logs 0.21 GiB (Llama-3.2-1B, vllm-project/vllm PR 11349) and
+  // 0.36 GiB ("Estimated CUDA graph memory", vLLM 0.27, gpustack/runner PR 251); the larger.
+  double cuda_graph_bytes = 0.36 * (1 << 30);
+  // Collective-communication buffers when a replica spans devices (NCCL/RCCL, one communicator):
+  // 544 MiB for a 2-GPU and 688 MiB for a 3-4-GPU communicator (4 x A100 NVLink, all-reduce;
+  // NVIDIA/nccl issue 964). Larger groups are charged the 688 MiB.
+  double comm_buffer_bytes_2 = 544.0 * (1 << 20);
+  double comm_buffer_bytes_more = 688.0 * (1 << 20);
+};
+
 struct PredictRequest {
   int64_t batch = 1;          // sequences decoded together
   int64_t context = 4096;     // cached positions per sequence at the decode step
   int64_t prompt_tokens = 0;  // prefill length of one request (0: = context)
   ParallelConfig parallel;
-  double memory_fraction = 1.0;  // share of each device's memory usable (engines reserve some: vLLM 0.9)
+  double memory_fraction = kDefaultMemUtil;  // share of each device's memory usable (--mem-util)
+  int64_t prefill_chunk_tokens = kDefaultPrefillChunkTokens;  // tokens per forward pass at most
+  EngineOverhead overhead;
 };
 
 // One op group on one device of its stage, per member op.
@@ -113,12 +142,24 @@ struct PhaseResult {
 struct MemoryResult {
   double weights_bytes = 0;     // per device, the fullest pipeline stage
   double kv_bytes = 0;          // per device at batch and context
-  double activation_bytes = 0;  // workspace per device: max(batch, prompt) tokens in flight
-  double per_device_bytes = 0;
+  // Workspace per device for the tokens of one forward pass, T = min(max(sequences, prompt),
+  // prefill chunk): T x (2 x d_model x 2 B (residual + normed input, bf16) + widest op output / tp
+  // x 2 B) + sequences x vocab / tp x 4 B (fp32 logits of the sampled positions).
+  double activation_bytes = 0;
+  int64_t activation_tokens = 0;  // T above
+  // Engine overhead per device (EngineOverhead; 0 on CPUs, communication only with > 1 device).
+  double runtime_context_bytes = 0, cuda_graph_bytes = 0, comm_buffer_bytes = 0;
+  double overhead_bytes() const { return runtime_context_bytes + cuda_graph_bytes + comm_buffer_bytes; }
+  double per_device_bytes = 0;  // weights + KV + activations + overhead
   double capacity_bytes = 0;    // usable: device memory x memory_fraction
   double device_memory_bytes = 0;  // the spec's memory_bytes
+  double memory_fraction = 1.0;    // as requested (--mem-util)
   bool fits = false;
   int64_t max_batch = 0;        // largest batch that fits at this context (0: the weights alone do not)
+  // Largest context per sequence that fits at this batch, capped by the model's
+  // max_position_embeddings when the config has one (0: not even one token fits).
+  int64_t max_context = 0;
+  std::string max_context_limit;  // "memory", "max_position_embeddings" or "search cap" (2^30 tokens)
   double model_weight_bytes = 0;      // all devices together
   double kv_bytes_per_sequence = 0;   // whole model, one sequence at context
   int stage = 0;                // the stage the figures are for
@@ -150,12 +191,26 @@ struct Prediction {
   MemoryResult memory;
   MoeResult moe;
   std::vector<std::string> notes;
+  // False when the request cannot run: a layout the model or device cannot form (no figures at
+  // all then), a context past the model's max_position_embeddings, or memory that does not fit
+  // (memory figures kept, no timing to be used). `reason` says why, in one line.
+  bool runnable = true;
+  std::string reason;
+  bool has_figures = true;  // false: the layout could not be formed, nothing was computed
 };
 
-// Throws Error for batch < 1, context < 1, an impossible parallel layout (parallel.h).
-// `with_ops` false skips the per-op list (for sweeps).
+// Throws Error for batch < 1, context < 1, a memory fraction outside (0, 1], prefill chunk < 1,
+// an impossible parallel layout (parallel.h). `with_ops` false skips the per-op list (for sweeps).
 Prediction predict(const CompiledModel& m, const HardwareSpec& hw, const PredictRequest& r, bool with_ops = true);
+// The same, but a layout the model or device cannot form gives a Prediction with runnable and
+// has_figures false and the layout error as its reason, instead of throwing.
+Prediction predict_or_why(const CompiledModel& m, const HardwareSpec& hw, const PredictRequest& r, bool with_ops = true);
 Prediction predict(const ModelIR& ir, const HardwareSpec& hw, const Workload& w, const ParallelConfig& par);
+
+// Why `tokens` positions per sequence are past what the model was built for (its config's
+// max_position_embeddings), or "" when they are not (or the config has no such key). predict()
+// uses it for `runnable`; a plan checks it once per model, before any layout.
+std::string past_max_positions(const CompiledModel& m, int64_t tokens);
 
 // Every IR op's decode time (name, seconds per step) from a prediction's groups, in IR order,
 // for lining up with profiler ranges.

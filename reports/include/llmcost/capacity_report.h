@@ -34,12 +34,13 @@ struct DeviceMemory {
   std::string hw, quant;
   int64_t devices = 1;          // devices of one replica
   std::string layout;           // "1 device", "tp=4", "tp=8, pp=2"
-  double capacity_bytes = 0;    // memory of one device
+  double capacity_bytes = 0;    // usable memory of one device (its memory x mem_util)
   double weight_bytes = 0;      // per device (the fullest pipeline stage)
   double kv_bytes = 0;          // per device at the planned batch and full context
   double activation_bytes = 0;  // per device workspace
   bool fits = false;
-  double used_bytes() const { return weight_bytes + kv_bytes + activation_bytes; }
+  double overhead_bytes = 0;    // per device engine overhead (runtime context, CUDA graphs, NCCL buffers)
+  double used_bytes() const { return weight_bytes + kv_bytes + activation_bytes + overhead_bytes; }
 };
 
 struct BatchPoint {
@@ -107,7 +108,7 @@ struct ModelPlan {
   std::vector<QuantWeights> weights;  // one per quantization compared
   KvCache kv;                         // one sequence at the workload's context
   std::vector<DeviceMemory> memory;   // feasible (hardware, quant) pairs
-  std::vector<std::string> not_fitting;  // "l4 (bf16)": pairs with no layout that fits
+  std::vector<std::string> not_fitting;  // "l4 (bf16): reason": pairs that are not runnable
   std::vector<PlanRow> rows;          // the plan rows of this model
   std::vector<HwSweep> sweeps;
   std::vector<RooflineData> roofline;

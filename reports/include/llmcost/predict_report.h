@@ -14,8 +14,10 @@ namespace llmcost {
 std::string hw_table(const std::vector<HardwareSpec>& hws);
 std::string hw_json(const std::vector<HardwareSpec>& hws);
 
-std::string predict_table(const Prediction& p);
-std::string predict_json(const Prediction& p);
+// A prediction; not runnable: why, the memory when the layout was formed, no timing. `fits`
+// (fit_by_device_count) adds the largest batch and context per device count.
+std::string predict_table(const Prediction& p, const std::vector<DeviceCountFit>& fits = {});
+std::string predict_json(const Prediction& p, const std::vector<DeviceCountFit>& fits = {});
 
 std::string plan_table(const PlanResult& r);
 std::string plan_json(const PlanResult& r);
