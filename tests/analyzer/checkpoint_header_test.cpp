@@ -406,6 +406,45 @@ TEST_F(CheckpointHeaderTest, CrossCheckExplainsPackedInt4Weights) {
   EXPECT_EQ(s.weights.elements + c.packed_elements, 1112);
 }
 
+// gpt-oss as shipped: stacked experts in MXFP4, "<proj>_blocks" U8 [E, rows, in / 32, 16] and
+// "<proj>_scales" U8 [E, rows, in / 32] in place of the bf16 "<proj>". Tiny config of
+// families_test.cpp (hand count there: 203,984 parameters); per layer:
+//   gate_up_proj [4, 64, 64] = 16,384 weights <- blocks [4, 64, 2, 16] = 8,192 bytes = 4 bits each
+//   down_proj    [4, 32, 64] =  8,192 weights <- blocks [4, 64, 1, 16] = 4,096 bytes = 4 bits each
+TEST_F(CheckpointHeaderTest, CrossCheckExplainsGptOssMxfp4Experts) {
+  ModelIR ir = build_model_ir(parse_json(R"({"model_type": "gpt_oss", "hidden_size": 64, "num_attention_heads": 4,
+    "num_key_value_heads": 2, "head_dim": 16, "intermediate_size": 32, "num_local_experts": 4,
+    "experts_per_token": 2, "num_hidden_layers": 2, "vocab_size": 1000, "sliding_window": 128,
+    "layer_types": ["sliding_attention", "full_attention"]})", "config.json"), "config.json");
+  std::vector<StTensor> ts;
+  for (const auto& t : ir_checkpoint_tensors(ir)) {
+    int64_t n = 1;
+    for (int64_t d : t.shape) n *= d;
+    const bool gate_up = t.name.size() > 12 && t.name.compare(t.name.size() - 12, 12, "gate_up_proj") == 0;
+    const bool down = t.name.size() > 9 && t.name.compare(t.name.size() - 9, 9, "down_proj") == 0 &&
+                      t.name.find("experts") != std::string::npos;
+    if (gate_up || down) {
+      const int64_t rows = 64, groups = gate_up ? 2 : 1;  // rows: 2 x 32 (gate_up) or d = 64 (down); groups: in / 32
+      ts.push_back({t.name + "_blocks", "U8", {4, rows, groups, 16}, static_cast<uint64_t>(4 * rows * groups * 16)});
+      ts.push_back({t.name + "_scales", "U8", {4, rows, groups}, static_cast<uint64_t>(4 * rows * groups)});
+      continue;
+    }
+    ts.push_back({t.name, "BF16", t.shape, static_cast<uint64_t>(2 * n)});
+  }
+  write_file(p("model.safetensors"), safetensors_bytes(ts));
+  SafetensorsCheckpointHeaders ck = read_safetensors_checkpoint(p("model.safetensors"));
+  CheckpointCrossCheck c = cross_check_checkpoint(ir, ck);
+  EXPECT_TRUE(c.exact());
+  ASSERT_EQ(c.packed.size(), 4u);  // 2 layers x (gate_up, down)
+  EXPECT_EQ(c.packed_elements, 2 * (16384 + 8192));
+  ASSERT_EQ(c.aux.size(), 1u);
+  EXPECT_EQ(c.aux[0].suffix, "*_scales");
+  EXPECT_EQ(c.aux[0].totals.tensors, 4);
+  CheckpointSummary s = summarize_checkpoint(ck);
+  EXPECT_EQ(s.weights.elements + c.packed_elements, 203984);
+  EXPECT_EQ(c.expected_elements, 203984);
+}
+
 // ---------------------------------------------------------------- Hugging Face cache
 
 TEST_F(CheckpointHeaderTest, HuggingFaceCacheSnapshotFromRefsMain) {
