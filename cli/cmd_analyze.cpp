@@ -1,15 +1,53 @@
-// `llmcost analyze MODEL` and `llmcost models`.
+// `llmcost analyze MODEL` (a config, or a checkpoint's headers) and `llmcost models`.
 #include <memory>
 
 #include "commands.h"
 #include "llmcost/analysis.h"
 #include "llmcost/analyze_report.h"
+#include "llmcost/checkpoint.h"
+#include "llmcost/checkpoint_report.h"
+#include "llmcost/families.h"
 #include "llmcost/kv_cache.h"
 #include "llmcost/model_loader.h"
+#include "llmcost/params.h"
 #include "llmcost/quant.h"
 #include "llmcost/value.h"
 
 namespace llmcost::cli {
+
+namespace {
+
+// Counts from the headers of the checkpoint at `loc`; with a config.json beside it whose family
+// llmcost knows, that family's tensors checked against them.
+CheckpointReport checkpoint_report(const CheckpointLocation& loc) {
+  CheckpointReport r;
+  r.hf_snapshot = loc.hf_snapshot;
+  if (loc.format == CheckpointFormat::Gguf) {
+    r.summary = summarize_checkpoint(read_gguf_header(loc.path));
+    r.notes.push_back("GGUF names tensors the llama.cpp way; the family cross-check reads Hugging Face names, so it "
+                      "is not done for GGUF");
+    return r;
+  }
+  SafetensorsCheckpointHeaders ck = read_safetensors_checkpoint(loc.path);
+  r.summary = summarize_checkpoint(ck);
+  if (ck.unindexed_tensors)
+    r.notes.push_back(std::to_string(ck.unindexed_tensors) +
+                      " tensors in the shards are not in the index's weight_map and are not counted");
+  if (loc.config_path.empty()) {
+    r.notes.push_back("no config.json beside the checkpoint: no family cross-check");
+    return r;
+  }
+  try {
+    ModelIR ir = build_model_ir(parse_config_file(loc.config_path), loc.config_path);
+    r.check = cross_check_checkpoint(ir, ck);
+    r.family_total = count_params(ir).total;
+  } catch (const Error& e) {  // no family (or a config it refuses): the header counts stand alone
+    r.notes.push_back(std::string("no family cross-check: ") + e.what());
+  }
+  return r;
+}
+
+}  // namespace
 
 void register_analyze(CLI::App& app, Context& ctx) {
   struct Opts {
@@ -28,7 +66,9 @@ void register_analyze(CLI::App& app, Context& ctx) {
   auto* a = app.add_subcommand(
       "analyze", "Parameters, weight memory per quantization scheme, KV cache and FLOPs of one model");
   a->add_option("model", o->model,
-                "config.json path, a directory with one, our YAML, or a bundled model (stem, HF id or alias)")
+                "config.json path, a directory with one, our YAML, a bundled model (stem, HF id or alias), or a "
+                "checkpoint: a directory of safetensors (+ index), a .safetensors, index.json or .gguf file, or a HF id "
+                "in the local Hugging Face cache (counted from the headers only)")
       ->required();
   a->add_option("--format", o->format, "table or json")->check(CLI::IsMember({"table", "json"}));
   a->add_option("-o,--output", o->output, "Write to this file instead of stdout");
@@ -53,6 +93,11 @@ void register_analyze(CLI::App& app, Context& ctx) {
       opts.prompt_tokens = co->prompt;
       opts.policy = *parse_quant_policy(co->quant_policy);
       opts.kv_dtype = *parse_kv_dtype(co->kv_dtype);
+      if (auto loc = find_checkpoint(o->model)) {
+        CheckpointReport r = checkpoint_report(*loc);
+        emit(o->format == "json" ? checkpoint_json(r) : checkpoint_table(r), o->output);
+        return 0;
+      }
       ModelIR ir = load_model(o->model, ctx.configs());
       Analysis an;
       try {

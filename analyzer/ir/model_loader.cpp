@@ -8,6 +8,7 @@
 
 #include "llmcost/config_reader.h"  // quote_for_message
 #include "llmcost/families.h"
+#include "llmcost/input_file.h"
 #include "llmcost/value.h"
 
 #ifndef LLMCOST_SOURCE_CONFIG_DIR
@@ -130,10 +131,65 @@ std::optional<std::string> find_bundled(const std::string& spec, const std::vect
 
 }  // namespace
 
+std::string hf_cache_dir() {
+  auto env = [](const char* name) -> std::string {
+    const char* v = std::getenv(name);
+    return v && *v ? v : "";
+  };
+  if (std::string d = env("HF_HUB_CACHE"); !d.empty()) return d;
+  if (std::string d = env("HF_HOME"); !d.empty()) return d + "/hub";
+  if (std::string d = env("XDG_CACHE_HOME"); !d.empty()) return d + "/huggingface/hub";
+  if (std::string d = env("HOME"); !d.empty()) return d + "/.cache/huggingface/hub";
+  return "";
+}
+
+namespace {
+
+// A hub name part or revision as a plain file name: letters, digits, '-', '_', '.', not starting
+// with '.' (so never "..", never a path).
+bool plain_name(const std::string& s) {
+  if (s.empty() || s[0] == '.' || s.size() > 255) return false;
+  return std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isalnum(c) || c == '-' || c == '_' || c == '.'; });
+}
+
+}  // namespace
+
+std::optional<std::string> hf_cache_snapshot(const std::string& repo_id) {
+  const size_t slash = repo_id.find('/');
+  if (slash == std::string::npos || repo_id.find('/', slash + 1) != std::string::npos) return std::nullopt;
+  const std::string org = repo_id.substr(0, slash), name = repo_id.substr(slash + 1);
+  if (!plain_name(org) || !plain_name(name)) return std::nullopt;
+  const std::string cache = hf_cache_dir();
+  if (cache.empty()) return std::nullopt;
+  std::error_code ec;
+  const fs::path repo = fs::path(cache) / ("models--" + org + "--" + name);
+  if (!fs::is_directory(repo / "snapshots", ec)) return std::nullopt;
+  const fs::path ref = repo / "refs" / "main";
+  if (fs::exists(ref, ec)) {
+    std::string rev = read_input_file(ref.string(), InputLimits{"Hugging Face ref", 4096, 1});
+    while (!rev.empty() && std::isspace(static_cast<unsigned char>(rev.back()))) rev.pop_back();
+    if (!plain_name(rev))
+      throw Error(ref.string() + ": must hold a revision (a commit hash), got " + quote_for_message(rev));
+    const fs::path snap = repo / "snapshots" / rev;
+    if (!fs::is_directory(snap, ec))
+      throw Error(ref.string() + ": names revision " + rev + ", which has no snapshot in " + (repo / "snapshots").string());
+    return snap.string();
+  }
+  std::vector<fs::path> snaps;
+  for (const auto& e : fs::directory_iterator(repo / "snapshots", ec))
+    if (e.is_directory(ec)) snaps.push_back(e.path());
+  if (snaps.size() == 1) return snaps[0].string();
+  if (snaps.empty()) return std::nullopt;
+  throw Error((repo / "snapshots").string() + ": holds " + std::to_string(snaps.size()) +
+              " snapshots and there is no refs/main to choose one; pass the snapshot directory");
+}
+
 std::string resolve_model_path(const std::string& spec, const std::string& config_dir) {
   if (spec.empty()) throw Error("model: an empty name was given; pass a config path or a bundled model (see `llmcost models`)");
   fs::path p(spec);
   if (auto found = existing_config(p, spec)) return *found;
+  // A downloaded checkpoint is the model as shipped: it comes before a bundled copy of its config.
+  if (auto snap = hf_cache_snapshot(spec)) return *existing_config(fs::path(*snap), *snap);
 
   auto models = list_bundled_models(config_dir);
   if (auto bundled = find_bundled(spec, models)) return *bundled;

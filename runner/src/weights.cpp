@@ -7,6 +7,7 @@
 #include <memory>
 #include <thread>
 
+#include "llmcost/checkpoint.h"
 #include "llmcost/cpu_kernels.h"
 #include "llmcost/error.h"
 #include "llmcost/safetensors.h"
@@ -56,26 +57,11 @@ void fill_synthetic(const WeightSlot& s, float norm_offset, uint64_t seed, int t
 }  // namespace
 
 std::vector<WeightSlot> weight_slots(const ModelIR& ir, WeightDtype weight_dtype) {
+  // Which tensors the IR stores, under which names and shapes, is the analyzer's list (the same
+  // one `llmcost analyze` checks a checkpoint's headers against).
   std::vector<WeightSlot> out;
-  auto add_op = [&](const Op& op, int layer) {
-    for (const Tensor& t : op.tensors) {
-      if (t.tied) continue;
-      if (op.kind == OpKind::RoutedExperts && op.experts_stacked) {
-        std::vector<int64_t> shape = {op.moe.n_experts};
-        shape.insert(shape.end(), t.shape.begin(), t.shape.end());
-        out.push_back(make_slot(op, t, layer, -1, t.checkpoint_name, shape, weight_dtype));
-      } else if (op.kind == OpKind::RoutedExperts) {
-        for (int64_t e = 0; e < op.moe.n_experts; ++e)
-          out.push_back(make_slot(op, t, layer, e, expert_checkpoint_name(t, e), t.shape, weight_dtype));
-      } else {
-        out.push_back(make_slot(op, t, layer, -1, t.checkpoint_name, t.shape, weight_dtype));
-      }
-    }
-  };
-  for (const Op& op : ir.pre) add_op(op, -1);
-  for (const Layer& l : ir.layers)
-    for (const Op& op : l.ops) add_op(op, l.index);
-  for (const Op& op : ir.post) add_op(op, -1);
+  for (IrCheckpointTensor& t : ir_checkpoint_tensors(ir))
+    out.push_back(make_slot(*t.op, *t.tensor, t.layer, t.expert, std::move(t.name), std::move(t.shape), weight_dtype));
   return out;
 }
 

@@ -1,11 +1,13 @@
-// Writes the generated part of the fuzz seed corpus with the project's own writer: safetensors
-// files of every dtype family (scalar, empty, fp8, integer, metadata). Usage: fuzz_seeds OUT_DIR
-// (writes OUT_DIR/safetensors/*.safetensors). Run files are checked in (tests/fuzz/seeds/run-*.json,
+// Writes the generated part of the fuzz seed corpus: safetensors files of every dtype family
+// (scalar, empty, fp8, integer, metadata) with the project's own writer, and GGUF files (metadata
+// of every value type, nested arrays, block-quantized tensors) with the tests' byte builder.
+// Usage: fuzz_seeds OUT_DIR (writes OUT_DIR/safetensors/*.safetensors and OUT_DIR/gguf/*.gguf). Run files are checked in (tests/fuzz/seeds/run-*.json,
 // written by `llmcost run --format json`).
 #include <cstdio>
 #include <filesystem>
 #include <string>
 
+#include "analyzer/checkpoint_bytes.h"
 #include "llmcost/error.h"
 #include "llmcost/safetensors.h"
 
@@ -33,6 +35,22 @@ int main(int argc, char** argv) {
                        tensor_from_f32("empty", TensorDtype::F32, {0, 3}, {})});
     TensorData ids{"ids", TensorDtype::I32, {2}, {1, 0, 0, 0, 2, 0, 0, 0}};
     write_safetensors((out / "safetensors" / "ints.safetensors").string(), {ids});
+
+    fs::create_directories(out / "gguf");
+    llmcost_test::GgufBytes g;
+    g.header(3, 3, 6)
+        .kv_str("general.architecture", "llama")
+        .kv_u32("general.alignment", 32)
+        .kv_f32("llama.rope.freq_base", 10000.0f)
+        .kv_str_array("tokenizer.ggml.tokens", {"a", "bc", ""})
+        .kv_i32_array("tokenizer.ggml.token_type", {1, 2, 3});
+    g.str("nested").u32(9).u32(9).u64(2).u32(10).u64(1).pod(uint64_t{7}).u32(8).u64(1).str("x");  // [[u64], [string]]
+    g.tensor("token_embd.weight", {256, 2}, 12, 0).tensor("blk.0.attn_q.weight", {32, 4}, 8, 288)
+        .tensor("output_norm.weight", {8}, 0, 448).data(480);
+    llmcost_test::write_file((out / "gguf" / "tiny.gguf").string(), g.b);
+    llmcost_test::GgufBytes v2;
+    v2.header(2, 1, 1).kv_str("general.name", "v2").tensor("w", {4, 2}, 30, 0).data(16);
+    llmcost_test::write_file((out / "gguf" / "v2.gguf").string(), v2.b);
 
   } catch (const Error& e) {
     std::fprintf(stderr, "fuzz_seeds: %s\n", e.what());

@@ -133,7 +133,11 @@ TEST(Dtypes, NamesSizesAndFloatness) {
     ASSERT_TRUE(d.has_value()) << n;
     EXPECT_STREQ(tensor_dtype_name(*d), n);
   }
-  EXPECT_FALSE(parse_tensor_dtype("F4").has_value());
+  EXPECT_FALSE(parse_tensor_dtype("Q4").has_value());
+  // Sub-byte dtypes (safetensors 0.6) are read from headers but not converted by the runner.
+  EXPECT_EQ(tensor_dtype_bits(*parse_tensor_dtype("F4")), 4u);
+  EXPECT_EQ(tensor_dtype_bytes(TensorDtype::F4), 0u);
+  EXPECT_FALSE(is_float_dtype(TensorDtype::F4));
   EXPECT_EQ(tensor_dtype_bytes(TensorDtype::U16), 2u);
   EXPECT_EQ(tensor_dtype_bytes(TensorDtype::F8_E8M0), 1u);
   EXPECT_TRUE(is_float_dtype(TensorDtype::F8_E8M0));
@@ -268,8 +272,8 @@ TEST_F(SafetensorsTest, CorruptHeadersAreOneLineErrors) {
   path = raw("arr.safetensors", "[1, 2]", "");
   expect_error([&] { SafetensorsFile f(path); }, path + ": corrupt safetensors header: must be a JSON object", {});
   // Unsupported dtype names the tensor and the pointer.
-  path = raw("dt.safetensors", R"({"layers.0/w": {"dtype": "F4", "shape": [2], "data_offsets": [0, 1]}})", ok_data);
-  expect_error([&] { SafetensorsFile f(path); }, path + ": header /layers.0~1w/dtype", {"\"F4\"", "not a supported dtype", "'layers.0/w'"});
+  path = raw("dt.safetensors", R"({"layers.0/w": {"dtype": "Q4", "shape": [2], "data_offsets": [0, 1]}})", ok_data);
+  expect_error([&] { SafetensorsFile f(path); }, path + ": header /layers.0~1w/dtype", {"\"Q4\"", "not a safetensors dtype", "'layers.0/w'"});
   // Bad shape entry.
   path = raw("sh.safetensors", R"({"w": {"dtype": "F32", "shape": [2, -1], "data_offsets": [0, 8]}})", ok_data);
   expect_error([&] { SafetensorsFile f(path); }, path + ": header /w/shape/1", {"non-negative integer", "'w'"});

@@ -2,6 +2,7 @@
 // config.json, or a bundled model by file stem, Hugging Face id or short alias.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,7 +26,19 @@ std::vector<BundledModel> list_bundled_models(const std::string& config_dir);
 // Short aliases of a model name ("Mixtral-8x7B-v0.1" -> "mixtral-8x7b-v0.1", "mixtral-8x7b").
 std::vector<std::string> model_aliases(const std::string& name);
 
-// Resolve MODEL to a config file path. Throws Error listing close choices when unknown.
+// The local Hugging Face cache (huggingface_hub's layout): $HF_HUB_CACHE, else $HF_HOME/hub,
+// else $XDG_CACHE_HOME/huggingface/hub, else ~/.cache/huggingface/hub.
+std::string hf_cache_dir();
+// The snapshot directory of hub id `repo_id` ("Org/Name") in the cache:
+// <cache>/models--Org--Name/snapshots/<rev>, <rev> read from refs/main, or the only snapshot when
+// there is no refs/main. nullopt when `repo_id` is not an "Org/Name" id or is not in the cache;
+// throws Error when it is there but no snapshot can be chosen (several, no refs/main) or refs/main
+// names one that is not a plain revision or is missing.
+std::optional<std::string> hf_cache_snapshot(const std::string& repo_id);
+
+// Resolve MODEL to a config file path: an existing path (a config, or a directory holding
+// config.json), then a Hugging Face id found in the local cache (its snapshot's config.json),
+// then a bundled model by stem, HF id or alias. Throws Error listing close choices when unknown.
 std::string resolve_model_path(const std::string& spec, const std::string& config_dir);
 
 // Resolve MODEL named inside a file someone else may have written (a CI baseline from a pull

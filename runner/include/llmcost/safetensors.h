@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "llmcost/model_ir.h"
+#include "llmcost/safetensors_header.h"
 
 namespace llmcost {
 
@@ -48,38 +49,11 @@ float fp8_e8m0_to_fp32(uint8_t b);
 void bf16_to_fp32(const uint16_t* in, float* out, size_t n);
 void fp32_to_bf16(const float* in, uint16_t* out, size_t n);
 
-// ---- dtypes ----
+// Dtypes, TensorInfo and the header parser live in the analyzer (llmcost/safetensors_header.h):
+// one parser of the format, which `llmcost analyze` uses to count without reading any data.
 
-// F8_E8M0: the power-of-two scale format of MXFP4 checkpoints (value 2^(b - 127), 0xff = NaN).
-enum class TensorDtype { F64, F32, F16, BF16, F8_E4M3, F8_E5M2, I64, I32, I16, I8, U8, BOOL, U16, U32, U64, F8_E8M0 };
-// The safetensors spelling: "F32", "BF16", "F8_E4M3" ...
-const char* tensor_dtype_name(TensorDtype d);
-size_t tensor_dtype_bytes(TensorDtype d);
-// nullopt for a name safetensors does not define (or we do not read).
-std::optional<TensorDtype> parse_tensor_dtype(const std::string& name);
-// The dtypes load_f32() can convert from: F32, F16, BF16, F8_E4M3, F8_E5M2, F8_E8M0, F64.
-bool is_float_dtype(TensorDtype d);
-
-// "[2, 3]"
-std::string shape_string(const std::vector<int64_t>& shape);
-
-// ---- reading ----
-
-struct TensorInfo {
-  std::string name;            // Hugging Face tensor name, e.g. "model.layers.0.mlp.up_proj.weight"
-  TensorDtype dtype = TensorDtype::F32;
-  std::vector<int64_t> shape;  // [] for a scalar
-  uint64_t begin_bytes = 0;    // offsets in the data section (after the header), as in the file
-  uint64_t end_bytes = 0;
-  std::string file;            // the .safetensors file that holds it
-
-  int64_t numel() const;       // product of shape (1 for a scalar)
-  uint64_t size_bytes() const { return end_bytes - begin_bytes; }
-};
-
-// One .safetensors file, memory-mapped read-only. The header is checked in full when opened
-// (8-byte length within the file, JSON object, each tensor's dtype/shape/data_offsets
-// consistent, inside the data section, not overlapping); every failure is an llmcost::Error
+// One .safetensors file, memory-mapped read-only. The header is checked in full when opened by
+// parse_safetensors_header (llmcost/safetensors_header.h); every failure is an llmcost::Error
 // naming the file and the header pointer or tensor, e.g.
 //   "w.safetensors: header /model.norm.weight/data_offsets spans 64 bytes, expected 128 (F32 [32])".
 class SafetensorsFile {
@@ -92,6 +66,7 @@ class SafetensorsFile {
   SafetensorsFile& operator=(const SafetensorsFile&) = delete;
 
   const std::string& path() const;
+  const SafetensorsHeader& header() const;
   const std::vector<TensorInfo>& tensors() const;                // header order is not kept: sorted by name
   const std::map<std::string, std::string>& metadata() const;    // "__metadata__" (string values)
   const TensorInfo* find(const std::string& name) const;         // nullptr when absent
@@ -116,6 +91,7 @@ class SafetensorsCheckpoint {
   SafetensorsCheckpoint& operator=(SafetensorsCheckpoint&&) noexcept;
 
   const std::string& path() const;
+  const SafetensorsCheckpointHeaders& headers() const;  // every shard's header, as the analyzer reads them
   std::vector<std::string> names() const;  // sorted
   size_t size() const;                     // number of tensors
   const TensorInfo* find(const std::string& name) const;
@@ -138,9 +114,6 @@ class SafetensorsCheckpoint {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
-
-// True when `dir` is a directory that holds *.safetensors files or a *.safetensors.index.json.
-bool has_safetensors(const std::string& dir);
 
 // ---- writing (tests, fixtures) ----
 
