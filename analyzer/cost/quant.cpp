@@ -365,6 +365,7 @@ StoredFormat plain_stored_format(const std::string& torch_dtype) {
   if (d == "float32" || d == "fp32") {
     f.elem = StoredElem::F32;
     f.bits = 32;
+    f.compute = StoredCompute::FP32;
   } else if (d == "float16" || d == "fp16" || d == "half") {
     f.elem = StoredElem::F16;
   }

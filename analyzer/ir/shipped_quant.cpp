@@ -264,7 +264,8 @@ StoredFormat ct_group_format(const ConfigReader& g, const std::string& top_forma
   if (in) {
     in_bits = in->int_or("num_bits", 8, 1, 16);
     in_type = lower(in->str_or("type", "int"));
-    in_static = !in->bool_or("dynamic", false);
+    const Value* dyn = in->raw("dynamic");  // true, false, or "local" (nvfp4's per-group dynamic)
+    in_static = !dyn || (dyn->is_bool() && !dyn->as_bool());
   }
   if (format == "pack-quantized") {
     if (type != "int" || 32 % bits != 0 || bits > 8)

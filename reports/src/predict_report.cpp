@@ -174,6 +174,7 @@ std::string predict_json(const Prediction& p) {
                        {"prompt_tokens", p.prefill.tokens},
                        {"quant", p.quant},
                        {"quant_policy", p.policy},
+                       {"weight_format", p.weight_format},
                        {"kv_dtype", p.kv_dtype},
                        {"routing", p.moe.present ? p.moe.routing : std::string("uniform")}};
   json d = phase_json(p.decode, true);
@@ -233,8 +234,8 @@ std::string predict_table(const Prediction& p) {
   std::string out;
   out += fmt::format("{} on {} ({}; {}; {})\n", p.model, p.hardware.name, p.hardware.description, p.hardware.source_file,
                      p.rates.bw_calibrated ? "calibrated bandwidth" : "datasheet peaks");
-  out += fmt::format("workload: batch {}, context {} tokens, prompt {} tokens; weights {} (policy {}), KV {}{}; {} = {} device{}\n",
-                     r.batch, r.context, p.prefill.tokens, p.quant, p.policy, p.kv_dtype,
+  out += fmt::format("workload: batch {}, context {} tokens, prompt {} tokens; weights {}, KV {}{}; {} = {} device{}\n",
+                     r.batch, r.context, p.prefill.tokens, p.weight_format.empty() ? p.quant + " (policy " + p.policy + ")" : p.weight_format, p.kv_dtype,
                      p.moe.present ? ", routing " + p.moe.routing : std::string(), layout_str(L.cfg), L.devices,
                      L.devices == 1 ? "" : "s");
   out += fmt::format("\nDecode step: {} ({}); {:.1f} tokens/s per sequence, {:.1f} tokens/s aggregate\n",
@@ -513,8 +514,8 @@ std::vector<std::string> compare_cells(const CompareRow& row, bool raw) {
 std::string compare_header(const CompareResult& r) {
   if (r.rows.empty()) return r.model + "\n";
   const Prediction& p = r.rows.front().prediction;
-  return fmt::format("{}: batch {}, context {}, prompt {} tokens; weights {} (policy {}), KV {}{}\n", r.model, p.request.batch,
-                     p.request.context, p.prefill.tokens, p.quant, p.policy, p.kv_dtype,
+  return fmt::format("{}: batch {}, context {}, prompt {} tokens; weights {}, KV {}{}\n", r.model, p.request.batch,
+                     p.request.context, p.prefill.tokens, p.weight_format.empty() ? p.quant + " (policy " + p.policy + ")" : p.weight_format, p.kv_dtype,
                      p.moe.present ? ", routing " + p.moe.routing : std::string());
 }
 
