@@ -74,6 +74,11 @@ HwSweep sweep(const CompiledModel& m, const HardwareSpec& hw, PredictRequest r, 
 
 RooflineData roofline_points(const Prediction& p, const std::string& quant, QuantScheme scheme) {
   auto dtype = parse_compute_dtype(scheme_compute_dtype(scheme)).value_or(ComputeDtype::BF16);
+  if (scheme == QuantScheme::Auto) {  // as shipped: the arithmetic of the ops doing the most work
+    double most = -1;
+    for (const auto& g : p.decode.ops)
+      if (g.flops * static_cast<double>(g.count) > most) most = g.flops * static_cast<double>(g.count), dtype = g.dtype;
+  }
   RooflineData r;
   r.hw = p.hardware.name;
   r.quant = quant;

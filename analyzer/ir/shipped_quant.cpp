@@ -46,10 +46,41 @@ struct ModulePatterns::Regex {
   std::regex re;
 };
 
+namespace {
+// True when a quantified group contains a quantifier itself ("(a*)*", "(.+)+"): std::regex
+// backtracks, and such a pattern from someone else's config could take exponential time.
+bool nested_quantifier(const std::string& re) {
+  std::vector<bool> inner;  // per open group: does it contain a quantifier
+  bool last_group_quantified = false;
+  for (size_t i = 0; i < re.size(); ++i) {
+    const char c = re[i];
+    const bool quant = c == '*' || c == '+' || c == '{' || (c == '?' && i > 0 && re[i - 1] != '(');
+    if (c == '\\') {
+      ++i;
+      last_group_quantified = false;
+    } else if (c == '(') {
+      inner.push_back(false);
+    } else if (c == ')') {
+      last_group_quantified = !inner.empty() && inner.back();
+      if (!inner.empty()) inner.pop_back();
+      if (i + 1 < re.size() && (re[i + 1] == '*' || re[i + 1] == '+' || re[i + 1] == '{') && last_group_quantified) return true;
+      if (!inner.empty() && last_group_quantified) inner.back() = true;
+    } else if (quant && !inner.empty()) {
+      inner.back() = true;
+    }
+  }
+  return false;
+}
+}  // namespace
+
 ModulePatterns::ModulePatterns(const std::vector<std::string>& patterns, const std::string& file, const std::string& pointer) {
   for (size_t i = 0; i < patterns.size(); ++i) {
     const std::string& p = patterns[i];
     if (p.rfind("re:", 0) == 0) {
+      if (nested_quantifier(p.substr(3)) || p.size() > 1000)
+        throw ConfigError(file, pointer + "/" + std::to_string(i),
+                          "must be a regular expression without nested quantifiers such as (a*)* and under 1000 characters, got " +
+                              quote_for_message(p));
       auto r = std::make_shared<Regex>();
       try {
         r->re = std::regex(p.substr(3), std::regex::ECMAScript | std::regex::optimize);

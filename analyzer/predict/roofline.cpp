@@ -274,7 +274,7 @@ Prediction predict(const CompiledModel& m, const HardwareSpec& hw, const Predict
   p.model_source = m.source_file;
   p.hardware = hw;
   p.rates = effective_rates(hw);
-  p.quant = m.quant_label.empty() ? quant_scheme_name(m.quant) : m.quant_label;
+  p.quant = quant_scheme_name(m.quant);
   p.policy = quant_policy_name(m.policy);
   p.weight_format = m.weight_format;
   p.kv_dtype = kv_dtype_name(m.kv);

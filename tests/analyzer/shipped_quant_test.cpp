@@ -233,6 +233,10 @@ TEST_F(ShippedQuant, Errors) {
               "weights": {"num_bits": 8, "type": "float", "strategy": "channel"}}}})")
                 .find("/quantization_config/ignore/0 must be a valid regular expression"),
             std::string::npos);
+  EXPECT_NE(error_of(R"({"quant_method": "compressed-tensors", "ignore": ["re:(.*a)*x"], "config_groups": {"g": {"targets": ["Linear"],
+              "weights": {"num_bits": 8, "type": "float", "strategy": "channel"}}}})")
+                .find("/quantization_config/ignore/0 must be a regular expression without nested quantifiers"),
+            std::string::npos);
   EXPECT_NE(error_of(R"({"quant_method": "modelopt", "quant_algo": "INT4_AWQ"})")
                 .find("/quantization_config/quant_algo must be FP8, NVFP4, W4A16_NVFP4 or MIXED_PRECISION"),
             std::string::npos);

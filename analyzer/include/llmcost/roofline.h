@@ -142,7 +142,7 @@ struct Prediction {
   std::string model_source;
   HardwareSpec hardware;
   EffectiveRates rates;
-  std::string quant, policy, kv_dtype;
+  std::string quant, policy, kv_dtype;  // quant: the scheme's name ("auto" = as shipped)
   std::string weight_format;  // CompiledModel::weight_format
   PredictRequest request;
   ParallelLayout layout;
