@@ -33,6 +33,7 @@
 #include <functional>
 #include <optional>
 #include <regex>
+#include <unordered_set>
 
 #include "llmcost/error.h"
 #include "llmcost/glob.h"
@@ -44,6 +45,8 @@ namespace fs = std::filesystem;
 
 struct ModulePatterns::Regex {
   std::regex re;
+  // ".*LITERAL.*" (the usual shape: "re:.*self_attn.*") is a substring test, no regex engine.
+  std::optional<std::string> contains;
 };
 
 namespace {
@@ -71,6 +74,24 @@ bool nested_quantifier(const std::string& re) {
   }
   return false;
 }
+
+// "X" when `re` is ".*X.*" with X free of regex operators ("\." read as "."); nullopt otherwise.
+std::optional<std::string> literal_between_wildcards(const std::string& re) {
+  if (re.size() < 4 || re.compare(0, 2, ".*") != 0 || re.compare(re.size() - 2, 2, ".*") != 0) return std::nullopt;
+  std::string lit;
+  for (size_t i = 2; i + 2 < re.size(); ++i) {
+    const char c = re[i];
+    if (c == '\\' && i + 3 < re.size() && re[i + 1] == '.') {
+      lit += '.';
+      ++i;
+    } else if (std::string_view(".*+?()[]{}|^$\\").find(c) != std::string_view::npos) {
+      return std::nullopt;
+    } else {
+      lit += c;
+    }
+  }
+  return lit;
+}
 }  // namespace
 
 ModulePatterns::ModulePatterns(const std::vector<std::string>& patterns, const std::string& file, const std::string& pointer) {
@@ -82,7 +103,8 @@ ModulePatterns::ModulePatterns(const std::vector<std::string>& patterns, const s
                           "must be a regular expression without nested quantifiers such as (a*)* and under 1000 characters, got " +
                               quote_for_message(p));
       auto r = std::make_shared<Regex>();
-      try {
+      r->contains = literal_between_wildcards(p.substr(3));
+      if (!r->contains) try {
         r->re = std::regex(p.substr(3), std::regex::ECMAScript | std::regex::optimize);
       } catch (const std::regex_error& e) {
         throw ConfigError(file, pointer + "/" + std::to_string(i), "must be a valid regular expression, got " + quote_for_message(p));
@@ -94,11 +116,11 @@ ModulePatterns::ModulePatterns(const std::vector<std::string>& patterns, const s
       exact_.push_back(p);
     }
   }
-  std::sort(exact_.begin(), exact_.end());
+  for (const auto& e : exact_) exact_set_.insert(e);
 }
 
 bool ModulePatterns::matches(const std::string& module) const {
-  auto exact = [&](std::string_view s) { return std::binary_search(exact_.begin(), exact_.end(), std::string(s)); };
+  auto exact = [&](std::string_view s) { return exact_set_.count(s) > 0; };
   // The path and its parents; its last components (for dot-free names).
   for (size_t end = 0;;) {
     end = module.find('.', end + 1);
@@ -113,8 +135,11 @@ bool ModulePatterns::matches(const std::string& module) const {
       std::string_view suffix = std::string_view(module).substr(dot + 1);
       if (suffix.find('.') == std::string_view::npos && exact(suffix)) return true;
     }
-  for (const auto& r : regexes_)
-    if (std::regex_search(module, r->re, std::regex_constants::match_continuous)) return true;
+  for (const auto& r : regexes_) {
+    if (r->contains ? module.find(*r->contains) != std::string::npos
+                    : std::regex_search(module, r->re, std::regex_constants::match_continuous))
+      return true;
+  }
   return false;
 }
 
@@ -156,8 +181,29 @@ StoredScale scale_of_dtype(const std::string& torch_dtype) {
   return f.elem == StoredElem::F32 ? StoredScale::F32 : f.elem == StoredElem::F16 ? StoredScale::F16 : StoredScale::BF16;
 }
 
+// The module paths a tensor is matched under, built on first use (most tensors of most methods
+// are decided without a name).
+class Names {
+ public:
+  Names(const Tensor& t, bool wrapped) : t_(t), wrapped_(wrapped) {}
+  const std::vector<std::string>& get() const {
+    if (v_.empty()) {
+      v_.push_back(module_of(t_));
+      // Multimodal wrappers keep the language model under model.language_model (transformers'
+      // *ForConditionalGeneration); the IR names the text model as a causal LM does.
+      if (wrapped_ && v_[0].rfind("model.", 0) == 0) v_.push_back("model.language_model." + v_[0].substr(6));
+    }
+    return v_;
+  }
+
+ private:
+  const Tensor& t_;
+  bool wrapped_;
+  mutable std::vector<std::string> v_;
+};
+
 // What a tensor resolves to: a format, or nullopt for "stays plain".
-using Resolve = std::function<std::optional<StoredFormat>(const Tensor& t, const std::vector<std::string>& names)>;
+using Resolve = std::function<std::optional<StoredFormat>(const Tensor& t, const Names& names)>;
 
 // Blanket coverage: linear weights other than routers and scalar output gates; lm_head when `lm_head`.
 bool blanket(const Tensor& t, bool lm_head) {
@@ -167,8 +213,9 @@ bool blanket(const Tensor& t, bool lm_head) {
   return true;
 }
 
-bool any_match(const ModulePatterns& p, const std::vector<std::string>& names) {
-  for (const auto& n : names)
+bool any_match(const ModulePatterns& p, const Names& names) {
+  if (p.empty()) return false;
+  for (const auto& n : names.get())
     if (p.matches(n)) return true;
   return false;
 }
@@ -215,7 +262,7 @@ Resolve read_fp8(const ConfigReader& q, ShippedQuant& sq) {
   sq.description = "fp8 block-" + std::to_string(block[0]) + (block[0] == block[1] ? "" : "x" + std::to_string(block[1])) +
                    (act == "static" ? ", static activation scales" : "") +
                    (sq.modules_to_not_convert.empty() ? "" : " (modules_to_not_convert: " + join_some(sq.modules_to_not_convert) + ")");
-  return [f, skip](const Tensor& t, const std::vector<std::string>& names) -> std::optional<StoredFormat> {
+  return [f, skip](const Tensor& t, const Names& names) -> std::optional<StoredFormat> {
     if (!blanket(t, false) || any_match(*skip, names)) return std::nullopt;
     return f;
   };
@@ -228,7 +275,7 @@ Resolve read_mxfp4(const ConfigReader& q, ShippedQuant& sq) {
   StoredFormat f = *scheme_stored_format(QuantScheme::MXFP4);
   sq.description = "mxfp4 (e2m1 + e8m0 scale per 32)" +
                    (sq.modules_to_not_convert.empty() ? std::string() : " (modules_to_not_convert: " + join_some(sq.modules_to_not_convert) + ")");
-  return [f, skip](const Tensor& t, const std::vector<std::string>& names) -> std::optional<StoredFormat> {
+  return [f, skip](const Tensor& t, const Names& names) -> std::optional<StoredFormat> {
     if (!blanket(t, false) || any_match(*skip, names)) return std::nullopt;
     return f;
   };
@@ -374,7 +421,7 @@ Resolve read_compressed_tensors(const ConfigReader& q, ShippedQuant& sq, const s
   names.erase(std::unique(names.begin(), names.end()), names.end());
   sq.description = "compressed-tensors " + (top.empty() ? std::string() : top + " ") + join_some(names) +
                    (sq.modules_to_not_convert.empty() ? "" : " (ignore: " + join_some(sq.modules_to_not_convert) + ")");
-  return [gs, ignore](const Tensor& t, const std::vector<std::string>& n) -> std::optional<StoredFormat> {
+  return [gs, ignore](const Tensor& t, const Names& n) -> std::optional<StoredFormat> {
     if (t.use != TensorUse::Matmul || t.bias || any_match(*ignore, n)) return std::nullopt;
     for (const auto& g : *gs)
       if ((g.linear && blanket(t, true)) || any_match(g.targets, n)) return g.f;
@@ -406,7 +453,7 @@ Resolve read_gptq(const ConfigReader& q, ShippedQuant& sq) {
   sq.description = "gptq int" + std::to_string(bits) + " group " + (group > 0 ? std::to_string(group) : std::string("per row")) +
                    (q.bool_or("desc_act", false) ? " act-order" : "") + (q.bool_or("sym", true) ? " sym" : " asym") +
                    (lm_head ? ", lm_head quantized" : "");
-  return [f, skip, lm_head](const Tensor& t, const std::vector<std::string>& n) -> std::optional<StoredFormat> {
+  return [f, skip, lm_head](const Tensor& t, const Names& n) -> std::optional<StoredFormat> {
     if (!blanket(t, lm_head) || any_match(*skip, n)) return std::nullopt;
     return f;
   };
@@ -436,7 +483,7 @@ Resolve read_awq(const ConfigReader& q, ShippedQuant& sq) {
   auto skip = std::make_shared<ModulePatterns>(sq.modules_to_not_convert, q.file(), q.pointer_of("modules_to_not_convert"));
   sq.description = "awq int4 group " + std::to_string(group) + " (gemm)" +
                    (sq.modules_to_not_convert.empty() ? "" : " (modules_to_not_convert: " + join_some(sq.modules_to_not_convert) + ")");
-  return [f, skip](const Tensor& t, const std::vector<std::string>& n) -> std::optional<StoredFormat> {
+  return [f, skip](const Tensor& t, const Names& n) -> std::optional<StoredFormat> {
     if (!blanket(t, false) || any_match(*skip, n)) return std::nullopt;
     return f;
   };
@@ -470,7 +517,7 @@ Resolve read_bnb(const ConfigReader& q, ShippedQuant& sq) {
   sq.modules_to_not_convert = q.str_list("llm_int8_skip_modules");
   auto skip = std::make_shared<ModulePatterns>(sq.modules_to_not_convert, q.file(), q.pointer_of("llm_int8_skip_modules"));
   if (!sq.modules_to_not_convert.empty()) sq.description += " (llm_int8_skip_modules: " + join_some(sq.modules_to_not_convert) + ")";
-  return [f, skip](const Tensor& t, const std::vector<std::string>& n) -> std::optional<StoredFormat> {
+  return [f, skip](const Tensor& t, const Names& n) -> std::optional<StoredFormat> {
     if (!blanket(t, false) || any_match(*skip, n)) return std::nullopt;
     return f;
   };
@@ -510,7 +557,7 @@ Resolve read_modelopt(const ConfigReader& q, ShippedQuant& sq) {
   if (algo != "MIXED_PRECISION") {
     StoredFormat f = modelopt_format(algo, group, q, "quant_algo");
     sq.description = "modelopt " + algo + (f.block_cols ? " group " + std::to_string(group) : std::string()) + tail;
-    return [f, exclude](const Tensor& t, const std::vector<std::string>& n) -> std::optional<StoredFormat> {
+    return [f, exclude](const Tensor& t, const Names& n) -> std::optional<StoredFormat> {
       if (!blanket(t, true) || any_match(*exclude, n)) return std::nullopt;
       return f;
     };
@@ -540,7 +587,7 @@ Resolve read_modelopt(const ConfigReader& q, ShippedQuant& sq) {
     algos += (algos.empty() ? "" : " + ") + e.algo + " (" + std::to_string(e.modules.size()) + " modules)";
   }
   sq.description = "modelopt MIXED_PRECISION: " + algos + tail;
-  return [rules, exclude](const Tensor& t, const std::vector<std::string>& n) -> std::optional<StoredFormat> {
+  return [rules, exclude](const Tensor& t, const Names& n) -> std::optional<StoredFormat> {
     if (t.use != TensorUse::Matmul || t.bias || any_match(*exclude, n)) return std::nullopt;
     for (const auto& r : *rules)
       if (any_match(r.second, n)) return r.first;
@@ -605,11 +652,7 @@ void resolve_shipped_quant(ModelIR& ir, const ConfigReader* quant, bool wrapped)
   }
   for_each_tensor(ir, [&](Tensor& t) {
     if (t.use == TensorUse::Vector || t.tied) return;
-    std::vector<std::string> names{module_of(t)};
-    // Multimodal wrappers keep the language model under model.language_model (transformers'
-    // *ForConditionalGeneration); the IR names the text model as a causal LM does.
-    if (wrapped && names[0].rfind("model.", 0) == 0) names.push_back("model.language_model." + names[0].substr(6));
-    if (auto f = resolve(t, names)) t.stored = *f;
+    if (auto f = resolve(t, Names(t, wrapped))) t.stored = *f;
   });
   ir.shipped_quant = sq;
 }

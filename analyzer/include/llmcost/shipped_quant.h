@@ -5,6 +5,8 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "llmcost/config_reader.h"
@@ -37,11 +39,17 @@ class ModulePatterns {
   ModulePatterns() = default;
   // Throws ConfigError at file/pointer/<i> for a bad regex.
   ModulePatterns(const std::vector<std::string>& patterns, const std::string& file, const std::string& pointer);
+  // Movable, not copyable: exact_set_ views the strings of exact_ (a moved vector keeps its buffer).
+  ModulePatterns(ModulePatterns&&) = default;
+  ModulePatterns& operator=(ModulePatterns&&) = default;
+  ModulePatterns(const ModulePatterns&) = delete;
+  ModulePatterns& operator=(const ModulePatterns&) = delete;
   bool empty() const { return exact_.empty() && globs_.empty() && regexes_.empty(); }
   bool matches(const std::string& module) const;
 
  private:
-  std::vector<std::string> exact_;  // sorted, no wildcard
+  std::vector<std::string> exact_;  // no wildcard
+  std::unordered_set<std::string_view> exact_set_;  // views of exact_ (not resized after construction)
   std::vector<std::string> globs_;
   struct Regex;
   std::vector<std::shared_ptr<const Regex>> regexes_;
