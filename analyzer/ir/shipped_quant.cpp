@@ -22,8 +22,9 @@
 //    fp32 + input_scale fp32 (W4A16_NVFP4: no input_scale); MIXED_PRECISION per quantized_layers.
 //    KV-cache scales (k_scale / v_scale, 8 B per attention layer) are not IR tensors and not counted.
 // Which tensors a blanket rule ("Linear", every linear but the excluded) covers: Matmul weights, never
-// embeddings (gathered), routers or a shared expert's scalar output gate (the checkpoints read keep
-// them in 16 bits: DeepSeek-style gates are not nn.Linear, the others list them as not converted);
+// embeddings (gathered), routers, a shared expert's scalar output gate or an MTP module's input
+// projection (the checkpoints read keep them in 16 bits: DeepSeek-style gates are not nn.Linear, the
+// others list them as not converted);
 // lm_head only where the method quantizes it (compressed-tensors / ModelOpt unless ignored, GPTQ
 // with lm_head: true). A module named explicitly (targets, quantized_layers) is covered whatever it is.
 #include "llmcost/shipped_quant.h"
@@ -209,6 +210,9 @@ using Resolve = std::function<std::optional<StoredFormat>(const Tensor& t, const
 bool blanket(const Tensor& t, bool lm_head) {
   if (t.use != TensorUse::Matmul || t.bias) return false;
   if (t.group == ParamGroup::Router || t.group == ParamGroup::Embedding || t.role == TensorRole::FfnOutGate) return false;
+  // DeepSeek-V3's MTP eh_proj is bf16 in its fp8 checkpoint (the checkpoint's size says so: fp8 would
+  // be 103 MB short of model.safetensors.index.json's total_size).
+  if (t.role == TensorRole::MtpProj) return false;
   if (t.group == ParamGroup::LmHead && !lm_head) return false;
   return true;
 }

@@ -11,6 +11,8 @@
 #include "llmcost/cost_model.h"
 #include "llmcost/memory.h"
 #include "llmcost/model_loader.h"
+#include "llmcost/plan.h"
+#include "llmcost/value.h"
 #include "llmcost/shipped_quant.h"
 
 namespace llmcost {
@@ -261,6 +263,25 @@ TEST_F(ShippedQuant, UnquantizedIsTheConfigDtype) {
   EXPECT_EQ(weight_bytes(ir, QuantScheme::Auto, QuantPolicy{}), weight_bytes(ir, QuantScheme::FP32, QuantPolicy{}));
   EXPECT_EQ(compute_of(ir, "model.layers.0.mlp"), "fp32");
   EXPECT_EQ(weight_format_description(ir, QuantScheme::Auto, QuantPolicy{}), "as shipped: fp32 (unquantized; config dtype float32)");
+}
+
+// DeepSeek-V3's fp8 checkpoint: main model 673,150,582,112 B (memory_test) and its MTP layer with
+// eh_proj kept in bf16: together 688,574,809,152 B, 11.9 MB under the checkpoint index's total_size
+// (688,586,727,753 B).
+TEST(ShippedQuantBundled, DeepSeekV3WithMtp) {
+  ModelIR ir = load_model("deepseek-ai/DeepSeek-V3", kConfigDir);
+  EXPECT_EQ(weight_bytes(ir, QuantScheme::Auto, QuantPolicy{}) + mtp_weight_bytes(ir, QuantScheme::Auto, QuantPolicy{}),
+            688574809152LL);
+}
+
+// A scenario without `quant` plans the models as shipped.
+TEST(ShippedQuantBundled, ScenarioDefaultsToAuto) {
+  Scenario s = parse_scenario(parse_yaml("name: t\nmodels: [meta-llama/Llama-3.1-8B]\nhardware: [h200]\n"
+                                          "workload: {concurrency: 8, prompt_tokens: 128, output_tokens: 32}\n",
+                                          "s.yaml"),
+                               "s.yaml");
+  ASSERT_EQ(s.quants.size(), 1u);
+  EXPECT_EQ(s.quants[0], QuantScheme::Auto);
 }
 
 // The one pattern matcher: exact names and their parents, dot-free suffixes, fnmatch globs across
