@@ -43,7 +43,7 @@ void add_workload_options(CLI::App* c, WorkloadOpts& w, bool parallel_defaults_a
           [](std::string& v) { return parse_quant_scheme(v) ? std::string() : "unknown scheme \"" + v + "\" (one of " + quant_scheme_names() + ")"; },
           "SCHEME"));
   c->add_option("--quant-policy", w.quant_policy,
-                "Tensors the scheme applies to: default | experts | routed | all | a comma list of "
+                "Tensors a what-if scheme applies to (ignored by auto): default | experts | routed | all | a comma list of "
                 "attention,mlp,experts,shared,router,embedding,lm_head,other")
       ->check(CLI::Validator(
           [](std::string& v) { return parse_quant_policy(v) ? std::string() : "unknown quant policy \"" + v + "\""; }, "POLICY"));
