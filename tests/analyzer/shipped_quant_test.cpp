@@ -274,6 +274,40 @@ TEST(ShippedQuantBundled, DeepSeekV3WithMtp) {
             688574809152LL);
 }
 
+// Wrapped (text_config) models: the quantization describes the checkpoint's names
+// ("model.language_model.layers.N..."), which the IR's causal-LM names still match.
+TEST_F(ShippedQuant, WrappedNamesAndTextConfigQuantization) {
+  std::ifstream in(std::string(LLMCOST_TEST_DATA) + "/models-2026/Qwen__Qwen3-VL-8B-Instruct.json");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_FALSE(text.empty());
+  write("vl.hf_quant_config.json", R"({"quantization": {"quant_algo": "NVFP4", "group_size": 16,
+      "exclude_modules": ["lm_head", "model.language_model.layers.0.self_attn*", "model.visual*"]}})");
+  ModelIR ir = load_model(write("vl.json", text), kConfigDir);
+  const Op& a0 = ir.layers[0].ops[1];
+  const Op& a1 = ir.layers[1].ops[1];
+  ASSERT_EQ(a0.kind, OpKind::Attention);
+  EXPECT_EQ(a0.tensors[0].stored.elem, StoredElem::BF16);
+  EXPECT_EQ(a1.tensors[0].stored.elem, StoredElem::E2M1);
+  // Kimi-K2.5 keeps its compressed-tensors description in text_config: a routed expert's
+  // gate_proj [2048, 7168] in int4 group 32 = 2048 x 896 x 4 + 2048 x 224 x 2 (bf16) + 16 = 8,257,552 B;
+  // attention stays bf16 (ignored by "re:.*self_attn.*").
+  ModelIR kimi = load_model(std::string(LLMCOST_TEST_DATA) + "/models-2026/moonshotai__Kimi-K2.5.json", kConfigDir);
+  bool saw_expert = false, saw_attn = false;
+  for (const auto& op : kimi.layers[3].ops) {
+    if (op.kind == OpKind::RoutedExperts) {
+      const Tensor* g = find_role(op, TensorRole::FfnGate);
+      ASSERT_NE(g, nullptr);
+      EXPECT_EQ(tensor_bytes(*g, QuantScheme::Auto, QuantPolicy{}), 8257552);
+      saw_expert = true;
+    }
+    if (op.kind == OpKind::Attention) {
+      for (const auto& t : op.tensors) EXPECT_EQ(t.stored.elem, StoredElem::BF16) << t.checkpoint_name;
+      saw_attn = true;
+    }
+  }
+  EXPECT_TRUE(saw_expert && saw_attn);
+}
+
 // A scenario without `quant` plans the models as shipped.
 TEST(ShippedQuantBundled, ScenarioDefaultsToAuto) {
   Scenario s = parse_scenario(parse_yaml("name: t\nmodels: [meta-llama/Llama-3.1-8B]\nhardware: [h200]\n"
