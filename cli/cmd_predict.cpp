@@ -25,7 +25,7 @@ struct WorkloadOpts {
   int64_t batch = 1;
   int64_t context = 4096;
   int64_t prompt = 0;
-  std::string quant = "bf16";
+  std::string quant = "auto";
   std::string quant_policy = "default";
   std::string kv_dtype = "bf16";
   std::string routing = "uniform";
@@ -40,12 +40,14 @@ void add_workload_options(CLI::App* c, WorkloadOpts& w, bool parallel_defaults_a
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
   c->add_option("--prompt", w.prompt, "Prompt tokens for the prefill / time to first token (default: the context)")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
-  c->add_option("--quant", w.quant, "Weight format: " + quant_scheme_names())
+  c->add_option("--quant", w.quant,
+                "Weight format: auto (default: as the checkpoint ships, from quantization_config / hf_quant_config.json, "
+                "else the config dtype) or a what-if scheme: " + quant_scheme_names())
       ->check(CLI::Validator(
           [](std::string& v) { return parse_quant_scheme(v) ? std::string() : "unknown scheme \"" + v + "\" (one of " + quant_scheme_names() + ")"; },
           "SCHEME"));
   c->add_option("--quant-policy", w.quant_policy,
-                "Tensors the scheme applies to: default | experts | routed | all | a comma list of "
+                "Tensors a what-if scheme applies to (ignored by auto): default | experts | routed | all | a comma list of "
                 "attention,mlp,experts,shared,router,embedding,lm_head,other")
       ->check(CLI::Validator(
           [](std::string& v) { return parse_quant_policy(v) ? std::string() : "unknown quant policy \"" + v + "\""; }, "POLICY"));

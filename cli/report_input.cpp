@@ -52,7 +52,7 @@ HwSweep sweep(const CompiledModel& m, const HardwareSpec& hw, PredictRequest r, 
               const std::vector<int64_t>& given = {}) {
   HwSweep s;
   s.hw = hw.name;
-  s.quant = quant_scheme_name(m.quant);
+  s.quant = m.quant_label.empty() ? quant_scheme_name(m.quant) : m.quant_label;
   s.layout = format_layout(r.parallel);
   std::vector<int64_t> batches;
   if (given.empty()) {
@@ -75,6 +75,11 @@ HwSweep sweep(const CompiledModel& m, const HardwareSpec& hw, PredictRequest r, 
 
 RooflineData roofline_points(const Prediction& p, const std::string& quant, QuantScheme scheme) {
   auto dtype = parse_compute_dtype(scheme_compute_dtype(scheme)).value_or(ComputeDtype::BF16);
+  if (scheme == QuantScheme::Auto) {  // as shipped: the arithmetic of the ops doing the most work
+    double most = -1;
+    for (const auto& g : p.decode.ops)
+      if (g.flops * static_cast<double>(g.count) > most) most = g.flops * static_cast<double>(g.count), dtype = g.dtype;
+  }
   RooflineData r;
   r.hw = p.hardware.name;
   r.quant = quant;
@@ -193,7 +198,7 @@ ReportInput report_input_from_compare(const ModelIR& ir, const CompiledModel& m,
   w.prompt_tokens = req.prompt_tokens > 0 ? req.prompt_tokens : req.context;
   w.output_tokens = 0;
   w.context = req.context;
-  w.quants = {quant_scheme_name(m.quant)};
+  w.quants = {m.quant_label.empty() ? quant_scheme_name(m.quant) : m.quant_label};
   w.quant_policy = quant_policy_name(m.policy);
   w.kv_dtype = kv_dtype_name(m.kv);
   w.routing = routing_name(m.routing);
@@ -209,7 +214,7 @@ ReportInput report_input_from_compare(const ModelIR& ir, const CompiledModel& m,
     PlanRow pr;
     pr.model = m.name;
     pr.hardware = p.hardware.name;
-    pr.quant = quant_scheme_name(m.quant);
+    pr.quant = m.quant_label.empty() ? quant_scheme_name(m.quant) : m.quant_label;
     pr.capacity_bytes = p.memory.capacity_bytes;
     pr.per_device_bytes = p.memory.per_device_bytes;
     pr.feasible = p.runnable;

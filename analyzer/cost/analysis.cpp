@@ -52,6 +52,10 @@ Analysis analyze(ModelIR ir, const AnalyzeOptions& options) {
   a.options = options;
   for (QuantScheme s : all_quant_schemes()) a.weight_bytes.emplace_back(s, weight_bytes(ir, s, options.policy));
   a.weight_bytes_as_shipped = weight_bytes_as_shipped(ir);
+  if (a.weight_bytes_as_shipped) {
+    a.shipped_bytes_by_format = weight_bytes_by_format(ir, QuantScheme::Auto, QuantPolicy{});
+    a.shipped_format = weight_format_description(ir, QuantScheme::Auto, QuantPolicy{});
+  }
   // A validated IR overflows only through the workload: say which figure.
   auto sized_by = [](const char* field, auto f) {
     try {

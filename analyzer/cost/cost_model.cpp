@@ -47,6 +47,12 @@ std::vector<double> inclusion_probabilities(int64_t n_experts, int64_t top_k, co
 
 // The compute dtype of an op: the scheme's when one of its matmul weights is stored in it.
 std::string op_compute_dtype(const Op& op, const Workload& w) {
+  if (w.quant == QuantScheme::Auto) {  // as shipped: the format of the op's largest matmul weight
+    const Tensor* big = nullptr;
+    for (const auto& t : op.tensors)
+      if (t.use == TensorUse::Matmul && (!big || t.numel > big->numel)) big = &t;
+    return big ? stored_compute_name(big->stored.compute) : "bf16";
+  }
   if (w.quant == QuantScheme::FP32) return "fp32";
   for (const auto& t : op.tensors)
     if (t.use == TensorUse::Matmul && (is_plain_dtype(w.quant) || w.policy.covers(t.group)))
@@ -133,6 +139,7 @@ const char* scheme_compute_dtype(QuantScheme s) {
 }
 
 CostModel::CostModel(const ModelIR& ir, QuantScheme quant, const QuantPolicy& policy, KvDtype kv) {
+  if (quant == QuantScheme::Auto) check_as_shipped(ir);
   Workload w;
   w.quant = quant;
   w.policy = policy;

@@ -1,9 +1,9 @@
 // Weight memory: whole-model bytes under a scheme and policy, and as the checkpoint ships.
 #include "llmcost/memory.h"
 
-#include "llmcost/glob.h"
+#include <algorithm>
 
-#include <cctype>
+#include "llmcost/error.h"
 
 namespace llmcost {
 
@@ -37,18 +37,6 @@ void for_each_main_op(const ModelIR& ir, F f) {
   for (const auto& L : ir.layers)
     for (const auto& op : L.ops) f(op);
   for (const auto& op : ir.post) f(op);
-}
-
-// A module path is excluded when a pattern names it or one of its parents.
-bool module_excluded(const std::string& path, const std::vector<std::string>& patterns) {
-  for (const auto& pat : patterns) {
-    for (size_t end = 0; end != std::string::npos;) {
-      end = path.find('.', end + 1);
-      std::string prefix = end == std::string::npos ? path : path.substr(0, end);
-      if (module_glob_match(pat, prefix)) return true;
-    }
-  }
-  return false;
 }
 
 }  // namespace
@@ -107,37 +95,40 @@ int64_t mtp_weight_bytes(const ModelIR& ir, QuantScheme s, const QuantPolicy& p)
 }
 
 std::optional<int64_t> weight_bytes_as_shipped(const ModelIR& ir) {
-  if (!ir.shipped_quant) return std::nullopt;
-  const ShippedQuant& q = *ir.shipped_quant;
-  std::string method;
-  for (char c : q.method) method += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (!ir.shipped_quant || !ir.shipped_quant->understood) return std::nullopt;
+  return weight_bytes(ir, QuantScheme::Auto, QuantPolicy{});
+}
 
-  if (method == "fp8") {
-    // Block-wise fp8 (DeepSeek-V3 / R1, Kimi-K2): every linear weight of attention, dense MLP
-    // and experts in e4m3 with an fp32 scale per 128x128 block; embeddings, lm_head, norms and
-    // the router gate in bf16. Only 128x128 blocks are modelled.
-    if (q.weight_block_size != std::vector<int64_t>{128, 128}) return std::nullopt;
-    return weight_bytes(ir, QuantScheme::FP8Block128, QuantPolicy{});
-  }
-  if (method == "mxfp4") {
-    // transformers' Mxfp4Config: every linear weight is MXFP4 unless its module (or a parent)
-    // matches modules_to_not_convert; IR op names are the HF module paths.
-    int64_t total = 0;
-    for_each_main_op(ir, [&](const Op& op) {
-      const bool keep = module_excluded(op.name, q.modules_to_not_convert);
-      int64_t b = 0;
-      for (const auto& t : op.tensors) {
-        if (t.tied) continue;
-        if (keep || t.use != TensorUse::Matmul)
-          b = checked_add(b, checked_mul(t.numel, 2));
-        else
-          b = checked_add(b, matrix_bytes(t.numel / t.in_features, t.in_features, QuantScheme::MXFP4));
-      }
-      total = checked_add(total, checked_mul(b, op.copies()));
-    });
-    return total;
-  }
-  return std::nullopt;
+void check_as_shipped(const ModelIR& ir) {
+  if (ir.shipped_quant && !ir.shipped_quant->understood)
+    throw Error(ir.shipped_quant->source + ": as shipped (--quant auto): " + ir.shipped_quant->description +
+                    "; pass --quant SCHEME to ask what-if",
+                ErrorKind::Unsupported);
+}
+
+std::string weight_format_description(const ModelIR& ir, QuantScheme s, const QuantPolicy& p) {
+  if (s != QuantScheme::Auto) return std::string(quant_scheme_name(s)) + (is_plain_dtype(s) ? "" : " (policy " + quant_policy_name(p) + ")");
+  if (ir.shipped_quant && ir.shipped_quant->understood) return "as shipped: " + ir.shipped_quant->description;
+  const std::string dt = ir.torch_dtype.empty() ? "bf16, no dtype in the config" : ir.torch_dtype;
+  return "as shipped: " + std::string(stored_format_name(plain_stored_format(ir.torch_dtype))) + " (unquantized; config dtype " + dt + ")";
+}
+
+std::vector<std::pair<std::string, int64_t>> weight_bytes_by_format(const ModelIR& ir, QuantScheme s, const QuantPolicy& p) {
+  const int64_t ne = n_experts_impl(ir);
+  std::vector<std::pair<std::string, int64_t>> by;
+  for_each_main_op(ir, [&](const Op& op) {
+    TensorSite site = site_impl(op, ir, ne);
+    for (const auto& t : op.tensors) {
+      if (t.tied || t.numel == 0) continue;
+      const int64_t b = checked_mul(tensor_bytes(t, s, p, site), op.copies());
+      const std::string name = stored_format(t, s, p, site);
+      auto it = std::find_if(by.begin(), by.end(), [&](const auto& e) { return e.first == name; });
+      if (it == by.end()) by.emplace_back(name, b);
+      else it->second = checked_add(it->second, b);
+    }
+  });
+  std::sort(by.begin(), by.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  return by;
 }
 
 }  // namespace llmcost

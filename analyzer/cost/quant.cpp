@@ -6,6 +6,8 @@
 #include <sstream>
 #include <vector>
 
+#include "llmcost/error.h"
+
 namespace llmcost {
 
 namespace {
@@ -151,6 +153,7 @@ Gguf gguf_mix_type(const Tensor& t, QuantScheme s, const TensorSite& site) {
 
 bool quantized_by(const Tensor& t, QuantScheme s, const QuantPolicy& p) {
   if (is_plain_dtype(s)) return true;
+  if (s == QuantScheme::Auto) return !(t.stored == plain_stored_format("bf16"));
   if (t.use == TensorUse::Vector) return false;
   return p.covers(t.group);
 }
@@ -164,18 +167,19 @@ int64_t gguf_bytes(Gguf g, int64_t rows, int64_t row_len) {
 
 const std::array<QuantScheme, kNumQuantSchemes>& all_quant_schemes() { return kAll; }
 
-const char* quant_scheme_name(QuantScheme s) { return kNames[static_cast<int>(s)]; }
+const char* quant_scheme_name(QuantScheme s) { return s == QuantScheme::Auto ? "auto" : kNames[static_cast<int>(s)]; }
 
 std::optional<QuantScheme> parse_quant_scheme(const std::string& name) {
   std::string n = lower(name);
+  if (n == "auto") return QuantScheme::Auto;
   for (int i = 0; i < kNumQuantSchemes; ++i)
     if (n == kNames[i]) return static_cast<QuantScheme>(i);
   return std::nullopt;
 }
 
 std::string quant_scheme_names() {
-  std::string out;
-  for (int i = 0; i < kNumQuantSchemes; ++i) out += (i ? "|" : "") + std::string(kNames[i]);
+  std::string out = "auto";
+  for (int i = 0; i < kNumQuantSchemes; ++i) out += "|" + std::string(kNames[i]);
   return out;
 }
 
@@ -259,45 +263,174 @@ std::string quant_policy_name(const QuantPolicy& p) {
   return out;
 }
 
-int64_t matrix_bytes(int64_t rows, int64_t row_len, QuantScheme s) {
-  const int64_t n = checked_mul(rows, row_len);
+std::optional<StoredFormat> scheme_stored_format(QuantScheme s) {
+  StoredFormat f;
   switch (s) {
-    case QuantScheme::FP32: return checked_mul(n, 4);
-    case QuantScheme::BF16:
-    case QuantScheme::FP16: return checked_mul(n, 2);
-    case QuantScheme::FP8: return checked_add(n, 4);  // e4m3 + one fp32 scale per tensor
-    case QuantScheme::FP8Block128:                     // e4m3 + fp32 per 128 x 128 block
-      return checked_add(n, checked_mul(4, checked_mul(ceil_div(rows, 128), ceil_div(row_len, 128))));
-    case QuantScheme::INT8: return checked_add(n, checked_mul(2, rows));  // fp16 scale per output row
-    case QuantScheme::INT4_G128: {  // nibbles packed per row + fp16 scale per 128 inputs
-      int64_t groups = checked_mul(rows, ceil_div(row_len, 128));
-      return checked_add(checked_mul(rows, ceil_div(row_len, 2)), checked_mul(2, groups));
-    }
-    case QuantScheme::AWQ_G128: {  // + 4-bit zero per group, packed over the tensor
-      int64_t groups = checked_mul(rows, ceil_div(row_len, 128));
-      return checked_add(checked_add(checked_mul(rows, ceil_div(row_len, 2)), checked_mul(2, groups)),
-                         ceil_div(groups, 2));
-    }
-    case QuantScheme::NF4: {  // bitsandbytes: flattened, fp32 absmax per 64 elements
-      int64_t blocks = ceil_div(n, 64);
-      return checked_add(ceil_div(n, 2), checked_mul(4, blocks));
-    }
-    case QuantScheme::NF4_DQ: {  // absmax as 8 bits per 64-block, fp32 scale per 256 blocks
-      int64_t blocks = ceil_div(n, 64);
-      return checked_add(checked_add(ceil_div(n, 2), blocks), checked_mul(4, ceil_div(blocks, 256)));
-    }
+    case QuantScheme::FP32: f.elem = StoredElem::F32; f.bits = 32; f.compute = StoredCompute::FP32; return f;
+    case QuantScheme::BF16: return f;
+    case QuantScheme::FP16: f.elem = StoredElem::F16; return f;
+    case QuantScheme::FP8:  // e4m3 + one fp32 scale per tensor
+      f.elem = StoredElem::FP8E4M3; f.bits = 8; f.fixed_bytes = 4; f.compute = StoredCompute::FP8;
+      return f;
+    case QuantScheme::FP8Block128:  // e4m3 + fp32 per 128 x 128 block
+      f.elem = StoredElem::FP8E4M3; f.bits = 8; f.block_rows = f.block_cols = 128; f.scale = StoredScale::F32;
+      f.compute = StoredCompute::FP8;
+      return f;
+    case QuantScheme::INT8:  // fp16 scale per output row
+      f.elem = StoredElem::Int; f.bits = 8; f.block_rows = 1; f.scale = StoredScale::F16; f.compute = StoredCompute::INT8;
+      return f;
+    case QuantScheme::INT4_G128:  // nibbles packed per row + fp16 scale per 128 inputs
+    case QuantScheme::AWQ_G128:   // + 4-bit zero per group, packed over the tensor
+      f.elem = StoredElem::Int; f.bits = 4; f.block_rows = 1; f.block_cols = 128; f.scale = StoredScale::F16;
+      if (s == QuantScheme::AWQ_G128) { f.zero_bits = 4; f.zero_pack = StoredPack::Flat; f.zero_word_bits = 8; }
+      return f;
+    case QuantScheme::NF4:     // bitsandbytes: flattened, fp32 absmax per 64 elements
+    case QuantScheme::NF4_DQ:  // absmax as 8 bits per 64-block, fp32 scale per 256 blocks
+      f.elem = StoredElem::NF4; f.bits = 4; f.pack = StoredPack::Flat; f.block_cols = 64;
+      f.scale = s == QuantScheme::NF4 ? StoredScale::F32 : StoredScale::U8;
+      if (s == QuantScheme::NF4_DQ) f.nested_block = 256;
+      return f;
     case QuantScheme::MXFP4:  // 32-element blocks along the row: 16 B of e2m1 + 1 B e8m0 scale
-      return checked_mul(rows, checked_mul(ceil_div(row_len, 32), 17));
+      f.elem = StoredElem::E2M1; f.bits = 4; f.pad_to_block = true; f.block_rows = 1; f.block_cols = 32;
+      f.scale = StoredScale::E8M0;
+      return f;
     case QuantScheme::NVFP4:  // 16-element blocks: 8 B of e2m1 + 1 B e4m3 scale; fp32 per tensor
-      return checked_add(checked_mul(rows, checked_mul(ceil_div(row_len, 16), 9)), 4);
-    default: {
-      Gguf g = gguf_fit(gguf_base(s), row_len);
-      return gguf_bytes(g, rows, row_len);
-    }
+      f.elem = StoredElem::E2M1; f.bits = 4; f.pad_to_block = true; f.block_rows = 1; f.block_cols = 16;
+      f.scale = StoredScale::FP8E4M3; f.fixed_bytes = 4;
+      return f;
+    default: return std::nullopt;
   }
 }
 
+namespace {
+int64_t scale_bytes(StoredScale s) {
+  switch (s) {
+    case StoredScale::None: return 0;
+    case StoredScale::F32: return 4;
+    case StoredScale::F16:
+    case StoredScale::BF16: return 2;
+    case StoredScale::FP8E4M3:
+    case StoredScale::E8M0:
+    case StoredScale::U8: return 1;
+  }
+  return 0;
+}
+// Words of `word_bits` holding n elements of `bits` each, in bytes (elements never straddle words).
+int64_t packed_bytes(int64_t n, int64_t bits, int64_t word_bits) {
+  if (bits >= word_bits) return checked_mul(n, bits / 8);  // 16 / 32-bit elements are their own words
+  return checked_mul(ceil_div(n, word_bits / bits), word_bits / 8);
+}
+}  // namespace
+
+int64_t stored_bytes(const StoredFormat& f, int64_t rows, int64_t row_len) {
+  const int64_t n = checked_mul(rows, row_len);
+  const int64_t sb = scale_bytes(f.scale);
+  if (f.pack == StoredPack::Flat) {  // bitsandbytes: the flattened tensor in blocks of block_cols
+    int64_t b = packed_bytes(n, f.bits, f.word_bits);
+    if (sb > 0 && f.block_cols > 0) {
+      const int64_t blocks = ceil_div(n, f.block_cols);
+      b = checked_add(b, checked_mul(blocks, sb));
+      if (f.nested_block > 0) b = checked_add(b, checked_mul(ceil_div(blocks, f.nested_block), 4));
+    }
+    return checked_add(b, f.fixed_bytes);
+  }
+  const int64_t br = f.block_rows > 0 ? f.block_rows : rows;
+  const int64_t bc = f.block_cols > 0 ? f.block_cols : row_len;
+  const int64_t grid_rows = sb > 0 && rows > 0 ? ceil_div(rows, std::max<int64_t>(br, 1)) : 0;
+  const int64_t grid_cols = sb > 0 && row_len > 0 ? ceil_div(row_len, std::max<int64_t>(bc, 1)) : 0;
+  // Elements: packed along each row (padded to whole blocks for the MX / NV block formats), or
+  // across the rows (AWQ's qweight [in, out / 8]).
+  int64_t b = 0;
+  if (f.pack == StoredPack::Row) {
+    const int64_t len = f.pad_to_block && f.block_cols > 0 ? checked_mul(ceil_div(row_len, f.block_cols), f.block_cols) : row_len;
+    b = checked_mul(rows, packed_bytes(len, f.bits, f.word_bits));
+  } else {
+    b = checked_mul(row_len, packed_bytes(rows, f.bits, f.word_bits));
+  }
+  const int64_t n_scales = checked_mul(grid_rows, grid_cols);
+  b = checked_add(b, checked_mul(n_scales, sb));
+  if (f.zero_bits > 0 && n_scales > 0) {
+    if (f.zero_pack == StoredPack::Flat)
+      b = checked_add(b, packed_bytes(n_scales, f.zero_bits, f.zero_word_bits));
+    else  // packed across the grid's rows: [ceil(grid_rows / per_word), grid_cols] words
+      b = checked_add(b, checked_mul(grid_cols, packed_bytes(grid_rows, f.zero_bits, f.zero_word_bits)));
+  }
+  b = checked_add(b, checked_mul(row_len, f.index_bytes_per_col));
+  return checked_add(b, f.fixed_bytes);
+}
+
+StoredFormat plain_stored_format(const std::string& torch_dtype) {
+  StoredFormat f;
+  const std::string d = lower(torch_dtype);
+  if (d == "float32" || d == "fp32") {
+    f.elem = StoredElem::F32;
+    f.bits = 32;
+    f.compute = StoredCompute::FP32;
+  } else if (d == "float16" || d == "fp16" || d == "half") {
+    f.elem = StoredElem::F16;
+  }
+  return f;
+}
+
+const char* stored_compute_name(StoredCompute c) {
+  switch (c) {
+    case StoredCompute::BF16: return "bf16";
+    case StoredCompute::FP32: return "fp32";
+    case StoredCompute::FP8: return "fp8";
+    case StoredCompute::INT8: return "int8";
+    case StoredCompute::FP4: return "fp4";
+  }
+  return "bf16";
+}
+
+std::string stored_format_name(const StoredFormat& f) {
+  auto scale_name = [](StoredScale s) {
+    switch (s) {
+      case StoredScale::F32: return "fp32";
+      case StoredScale::F16: return "fp16";
+      case StoredScale::BF16: return "bf16";
+      case StoredScale::FP8E4M3: return "fp8";
+      case StoredScale::E8M0: return "e8m0";
+      case StoredScale::U8: return "u8";
+      case StoredScale::None: break;
+    }
+    return "";
+  };
+  std::string out;
+  switch (f.elem) {
+    case StoredElem::F32: return "fp32";
+    case StoredElem::BF16: return "bf16";
+    case StoredElem::F16: return "fp16";
+    case StoredElem::FP8E4M3: out = "fp8_e4m3"; break;
+    case StoredElem::Int: out = "int" + std::to_string(f.bits); break;
+    case StoredElem::E2M1: out = f.scale == StoredScale::FP8E4M3 ? "nvfp4" : f.scale == StoredScale::E8M0 || f.scale == StoredScale::U8 ? "mxfp4" : "fp4_e2m1"; break;
+    case StoredElem::NF4: out = "nf4"; break;
+    case StoredElem::FP4: out = "fp4"; break;
+  }
+  if (f.scale != StoredScale::None) {
+    out += std::string(" + ") + scale_name(f.scale) + " scale per ";
+    if (f.pack == StoredPack::Flat) out += std::to_string(f.block_cols);
+    else if (f.block_rows == 0 && f.block_cols == 0) out += "tensor";
+    else if (f.block_rows == 1 && f.block_cols == 0) out += "row";
+    else if (f.block_rows == 1) out += std::to_string(f.block_cols);
+    else out += std::to_string(f.block_rows) + "x" + std::to_string(f.block_cols);
+  }
+  if (f.nested_block > 0) out += " (fp32 per " + std::to_string(f.nested_block) + ")";
+  if (f.zero_bits > 0) out += " + " + std::to_string(f.zero_bits) + "-bit zeros";
+  if (f.index_bytes_per_col > 0) out += " + g_idx";
+  if (f.fixed_bytes > 0) out += " + " + std::to_string(f.fixed_bytes) + " B per tensor";
+  return out;
+}
+
+int64_t matrix_bytes(int64_t rows, int64_t row_len, QuantScheme s) {
+  if (s == QuantScheme::Auto) throw Error("matrix_bytes: `auto` has no single format (each tensor carries its own)", ErrorKind::Internal);
+  if (auto f = scheme_stored_format(s)) return stored_bytes(*f, rows, row_len);
+  Gguf g = gguf_fit(gguf_base(s), row_len);
+  return gguf_bytes(g, rows, row_len);
+}
+
 std::string stored_format(const Tensor& t, QuantScheme s, const QuantPolicy& p, const TensorSite& site) {
+  if (s == QuantScheme::Auto) return stored_format_name(t.stored);
   if (!quantized_by(t, s, p)) return "bf16";
   if (!is_gguf(s)) return quant_scheme_name(s);
   int64_t rows = 0, row_len = 0;
@@ -310,6 +443,7 @@ int64_t tensor_read_bytes(const Tensor& t, QuantScheme s, const QuantPolicy& p, 
   int64_t rows = 0, row_len = 0;
   rows_of(t, rows, row_len);
   if (t.numel == 0) return 0;
+  if (s == QuantScheme::Auto) return stored_bytes(t.stored, rows, row_len);
   if (!quantized_by(t, s, p)) return checked_mul(t.numel, 2);
   if (!is_gguf(s)) return matrix_bytes(rows, row_len, s);
   Gguf g = (s == QuantScheme::Q4_K_M || s == QuantScheme::Q5_K_M) ? gguf_mix_type(t, s, site) : gguf_base(s);

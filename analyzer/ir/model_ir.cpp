@@ -150,3 +150,15 @@ const char* tensor_role_name(TensorRole r) {
 }
 
 }  // namespace llmcost
+
+namespace llmcost {
+
+bool operator==(const StoredFormat& a, const StoredFormat& b) {
+  return a.elem == b.elem && a.bits == b.bits && a.pack == b.pack && a.word_bits == b.word_bits &&
+         a.pad_to_block == b.pad_to_block && a.block_rows == b.block_rows && a.block_cols == b.block_cols &&
+         a.scale == b.scale && a.zero_bits == b.zero_bits && a.zero_pack == b.zero_pack &&
+         a.zero_word_bits == b.zero_word_bits && a.nested_block == b.nested_block &&
+         a.index_bytes_per_col == b.index_bytes_per_col && a.fixed_bytes == b.fixed_bytes && a.compute == b.compute;
+}
+
+}  // namespace llmcost

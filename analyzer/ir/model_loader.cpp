@@ -1,5 +1,6 @@
 // Model lookup (paths, bundled stems, HF ids, aliases) and loading into a ModelIR.
 #include "llmcost/model_loader.h"
+#include "llmcost/shipped_quant.h"
 
 #include <algorithm>
 #include <cctype>
@@ -232,6 +233,13 @@ ModelIR load_model(const std::string& spec, const std::string& config_dir) {
   std::string path = resolve_model_path(spec, config_dir);
   Value v = parse_config_file(path);
   ModelIR ir = build_model_ir(v, path);
+  // A ModelOpt hf_quant_config.json beside the config describes the stored formats (it wins over
+  // the config's own quantization_config, which ModelOpt exports only partly).
+  if (std::string hq = hf_quant_config_beside(path); !hq.empty()) {
+    Value qv = parse_config_file(hq);
+    ConfigReader qr(qv, hq);
+    resolve_shipped_quant(ir, &qr, v.find("text_config") != nullptr);
+  }
   fs::path fp(path);
   std::string stem = fp.stem().string();
   if (stem == "config") stem = fp.parent_path().filename().string();

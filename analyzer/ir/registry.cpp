@@ -4,6 +4,7 @@
 
 #include "family.h"
 #include "llmcost/families.h"
+#include "llmcost/shipped_quant.h"
 
 namespace llmcost {
 
@@ -107,14 +108,11 @@ ModelIR build_model_ir(const Value& config, const std::string& file) {
     throw ConfigError(file, r.pointer(), std::string("describes a model too large to count: ") + e.what());
   }
 
-  if (auto q = root.child("quantization_config")) {
-    ShippedQuant sq;
-    sq.method = q->str_or("quant_method", "");
-    sq.weight_block_size = q->int_list("weight_block_size", 1);
-    sq.modules_to_not_convert = q->str_list("modules_to_not_convert");
-    ir.shipped_quant = sq;
-  }
   if (ir.torch_dtype.empty()) ir.torch_dtype = root.str_or("torch_dtype", root.str_or("dtype", ""));
+  // The checkpoint's stored formats: quantization_config at the top, or in text_config (Kimi-K2.5).
+  std::optional<ConfigReader> q = root.child("quantization_config");
+  if (!q && unwrapped) q = r.child("quantization_config");
+  resolve_shipped_quant(ir, q ? &*q : nullptr, unwrapped);
   return ir;
 }
 

@@ -112,7 +112,7 @@ Scenario parse_scenario(const Value& doc, const std::string& file) {
     quants = {qv->as_string()};
   else
     quants = r.str_list("quant");
-  if (quants.empty()) quants = {"bf16"};
+  if (quants.empty()) quants = {"auto"};  // as the checkpoint ships
   for (size_t i = 0; i < quants.size(); ++i) {
     auto q = parse_quant_scheme(quants[i]);
     if (!q)
@@ -266,7 +266,7 @@ PlanRow plan_one(const CompiledModel& m, const HardwareSpec& hw, const Scenario&
   PlanRow row;
   row.model = m.name;
   row.hardware = hw.name;
-  row.quant = quant_scheme_name(m.quant);
+  row.quant = m.quant_label.empty() ? quant_scheme_name(m.quant) : m.quant_label;
   row.usd_per_device_hour = usd_per_device_hour;
   row.capacity_bytes = hw.memory_bytes.value * s.memory_fraction;
   const int64_t ctx_max = plan_full_context(s);

@@ -67,6 +67,11 @@ CompiledModel compile_model(const ModelIR& ir, QuantScheme quant, const QuantPol
   m.source_file = ir.source_file;
   m.quant = quant;
   m.policy = policy;
+  m.weight_format = weight_format_description(ir, quant, policy);
+  m.quant_label = quant != QuantScheme::Auto ? std::string(quant_scheme_name(quant))
+                  : ir.shipped_quant && ir.shipped_quant->understood
+                      ? "as shipped (" + ir.shipped_quant->method + ")"
+                      : "as shipped (" + stored_format_name(plain_stored_format(ir.torch_dtype)) + ")";
   m.kv = kv;
   m.routing = routing;
   m.n_layers = ir.n_layers;
@@ -301,6 +306,7 @@ Prediction identity(const CompiledModel& m, const HardwareSpec& hw, const Predic
   p.rates = effective_rates(hw);
   p.quant = quant_scheme_name(m.quant);
   p.policy = quant_policy_name(m.policy);
+  p.weight_format = m.weight_format;
   p.kv_dtype = kv_dtype_name(m.kv);
   p.request = req;
   p.layout.cfg = req.parallel;

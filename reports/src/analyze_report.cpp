@@ -62,7 +62,14 @@ void add_cost_json(nlohmann::ordered_json& j, const Analysis& a) {
   for (const auto& [scheme, bytes] : a.weight_bytes) wb[quant_scheme_name(scheme)] = bytes;
   j["weight_bytes"] = wb;
   j["weight_bytes_policy"] = quant_policy_name(a.options.policy);
-  if (a.weight_bytes_as_shipped) j["weight_bytes_as_shipped"] = *a.weight_bytes_as_shipped;
+  if (a.weight_bytes_as_shipped) {
+    j["weight_bytes_as_shipped"] = *a.weight_bytes_as_shipped;
+    j["weight_format_as_shipped"] = a.shipped_format;
+    j["weight_format_as_shipped_source"] = a.ir.shipped_quant->source;
+    nlohmann::ordered_json by;
+    for (const auto& [name, bytes] : a.shipped_bytes_by_format) by[name] = bytes;
+    j["weight_bytes_as_shipped_by_format"] = by;
+  }
 
   const KvCache& bf16 = a.kv(KvDtype::BF16);
   nlohmann::ordered_json kv;
@@ -127,6 +134,15 @@ std::string cost_table(const Analysis& a) {
                format_gib(b)});
   }
   out += w.render();
+  if (a.weight_bytes_as_shipped) {
+    out += fmt::format("\nWeight memory {} (read from {}), by stored format (elements + scales + zeros as stored)\n",
+                       a.shipped_format, a.ir.shipped_quant->source);
+    TextTable f({"stored format", "bytes", "GB", "GiB", "share"}, {true, false, false, false, false});
+    for (const auto& [name, bytes] : a.shipped_bytes_by_format)
+      f.add_row({name, bytes_cells(bytes), format_gb(static_cast<double>(bytes)), format_gib(static_cast<double>(bytes)),
+                 fmt::format("{:.1f}%", 100.0 * static_cast<double>(bytes) / static_cast<double>(*a.weight_bytes_as_shipped))});
+    out += f.render();
+  }
 
   const KvCache& bf16 = a.kv(KvDtype::BF16);
   out += fmt::format("\nKV cache at context {} tokens per sequence ({} of {} attention layers capped by a window or chunk)\n",

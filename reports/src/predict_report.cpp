@@ -212,6 +212,7 @@ std::string predict_json(const Prediction& p, const std::vector<DeviceCountFit>&
                        {"mem_util", r.memory_fraction},
                        {"quant", p.quant},
                        {"quant_policy", p.policy},
+                       {"weight_format", p.weight_format},
                        {"kv_dtype", p.kv_dtype},
                        {"routing", p.moe.present ? p.moe.routing : std::string("uniform")}};
   // Not runnable: no timing. Memory stays when the layout was formed: it says by how much.
@@ -286,8 +287,8 @@ std::string predict_table(const Prediction& p, const std::vector<DeviceCountFit>
   std::string out;
   out += fmt::format("{} on {} ({}; {}; {})\n", p.model, p.hardware.name, p.hardware.description, p.hardware.source_file,
                      p.rates.bw_calibrated ? "calibrated bandwidth" : "datasheet peaks");
-  out += fmt::format("workload: batch {}, context {} tokens, prompt {} tokens; weights {} (policy {}), KV {}{}; {}{}\n", r.batch,
-                     r.context, prompt, p.quant, p.policy, p.kv_dtype, p.moe.present ? ", routing " + p.moe.routing : std::string(),
+  out += fmt::format("workload: batch {}, context {} tokens, prompt {} tokens; weights {}, KV {}{}; {}{}\n", r.batch,
+                     r.context, prompt, p.weight_format.empty() ? p.quant + " (policy " + p.policy + ")" : p.weight_format, p.kv_dtype, p.moe.present ? ", routing " + p.moe.routing : std::string(),
                      layout_str(L.cfg),
                      p.has_figures ? fmt::format(" = {} device{}", L.devices, L.devices == 1 ? "" : "s") : std::string());
   if (!p.runnable) out += "\nNOT RUNNABLE: " + p.reason + "\n";
@@ -610,9 +611,9 @@ std::vector<std::string> compare_cells(const CompareRow& row, bool raw) {
 std::string compare_header(const CompareResult& r) {
   if (r.rows.empty()) return r.model + "\n";
   const Prediction& p = r.rows.front().prediction;
-  return fmt::format("{}: batch {}, context {}, prompt {} tokens; weights {} (policy {}), KV {}{}; mem-util {:g}\n", r.model,
+  return fmt::format("{}: batch {}, context {}, prompt {} tokens; weights {}, KV {}{}; mem-util {:g}\n", r.model,
                      p.request.batch, p.request.context, p.request.prompt_tokens > 0 ? p.request.prompt_tokens : p.request.context,
-                     p.quant, p.policy, p.kv_dtype,
+                     p.weight_format.empty() ? p.quant + " (policy " + p.policy + ")" : p.weight_format, p.kv_dtype,
                      p.moe.present ? ", routing " + p.moe.routing : std::string(), p.request.memory_fraction);
 }
 

@@ -52,6 +52,10 @@ struct Analysis {
   // Weight bytes of the main model under every scheme (all_quant_schemes() order) and options.policy.
   std::vector<std::pair<QuantScheme, int64_t>> weight_bytes;
   std::optional<int64_t> weight_bytes_as_shipped;  // from quantization_config, when known
+  // With weight_bytes_as_shipped: those bytes by stored format ("fp8_e4m3 + fp32 scale per 128x128",
+  // "bf16", ...), largest first, and what the checkpoint says it ships (weight_format_description).
+  std::vector<std::pair<std::string, int64_t>> shipped_bytes_by_format;
+  std::string shipped_format;
   std::array<KvCache, kNumKvDtypes> kv_by_dtype;   // at options.context, all_kv_dtypes() order
   const KvCache& kv(KvDtype d) const { return kv_by_dtype[static_cast<int>(d)]; }
   DecodeFlops decode_flops;    // per token at options.context

@@ -4,6 +4,9 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "llmcost/model_ir.h"
 #include "llmcost/quant.h"
@@ -32,12 +35,18 @@ std::array<int64_t, kNumParamGroups> weight_bytes_by_group(const ModelIR& ir, Qu
 // MTP layers alone (DeepSeek-V3), same scheme and policy.
 int64_t mtp_weight_bytes(const ModelIR& ir, QuantScheme s, const QuantPolicy& p);
 
-// Bytes of the main model as the checkpoint ships it, from ir.shipped_quant:
-//  - "fp8" with weight_block_size {128,128}: every Matmul outside embedding / lm_head / router
-//    in e4m3 + fp32 block scales; the rest bf16 (DeepSeek-V3 / R1 / Kimi-K2).
-//  - "mxfp4" with modules_to_not_convert: every Matmul whose HF module path matches none of
-//    the patterns ("model.layers.*.self_attn", "lm_head", ...) in MXFP4; the rest bf16 (gpt-oss).
-// nullopt when the config has no quantization_config or a method this does not know.
+// Bytes of the main model as the checkpoint ships it: every tensor in its Tensor::stored format
+// (analyzer/ir/shipped_quant.cpp reads quantization_config / hf_quant_config.json into them).
+// nullopt when the checkpoint ships no quantization (or one llmcost does not read).
 std::optional<int64_t> weight_bytes_as_shipped(const ModelIR& ir);
+// Throws Error (Unsupported) when the config names a quantization method llmcost does not read:
+// an as-shipped figure would be the config dtype's, not the checkpoint's.
+void check_as_shipped(const ModelIR& ir);
+// What the weights are stored as under `s`: "as shipped: fp8 block-128 (modules_to_not_convert: ...)",
+// "as shipped: bf16 (unquantized; config dtype bfloat16)", or the what-if "nvfp4 (policy default)".
+std::string weight_format_description(const ModelIR& ir, QuantScheme s, const QuantPolicy& p);
+// Main-model bytes by stored format name (stored_format: "bf16", "fp8_e4m3 + fp32 scale per 128x128",
+// "q6_k", ...), largest first; sums to weight_bytes.
+std::vector<std::pair<std::string, int64_t>> weight_bytes_by_format(const ModelIR& ir, QuantScheme s, const QuantPolicy& p);
 
 }  // namespace llmcost

@@ -66,6 +66,37 @@ enum class TensorRole {
 };
 const char* tensor_role_name(TensorRole r);  // "attn_q", "ffn_down", ...
 
+// How one tensor is stored in a checkpoint: its element type, how elements are packed, and the
+// scales / zero points / per-tensor scalars stored beside it. `stored_bytes` (analyzer/cost/quant.cpp)
+// is the one formula turning a format and a [rows, row_len] shape into bytes; the what-if schemes
+// (quant.h) and the formats a checkpoint ships (analyzer/ir/shipped_quant.cpp) are both written as
+// StoredFormats. rows = out features, row_len = in features for nn.Linear.
+enum class StoredElem : uint8_t { F32, BF16, F16, FP8E4M3, Int, E2M1, NF4, FP4 };
+enum class StoredScale : uint8_t { None, F32, F16, BF16, FP8E4M3, E8M0, U8 };
+// The axis elements are packed along: along a row (the input features), across rows (AWQ packs the
+// output features), or over the flattened tensor (bitsandbytes).
+enum class StoredPack : uint8_t { Row, Col, Flat };
+enum class StoredCompute : uint8_t { BF16, FP32, FP8, INT8, FP4 };  // arithmetic the matmul runs in
+
+struct StoredFormat {
+  StoredElem elem = StoredElem::BF16;
+  uint8_t bits = 16;                        // bits per element
+  StoredPack pack = StoredPack::Row;
+  uint8_t word_bits = 8;                    // packing word: 8 (uint8) or 32 (int32)
+  bool pad_to_block = false;                // a row's elements fill whole scale blocks (MXFP4 / NVFP4 blocks)
+  int32_t block_rows = 0, block_cols = 0;   // one scale per block_rows x block_cols (0: the whole axis);
+                                            //   Flat: one scale per block_cols elements
+  StoredScale scale = StoredScale::None;
+  uint8_t zero_bits = 0;                    // zero point per scale (0: none)
+  StoredPack zero_pack = StoredPack::Col;   // Col: packed across the rows of the scale grid; Flat: over all
+  uint8_t zero_word_bits = 32;
+  int32_t nested_block = 0;                 // Flat: scales quantized again, one fp32 per nested_block scales
+  uint8_t index_bytes_per_col = 0;          // per input feature (GPTQ g_idx: int32)
+  int32_t fixed_bytes = 0;                  // per tensor: global / input scales, quant maps, stored shape
+  StoredCompute compute = StoredCompute::BF16;
+};
+bool operator==(const StoredFormat& a, const StoredFormat& b);
+
 struct Tensor {
   TensorRole role = TensorRole::Norm;
   bool bias = false;           // the role's bias vector rather than its weight
@@ -83,6 +114,9 @@ struct Tensor {
   // For Matmul tensors: the reduction (input) dimension and the output dimension.
   int64_t in_features = 0;
   int64_t out_features = 0;
+  // As the checkpoint stores it (set by the loader from quantization_config / hf_quant_config.json
+  // and the config's dtype; bf16 until then).
+  StoredFormat stored;
 };
 
 enum class OpKind {
@@ -208,11 +242,18 @@ struct Layer {
   std::vector<Op> ops;  // in execution order
 };
 
-// Optional quantization the checkpoint ships with (config.json quantization_config).
+// The quantization a checkpoint ships with (config.json quantization_config, or a ModelOpt
+// hf_quant_config.json beside it), as read by analyzer/ir/shipped_quant.cpp. Each tensor's own
+// format is in Tensor::stored; this says where it came from, for reports.
 struct ShippedQuant {
-  std::string method;                    // "fp8", "mxfp4", ...
+  std::string method;       // "fp8", "mxfp4", "compressed-tensors", "gptq", "awq", "bitsandbytes", "modelopt"
+  std::string source;       // the file read: ".../config.json" or ".../hf_quant_config.json"
+  std::string description;  // "fp8 block 128x128 (modules_to_not_convert: lm_head, ...)"
   std::vector<int64_t> weight_block_size;  // fp8 block: {128, 128}
-  std::vector<std::string> modules_to_not_convert;
+  std::vector<std::string> modules_to_not_convert;  // or ignore / exclude_modules, as written
+  // False for a quant_method llmcost does not read: tensors are left in the config's dtype and
+  // as-shipped figures refuse, naming the method.
+  bool understood = true;
 };
 
 struct ModelIR {

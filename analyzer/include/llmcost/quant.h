@@ -26,17 +26,21 @@ enum class QuantScheme {
   NVFP4,        // e2m1 + fp8 scale per 16 inputs + fp32 per tensor
   Q8_0, Q6_K, Q5_K, Q4_K, Q4_0, Q3_K, Q2_K,  // GGUF block formats
   Q4_K_M, Q5_K_M,                             // llama.cpp per-tensor mixes
+  // As the checkpoint ships: each tensor in its own Tensor::stored format (quantization_config /
+  // hf_quant_config.json, else the config's dtype). Not a what-if scheme: not in all_quant_schemes();
+  // the policy is ignored.
+  Auto,
 };
-constexpr int kNumQuantSchemes = 21;
+constexpr int kNumQuantSchemes = 21;  // the what-if schemes (Auto excluded)
 
-// Every scheme in declaration (= report) order.
+// Every what-if scheme in declaration (= report) order (Auto excluded).
 const std::array<QuantScheme, kNumQuantSchemes>& all_quant_schemes();
 
 // "bf16", "fp8_block128", "q4_k_m", ... (the names parse_quant_scheme takes).
 const char* quant_scheme_name(QuantScheme s);
 // Name -> scheme (case-insensitive); nullopt for an unknown name.
 std::optional<QuantScheme> parse_quant_scheme(const std::string& name);
-// "fp32|bf16|...": every name, for usage errors.
+// "auto|fp32|bf16|...": every name, for usage errors.
 std::string quant_scheme_names();
 
 // True for fp32 / bf16 / fp16: a plain dtype, applied to every tensor (policy ignored).
@@ -93,7 +97,22 @@ int64_t tensor_bytes(const Tensor& t, QuantScheme s, const QuantPolicy& p, const
 // Bytes `t` occupies as stored, ignoring `tied` (what a tied lm_head reads per step).
 int64_t tensor_read_bytes(const Tensor& t, QuantScheme s, const QuantPolicy& p, const TensorSite& site = {});
 
-// Bytes of a [rows, row_len] matrix stored in a single non-mix format `s` (no policy).
+// Bytes of a [rows, row_len] matrix stored in a single non-mix format `s` (no policy; not Auto).
 int64_t matrix_bytes(int64_t rows, int64_t row_len, QuantScheme s);
+
+// THE stored-bytes formula of a StoredFormat (model_ir.h) for a [rows, row_len] tensor (rows = out
+// features, row_len = in features; a 1-D tensor is one row): packed elements + block scales + zero
+// points + nested scales + per-input indices + per-tensor scalars, each rounded as stored.
+int64_t stored_bytes(const StoredFormat& f, int64_t rows, int64_t row_len);
+// The StoredFormat a non-GGUF what-if scheme writes; nullopt for the GGUF schemes and Auto.
+std::optional<StoredFormat> scheme_stored_format(QuantScheme s);
+// A plain (unquantized) format of the dtype a config names: "float32" / "float16" / "bfloat16"
+// (anything else, or empty: bf16).
+StoredFormat plain_stored_format(const std::string& torch_dtype);
+// Short name of a format for reports: "bf16", "fp8_e4m3 + fp32 scale per 128x128",
+// "nvfp4 (e2m1 + fp8 scale per 16 + fp32 global)", "int4 + bf16 scale per 32 in", ...
+std::string stored_format_name(const StoredFormat& f);
+// The compute dtype name of a format ("bf16", "fp32", "fp8", "int8", "fp4").
+const char* stored_compute_name(StoredCompute c);
 
 }  // namespace llmcost

@@ -42,6 +42,10 @@ struct CompiledModel {
   std::string source_file;
   QuantScheme quant = QuantScheme::BF16;
   QuantPolicy policy;
+  // What the weights are stored as (weight_format_description): "as shipped: fp8 block-128 (...)"
+  // or the what-if "nvfp4 (policy default)"; quant_label is its short form for table cells:
+  // "as shipped (fp8)" or the scheme's name.
+  std::string weight_format, quant_label;
   KvDtype kv = KvDtype::BF16;
   RoutingModel routing;
   int64_t n_layers = 0, d_model = 0, vocab_size = 0;
@@ -181,7 +185,8 @@ struct Prediction {
   std::string model_source;
   HardwareSpec hardware;
   EffectiveRates rates;
-  std::string quant, policy, kv_dtype;
+  std::string quant, policy, kv_dtype;  // quant: the scheme's name ("auto" = as shipped)
+  std::string weight_format;  // CompiledModel::weight_format
   PredictRequest request;
   ParallelLayout layout;
   PhaseResult decode;
