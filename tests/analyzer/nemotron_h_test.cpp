@@ -76,6 +76,11 @@ TEST(NemotronH, TinyMambaAttentionMlpCountsAsDerivedByHand) {
     ModelIR l = build_model_ir(tiny(std::string(R"("layers_block_type": )") + list), "tiny.json");
     EXPECT_EQ(count_params(l).total, kTinyDenseTotal) << list;
   }
+  // A num_hidden_layers that disagrees with the list: the list wins (as in NemotronHConfig), said in a note.
+  ModelIR n = build_model_ir(tiny(R"("hybrid_override_pattern": "M-*-", "num_hidden_layers": 5)"), "tiny.json");
+  EXPECT_EQ(n.n_layers, 4);
+  ASSERT_EQ(n.notes.size(), 1u);
+  EXPECT_NE(n.notes[0].find("num_hidden_layers (5)"), std::string::npos) << n.notes[0];
 }
 
 // State of the one Mamba layer, one sequence: conv 48 channels x (4 - 1) x 2 bytes (bf16) = 288;
