@@ -92,9 +92,12 @@ Op standard_attention(const std::string& name, int layer, int64_t d, const Atten
 }
 
 
-// A gated (gate, up, down) or fused (gate_up, down) MLP of width d_ff.
+// A gated (gate, up, down) or fused (gate_up, down) MLP of width d_ff; an ungated one (the op's
+// MlpSpec::gated false: up, down) has no gate.
 static void add_mlp_tensors(Op& op, int64_t d, int64_t d_ff, bool fused_gate_up, bool bias, PG group, const MlpNames& n) {
-  if (fused_gate_up) {
+  if (!op.mlp.gated) {
+    add_linear(op, R::FfnUp, n.up, d, d_ff, bias, group);
+  } else if (fused_gate_up) {
     add_linear(op, R::FfnGateUp, n.gate, d, checked_mul(2, d_ff), bias, group);
   } else {
     add_linear(op, R::FfnGate, n.gate, d, d_ff, bias, group);
@@ -154,10 +157,10 @@ Activation parse_activation(const ConfigReader& r, const std::string& key, const
       {"silu", Activation::SiLU},          {"swish", Activation::SiLU},
       {"gelu", Activation::GeLU},          {"gelu_new", Activation::GeLUTanh},
       {"gelu_pytorch_tanh", Activation::GeLUTanh}, {"gelu_fast", Activation::GeLUTanh},
-      {"relu", Activation::ReLU},
+      {"relu", Activation::ReLU},          {"relu2", Activation::ReLU2},
   };
   auto it = kActs.find(a);
-  if (it == kActs.end()) r.fail(key, "must be one of silu, gelu, gelu_new, gelu_pytorch_tanh, relu; got " + quote_for_message(a));
+  if (it == kActs.end()) r.fail(key, "must be one of silu, gelu, gelu_new, gelu_pytorch_tanh, relu, relu2; got " + quote_for_message(a));
   return it->second;
 }
 

@@ -52,6 +52,7 @@ const char* activation_name(Activation a) {
     case Activation::GeLUTanh: return "gelu_tanh";
     case Activation::ReLU: return "relu";
     case Activation::SwiGLUClamped: return "swiglu_clamped";
+    case Activation::ReLU2: return "relu2";
   }
   return "?";
 }
@@ -141,6 +142,8 @@ const char* tensor_role_name(TensorRole r) {
     case TensorRole::RecD: return "rec_d";
     case TensorRole::RecNorm: return "rec_norm";
     case TensorRole::RecOutProj: return "rec_out_proj";
+    case TensorRole::MoeLatentIn: return "moe_latent_in";
+    case TensorRole::MoeLatentOut: return "moe_latent_out";
     case TensorRole::IndexerQB: return "indexer_q_b";
     case TensorRole::IndexerK: return "indexer_k";
     case TensorRole::IndexerKNorm: return "indexer_k_norm";

@@ -200,6 +200,8 @@ void Executor::validate(const ModelIR& ir) {
       }
       case OpKind::Router:
         check_moe_spec(op);
+        if (find_role(op, TR::MoeLatentIn) || find_role(op, TR::MoeLatentOut))
+          throw unsupported(op, "a latent MoE (routed experts in a projected latent space; the analyzer counts it)");
         if (op.moe.softmax_after_topk && op.moe.scoring == ScoringFunc::Sigmoid && op.moe.n_group > 1)
           throw unsupported(op, "group-limited routing with top-k before scoring");
         break;

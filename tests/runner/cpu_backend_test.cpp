@@ -50,6 +50,11 @@ const char* kDeepseekV3 = R"({"model_type":"deepseek_v3","hidden_size":64,"num_h
   "n_group":4,"topk_group":2,"n_shared_experts":1,"first_k_dense_replace":1,"routed_scaling_factor":2.5,
   "norm_topk_prob":true,"vocab_size":101})";
 
+// Nemotron-3 style: an attention block and a latent MoE block (sigmoid routing, squared-ReLU experts).
+const char* kNemotronLatent = R"({"model_type":"nemotron_h","hidden_size":64,"hybrid_override_pattern":"*E",
+  "num_attention_heads":4,"num_key_value_heads":2,"head_dim":16,"vocab_size":101,"n_routed_experts":4,
+  "num_experts_per_tok":2,"moe_intermediate_size":24,"moe_shared_expert_intermediate_size":32,"moe_latent_size":16})";
+
 // ---------------------------------------------------------------- the reference (double)
 
 using Vec = std::vector<double>;
@@ -695,6 +700,7 @@ TEST(CpuBackend, RefusesShapesItsKernelsCannotTake) {
       {kDeepseekV3, [&](ModelIR& ir) { op_of(ir, OK::Attention).attn.index_topk = 4; }, "self_attn", "sparse attention with a lightning indexer"},
       {kLlama, [&](ModelIR& ir) { op_of(ir, OK::Attention).attn.output_gate = true; }, "self_attn", "gated attention output"},
       {kLlama, [&](ModelIR& ir) { op_of(ir, OK::Attention).kind = OK::Recurrent; }, "self_attn", "a recurrent mixer (gated_deltanet"},
+      {kNemotronLatent, [&](ModelIR&) {}, "mixer.gate", "a latent MoE"},
   };
   for (const Case& c : cases) {
     ModelIR ir = tiny(c.config);

@@ -63,6 +63,11 @@ enum class TensorRole {
   RecD,               // Mamba-2 skip D per head
   RecNorm,            // gated RMSNorm on the mixer output
   RecOutProj,         // output projection back to d_model
+  // Latent MoE (Nemotron-3 Super / Ultra): the routed experts run in a moe_latent_size space;
+  // every token is projected down before them and back up after them (fc1/fc2_latent_proj).
+  // Stored once, used by every token: tensors of the Router op, not per-expert copies.
+  MoeLatentIn,        // [latent, d_model]
+  MoeLatentOut,       // [d_model, latent]
 };
 const char* tensor_role_name(TensorRole r);  // "attn_q", "ffn_down", ...
 
@@ -136,7 +141,8 @@ enum class OpKind {
 const char* op_kind_name(OpKind k);
 
 enum class NormType { RMSNorm, LayerNorm, L2Norm };
-enum class Activation { SiLU, GeLU, GeLUTanh, ReLU, SwiGLUClamped };  // SwiGLUClamped: gpt-oss
+// SwiGLUClamped: gpt-oss. ReLU2: squared ReLU, relu(x)^2 (Nemotron-H's "relu2").
+enum class Activation { SiLU, GeLU, GeLUTanh, ReLU, SwiGLUClamped, ReLU2 };
 const char* activation_name(Activation a);
 
 enum class AttentionType { Standard, MLA };

@@ -140,6 +140,7 @@ inline float activate(Activation a, float x) {
     case Activation::GeLUTanh:
       return 0.5f * x * (1.0f + std::tanh(0.7978845608028654f * (x + 0.044715f * x * x * x)));
     case Activation::ReLU: return x > 0 ? x : 0.0f;
+    case Activation::ReLU2: return x > 0 ? x * x : 0.0f;
     default: return x;
   }
 }
