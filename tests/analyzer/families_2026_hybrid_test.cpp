@@ -218,6 +218,36 @@ TEST(KimiLinear, KimiK3RealConfig) {
   EXPECT_EQ(kv.bytes_at_context, int64_t{27648} * 32768 + 449372160);
 }
 
+// Kimi-Linear-48B-A3B-Instruct (its config.json, inline): d 2304, 27 layers (20 KDA of 32 heads x 128
+// with the low-rank output gate, 7 MLA without q LoRA and without output gate), layer 0 dense
+// (9216), 26 MoE layers of 256 experts (1024 wide, top 8, 1 shared), vocab 163840. By hand:
+//   KDA 3 x 4096x2304 + 3 x 4096x4 + 128x2304 + 4096x128 + 32 + 4096 + 32x2304 + 128x2304
+//       + 4096x128 + 128 + 2304x4096 = 39,514,272;
+//   MLA q_proj 32x192 x 2304 + kv_a (512+64) x 2304 + 512 + kv_b 32x256 x 512 + o 2304x4096
+//       = 29,114,880;
+//   MoE 256 x 2304 + 256 + 256 x 3 x 2304x1024 + shared 3 x 2304x1024 = 1,819,607,296;
+//   20 x KDA + 7 x MLA + 27 x 4608 + dense 3 x 2304x9216 + 26 x MoE + 2 x 163840x2304 + 2304
+//   = 49,122,681,728; active (8 of 256) 3,484,459,904. The model card's "48B total, 3B activated"
+//   is rounded (no exact published count found); the checkpoint has no MTP layer.
+TEST(KimiLinear, KimiLinear48BConfig) {
+  Value v = parse_json(R"({"architectures": ["KimiLinearForCausalLM"], "model_type": "kimi_linear",
+    "hidden_size": 2304, "intermediate_size": 9216, "num_attention_heads": 32, "num_key_value_heads": 32,
+    "num_hidden_layers": 27, "rms_norm_eps": 1e-05, "rope_theta": 10000.0, "vocab_size": 163840,
+    "hidden_act": "silu", "kv_lora_rank": 512, "q_lora_rank": null, "qk_nope_head_dim": 128,
+    "qk_rope_head_dim": 64, "v_head_dim": 128, "mla_use_nope": true,
+    "linear_attn_config": {"head_dim": 128, "num_heads": 32, "short_conv_kernel_size": 4,
+      "kda_layers": [1, 2, 3, 5, 6, 7, 9, 10, 11, 13, 14, 15, 17, 18, 19, 21, 22, 23, 25, 26],
+      "full_attn_layers": [4, 8, 12, 16, 20, 24, 27]},
+    "num_experts": 256, "num_experts_per_token": 8, "num_shared_experts": 1, "moe_intermediate_size": 1024,
+    "moe_router_activation_func": "sigmoid", "moe_renormalize": true, "routed_scaling_factor": 2.446,
+    "use_grouped_topk": true, "num_expert_group": 1, "topk_group": 1, "first_k_dense_replace": 1,
+    "moe_layer_freq": 1, "num_nextn_predict_layers": 0, "torch_dtype": "bfloat16"})",
+                       "kimi_linear_48b.json");
+  ParamCounts p = count_params(build_model_ir(v, "kimi_linear_48b.json"));
+  EXPECT_EQ(p.total, 49122681728);
+  EXPECT_EQ(p.active, 3484459904);
+}
+
 // ---------------------------------------------------------------------------------- mimo_v2_flash
 
 // d 32, 3 layers: layer 0 full attention + dense MLP, layers 1-2 sliding (window 4) + MoE; vocab 40.
@@ -294,10 +324,11 @@ TEST(MimoV2Flash, RefusesWhatItCannotCountInOneLine) {
 //   192 / 128, sinks): 94,371,904 each; layer 0 dense MLP 3 x 4096 x 16384 = 201,326,592; 47 MoE
 //   layers of 256 experts x 3 x 4096 x 2048 + gate 1,048,576 + bias 256 = 6,443,499,776; norms
 //   48 x 8192; embed + lm_head 1,249,902,592; final norm 4096.
-//   total 308,778,780,864; active (8 of 256) 15,445,936,320: the model card's "309B total, 15B
-//   active". MTP: 3 x (enorm, hnorm, input_layernorm, pre_mlp_layernorm, final_layernorm 20,480 +
-//   eh_proj 33,554,432 + sliding attention 94,371,904 + dense MLP 201,326,592) = 3 x 329,273,408
-//   = 987,820,224, beside the total.
+//   total 308,778,780,864; active (8 of 256) 15,445,936,320: the "309B total, 15B active" of the
+//   model card and of the MiMo-V2-Flash Technical Report (arXiv 2601.02780), whose speculative
+//   decoding uses "three MTP layers". MTP: 3 x (enorm, hnorm, input_layernorm, pre_mlp_layernorm,
+//   final_layernorm 20,480 + eh_proj 33,554,432 + sliding attention 94,371,904 + dense MLP
+//   201,326,592) = 3 x 329,273,408 = 987,820,224, beside the total.
 TEST(MimoV2Flash, RealConfig) {
   ModelIR ir = build_model_ir(load("XiaomiMiMo__MiMo-V2-Flash.json"), "XiaomiMiMo__MiMo-V2-Flash.json");
   ParamCounts p = count_params(ir);
