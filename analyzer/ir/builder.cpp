@@ -158,9 +158,11 @@ Activation parse_activation(const ConfigReader& r, const std::string& key, const
       {"gelu", Activation::GeLU},          {"gelu_new", Activation::GeLUTanh},
       {"gelu_pytorch_tanh", Activation::GeLUTanh}, {"gelu_fast", Activation::GeLUTanh},
       {"relu", Activation::ReLU},          {"relu2", Activation::ReLU2},
+      {"situ", Activation::SiTU},
   };
   auto it = kActs.find(a);
-  if (it == kActs.end()) r.fail(key, "must be one of silu, gelu, gelu_new, gelu_pytorch_tanh, relu, relu2; got " + quote_for_message(a));
+  if (it == kActs.end())
+    r.fail(key, "must be one of silu, gelu, gelu_new, gelu_pytorch_tanh, relu, relu2, situ; got " + quote_for_message(a));
   return it->second;
 }
 

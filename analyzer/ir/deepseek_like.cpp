@@ -12,18 +12,8 @@ using TU = TensorUse;
 using PG = ParamGroup;
 using R = TensorRole;
 
-namespace {
-
-Layer deepseek_layer(const ConfigReader& r, const std::string& p, int li, int64_t d, const AttentionSpec& spec,
-                     bool attn_bias, bool is_moe, const MlpSpec& dense, const MlpSpec& expert, const MoeSpec& moe,
-                     int64_t shared_ff, bool correction_bias, double eps) {
-  (void)r;
-  Layer L;
-  L.ops.reserve(8);
-  L.index = li;
-  L.is_moe = is_moe;
-  L.ops.push_back(norm_op(p + ".input_layernorm", li, d, NormType::RMSNorm, false, eps, 0));
-  Op a = make_op(p + ".self_attn", OpKind::Attention, li, 0);
+Op mla_attention_op(const std::string& name, int li, int64_t d, const AttentionSpec& spec, bool attn_bias) {
+  Op a = make_op(name, OpKind::Attention, li, 0);
   a.attn = spec;
   const int64_t H = spec.n_heads;
   const int64_t qhd = spec.qk_nope_head_dim + spec.qk_rope_head_dim;
@@ -50,7 +40,21 @@ Layer deepseek_layer(const ConfigReader& r, const std::string& p, int li, int64_
     add_bias(a, R::IndexerKNorm, "indexer.k_norm.bias", idim, PG::Norm);
     add_linear(a, R::IndexerWeightsProj, "indexer.weights_proj", d, ih, false, PG::Attention);
   }
-  L.ops.push_back(std::move(a));
+  return a;
+}
+
+namespace {
+
+Layer deepseek_layer(const ConfigReader& r, const std::string& p, int li, int64_t d, const AttentionSpec& spec,
+                     bool attn_bias, bool is_moe, const MlpSpec& dense, const MlpSpec& expert, const MoeSpec& moe,
+                     int64_t shared_ff, bool correction_bias, double eps) {
+  (void)r;
+  Layer L;
+  L.ops.reserve(8);
+  L.index = li;
+  L.is_moe = is_moe;
+  L.ops.push_back(norm_op(p + ".input_layernorm", li, d, NormType::RMSNorm, false, eps, 0));
+  L.ops.push_back(mla_attention_op(p + ".self_attn", li, d, spec, attn_bias));
   L.ops.push_back(norm_op(p + ".post_attention_layernorm", li, d, NormType::RMSNorm, false, eps, 1));
   if (is_moe) {
     L.ops.push_back(router_op(p + ".mlp.gate", li, d, moe, false, correction_bias));

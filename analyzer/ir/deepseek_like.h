@@ -23,6 +23,11 @@ struct DeepseekLike {
   int64_t default_dense_layers = 0;
 };
 
+// The MLA attention op as modeling_deepseek_v3.py names it under `name` (self_attn): q_a_proj,
+// q_a_layernorm, q_b_proj (or q_proj without q LoRA), kv_a_proj_with_mqa, kv_a_layernorm, kv_b_proj,
+// o_proj, and the sparse-attention indexer when `spec` has one. Also the MLA layers of kimi_linear.
+Op mla_attention_op(const std::string& name, int li, int64_t d, const AttentionSpec& spec, bool attn_bias);
+
 void build_deepseek(const ConfigReader& r, ModelIR& ir, const DeepseekLike& f);
 
 }  // namespace llmcost

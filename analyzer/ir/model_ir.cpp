@@ -53,6 +53,7 @@ const char* activation_name(Activation a) {
     case Activation::ReLU: return "relu";
     case Activation::SwiGLUClamped: return "swiglu_clamped";
     case Activation::ReLU2: return "relu2";
+    case Activation::SiTU: return "situ";
   }
   return "?";
 }
@@ -117,6 +118,10 @@ const char* tensor_role_name(TensorRole r) {
     case TensorRole::AttnQNorm: return "attn_q_norm";
     case TensorRole::AttnKNorm: return "attn_k_norm";
     case TensorRole::AttnSinks: return "attn_sinks";
+    case TensorRole::AttnOutGate: return "attn_out_gate";
+    case TensorRole::AttnResProj: return "attn_res_proj";
+    case TensorRole::MoeLatentDown: return "moe_latent_down";
+    case TensorRole::MoeLatentUp: return "moe_latent_up";
     case TensorRole::MlaQA: return "mla_q_a";
     case TensorRole::MlaQANorm: return "mla_q_a_norm";
     case TensorRole::MlaQB: return "mla_q_b";

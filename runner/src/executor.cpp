@@ -145,6 +145,12 @@ QuantPolicy every_tensor() {  // the runner stores every matmul and table in its
 
 void Executor::validate(const ModelIR& ir) {
   auto check = [&](const Op& op) {
+    for (const Tensor& t : op.tensors) {
+      if (t.role == TR::AttnOutGate) throw unsupported(op, "a sigmoid output-gate projection (attn_out_gate)");
+      if (t.role == TR::AttnResProj) throw unsupported(op, "attention residuals (a softmax mix over block residuals)");
+      if (t.role == TR::MoeLatentDown || t.role == TR::MoeLatentUp)
+        throw unsupported(op, "latent MoE projections (routed experts in a narrower space)");
+    }
     switch (op.kind) {
       case OpKind::Recurrent:
         throw unsupported(op, std::string("a recurrent mixer (") + recurrent_type_name(op.rec.type) +
@@ -191,6 +197,7 @@ void Executor::validate(const ModelIR& ir) {
       case OpKind::Mlp:
       case OpKind::SharedExperts: {
         if (op.mlp.act == Activation::SwiGLUClamped) throw unsupported(op, "the clamped SwiGLU activation");
+        if (op.mlp.act == Activation::SiTU) throw unsupported(op, "the SiTU activation");
         if (op.mlp.d_ff < 1) throw unsupported(op, strf("d_ff %lld (must be >= 1)", (long long)op.mlp.d_ff));
         const bool gate_up = find_role(op, TR::FfnGateUp) || (find_role(op, TR::FfnGate) && find_role(op, TR::FfnUp));
         if (!find_role(op, TR::FfnDown) || (op.mlp.gated ? !gate_up : !find_role(op, TR::FfnUp)))

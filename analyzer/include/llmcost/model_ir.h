@@ -37,6 +37,7 @@ enum class TensorRole {
   AttnOut,
   AttnQNorm, AttnKNorm,  // per-head or full-width q/k norm scales
   AttnSinks,          // learned per-head attention sinks (gpt-oss)
+  AttnOutGate,        // separate sigmoid output-gate projection [n_heads x v_head_dim, d_model] (Kimi gated MLA g_proj)
   MlaQA, MlaQANorm, MlaQB,  // MLA query low-rank down-projection, its norm, up-projection
   MlaKvA,             // MLA kv down-projection (latent + decoupled rope key: kv_a_proj_with_mqa)
   MlaKvANorm,         // norm of the kv latent
@@ -54,9 +55,16 @@ enum class TensorRole {
   MtpEmbedNorm, MtpHiddenNorm,  // multi-token prediction: norms of the embedding / hidden input
   MtpProj,            // multi-token prediction: [d_model, 2 d_model] projection of both
   MtpHeadNorm,        // multi-token prediction: norm before the shared head
+  // Attention Residuals (Kimi K3): each sublayer reads a softmax mix of block residuals, scored by a
+  // [1, d_model] projection of their RMSNorm (the norm's scale is a Norm tensor of the same op).
+  AttnResProj,
+  // Latent MoE (Kimi K3): routed experts run in a narrower space; the token goes down into it before
+  // the experts and (after an RMSNorm of the weighted sum) back up to d_model.
+  MoeLatentDown,      // [latent, d_model]
+  MoeLatentUp,        // [d_model, latent]
   // Recurrent token mixers (Gated DeltaNet, Kimi Delta Attention, Mamba-2).
   RecInProj,          // fused input projection (qkvz / Mamba-2 in_proj: z, x, B, C, dt)
-  RecInProjB,         // a further input projection (DeltaNet beta/alpha: in_proj_ba, in_proj_b, in_proj_a; KDA f/g low-rank)
+  RecInProjB,         // a further input projection (DeltaNet beta/alpha: in_proj_ba, in_proj_b, in_proj_a; KDA beta b_proj, decay f_a/f_b, output gate g_proj or g_a/g_b)
   RecConv,            // depthwise causal conv1d [conv_dim, 1, kernel] (bias: its bias)
   RecDtBias,          // per-head time-step bias
   RecALog,            // per-head (or per-channel) log decay
@@ -141,8 +149,9 @@ enum class OpKind {
 const char* op_kind_name(OpKind k);
 
 enum class NormType { RMSNorm, LayerNorm, L2Norm };
-// SwiGLUClamped: gpt-oss. ReLU2: squared ReLU, relu(x)^2 (Nemotron-H's "relu2").
-enum class Activation { SiLU, GeLU, GeLUTanh, ReLU, SwiGLUClamped, ReLU2 };
+// SwiGLUClamped: gpt-oss. ReLU2: squared ReLU, relu(x)^2 (Nemotron-H's "relu2"). SiTU: Kimi K3's
+// gate beta*tanh(g/beta)*sigmoid(g) times up capped at linear_beta*tanh(u/linear_beta).
+enum class Activation { SiLU, GeLU, GeLUTanh, ReLU, SwiGLUClamped, ReLU2, SiTU };
 const char* activation_name(Activation a);
 
 enum class AttentionType { Standard, MLA };
@@ -164,7 +173,7 @@ struct AttentionSpec {
   bool use_rope = true;         // false for Llama 4 NoPE layers
   bool qk_norm = false;         // per-head RMSNorm (qwen3/gemma3) or L2 (llama4) or full-width (olmo2)
   bool sinks = false;           // gpt-oss learned attention sinks
-  bool output_gate = false;     // qwen3_next: q_proj also yields a per-head sigmoid gate on the output
+  bool output_gate = false;     // a sigmoid gate on the output (qwen3_next: from q_proj; Kimi MLA: a separate g_proj, role AttnOutGate)
   double logit_softcap = 0.0;   // gemma2
   double rope_theta = 10000.0;
   double partial_rotary_factor = 1.0;
