@@ -7,6 +7,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <set>
 #include <sstream>
 
 #include "commands.h"
@@ -64,9 +65,14 @@ std::map<std::string, int64_t> read_reference(const std::string& path) {
 }
 
 // The .json files under each argument (a directory: its *.json except *.hf_quant_config.json,
-// sorted), or the argument itself.
+// sorted), or the argument itself; a file name seen under an earlier argument is skipped (the
+// bundled copy of a config stands for the test-data copy).
 std::vector<std::string> config_files(const std::vector<std::string>& args) {
   std::vector<std::string> out;
+  std::set<std::string> seen;
+  auto keep = [&](const std::string& path) {
+    if (seen.insert(fs::path(path).filename().string()).second) out.push_back(path);
+  };
   for (const auto& a : args) {
     std::error_code ec;
     if (fs::is_directory(a, ec)) {
@@ -77,9 +83,9 @@ std::vector<std::string> config_files(const std::vector<std::string>& args) {
           in_dir.push_back(e.path().string());
       }
       std::sort(in_dir.begin(), in_dir.end());
-      out.insert(out.end(), in_dir.begin(), in_dir.end());
+      for (const auto& p : in_dir) keep(p);
     } else if (fs::is_regular_file(a, ec)) {
-      out.push_back(a);
+      keep(a);
     } else {
       throw Error(a + ": no such config file or directory", ErrorKind::BadConfig);
     }

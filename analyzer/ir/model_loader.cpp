@@ -52,7 +52,8 @@ std::vector<std::string> model_aliases(const std::string& name) {
   std::vector<std::string> out;
   std::string a = lower(name);
   out.push_back(a);
-  // Strip trailing variant suffixes: -v<digits>.<digits>, -hf, -instruct, -chat, -base, -it.
+  // Strip trailing variant suffixes: -v0.<digits> (a release of the same model: Mistral-7B-v0.1),
+  // -hf, -instruct, -chat, -base, -it. A -v<N>.<M> with N > 0 names another model (DeepSeek-V3.2).
   auto strip_one = [](std::string& t) {
     for (const char* suffix : {"-hf", "-instruct", "-chat", "-base", "-it"}) {
       std::string sfx = suffix;
@@ -68,7 +69,7 @@ std::vector<std::string> model_aliases(const std::string& name) {
     auto digits = [](const std::string& x) {
       return !x.empty() && x.find_first_not_of("0123456789") == std::string::npos;
     };
-    if (dot == std::string::npos || !digits(ver.substr(0, dot)) || !digits(ver.substr(dot + 1))) return false;
+    if (dot == std::string::npos || ver.substr(0, dot) != "0" || !digits(ver.substr(dot + 1))) return false;
     t.resize(dash);
     return true;
   };
@@ -86,6 +87,8 @@ std::vector<BundledModel> list_bundled_models(const std::string& config_dir) {
   if (!fs::is_directory(dir, ec)) return out;
   for (const auto& ent : fs::directory_iterator(dir, ec)) {
     if (!ent.is_regular_file() || !is_config_ext(ent.path())) continue;
+    // A ModelOpt quantization file beside its model's config is read with that config.
+    if (ent.path().filename().string().find(".hf_quant_config.") != std::string::npos) continue;
     BundledModel m;
     m.path = ent.path().string();
     m.stem = ent.path().stem().string();

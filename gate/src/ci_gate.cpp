@@ -317,6 +317,9 @@ ModelRecord analytic_record(const std::string& model, const Analysis& a) {
     add(std::string("kv.") + kv_dtype_name(d) + ".bytes_per_token", kv.bytes_per_token, "bytes");
     add(std::string("kv.") + kv_dtype_name(d) + ".bytes_at_4096", kv.bytes_at_context, "bytes");
   }
+  // Recurrent layers' constant state per sequence (in bytes_at_4096 above; its own dtypes).
+  if (KvCache kv = kv_cache(a.ir, kContext, KvDtype::BF16); kv.n_recurrent_layers > 0)
+    add("kv.state_bytes_per_sequence", kv.state_bytes_per_sequence, "bytes");
   // FLOPs: one decoded token at context 4096, one prefill of 1024 tokens.
   DecodeFlops df = decode_flops_per_token(a.ir, kContext);
   add("flops.decode_per_token_at_4096.matmul", df.matmul, "FLOP");

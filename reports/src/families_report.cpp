@@ -37,7 +37,12 @@ const std::vector<std::string> kConfigHeader = {"config", "family", "total param
 }  // namespace
 
 std::string family_row_status(const FamilyConfigRow& r) {
-  if (!r.refused.empty()) return "refused: " + r.refused;
+  if (!r.refused.empty()) {
+    // The list of supported families an unknown architecture's error carries is the table itself.
+    const std::string cut = "; supported: ";
+    const size_t at = r.refused.find(cut);
+    return "refused: " + (at == std::string::npos ? r.refused : r.refused.substr(0, at));
+  }
   if (!r.reference_total) return "counted from the reference implementation";
   if (*r.reference_total == r.total) return "exact: equals the checkpoint count";
   return "DIFFERS from the checkpoint count " + format_thousands(*r.reference_total);

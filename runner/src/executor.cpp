@@ -148,8 +148,8 @@ void Executor::validate(const ModelIR& ir) {
     for (const Tensor& t : op.tensors) {
       if (t.role == TR::AttnOutGate) throw unsupported(op, "a sigmoid output-gate projection (attn_out_gate)");
       if (t.role == TR::AttnResProj) throw unsupported(op, "attention residuals (a softmax mix over block residuals)");
-      if (t.role == TR::MoeLatentDown || t.role == TR::MoeLatentUp)
-        throw unsupported(op, "latent MoE projections (routed experts in a narrower space)");
+      if (t.role == TR::MoeLatentIn || t.role == TR::MoeLatentOut)
+        throw unsupported(op, "a latent MoE (routed experts in a projected latent space; the analyzer counts it)");
     }
     switch (op.kind) {
       case OpKind::Recurrent:
@@ -207,8 +207,6 @@ void Executor::validate(const ModelIR& ir) {
       }
       case OpKind::Router:
         check_moe_spec(op);
-        if (find_role(op, TR::MoeLatentIn) || find_role(op, TR::MoeLatentOut))
-          throw unsupported(op, "a latent MoE (routed experts in a projected latent space; the analyzer counts it)");
         if (op.moe.softmax_after_topk && op.moe.scoring == ScoringFunc::Sigmoid && op.moe.n_group > 1)
           throw unsupported(op, "group-limited routing with top-k before scoring");
         break;

@@ -160,7 +160,7 @@ TEST(KimiLinear, KimiLinearOptionsOff) {
   }
   ModelIR ir = build_model_ir(parse_json(t, "kl.json"), "kl.json");
   EXPECT_EQ(count_params(ir).total, 38800);
-  EXPECT_NE(find_role(*find_op(ir.layers[0], OpKind::Recurrent), TensorRole::RecInProjB), nullptr);
+  EXPECT_NE(find_role(*find_op(ir.layers[0], OpKind::Recurrent), TensorRole::RecGateA), nullptr);
 }
 
 TEST(KimiLinear, RefusesWhatItCannotCountInOneLine) {

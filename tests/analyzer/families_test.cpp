@@ -537,6 +537,30 @@ TEST(TensorRoles, EveryBundledModelHasUniqueRolesAndCheckpointNames) {
       case TensorRole::MtpHiddenNorm:
       case TensorRole::MtpProj:
       case TensorRole::MtpHeadNorm: return k == OpKind::Norm;
+      case TensorRole::RecInProj:
+      case TensorRole::RecInProjBA:
+      case TensorRole::RecQ:
+      case TensorRole::RecK:
+      case TensorRole::RecV:
+      case TensorRole::RecConv:
+      case TensorRole::RecConvQ:
+      case TensorRole::RecConvK:
+      case TensorRole::RecConvV:
+      case TensorRole::RecGate:
+      case TensorRole::RecGateA:
+      case TensorRole::RecGateB:
+      case TensorRole::RecBeta:
+      case TensorRole::RecDecay:
+      case TensorRole::RecDecayA:
+      case TensorRole::RecDecayB:
+      case TensorRole::RecDtBias:
+      case TensorRole::RecALog:
+      case TensorRole::RecD:
+      case TensorRole::RecNorm:
+      case TensorRole::RecOutProj: return k == OpKind::Recurrent;
+      case TensorRole::AttnResProj: return k == OpKind::Norm;  // with the residual scorer's norm
+      case TensorRole::MoeLatentIn:
+      case TensorRole::MoeLatentOut: return k == OpKind::Router || k == OpKind::Norm;
       default: return k == OpKind::Attention;  // Attn*, Mla*
     }
   };

@@ -128,6 +128,33 @@ TEST(KvCache, GoldenBytesPerTokenEveryBundledModel) {
     {"openai-community__gpt2", 36864},  // 12 x 2 x 12 x 64 x 2
     {"openai__gpt-oss-120b", 73728},  // 36 x 2 x 8 x 64 x 2
     {"openai__gpt-oss-20b", 49152},  // 24 x 2 x 8 x 64 x 2
+    {"MiniMaxAI__MiniMax-M2.5", 253952},  // 62 x 2 x 8 x 128 x 2
+    {"Qwen__Qwen3-30B-A3B-FP8", 98304},  // 48 x 2 x 4 x 128 x 2
+    {"Qwen__Qwen3-32B-FP8", 262144},  // 64 x 2 x 8 x 128 x 2
+    {"Qwen__Qwen3-32B", 262144},  // 64 x 2 x 8 x 128 x 2
+    {"Qwen__Qwen3-Coder-480B-A35B-Instruct", 253952},  // 62 x 2 x 8 x 128 x 2
+    {"Qwen__Qwen3-Next-80B-A3B-Thinking", 24576},  // 12 of 48 layers full attention: 12 x 2 x 2 x 256 x 2 (the rest: DeltaNet state)
+    {"Qwen__Qwen3-VL-235B-A22B-Instruct", 192512},  // 94 x 2 x 4 x 128 x 2
+    {"Qwen__Qwen3-VL-8B-Instruct", 147456},  // 36 x 2 x 8 x 128 x 2
+    {"Qwen__Qwen3.5-122B-A10B", 24576},  // 12 full-attention layers x 2 x 2 x 256 x 2
+    {"Qwen__Qwen3.5-27B", 65536},  // 16 full-attention layers x 2 x 4 x 256 x 2
+    {"Qwen__Qwen3.5-35B-A3B", 20480},  // 10 full-attention layers x 2 x 2 x 256 x 2
+    {"Qwen__Qwen3.5-397B-A17B", 30720},  // 15 full-attention layers x 2 x 2 x 256 x 2
+    {"XiaomiMiMo__MiMo-V2-Flash", 222720},  // 9 full x 4 x (192 + 128) x 2 + 39 sliding x 8 x (192 + 128) x 2
+    {"deepseek-ai__DeepSeek-V3.2", 78324},  // 61 x ((512 + 64) x 2 + indexer key 128 + 4)
+    {"meta-llama__Llama-3.3-70B-Instruct", 327680},  // 80 x 2 x 8 x 128 x 2
+    {"moonshotai__Kimi-K2.5", 70272},  // 61 x (512 + 64) x 2
+    {"moonshotai__Kimi-K3", 27648},  // 24 MLA layers x (512 + 64) x 2 (the rest: KDA state)
+    {"nvidia__GLM-5-NVFP4", 100152},  // 78 x ((512 + 64) x 2 + indexer key 128 + 4)
+    {"nvidia__Llama-3.1-70B-Instruct-FP8", 327680},  // 80 x 2 x 8 x 128 x 2
+    {"nvidia__NVIDIA-Nemotron-3-Nano-30B-A3B-BF16", 6144},  // 6 attention layers x 2 x 2 x 128 x 2
+    {"nvidia__NVIDIA-Nemotron-3-Super-120B-A12B-FP8", 8192},  // 8 attention layers x 2 x 2 x 128 x 2
+    {"nvidia__NVIDIA-Nemotron-3-Ultra-550B-A55B-BF16", 12288},  // 12 attention layers x 2 x 2 x 128 x 2
+    {"nvidia__Nemotron-H-56B-Base-8K", 40960},  // 10 attention layers x 2 x 8 x 128 x 2
+    {"nvidia__Qwen3.6-35B-A3B-NVFP4", 20480},  // 10 full-attention layers x 2 x 2 x 256 x 2
+    {"zai-org__GLM-4.7-Flash", 54144},  // 47 x (512 + 64) x 2
+    {"zai-org__GLM-5", 100152},  // 78 x ((512 + 64) x 2 + indexer key 128 + 4)
+    {"zai-org__GLM-5-FP8", 100152},  // 78 x ((512 + 64) x 2 + indexer key 128 + 4)
   };
   const auto bundled = list_bundled_models(kConfigDir);
   EXPECT_EQ(bundled.size(), golden.size()) << "a bundled model has no golden KV row";

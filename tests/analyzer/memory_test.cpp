@@ -1,10 +1,15 @@
 // Whole-model weight bytes per scheme and as shipped, with the arithmetic written out.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
 #include "llmcost/kv_cache.h"
 #include "llmcost/memory.h"
 #include "llmcost/model_loader.h"
 #include "llmcost/params.h"
+#include "llmcost/value.h"
 
 namespace llmcost {
 namespace {
@@ -12,15 +17,21 @@ namespace {
 const std::string kConfigDir = LLMCOST_CONFIG_DIR;
 ModelIR model(const std::string& spec) { return load_model(spec, kConfigDir); }
 
-// Every bundled model: plain dtypes are bytes x total, groups sum to the whole, and only the
-// configs with a quantization_config (DeepSeek-V3/R1, Kimi-K2 fp8; gpt-oss mxfp4) have shipped bytes.
+// Every bundled model: plain dtypes are bytes x total, groups sum to the whole, and exactly the
+// configs that say how they are quantized (a quantization_config, at the top or in text_config, or
+// a ModelOpt .hf_quant_config.json beside them) have shipped bytes.
 TEST(Memory, PlainDtypesAreBytesTimesTotal) {
   for (const auto& b : list_bundled_models(kConfigDir)) {
     SCOPED_TRACE(b.stem);
     ModelIR ir = load_model(b.path, kConfigDir);
-    const bool ships_quantized = b.stem.find("DeepSeek-V3") != std::string::npos ||
-                                 b.stem.find("DeepSeek-R1") != std::string::npos ||
-                                 b.stem.find("Kimi-K2") != std::string::npos || b.stem.find("gpt-oss") != std::string::npos;
+    std::ifstream in(b.path);
+    std::stringstream text;
+    text << in.rdbuf();
+    const Value cfg = parse_json(text.str(), b.path);
+    const Value* tc = cfg.find("text_config");
+    const bool ships_quantized = cfg.find("quantization_config") != nullptr ||
+                                 (tc != nullptr && tc->find("quantization_config") != nullptr) ||
+                                 std::filesystem::exists(kConfigDir + "/models/" + b.stem + ".hf_quant_config.json");
     EXPECT_EQ(weight_bytes_as_shipped(ir).has_value(), ships_quantized);
     if (auto shipped = weight_bytes_as_shipped(ir)) {
       EXPECT_LT(*shipped, weight_bytes(ir, QuantScheme::BF16, QuantPolicy{}));

@@ -700,7 +700,7 @@ TEST(CpuBackend, RefusesShapesItsKernelsCannotTake) {
       {kDeepseekV3, [&](ModelIR& ir) { op_of(ir, OK::Attention).attn.index_topk = 4; }, "self_attn", "sparse attention with a lightning indexer"},
       {kLlama, [&](ModelIR& ir) { op_of(ir, OK::Attention).attn.output_gate = true; }, "self_attn", "gated attention output"},
       {kLlama, [&](ModelIR& ir) { op_of(ir, OK::Attention).kind = OK::Recurrent; }, "self_attn", "a recurrent mixer (gated_deltanet"},
-      {kNemotronLatent, [&](ModelIR&) {}, "mixer.gate", "a latent MoE"},
+      {kNemotronLatent, [&](ModelIR&) {}, "layers.1.mixer", "a latent MoE"},
   };
   for (const Case& c : cases) {
     ModelIR ir = tiny(c.config);
@@ -723,14 +723,15 @@ TEST(CpuBackend, RefusesShapesItsKernelsCannotTake) {
 // for a tensor shape): the expected shapes above agree with what every family emits.
 TEST(CpuBackend, BundledModelsHaveTheShapesTheWalkExpects) {
   int accepted = 0;
-  for (const auto& f : std::filesystem::directory_iterator(std::string(LLMCOST_CONFIG_DIR) + "/models")) {
-    ModelIR ir = load_model(f.path().string(), LLMCOST_CONFIG_DIR);
+  for (const auto& b : list_bundled_models(LLMCOST_CONFIG_DIR)) {
+    const std::string path = b.path;
+    ModelIR ir = load_model(path, LLMCOST_CONFIG_DIR);
     ir.layers.resize(std::min<size_t>(ir.layers.size(), 1));
     try {
       Executor::validate(ir);
       ++accepted;
     } catch (const Error& e) {
-      EXPECT_EQ(std::string(e.what()).find("expected"), std::string::npos) << f.path() << ": " << e.what();
+      EXPECT_EQ(std::string(e.what()).find("expected"), std::string::npos) << path << ": " << e.what();
     }
   }
   EXPECT_GE(accepted, 15);

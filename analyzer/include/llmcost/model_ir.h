@@ -58,22 +58,26 @@ enum class TensorRole {
   // Attention Residuals (Kimi K3): each sublayer reads a softmax mix of block residuals, scored by a
   // [1, d_model] projection of their RMSNorm (the norm's scale is a Norm tensor of the same op).
   AttnResProj,
-  // Latent MoE (Kimi K3): routed experts run in a narrower space; the token goes down into it before
-  // the experts and (after an RMSNorm of the weighted sum) back up to d_model.
-  MoeLatentDown,      // [latent, d_model]
-  MoeLatentUp,        // [d_model, latent]
   // Recurrent token mixers (Gated DeltaNet, Kimi Delta Attention, Mamba-2).
-  RecInProj,          // fused input projection (qkvz / Mamba-2 in_proj: z, x, B, C, dt)
-  RecInProjB,         // a further input projection (DeltaNet beta/alpha: in_proj_ba, in_proj_b, in_proj_a; KDA beta b_proj, decay f_a/f_b, output gate g_proj or g_a/g_b)
-  RecConv,            // depthwise causal conv1d [conv_dim, 1, kernel] (bias: its bias)
-  RecDtBias,          // per-head time-step bias
+  RecInProj,          // fused input projection (qwen3_next in_proj_qkvz, qwen3_5 in_proj_qkv, Mamba-2 in_proj)
+  RecInProjBA,        // fused beta + decay-input projection (qwen3_next in_proj_ba)
+  RecQ, RecK, RecV,   // separate q / k / v projections (KDA q_proj, k_proj, v_proj)
+  RecConv,            // depthwise causal conv1d [conv_dim, 1, kernel] over the fused channels (bias: its bias)
+  RecConvQ, RecConvK, RecConvV,  // one conv per q / k / v (KDA q_conv1d, k_conv1d, v_conv1d)
+  RecGate,            // output gate projection (qwen3_5 in_proj_z, KDA full-rank g_proj)
+  RecGateA, RecGateB, // low-rank output gate (KDA g_a_proj, g_b_proj)
+  RecBeta,            // per-head beta (write strength) projection (qwen3_5 in_proj_b, KDA b_proj)
+  RecDecay,           // per-head decay input projection (qwen3_5 in_proj_a)
+  RecDecayA, RecDecayB,  // low-rank per-channel decay projection (KDA f_a_proj, f_b_proj)
+  RecDtBias,          // time-step bias
   RecALog,            // per-head (or per-channel) log decay
   RecD,               // Mamba-2 skip D per head
   RecNorm,            // gated RMSNorm on the mixer output
   RecOutProj,         // output projection back to d_model
-  // Latent MoE (Nemotron-3 Super / Ultra): the routed experts run in a moe_latent_size space;
-  // every token is projected down before them and back up after them (fc1/fc2_latent_proj).
-  // Stored once, used by every token: tensors of the Router op, not per-expert copies.
+  // Latent MoE: the routed experts run in a narrower (latent) space; every token is projected down
+  // before them and back up after them. Stored once, used by every token, not per-expert copies.
+  // Nemotron-3 Super / Ultra: fc1/fc2_latent_proj on the Router op; Kimi K3:
+  // routed_expert_down_proj / routed_expert_up_proj (and an RMSNorm of the weighted sum between).
   MoeLatentIn,        // [latent, d_model]
   MoeLatentOut,       // [d_model, latent]
 };

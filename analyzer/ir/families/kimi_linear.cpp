@@ -63,28 +63,32 @@ Op kda_op(const std::string& name, int li, int64_t d, const Kda& k) {
   Op op = make_op(name, OpKind::Recurrent, li, 0);
   op.rec = rs;
   const int64_t H = rs.n_heads, D = rs.k_head_dim, P = checked_mul(H, D);
-  for (const char* n : {"q_proj", "k_proj", "v_proj"}) add_linear(op, R::RecInProj, n, d, P, false, PG::Attention);
-  for (const char* n : {"q_conv1d", "k_conv1d", "v_conv1d"})
-    add(op, R::RecConv, std::string(n) + ".weight", {P, 1, rs.conv_kernel}, TU::Vector, PG::Attention);
-  add_linear(op, R::RecInProjB, "f_a_proj", d, D, false, PG::Attention);
-  add_linear(op, R::RecInProjB, "f_b_proj", D, P, false, PG::Attention);
+  add_linear(op, R::RecQ, "q_proj", d, P, false, PG::Attention);
+  add_linear(op, R::RecK, "k_proj", d, P, false, PG::Attention);
+  add_linear(op, R::RecV, "v_proj", d, P, false, PG::Attention);
+  add(op, R::RecConvQ, "q_conv1d.weight", {P, 1, rs.conv_kernel}, TU::Vector, PG::Attention);
+  add(op, R::RecConvK, "k_conv1d.weight", {P, 1, rs.conv_kernel}, TU::Vector, PG::Attention);
+  add(op, R::RecConvV, "v_conv1d.weight", {P, 1, rs.conv_kernel}, TU::Vector, PG::Attention);
+  add_linear(op, R::RecDecayA, "f_a_proj", d, D, false, PG::Attention);
+  add_linear(op, R::RecDecayB, "f_b_proj", D, P, false, PG::Attention);
   add(op, R::RecALog, "A_log", {H}, TU::Vector, PG::Attention);
   add(op, R::RecDtBias, "dt_bias", {P}, TU::Vector, PG::Attention);
-  add_linear(op, R::RecInProjB, "b_proj", d, H, false, PG::Attention);
+  add_linear(op, R::RecBeta, "b_proj", d, H, false, PG::Attention);
   if (k.full_rank_gate) {
-    add_linear(op, R::RecInProjB, "g_proj", d, P, false, PG::Attention);
+    add_linear(op, R::RecGate, "g_proj", d, P, false, PG::Attention);
   } else {
-    add_linear(op, R::RecInProjB, "g_a_proj", d, D, false, PG::Attention);
-    add_linear(op, R::RecInProjB, "g_b_proj", D, P, false, PG::Attention);
+    add_linear(op, R::RecGateA, "g_a_proj", d, D, false, PG::Attention);
+    add_linear(op, R::RecGateB, "g_b_proj", D, P, false, PG::Attention);
   }
   add(op, R::RecNorm, "o_norm.weight", {D}, TU::Vector, PG::Norm);
   add_linear(op, R::RecOutProj, "o_proj", P, d, false, PG::Attention);
   return op;
 }
 
-// An Attention Residual scorer: <prefix>.<what>_norm.weight [d] and <prefix>.<what>_proj.weight [1, d].
+// An Attention Residual scorer: <prefix>.<what>_norm.weight [d] and <prefix>.<what>_proj.weight [1, d],
+// direct children of the layer module (so the op is named by the layer's path).
 Op attn_res_op(const std::string& prefix, const std::string& what, int li, int64_t d, double eps, int sublayer) {
-  Op op = make_op(prefix + "." + what, OpKind::Norm, li, sublayer);
+  Op op = make_op(prefix, OpKind::Norm, li, sublayer);
   op.eps = eps;
   op.tensors.push_back(make_tensor(R::Norm, prefix + "." + what + "_norm.weight", {d}, TU::Vector, PG::Norm));
   op.tensors.push_back(make_tensor(R::AttnResProj, prefix + "." + what + "_proj.weight", {1, d}, TU::Matmul, PG::Other));
@@ -216,11 +220,11 @@ void build_kimi_linear(const ConfigReader& r, ModelIR& ir) {
       L.ops.push_back(router_op(mp + ".gate", li, x.d, moe, false, true));
       if (latent > 0) {
         // The latent path around the routed experts: down before them, norm and up after their sum.
-        Op lo = make_op(mp + ".routed_expert_latent", OpKind::Norm, li, 1);
+        Op lo = make_op(mp, OpKind::Norm, li, 1);  // the projections are children of the MoE block
         lo.eps = eps;
-        lo.tensors.push_back(make_tensor(R::MoeLatentDown, mp + ".routed_expert_down_proj.weight", {latent, x.d}, TU::Matmul, PG::Mlp));
+        lo.tensors.push_back(make_tensor(R::MoeLatentIn, mp + ".routed_expert_down_proj.weight", {latent, x.d}, TU::Matmul, PG::Mlp));
         if (latent_norm) lo.tensors.push_back(make_tensor(R::Norm, mp + ".routed_expert_norm.weight", {latent}, TU::Vector, PG::Norm));
-        lo.tensors.push_back(make_tensor(R::MoeLatentUp, mp + ".routed_expert_up_proj.weight", {x.d, latent}, TU::Matmul, PG::Mlp));
+        lo.tensors.push_back(make_tensor(R::MoeLatentOut, mp + ".routed_expert_up_proj.weight", {x.d, latent}, TU::Matmul, PG::Mlp));
         L.ops.push_back(std::move(lo));
       }
       L.ops.push_back(experts_op(mp + ".experts", li, latent > 0 ? latent : x.d, expert, moe, MlpNames{"w1", "w3", "w2"}));

@@ -148,18 +148,19 @@ Layer make_block(const std::string& p, int64_t idx, Block kind, const Shapes& x)
     case Block::Mlp: L.ops.push_back(mlp_op(mp, OpKind::Mlp, li, x.d, x.mlp, PG::Mlp, false, x.mlp_bias, up_down)); break;
     case Block::Moe: {
       L.is_moe = true;
-      Op router = router_op(mp + ".gate", li, x.d, x.moe, false, true);
+      // The Router op is the MoE block (mixer): its gate (gate.weight, gate.e_score_correction_bias)
+      // and, in a latent MoE, fc1/fc2_latent_proj, which are modules of the block, not of its gate.
+      Op router = make_op(mp, OpKind::Router, li, 1);
+      router.moe = x.moe;
+      router.moe.correction_bias = true;
+      add(router, R::Router, "gate.weight", {x.moe.n_experts, x.d}, TU::Matmul, PG::Router);
+      add(router, R::RouterCorrectionBias, "gate.e_score_correction_bias", {x.moe.n_experts}, TU::Vector, PG::Router);
       if (x.latent > 0) {
-        // fc1/fc2_latent_proj are modules of the MoE, not of its gate: named from the mixer.
-        router.tensors.push_back(make_tensor(R::MoeLatentIn, mp + ".fc1_latent_proj.weight", {x.latent, x.d}, TU::Matmul,
-                                             PG::ExpertsRouted));
-        router.tensors.push_back(make_tensor(R::MoeLatentOut, mp + ".fc2_latent_proj.weight", {x.d, x.latent}, TU::Matmul,
-                                             PG::ExpertsRouted));
+        add(router, R::MoeLatentIn, "fc1_latent_proj.weight", {x.latent, x.d}, TU::Matmul, PG::ExpertsRouted);
+        add(router, R::MoeLatentOut, "fc2_latent_proj.weight", {x.d, x.latent}, TU::Matmul, PG::ExpertsRouted);
         if (x.mlp_bias) {
-          router.tensors.push_back(make_tensor(R::MoeLatentIn, mp + ".fc1_latent_proj.bias", {x.latent}, TU::Vector, PG::ExpertsRouted));
-          router.tensors.push_back(make_tensor(R::MoeLatentOut, mp + ".fc2_latent_proj.bias", {x.d}, TU::Vector, PG::ExpertsRouted));
-          router.tensors[router.tensors.size() - 2].bias = true;
-          router.tensors.back().bias = true;
+          add_bias(router, R::MoeLatentIn, "fc1_latent_proj.bias", x.latent, PG::ExpertsRouted);
+          add_bias(router, R::MoeLatentOut, "fc2_latent_proj.bias", x.d, PG::ExpertsRouted);
         }
       }
       L.ops.push_back(std::move(router));

@@ -33,13 +33,13 @@ Op gated_deltanet_op(const std::string& name, int li, int64_t d, const Recurrent
   const int64_t value_dim = checked_mul(rs.n_heads, rs.v_head_dim);
   if (split_in_proj) {
     add_linear(op, R::RecInProj, "in_proj_qkv", d, rs.conv_dim, false, PG::Attention);
-    add_linear(op, R::RecInProj, "in_proj_z", d, value_dim, false, PG::Attention);
-    add_linear(op, R::RecInProjB, "in_proj_b", d, rs.n_heads, false, PG::Attention);
-    add_linear(op, R::RecInProjB, "in_proj_a", d, rs.n_heads, false, PG::Attention);
+    add_linear(op, R::RecGate, "in_proj_z", d, value_dim, false, PG::Attention);
+    add_linear(op, R::RecBeta, "in_proj_b", d, rs.n_heads, false, PG::Attention);
+    add_linear(op, R::RecDecay, "in_proj_a", d, rs.n_heads, false, PG::Attention);
   } else {
     add_linear(op, R::RecInProj, "in_proj_qkvz", d, checked_add(checked_mul(2, key_dim), checked_mul(2, value_dim)), false,
                PG::Attention);
-    add_linear(op, R::RecInProjB, "in_proj_ba", d, checked_mul(2, rs.n_heads), false, PG::Attention);
+    add_linear(op, R::RecInProjBA, "in_proj_ba", d, checked_mul(2, rs.n_heads), false, PG::Attention);
   }
   add(op, R::RecConv, "conv1d.weight", {rs.conv_dim, 1, rs.conv_kernel}, TU::Vector, PG::Attention);
   add(op, R::RecDtBias, "dt_bias", {rs.n_heads}, TU::Vector, PG::Attention);
