@@ -32,6 +32,8 @@ struct WorkloadOpts {
   int64_t tp = 1, ep = 1, pp = 1;
   double mem_util = kDefaultMemUtil;
   int64_t prefill_chunk = kDefaultPrefillChunkTokens;
+  std::string efficiency = "derated";
+  bool roofline = false;
 };
 
 void add_workload_options(CLI::App* c, WorkloadOpts& w, bool parallel_defaults_auto) {
@@ -76,6 +78,11 @@ void add_workload_options(CLI::App* c, WorkloadOpts& w, bool parallel_defaults_a
                 "Tokens one forward pass takes at most (chunked prefill; sizes the activation workspace; default 8192, "
                 "vLLM's max_num_batched_tokens)")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 24));
+  c->add_option("--efficiency", w.efficiency,
+                "derated (default: the hardware YAML's efficiency block: achievable bandwidth, GEMM efficiency by M, "
+                "per-step overhead) or datasheet (the pure roofline at peak figures)")
+      ->check(CLI::IsMember({"derated", "datasheet"}));
+  c->add_flag("--roofline", w.roofline, "Same as --efficiency datasheet");
   std::string suffix = parallel_defaults_auto ? " (default: the smallest layout that fits)" : " (default 1)";
   c->add_option("--tp", w.tp, "Tensor-parallel devices" + suffix)->check(CLI::Range(int64_t{1}, int64_t{4096}));
   c->add_option("--ep", w.ep, "Expert-parallel devices" + suffix)->check(CLI::Range(int64_t{1}, int64_t{4096}));
@@ -95,6 +102,7 @@ PredictRequest request(const WorkloadOpts& w) {
   r.parallel = ParallelConfig{w.tp, w.ep, w.pp};
   r.memory_fraction = w.mem_util;
   r.prefill_chunk_tokens = w.prefill_chunk;
+  r.efficiency = w.roofline ? EfficiencyMode::Datasheet : *parse_efficiency_mode(w.efficiency);
   return r;
 }
 

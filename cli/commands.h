@@ -25,5 +25,6 @@ void register_calibrate(CLI::App& app, Context& ctx);  // calibrate             
 void register_report(CLI::App& app, Context& ctx);     // report                  (cmd_report.cpp)
 void register_ci(CLI::App& app, Context& ctx);         // ci record, ci check     (cmd_ci.cpp)
 void register_families(CLI::App& app, Context& ctx);   // families                (cmd_families.cpp)
+void register_validate(CLI::App& app, Context& ctx);   // validate                (cmd_validate.cpp)
 
 }  // namespace llmcost::cli

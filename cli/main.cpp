@@ -76,6 +76,7 @@ int main(int argc, char** argv) {
   cli::register_report(app, ctx);
   cli::register_ci(app, ctx);
   cli::register_families(app, ctx);
+  cli::register_validate(app, ctx);
 
   try {
     app.parse(argc, argv);

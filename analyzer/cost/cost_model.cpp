@@ -134,6 +134,9 @@ const char* scheme_compute_dtype(QuantScheme s) {
     case QuantScheme::FP8:
     case QuantScheme::FP8Block128: return "fp8";
     case QuantScheme::INT8: return "int8";
+    // NVFP4 (ModelOpt) quantizes activations too (W4A4): its matmuls run on FP4 tensor cores
+    // where the device has them (effective_rates falls back to FP8, then BF16).
+    case QuantScheme::NVFP4: return "fp4";
     default: return "bf16";
   }
 }

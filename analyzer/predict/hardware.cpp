@@ -28,6 +28,10 @@ constexpr Range kBytes{1e6, 1e15, "bytes, not GB"};
 constexpr Range kBandwidth{1e6, 1e15, "bytes/s, not GB/s or TB/s"};
 constexpr Range kFlops{1e6, 1e18, "FLOP/s, not TFLOP/s"};
 constexpr Range kLatency{0.0, 1.0, "seconds"};
+constexpr Range kFraction{1e-3, 1.0 + 1e-12, "a fraction in (0, 1]"};
+constexpr Range kTokens{0.0, 1e6, "tokens"};
+constexpr Range kOverhead{0.0, 1.0, "seconds per forward pass"};
+constexpr Range kDeviceCount{1.0, 1e5, "devices"};
 
 std::string num(double v) {
   char buf[32];
@@ -68,6 +72,31 @@ LinkSpec read_link(const ConfigReader& parent, const std::string& key) {
   l.bw_bytes_per_s = read_sourced(*c, "bw_bytes_per_s", kBandwidth);
   l.latency_s = opt_sourced(*c, "latency_s", kLatency);
   return l;
+}
+
+NetworkSpec read_network(const ConfigReader& parent, const std::string& key) {
+  auto c = parent.child(key);
+  c->check_keys({"name", "bw_bytes_per_s", "latency_s", "devices_per_node"});
+  NetworkSpec n;
+  n.name = c->req_str("name");
+  n.bw_bytes_per_s = read_sourced(*c, "bw_bytes_per_s", kBandwidth);
+  n.latency_s = opt_sourced(*c, "latency_s", kLatency);
+  n.devices_per_node = read_sourced(*c, "devices_per_node", kDeviceCount);
+  if (n.devices_per_node.value != std::floor(n.devices_per_node.value))
+    c->child("devices_per_node")->fail("value", "must be a whole number of devices, got " + num(n.devices_per_node.value));
+  return n;
+}
+
+EfficiencySpec read_efficiency(const ConfigReader& parent, const std::string& key) {
+  auto c = parent.child(key);
+  c->check_keys({"mem_bw_fraction", "tensor_fraction", "gemm_m_half", "step_overhead_s", "collective_latency_s"});
+  EfficiencySpec e;
+  e.mem_bw_fraction = opt_sourced(*c, "mem_bw_fraction", kFraction);
+  e.tensor_fraction = opt_sourced(*c, "tensor_fraction", kFraction);
+  e.gemm_m_half = opt_sourced(*c, "gemm_m_half", kTokens);
+  e.step_overhead_s = opt_sourced(*c, "step_overhead_s", kOverhead);
+  e.collective_latency_s = opt_sourced(*c, "collective_latency_s", kLatency);
+  return e;
 }
 
 void read_dtype_map(const ConfigReader& parent, const std::string& key, std::optional<SourcedValue>* out) {
@@ -127,10 +156,44 @@ EffectiveRates effective_rates(const HardwareSpec& hw) {
   return r;
 }
 
+const char* efficiency_mode_name(EfficiencyMode m) { return m == EfficiencyMode::Datasheet ? "datasheet" : "derated"; }
+
+std::optional<EfficiencyMode> parse_efficiency_mode(const std::string& name) {
+  if (name == "derated") return EfficiencyMode::Derated;
+  if (name == "datasheet") return EfficiencyMode::Datasheet;
+  return std::nullopt;
+}
+
+double AppliedEfficiency::gemm_rate(double rate, double m, bool calibrated) const {
+  double r = calibrated ? rate : rate * tensor_fraction;
+  if (gemm_m_half > 0 && m > 0) r *= m / (m + gemm_m_half);
+  return r;
+}
+
+AppliedEfficiency applied_efficiency(const HardwareSpec& hw, EfficiencyMode mode) {
+  AppliedEfficiency a;
+  const bool cal = hw.is_calibrated();
+  const bool derate = mode == EfficiencyMode::Derated && hw.efficiency.any();
+  a.label = cal && derate ? "calibrated+derated" : cal ? "calibrated" : derate ? "derated" : "datasheet";
+  if (!derate) return a;
+  const EfficiencySpec& e = hw.efficiency;
+  auto use = [&](const std::optional<SourcedValue>& v, const char* name, double& out) {
+    if (!v) return;
+    out = v->value;
+    a.figures.push_back(std::string(name) + " " + num(v->value) + " (" + v->source + ")");
+  };
+  use(e.mem_bw_fraction, "mem_bw_fraction", a.mem_bw_fraction);
+  use(e.tensor_fraction, "tensor_fraction", a.tensor_fraction);
+  use(e.gemm_m_half, "gemm_m_half", a.gemm_m_half);
+  use(e.step_overhead_s, "step_overhead_s", a.step_overhead_s);
+  use(e.collective_latency_s, "collective_latency_s", a.collective_latency_s);
+  return a;
+}
+
 HardwareSpec parse_hardware(const Value& doc, const std::string& file) {
   ConfigReader r(doc, file);
   r.check_keys({"name", "description", "kind", "memory_bytes", "mem_bw_bytes_per_s", "peak_flops_per_s", "interconnect",
-                 "host_link", "calibrated"});
+                 "host_link", "network", "efficiency", "calibrated"});
   HardwareSpec hw;
   hw.source_file = file;
   hw.name = r.req_str("name");
@@ -145,6 +208,8 @@ HardwareSpec parse_hardware(const Value& doc, const std::string& file) {
     r.fail("peak_flops_per_s", "must give at least one of bf16, fp16, fp32");
   if (r.has("interconnect")) hw.interconnect = read_link(r, "interconnect");
   if (r.has("host_link")) hw.host_link = read_link(r, "host_link");
+  if (r.has("network")) hw.network = read_network(r, "network");
+  if (r.has("efficiency")) hw.efficiency = read_efficiency(r, "efficiency");
   if (auto c = r.child("calibrated")) {
     // triad_bw_bytes_per_s, threads, measured_on and date are written by `llmcost calibrate` for
     // people to read; only the triad figure's form is checked.

@@ -155,8 +155,8 @@ struct Phase {
   int64_t context = 1;    // decode: cached positions
 };
 
-PhaseResult run_phase(const CompiledModel& m, const HardwareSpec& hw, const EffectiveRates& rates, const ParallelLayout& L,
-                      const Phase& ph, bool with_ops) {
+PhaseResult run_phase(const CompiledModel& m, const HardwareSpec& hw, const EffectiveRates& rates, const AppliedEfficiency& eff,
+                      const ParallelLayout& L, const Phase& ph, int64_t chunk_tokens, bool with_ops) {
   PhaseResult r;
   const double tp = static_cast<double>(L.cfg.tp);
   const double D = static_cast<double>(L.devices_per_stage);
@@ -169,6 +169,14 @@ PhaseResult run_phase(const CompiledModel& m, const HardwareSpec& hw, const Effe
   const double T_all = static_cast<double>(all_tokens);
   r.tokens = ph.decode ? ph.batch : all_tokens;
   const StepShape shape{ph.decode, ph.per_seq, ph.context};
+  // Forward passes: a decode step is one; a prefill runs in chunks of at most chunk_tokens.
+  const int64_t pass_tokens = ph.decode ? all_tokens : std::min<int64_t>(all_tokens, chunk_tokens);
+  r.passes = ph.decode ? 1 : (all_tokens + chunk_tokens - 1) / chunk_tokens;
+  // Achievable bandwidth: a calibrated figure is achieved already; a datasheet one is derated.
+  const double bw = rates.bw_calibrated ? rates.mem_bw_bytes_per_s : rates.mem_bw_bytes_per_s * eff.mem_bw_fraction;
+  // Tokens of one pass through a weight on this replica (the GEMM's M): prefill chunks batch the
+  // replica's prompts; decode steps its sequences.
+  const double m_dense = ph.decode ? b : static_cast<double>(pass_tokens);
   // Distinct experts are per (E, k): computed once per phase.
   int64_t cached_E = -1, cached_k = -1;
   double cached_distinct = 0;
@@ -206,7 +214,13 @@ PhaseResult run_phase(const CompiledModel& m, const HardwareSpec& hw, const Effe
     }
     const double flops_all = all.flops, weight_all = all.weight_bytes, kv_all = all.kv_bytes, act_all = all.activation_bytes;
     const int di = static_cast<int>(g.dtype);
-    RooflineTime t = roofline(f_dev, w_dev + kv_dev + a_dev, rates.flops_per_s[di], rates.mem_bw_bytes_per_s);
+    // A GEMM's M: tokens through one weight copy per pass (routed experts: a pass's tokens x top_k
+    // over the distinct experts they reach).
+    double m_rows = m_dense;
+    if (g.kind == OpKind::RoutedExperts && distinct > 0)
+      m_rows = static_cast<double>(pass_tokens) * static_cast<double>(g.cost.top_k) / distinct;
+    const double flops_rate = eff.gemm_rate(rates.flops_per_s[di], m_rows, rates.flops_calibrated[di]);
+    RooflineTime t = roofline(f_dev, w_dev + kv_dev + a_dev, flops_rate, bw);
     r.ops_s += count * t.time_s;
     (t.compute_bound ? r.compute_bound_s : r.memory_bound_s) += count * t.time_s;
     r.flops += count * f_dev;
@@ -232,11 +246,15 @@ PhaseResult run_phase(const CompiledModel& m, const HardwareSpec& hw, const Effe
     }
   }
 
-  // Communication over the interconnect (none on a single device).
+  // Communication over the interconnect (none on a single device); a group wider than one node
+  // (the YAML's network.devices_per_node) runs over the scale-out network, its slowest hop.
   if (L.devices > 1 && hw.interconnect) {
     const double d = static_cast<double>(m.d_model);
-    const double send_bw = hw.interconnect->send_bw_bytes_per_s();
-    const double lat = hw.interconnect->latency_s ? hw.interconnect->latency_s->value : 0.0;
+    const bool cross_node = hw.network && static_cast<double>(L.devices_per_stage) > hw.network->devices_per_node.value;
+    const double link_bw = hw.interconnect->send_bw_bytes_per_s();
+    const double send_bw = cross_node ? std::min(link_bw, hw.network->bw_bytes_per_s.value) : link_bw;
+    const double link_lat = std::max(hw.interconnect->latency_s ? hw.interconnect->latency_s->value : 0.0, eff.collective_latency_s);
+    const double lat = cross_node && hw.network->latency_s ? std::max(link_lat, hw.network->latency_s->value) : link_lat;
     CommVolume& c = r.comm;
     const double tokens_replica = b * S;  // tokens one replica's ranks hold
     if (L.cfg.tp > 1) {
@@ -259,10 +277,25 @@ PhaseResult run_phase(const CompiledModel& m, const HardwareSpec& hw, const Effe
       c.pp_send_bytes = static_cast<double>(L.cfg.pp - 1) * T_all * d * kActBytes;
       c.n_collectives += L.cfg.pp - 1;
     }
-    double pp_per_link = static_cast<double>(L.cfg.pp - 1) * tokens_replica * d * kActBytes;
-    c.time_s = (c.tp_allreduce_bytes + c.ep_alltoall_bytes + pp_per_link) / send_bw + static_cast<double>(c.n_collectives) * lat;
+    // Stage-to-stage sends cross a node boundary when the stages before them fill whole nodes.
+    double pp_time = 0;
+    if (L.cfg.pp > 1) {
+      const double per_send = tokens_replica * d * kActBytes;
+      for (int64_t st = 1; st < L.cfg.pp; ++st) {
+        const bool crosses = hw.network && static_cast<int64_t>(static_cast<double>(st * L.devices_per_stage) /
+                                                                 hw.network->devices_per_node.value) !=
+                                               static_cast<int64_t>(static_cast<double>(st * L.devices_per_stage - 1) /
+                                                                    hw.network->devices_per_node.value);
+        pp_time += crosses ? per_send / std::min(link_bw, hw.network->bw_bytes_per_s.value) +
+                                 (hw.network->latency_s ? hw.network->latency_s->value : link_lat)
+                           : per_send / link_bw + link_lat;
+      }
+    }
+    const int64_t n_group_collectives = c.n_collectives - (L.cfg.pp - 1);
+    c.time_s = (c.tp_allreduce_bytes + c.ep_alltoall_bytes) / send_bw + static_cast<double>(n_group_collectives) * lat + pp_time;
   }
-  r.time_s = r.ops_s + r.comm.time_s;
+  r.overhead_s = static_cast<double>(r.passes) * eff.step_overhead_s;
+  r.time_s = r.ops_s + r.comm.time_s + r.overhead_s;
   if (r.comm.time_s > r.memory_bound_s && r.comm.time_s > r.compute_bound_s)
     r.bound = "communication";
   else
@@ -295,6 +328,7 @@ void check_request(const PredictRequest& req) {
   if (!(req.memory_fraction > 0 && req.memory_fraction <= 1))
     throw Error("--mem-util must be in (0, 1], got " + fmt_num(req.memory_fraction));
   if (req.prefill_chunk_tokens < 1) throw Error("--prefill-chunk must be >= 1 token, got " + fmt_int(req.prefill_chunk_tokens));
+  if (req.prefill_batch < 1) throw Error("prefill batch must be >= 1 prompt, got " + fmt_int(req.prefill_batch));
 }
 
 // The identity of a prediction (what was asked, on what), before any figure.
@@ -304,6 +338,7 @@ Prediction identity(const CompiledModel& m, const HardwareSpec& hw, const Predic
   p.model_source = m.source_file;
   p.hardware = hw;
   p.rates = effective_rates(hw);
+  p.efficiency = applied_efficiency(hw, req.efficiency);
   p.quant = quant_scheme_name(m.quant);
   p.policy = quant_policy_name(m.policy);
   p.weight_format = m.weight_format;
@@ -332,10 +367,10 @@ Prediction predict_impl(const CompiledModel& m, const HardwareSpec& hw, const Pr
   const ParallelLayout& L = p.layout;
   const int64_t S = req.prompt_tokens > 0 ? req.prompt_tokens : req.context;
 
-  p.decode = run_phase(m, hw, p.rates, L, Phase{true, req.batch, 1, req.context}, with_ops);
+  p.decode = run_phase(m, hw, p.rates, p.efficiency, L, Phase{true, req.batch, 1, req.context}, req.prefill_chunk_tokens, with_ops);
   p.tokens_per_s_per_sequence = 1.0 / p.decode.time_s;
   p.tokens_per_s = static_cast<double>(req.batch) / p.decode.time_s;
-  p.prefill = run_phase(m, hw, p.rates, L, Phase{false, 1, S, S}, with_ops);
+  p.prefill = run_phase(m, hw, p.rates, p.efficiency, L, Phase{false, req.prefill_batch, S, S}, req.prefill_chunk_tokens, with_ops);
 
   // Memory per device: per pipeline stage, weights + KV of the sequences its replica serves +
   // the workspace of one forward pass + the engine's overhead. The one formula for "fits".
@@ -457,7 +492,14 @@ Prediction predict_impl(const CompiledModel& m, const HardwareSpec& hw, const Pr
   }
   if (p.rates.bw_calibrated) p.notes.push_back("memory bandwidth: calibrated measurement from " + hw.source_file);
   if (L.cfg.pp > 1) p.notes.push_back("pipeline stages run in turn for a step: pp divides memory, not step latency");
-  if (L.devices > 1 && hw.interconnect && !hw.interconnect->latency_s)
+  if (p.efficiency.label == "datasheet" && req.efficiency == EfficiencyMode::Derated)
+    p.notes.push_back("datasheet figures: " + hw.source_file + " has no efficiency block, so every op runs at peak bandwidth / FLOP/s");
+  else if (!p.efficiency.figures.empty())
+    p.notes.push_back(p.efficiency.label + " figures (" + hw.source_file + " efficiency block; --efficiency datasheet for the pure roofline)");
+  if (L.devices > 1 && hw.network && static_cast<double>(L.devices_per_stage) > hw.network->devices_per_node.value)
+    p.notes.push_back("tp x ep group of " + fmt_int(L.devices_per_stage) + " spans nodes of " +
+                      fmt_num(hw.network->devices_per_node.value) + ": its collectives run over " + hw.network->name);
+  if (L.devices > 1 && hw.interconnect && !hw.interconnect->latency_s && p.efficiency.collective_latency_s == 0)
     p.notes.push_back("no collective latency in " + hw.source_file + ": communication time is bytes / bandwidth only");
 
   // Runnable: the context within the model's positions, and the memory within the usable share.

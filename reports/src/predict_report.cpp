@@ -73,6 +73,22 @@ json hardware_json(const HardwareSpec& h) {
   };
   j["interconnect"] = link(h.interconnect);
   j["host_link"] = link(h.host_link);
+  if (h.network) {
+    json n{{"name", h.network->name}, {"bw_bytes_per_s", sourced(h.network->bw_bytes_per_s)},
+           {"devices_per_node", sourced(h.network->devices_per_node)}};
+    if (h.network->latency_s) n["latency_s"] = sourced(*h.network->latency_s);
+    j["network"] = n;
+  } else {
+    j["network"] = nullptr;
+  }
+  json eff = json::object();
+  const EfficiencySpec& e = h.efficiency;
+  if (e.mem_bw_fraction) eff["mem_bw_fraction"] = sourced(*e.mem_bw_fraction);
+  if (e.tensor_fraction) eff["tensor_fraction"] = sourced(*e.tensor_fraction);
+  if (e.gemm_m_half) eff["gemm_m_half"] = sourced(*e.gemm_m_half);
+  if (e.step_overhead_s) eff["step_overhead_s"] = sourced(*e.step_overhead_s);
+  if (e.collective_latency_s) eff["collective_latency_s"] = sourced(*e.collective_latency_s);
+  j["efficiency"] = eff.empty() ? json(nullptr) : eff;
   json cal = json::object();
   if (h.calibrated.read_bw_bytes_per_s) cal["read_bw_bytes_per_s"] = sourced(*h.calibrated.read_bw_bytes_per_s);
   json g = json::object();
@@ -118,6 +134,8 @@ json phase_json(const PhaseResult& r, bool decode) {
   j["memory_bound_s"] = r.memory_bound_s;
   j["compute_bound_s"] = r.compute_bound_s;
   j["communication_s"] = r.comm.time_s;
+  j["overhead_s"] = r.overhead_s;  // fixed per-pass overhead (derated only)
+  j["passes"] = r.passes;
   json ops = json::array();
   for (const auto& o : r.ops) ops.push_back(op_json(o));
   j["ops"] = ops;
@@ -204,6 +222,10 @@ std::string predict_json(const Prediction& p, const std::vector<DeviceCountFit>&
   hw["rates_used"] = json{{"mem_bw_bytes_per_s", num(p.rates.mem_bw_bytes_per_s)},
                           {"basis", p.rates.bw_calibrated ? "calibrated" : "datasheet"}};
   j["hardware"] = hw;
+  // Which figures the timing used: datasheet (pure roofline), derated (efficiency block), calibrated.
+  j["efficiency"] = json{{"mode", efficiency_mode_name(p.request.efficiency)},
+                         {"basis", p.efficiency.label},
+                         {"figures", p.efficiency.figures}};
   const PredictRequest& r = p.request;
   j["workload"] = json{{"batch", r.batch},
                        {"context", r.context},
@@ -286,7 +308,9 @@ std::string predict_table(const Prediction& p, const std::vector<DeviceCountFit>
   const int64_t prompt = r.prompt_tokens > 0 ? r.prompt_tokens : r.context;
   std::string out;
   out += fmt::format("{} on {} ({}; {}; {})\n", p.model, p.hardware.name, p.hardware.description, p.hardware.source_file,
-                     p.rates.bw_calibrated ? "calibrated bandwidth" : "datasheet peaks");
+                     p.efficiency.label == "datasheet" ? std::string(p.rates.bw_calibrated ? "calibrated bandwidth" : "datasheet peaks")
+                                                       : p.efficiency.label + " figures");
+  for (const auto& f : p.efficiency.figures) out += "  efficiency: " + f + "\n";
   out += fmt::format("workload: batch {}, context {} tokens, prompt {} tokens; weights {}, KV {}{}; {}{}\n", r.batch,
                      r.context, prompt, p.weight_format.empty() ? p.quant + " (policy " + p.policy + ")" : p.weight_format, p.kv_dtype, p.moe.present ? ", routing " + p.moe.routing : std::string(),
                      layout_str(L.cfg),

@@ -35,6 +35,7 @@ Prediction run(const std::string& m, const std::string& h, int64_t batch, int64_
   r.batch = batch;
   r.context = context;
   r.parallel = par;
+  r.efficiency = EfficiencyMode::Datasheet;  // these tests pin the pure roofline by hand (efficiency_test.cpp: derated)
   return predict(cm, hw(h), r);
 }
 
@@ -290,7 +291,9 @@ TEST(Roofline, CalibratedBandwidthIsUsed) {
   HardwareSpec h = hw("h100-sxm");
   h.calibrated.read_bw_bytes_per_s = SourcedValue{3.0e12, "test"};
   CompiledModel cm = compile_model(model("meta-llama/Llama-3.1-8B"), QuantScheme::BF16, QuantPolicy{}, KvDtype::BF16, {});
-  Prediction p = predict(cm, h, PredictRequest{});
+  PredictRequest r;
+  r.efficiency = EfficiencyMode::Datasheet;
+  Prediction p = predict(cm, h, r);
   expect_rel(p.decode.time_s, p.decode.bytes / 3.0e12);
   EXPECT_FALSE(p.notes.empty());
 }

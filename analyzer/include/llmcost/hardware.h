@@ -33,6 +33,30 @@ struct LinkSpec {
   double send_bw_bytes_per_s() const { return bw_bytes_per_s.value / 2.0; }
 };
 
+// The scale-out network between nodes (InfiniBand / RoCE), per GPU: collectives whose group spans
+// more devices than one node holds run over it instead of the interconnect.
+struct NetworkSpec {
+  std::string name;                       // "InfiniBand NDR 400G"
+  SourcedValue bw_bytes_per_s;            // per GPU, per direction (400 Gb/s = 50e9 B/s)
+  std::optional<SourcedValue> latency_s;  // per collective across nodes
+  SourcedValue devices_per_node;          // GPUs one node connects by the interconnect
+};
+
+// What engines reach of the datasheet figures, per device class (docs/HARDWARE.md, "Efficiency
+// model"). Each figure is optional and sourced; a derated prediction uses those present.
+struct EfficiencySpec {
+  std::optional<SourcedValue> mem_bw_fraction;  // achievable share of memory bandwidth (0, 1]
+  std::optional<SourcedValue> tensor_fraction;  // achievable share of the tensor peak for a large GEMM (0, 1]
+  // Tokens through a weight per step (the GEMM's M) at which a GEMM reaches half of
+  // tensor_fraction: eff(M) = tensor_fraction x M / (M + gemm_m_half).
+  std::optional<SourcedValue> gemm_m_half;
+  std::optional<SourcedValue> step_overhead_s;  // fixed time per forward pass (launches, scheduling, sampling)
+  // Time of one collective (all-reduce, all-to-all, stage send) before its bytes move, within a
+  // node; the larger of this and the interconnect's latency_s is used.
+  std::optional<SourcedValue> collective_latency_s;
+  bool any() const { return mem_bw_fraction || tensor_fraction || gemm_m_half || step_overhead_s || collective_latency_s; }
+};
+
 struct CalibratedSpec {
   std::optional<SourcedValue> read_bw_bytes_per_s;  // achievable memory read bandwidth
   std::optional<SourcedValue> gemm_flops_per_s[kNumComputeDtypes];  // achievable GEMM throughput by dtype
@@ -48,6 +72,8 @@ struct HardwareSpec {
   std::optional<SourcedValue> peak_flops_per_s[kNumComputeDtypes];  // dense; absent = no such unit
   std::optional<LinkSpec> interconnect;  // device-to-device link used by tp/ep/pp; absent = single device
   std::optional<LinkSpec> host_link;
+  std::optional<NetworkSpec> network;  // between nodes; absent = every layout is one node
+  EfficiencySpec efficiency;
   CalibratedSpec calibrated;
 
   const std::optional<SourcedValue>& peak(ComputeDtype d) const { return peak_flops_per_s[static_cast<int>(d)]; }
@@ -65,6 +91,27 @@ struct EffectiveRates {
   bool flops_calibrated[kNumComputeDtypes] = {};
 };
 EffectiveRates effective_rates(const HardwareSpec& hw);
+
+// Which figures a prediction uses. Datasheet: the pure roofline (calibrated measurements where the
+// YAML has them, else peaks; no efficiency factors, no step overhead). Derated (the default): the
+// efficiency block's factors on top, where the YAML has one.
+enum class EfficiencyMode { Derated, Datasheet };
+const char* efficiency_mode_name(EfficiencyMode m);  // "derated", "datasheet"
+std::optional<EfficiencyMode> parse_efficiency_mode(const std::string& name);
+
+// The efficiency factors one prediction applies (all 1 / 0 for a pure roofline) and what they are.
+struct AppliedEfficiency {
+  std::string label;  // "datasheet", "derated", "calibrated" or "calibrated+derated"
+  double mem_bw_fraction = 1.0;  // applied to the datasheet bandwidth only (a calibrated one is achieved already)
+  double tensor_fraction = 1.0;  // applied to datasheet peaks only
+  double gemm_m_half = 0.0;      // 0: no small-M falloff
+  double step_overhead_s = 0.0;
+  double collective_latency_s = 0.0;  // 0: the interconnect's latency_s alone
+  std::vector<std::string> figures;  // "mem_bw_fraction 0.8 (source)", ...
+  // FLOP/s of a GEMM with `m` rows through the weight at `rate` (a calibrated rate skips tensor_fraction).
+  double gemm_rate(double rate, double m, bool calibrated) const;
+};
+AppliedEfficiency applied_efficiency(const HardwareSpec& hw, EfficiencyMode mode);
 
 // Parse a hardware document. `file` names it in errors. Throws ConfigError.
 HardwareSpec parse_hardware(const Value& doc, const std::string& file);

@@ -105,6 +105,11 @@ struct PredictRequest {
   double memory_fraction = kDefaultMemUtil;  // share of each device's memory usable (--mem-util)
   int64_t prefill_chunk_tokens = kDefaultPrefillChunkTokens;  // tokens per forward pass at most
   EngineOverhead overhead;
+  // Derated (default): the hardware YAML's efficiency block applies; Datasheet: the pure roofline.
+  EfficiencyMode efficiency = EfficiencyMode::Derated;
+  // Prompts prefilled together in the prefill phase (1: one request's time to first token; more:
+  // a batch of prompts read the weights once per chunk, as continuous batching does).
+  int64_t prefill_batch = 1;
 };
 
 // One op group on one device of its stage, per member op.
@@ -131,7 +136,9 @@ struct CommVolume {
 
 struct PhaseResult {
   int64_t tokens = 0;        // tokens the phase produces (decode: batch) or consumes (prefill: prompt)
-  double time_s = 0;         // ops (all stages in turn) + communication
+  double time_s = 0;         // ops (all stages in turn) + communication + fixed overhead
+  int64_t passes = 1;        // forward passes (prefill: one per chunk of prefill_chunk_tokens)
+  double overhead_s = 0;     // passes x step_overhead_s (derated only)
   double ops_s = 0;
   double compute_bound_s = 0, memory_bound_s = 0;  // ops_s split by each op's bound
   double flops = 0;          // per device, summed over stages (the devices a token passes through)
@@ -185,6 +192,7 @@ struct Prediction {
   std::string model_source;
   HardwareSpec hardware;
   EffectiveRates rates;
+  AppliedEfficiency efficiency;  // the factors used and their label (datasheet / derated / calibrated)
   std::string quant, policy, kv_dtype;  // quant: the scheme's name ("auto" = as shipped)
   std::string weight_format;  // CompiledModel::weight_format
   PredictRequest request;
