@@ -305,7 +305,7 @@ TEST(NemotronNas, BlocksItCannotCountAreRefusedByPath) {
 //     3 x 8192 x I each: 34527510528 + 2113929216 + 1761607680 + 1107296256 + 415236096 + 440401920
 //     = 40365981696, + 80 post_attention_layernorms 655360.
 //   attention 49 x 151003136 = 7399153664; embed_tokens and lm_head 128256 x 8192 = 1050673152 each;
-//   norm 8192. Total 49,867,145,216 (published: 49.9B, the model card's "49B").
+//   norm 8192. Total 49,867,145,216 (published: "49B" in the model card, about 49B compressed from 70B).
 // KV: 49 layers x 8 x (128 + 128) x 2 = 200704 bytes per token; at 32768: 6,576,668,672.
 TEST(NemotronNas, Super49BRealConfig) {
   ModelIR ir = build_model_ir(load("nvidia__Llama-3_3-Nemotron-Super-49B-v1.json"), "nvidia__Llama-3_3-Nemotron-Super-49B-v1.json");
