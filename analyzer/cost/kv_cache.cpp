@@ -66,6 +66,8 @@ int64_t kv_layer_expanded_bytes_per_token(const AttentionSpec& a, KvDtype d) {
   return bits_to_bytes(checked_mul(a.n_heads, per_head), kv_dtype_bits(d));
 }
 
+bool kv_cache_owned(const AttentionSpec& a) { return a.kv_shared_from < 0; }
+
 int64_t recurrent_conv_state_bytes(const RecurrentSpec& r) {
   if (r.conv_dim <= 0 || r.conv_kernel <= 1) return 0;
   return bits_to_bytes(checked_mul(r.conv_dim, r.conv_kernel - 1), r.conv_state_bits);
@@ -94,6 +96,10 @@ KvCache kv_cache(const ModelIR& ir, int64_t context, KvDtype d) {
         }
         if (op.kind != OpKind::Attention) continue;
         const AttentionSpec& a = op.attn;
+        if (!kv_cache_owned(a)) {
+          kv.n_shared_layers++;
+          continue;
+        }
         const int64_t index_tok = indexer_key_bytes_per_token(a);
         int64_t per_tok = checked_add(kv_layer_bytes_per_token(a, d), index_tok);
         int64_t expanded = checked_add(kv_layer_expanded_bytes_per_token(a, d), index_tok);

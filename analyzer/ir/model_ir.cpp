@@ -159,6 +159,13 @@ const char* tensor_role_name(TensorRole r) {
     case TensorRole::RecNorm: return "rec_norm";
     case TensorRole::RecOutProj: return "rec_out_proj";
     case TensorRole::MoeLatentIn: return "moe_latent_in";
+    case TensorRole::RouterInputScale: return "router_input_scale";
+    case TensorRole::RouterExpertScale: return "router_expert_scale";
+    case TensorRole::PleEmbedding: return "ple_embedding";
+    case TensorRole::PleModelProj: return "ple_model_proj";
+    case TensorRole::PleGate: return "ple_gate";
+    case TensorRole::PleProj: return "ple_proj";
+    case TensorRole::LinearReplacement: return "linear_replacement";
     case TensorRole::MoeLatentOut: return "moe_latent_out";
     case TensorRole::IndexerQB: return "indexer_q_b";
     case TensorRole::IndexerK: return "indexer_k";

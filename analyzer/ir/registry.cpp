@@ -69,6 +69,7 @@ ModelIR build_model_ir(const Value& config, const std::string& file) {
     unwrapped = true;
     if (root.has("vision_config") || model_type == "llama4" || model_type == "gemma3")
       ir.notes.push_back("multimodal config: the text model (text_config) is counted, the vision tower is not");
+    if (root.has("audio_config")) ir.notes.push_back("multimodal config: the audio tower (audio_config) is not counted");
     std::string inner = r.str_or("model_type", "");
     if (!inner.empty()) model_type = inner;
   }

@@ -124,6 +124,22 @@ void validate_model_ir(const ConfigReader& r, const ModelIR& ir) {
     for (const Layer& L : *layers)
       for (const Op& op : L.ops) check_op(r, op);
   for (const Op& op : ir.post) check_op(r, op);
+  // A layer reading another layer's KV cache reads one an earlier layer keeps, of the same geometry.
+  for (const Layer& L : ir.layers)
+    for (const Op& op : L.ops) {
+      if (op.kind != OpKind::Attention || op.attn.kv_shared_from < 0) continue;
+      const int64_t src = op.attn.kv_shared_from;
+      const Op* owner = nullptr;
+      if (src < L.index && src < static_cast<int64_t>(ir.layers.size()))
+        for (const Op& o : ir.layers[static_cast<size_t>(src)].ops)
+          if (o.kind == OpKind::Attention && o.attn.kv_shared_from < 0) owner = &o;
+      const AttentionSpec& a = op.attn;
+      if (!owner || owner->attn.n_kv_heads != a.n_kv_heads || owner->attn.head_dim != a.head_dim ||
+          owner->attn.v_head_dim != a.v_head_dim || owner->attn.sliding_window != a.sliding_window)
+        fail_at(r, {"num_kv_shared_layers"}, "makes layer " + std::to_string(L.index) + " read the KV cache of layer " +
+                                                 std::to_string(src) +
+                                                 ", which is not an earlier attention layer with a cache of the same shape");
+    }
 }
 
 }  // namespace llmcost

@@ -116,7 +116,7 @@ CompiledModel compile_model(const ModelIR& ir, QuantScheme quant, const QuantPol
       (op.kind == OpKind::RoutedExperts ? m.layer_expert_bytes[l] : m.layer_dense_bytes[l]) += stored;
       if (op.kind == OpKind::Attention) {
         m.layer_attn[l] = op.attn;
-        m.layer_kv_bytes_per_token[l] += c.kv_bytes_per_position + c.index_bytes_per_position;
+        if (kv_cache_owned(op.attn)) m.layer_kv_bytes_per_token[l] += c.kv_bytes_per_position + c.index_bytes_per_position;
       } else if (op.kind == OpKind::Recurrent) {
         m.layer_state_bytes[l] += c.state_bytes;
       }

@@ -145,8 +145,11 @@ std::string cost_table(const Analysis& a) {
   }
 
   const KvCache& bf16 = a.kv(KvDtype::BF16);
-  out += fmt::format("\nKV cache at context {} tokens per sequence ({} of {} attention layers capped by a window or chunk)\n",
-                     bf16.context, bf16.n_capped_layers, bf16.n_attention_layers);
+  out += fmt::format("\nKV cache at context {} tokens per sequence ({} of {} attention layers capped by a window or chunk{})\n",
+                     bf16.context, bf16.n_capped_layers, bf16.n_attention_layers,
+                     bf16.n_shared_layers ? fmt::format("; {} more layers read another layer's cache and store none",
+                                                        bf16.n_shared_layers)
+                                          : std::string());
   TextTable k({"kv dtype", "bytes per token", "bytes at context", "GB at context", "GiB at context"},
               {true, false, false, false, false});
   auto kv_row = [&](const std::string& label, int64_t per_tok, int64_t at_ctx) {

@@ -150,6 +150,12 @@ void Executor::validate(const ModelIR& ir) {
       if (t.role == TR::AttnResProj) throw unsupported(op, "attention residuals (a softmax mix over block residuals)");
       if (t.role == TR::MoeLatentIn || t.role == TR::MoeLatentOut)
         throw unsupported(op, "a latent MoE (routed experts in a projected latent space; the analyzer counts it)");
+      if (t.role == TR::PleEmbedding || t.role == TR::PleModelProj || t.role == TR::PleGate || t.role == TR::PleProj)
+        throw unsupported(op, "per-layer embeddings (Gemma 4 PLE)");
+      if (t.role == TR::LinearReplacement)
+        throw unsupported(op, "a sublayer replaced by one linear map (DeciLM replace_with_linear)");
+      if (t.role == TR::RouterInputScale || t.role == TR::RouterExpertScale)
+        throw unsupported(op, "a Gemma 4 router (input and per-expert scales, experts beside a dense MLP)");
     }
     switch (op.kind) {
       case OpKind::Recurrent:
@@ -164,6 +170,11 @@ void Executor::validate(const ModelIR& ir) {
       case OpKind::Attention: {
         const AttentionSpec& a = op.attn;
         check_attention_spec(op);
+        if (a.kv_shared_from >= 0)
+          throw unsupported(op, strf("a KV cache shared with layer %lld (no k/v projections of its own)", (long long)a.kv_shared_from));
+        if (a.v_norm) throw unsupported(op, "a parameter-free RMSNorm of the values (Gemma 4 v_norm)");
+        if (find_role(op, TR::AttnK) && !find_role(op, TR::AttnV) && !find_role(op, TR::AttnQkv))
+          throw unsupported(op, "values taken from the key projection (no v_proj: attention_k_eq_v)");
         if (a.sinks) throw unsupported(op, "attention sinks");
         if (a.output_gate) throw unsupported(op, "gated attention output (a sigmoid gate from q_proj)");
         if (a.chunk_size > 0) throw unsupported(op, "chunked attention");

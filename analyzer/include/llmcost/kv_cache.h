@@ -34,6 +34,11 @@ int64_t indexer_key_bytes_per_token(const AttentionSpec& a);
 int64_t kv_layer_bytes_per_token(const AttentionSpec& a, KvDtype d);
 // MLA expanded (naive) cache: n_heads x (qk_nope + qk_rope + v_head_dim) x bits/8; Standard: as above.
 int64_t kv_layer_expanded_bytes_per_token(const AttentionSpec& a, KvDtype d);
+// Whether an attention op keeps a cache of its own: false for a layer that reads the keys and values
+// another layer cached (AttentionSpec::kv_shared_from, Gemma 4 num_kv_shared_layers). Such a layer
+// still attends (its FLOPs and its reads of the other layer's cache count) but holds and writes no
+// cache: kv_cache() and the memory plans skip it, a prefill writes nothing for it.
+bool kv_cache_owned(const AttentionSpec& a);
 
 // Bytes of one recurrent layer's state for one sequence, whatever the context (rounded up to whole
 // bytes per part): conv state conv_dim x (conv_kernel - 1) x conv_state_bits / 8 (the inputs the
@@ -51,8 +56,9 @@ struct KvCache {
   int64_t bytes_at_context = 0;          // one sequence at `context`, windows / chunks applied, + its recurrent state
   int64_t expanded_bytes_per_token = 0;  // MLA: decompressed K and V per token; else == bytes_per_token
   int64_t expanded_bytes_at_context = 0;
-  int64_t n_attention_layers = 0;
-  int64_t n_capped_layers = 0;           // layers whose window / chunk is below `context`
+  int64_t n_attention_layers = 0;        // attention layers that keep a cache of their own
+  int64_t n_capped_layers = 0;           // of those, the layers whose window / chunk is below `context`
+  int64_t n_shared_layers = 0;           // attention layers reading another layer's cache (none of their own)
   int64_t state_bytes_per_sequence = 0;  // recurrent layers' constant state (conv + ssm), in bytes_at_context
   int64_t n_recurrent_layers = 0;
 };

@@ -80,6 +80,20 @@ enum class TensorRole {
   // routed_expert_down_proj / routed_expert_up_proj (and an RMSNorm of the weighted sum between).
   MoeLatentIn,        // [latent, d_model]
   MoeLatentOut,       // [d_model, latent]
+  // Gemma 4 router: the router's input is RMS-normed (no weight), scaled by d^-0.5 and by a learned
+  // per-dimension scale; the renormalized top-k weights are multiplied by a learned per-expert scale.
+  RouterInputScale,   // [d_model]
+  RouterExpertScale,  // [n_experts]
+  // Per-layer embeddings (Gemma 3n / Gemma 4 PLE): a second token table holds a ple-wide input for
+  // every layer; a projection of the token embedding is added to it; each layer gates its own slice
+  // into the residual stream.
+  PleEmbedding,       // [vocab_per_layer, n_layers x ple] gathered table
+  PleModelProj,       // [n_layers x ple, d_model] projection of the token embedding
+  PleGate,            // per layer: [ple, d_model] gate from the residual
+  PleProj,            // per layer: [d_model, ple] projection back to the residual
+  // A sublayer replaced by one [d_model, d_model] linear map, no attention and no activation
+  // (DeciLM / Nemotron-NAS replace_with_linear: self_attn.linear_attn, mlp.linear_mlp).
+  LinearReplacement,
 };
 const char* tensor_role_name(TensorRole r);  // "attn_q", "ffn_down", ...
 
@@ -187,6 +201,11 @@ struct AttentionSpec {
   int64_t index_topk = 0;
   int64_t index_n_heads = 0;
   int64_t index_head_dim = 0;
+  // KV sharing (Gemma 3n / Gemma 4 num_kv_shared_layers): this layer attends the keys and values
+  // cached by layer `kv_shared_from` and stores none of its own (no k/v projections, no cache);
+  // -1: its own cache.
+  int64_t kv_shared_from = -1;
+  bool v_norm = false;  // parameter-free RMSNorm of the values per head (Gemma 4)
 };
 
 enum class RecurrentType { GatedDeltaNet, KimiDelta, Mamba2 };
