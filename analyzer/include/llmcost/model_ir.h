@@ -183,6 +183,10 @@ struct AttentionSpec {
   int64_t index_topk = 0;
   int64_t index_n_heads = 0;
   int64_t index_head_dim = 0;
+  // IndexCache (GLM-5.2 indexer_types "shared"): this layer has no indexer of its own (index_n_heads
+  // 0, no indexer weights, no indexer key cache) and attends the index_topk positions picked by the
+  // indexer of layer `index_source_layer`. -1: the layer runs its own indexer (or has none).
+  int64_t index_source_layer = -1;
 };
 
 enum class RecurrentType { GatedDeltaNet, KimiDelta, Mamba2 };
