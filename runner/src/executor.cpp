@@ -148,6 +148,7 @@ void Executor::validate(const ModelIR& ir) {
     for (const Tensor& t : op.tensors) {
       if (t.role == TR::AttnOutGate) throw unsupported(op, "a sigmoid output-gate projection (attn_out_gate)");
       if (t.role == TR::AttnResProj) throw unsupported(op, "attention residuals (a softmax mix over block residuals)");
+      if (t.role == TR::HcFn) throw unsupported(op, "hyper-connections (hc_mult residual streams mixed per sublayer)");
       if (t.role == TR::MoeLatentDown || t.role == TR::MoeLatentUp)
         throw unsupported(op, "latent MoE projections (routed experts in a narrower space)");
     }
@@ -167,6 +168,8 @@ void Executor::validate(const ModelIR& ir) {
         if (a.sinks) throw unsupported(op, "attention sinks");
         if (a.output_gate) throw unsupported(op, "gated attention output (a sigmoid gate from q_proj)");
         if (a.chunk_size > 0) throw unsupported(op, "chunked attention");
+        if (a.compress_ratio > 0 || a.shared_kv)
+          throw unsupported(op, "compressed attention with one shared K=V head (DeepSeek-V4)");
         if (a.index_topk > 0 || a.index_n_heads > 0)
           throw unsupported(op, "sparse attention with a lightning indexer (DeepSeek Sparse Attention)");
         if (a.type == AttentionType::MLA) {
@@ -198,6 +201,7 @@ void Executor::validate(const ModelIR& ir) {
       case OpKind::SharedExperts: {
         if (op.mlp.act == Activation::SwiGLUClamped) throw unsupported(op, "the clamped SwiGLU activation");
         if (op.mlp.act == Activation::SiTU) throw unsupported(op, "the SiTU activation");
+        if (op.mlp.swiglu_limit > 0) throw unsupported(op, "a SwiGLU with clamped gate and up (swiglu_limit)");
         if (op.mlp.d_ff < 1) throw unsupported(op, strf("d_ff %lld (must be >= 1)", (long long)op.mlp.d_ff));
         const bool gate_up = find_role(op, TR::FfnGateUp) || (find_role(op, TR::FfnGate) && find_role(op, TR::FfnUp));
         if (!find_role(op, TR::FfnDown) || (op.mlp.gated ? !gate_up : !find_role(op, TR::FfnUp)))
@@ -209,6 +213,8 @@ void Executor::validate(const ModelIR& ir) {
         check_moe_spec(op);
         if (find_role(op, TR::MoeLatentIn) || find_role(op, TR::MoeLatentOut))
           throw unsupported(op, "a latent MoE (routed experts in a projected latent space; the analyzer counts it)");
+        if (op.moe.hash_routed) throw unsupported(op, "hash routing (experts looked up by token id)");
+        if (op.moe.scoring == ScoringFunc::SqrtSoftplus) throw unsupported(op, "sqrt(softplus) expert scoring");
         if (op.moe.softmax_after_topk && op.moe.scoring == ScoringFunc::Sigmoid && op.moe.n_group > 1)
           throw unsupported(op, "group-limited routing with top-k before scoring");
         break;
