@@ -214,14 +214,17 @@ OpCounts expected_op_counts(const CostModel::OpConstants& k, double seqs, const 
       // indexer picks); a prefill writes every prompt token's K/V once (a windowed layer
       // overwrites its ring buffer; a layer reading another layer's cache writes none) and attends
       // the causal pairs. An indexer scores every cached position against its own key cache.
-      const double cached = static_cast<double>(kv_cached_tokens(k.attn, shape.context));
       const double attended = static_cast<double>(attended_positions(k.attn, shape.context));
       const double written = kv_cache_owned(k.attn) ? static_cast<double>(shape.per_seq) : 0.0;
       n.attended = seqs * (shape.decode ? attended : static_cast<double>(prefill_attended_pairs(k.attn, shape.per_seq)));
       n.kv_positions = seqs * (shape.decode ? attended : written);
       if (k.index_flops_per_position > 0) {
-        n.indexed = seqs * (shape.decode ? cached : static_cast<double>(prefill_indexed_pairs(k.attn, shape.per_seq)));
-        n.index_positions = seqs * (shape.decode ? cached : static_cast<double>(shape.per_seq));
+        // (A compressed layer's indexer scores and writes one key per compress_ratio tokens.)
+        const double indexed = static_cast<double>(indexer_cached_tokens(k.attn, shape.context));
+        n.indexed = seqs * (shape.decode ? indexed : static_cast<double>(prefill_indexed_pairs(k.attn, shape.per_seq)));
+        n.index_positions =
+            seqs * (shape.decode ? indexed : static_cast<double>(k.attn.compress_ratio > 0 ? shape.per_seq / k.attn.compress_ratio
+                                                                                           : shape.per_seq));
       }
       break;
     }

@@ -32,8 +32,24 @@ int64_t attention_core_flops(const AttentionSpec& a, int64_t attended) {
   return checked_mul(attention_flops_per_position(a), attended);
 }
 
+// sum over i = 1..n of min(i / ratio, cap) (cap 0: uncapped): the compressed entries query i sees.
+static int64_t compressed_pairs(int64_t n, int64_t ratio, int64_t cap) {
+  const int64_t q = n / ratio, r = n % ratio;
+  // Entries k = 1..q-1 are seen by `ratio` queries each, entry count q by the last r + 1.
+  auto below = [&](int64_t k) { return checked_mul(ratio, k % 2 == 0 ? checked_mul(k / 2, k - 1) : checked_mul(k, (k - 1) / 2)); };
+  if (cap <= 0 || q <= cap) return checked_add(below(q), checked_mul(q, r + 1));
+  return checked_add(below(cap), checked_mul(cap, n - cap * ratio + 1));
+}
+
 int64_t prefill_attended_pairs(const AttentionSpec& a, int64_t tokens) {
   if (tokens <= 0) return 0;
+  if (a.compress_ratio > 0) {
+    // The raw window's pairs plus the compressed entries each query sees (capped at index_topk).
+    AttentionSpec raw = a;
+    raw.compress_ratio = 0;
+    raw.index_topk = 0;
+    return checked_add(prefill_attended_pairs(raw, tokens), compressed_pairs(tokens, a.compress_ratio, a.index_topk));
+  }
   auto tri = [](int64_t n) { return n % 2 == 0 ? checked_mul(n / 2, n + 1) : checked_mul(n, (n + 1) / 2); };
   // A top-k cap counts as a window does: token i attends min(i, k) positions.
   int64_t window = a.sliding_window;
@@ -60,6 +76,7 @@ int64_t indexer_flops_per_position(const AttentionSpec& a) {
 
 int64_t prefill_indexed_pairs(const AttentionSpec& a, int64_t tokens) {
   if (a.index_n_heads <= 0) return 0;
+  if (a.compress_ratio > 0) return compressed_pairs(tokens, a.compress_ratio, 0);  // every compressed entry
   AttentionSpec all = a;
   all.index_topk = 0;  // the indexer scores every causal pair, then picks the top k
   return prefill_attended_pairs(all, tokens);
@@ -90,7 +107,7 @@ static DecodeFlops decode_impl(const ModelIR& ir, int64_t context) {
     if (op.kind == OpKind::Attention)
       f.attention = checked_add(f.attention, checked_add(attention_core_flops(op.attn, attended_positions(op.attn, context)),
                                                          checked_mul(indexer_flops_per_position(op.attn),
-                                                                     kv_cached_tokens(op.attn, context))));
+                                                                     indexer_cached_tokens(op.attn, context))));
     if (op.kind == OpKind::Recurrent) f.attention = checked_add(f.attention, recurrent_flops_per_token(op.rec));
   };
   for (const auto& op : ir.pre) visit(op);

@@ -37,16 +37,31 @@ int kv_dtype_bits(KvDtype d) {
   return 16;
 }
 
+int64_t compressed_entries(const AttentionSpec& a, int64_t context) {
+  return a.compress_ratio > 0 ? std::max<int64_t>(context, 0) / a.compress_ratio : 0;
+}
+
 int64_t kv_cached_tokens(const AttentionSpec& a, int64_t context) {
   int64_t c = std::max<int64_t>(context, 0);
   if (a.sliding_window > 0) c = std::min(c, a.sliding_window);
   if (a.chunk_size > 0) c = std::min(c, a.chunk_size);
-  return c;
+  // Compressed attention (DeepSeek-V4 Attention.kv_cache: window_size + max_seq_len // ratio rows).
+  return checked_add(c, compressed_entries(a, context));
 }
 
 int64_t attended_positions(const AttentionSpec& a, int64_t context) {
+  if (a.compress_ratio > 0) {
+    // The raw window plus the compressed entries, all of them or the index_topk the indexer picks.
+    const int64_t comp = compressed_entries(a, context);
+    return checked_add(kv_cached_tokens(a, context) - comp, a.index_topk > 0 ? std::min(comp, a.index_topk) : comp);
+  }
   int64_t c = kv_cached_tokens(a, context);
   return a.index_topk > 0 ? std::min(c, a.index_topk) : c;
+}
+
+int64_t indexer_cached_tokens(const AttentionSpec& a, int64_t context) {
+  if (a.index_n_heads <= 0) return 0;
+  return a.compress_ratio > 0 ? compressed_entries(a, context) : kv_cached_tokens(a, context);
 }
 
 int64_t indexer_key_bytes_per_token(const AttentionSpec& a) {
@@ -54,8 +69,22 @@ int64_t indexer_key_bytes_per_token(const AttentionSpec& a) {
   return checked_add(a.index_head_dim, checked_mul(4, (a.index_head_dim + 127) / 128));
 }
 
+int64_t compressor_state_bytes(const AttentionSpec& a) {
+  if (a.compress_ratio <= 0) return 0;
+  // DeepSeek-V4 Compressor kv_state + score_state: fp32 [coff x ratio, coff x head_dim] each,
+  // coff = 2 with overlapping windows; the indexer's compressor the same at index_head_dim.
+  const int64_t coff = a.compress_overlap ? 2 : 1;
+  auto state = [&](int64_t head_dim) {
+    return checked_mul(2 * 4, checked_mul(checked_mul(coff, a.compress_ratio), checked_mul(coff, head_dim)));
+  };
+  int64_t b = state(a.head_dim);
+  if (a.index_n_heads > 0) b = checked_add(b, state(a.index_head_dim));
+  return b;
+}
+
 int64_t kv_layer_bytes_per_token(const AttentionSpec& a, KvDtype d) {
   if (a.type == AttentionType::MLA) return bits_to_bytes(checked_add(a.kv_lora_rank, a.qk_rope_head_dim), kv_dtype_bits(d));
+  if (a.shared_kv) return bits_to_bytes(checked_mul(a.n_kv_heads, a.head_dim), kv_dtype_bits(d));  // K = V
   return bits_to_bytes(checked_mul(a.n_kv_heads, checked_add(a.head_dim, a.v_head_dim)), kv_dtype_bits(d));
 }
 
@@ -106,11 +135,15 @@ KvCache kv_cache(const ModelIR& ir, int64_t context, KvDtype d) {
         kv.indexer_bytes_per_token = checked_add(kv.indexer_bytes_per_token, index_tok);
         int64_t cached = kv_cached_tokens(a, context);
         kv.n_attention_layers++;
-        if (cached < context) kv.n_capped_layers++;
+        if (cached < context || a.compress_ratio > 0) kv.n_capped_layers++;
         kv.bytes_per_token = checked_add(kv.bytes_per_token, per_tok);
         kv.expanded_bytes_per_token = checked_add(kv.expanded_bytes_per_token, expanded);
-        kv.bytes_at_context = checked_add(kv.bytes_at_context, checked_mul(per_tok, cached));
-        kv.expanded_bytes_at_context = checked_add(kv.expanded_bytes_at_context, checked_mul(expanded, cached));
+        // The indexer keys: one per cached position, or per compressed entry.
+        const int64_t index_at = checked_mul(index_tok, indexer_cached_tokens(a, context));
+        kv.bytes_at_context = checked_add(kv.bytes_at_context, checked_add(checked_mul(per_tok - index_tok, cached), index_at));
+        kv.expanded_bytes_at_context =
+            checked_add(kv.expanded_bytes_at_context, checked_add(checked_mul(expanded - index_tok, cached), index_at));
+        kv.state_bytes_per_sequence = checked_add(kv.state_bytes_per_sequence, compressor_state_bytes(a));
       }
     kv.bytes_at_context = checked_add(kv.bytes_at_context, kv.state_bytes_per_sequence);
     kv.expanded_bytes_at_context = checked_add(kv.expanded_bytes_at_context, kv.state_bytes_per_sequence);

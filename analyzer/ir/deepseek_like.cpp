@@ -2,6 +2,7 @@
 // modeling_deepseek_v3.py build it.
 #include "deepseek_like.h"
 
+#include <algorithm>
 #include <vector>
 
 #include "llmcost/error.h"
@@ -72,6 +73,48 @@ Layer deepseek_layer(const ConfigReader& r, const std::string& p, int li, int64_
 
 }  // namespace
 
+// The indexer schedule as GlmMoeDsaConfig.__post_init__ fills it in: indexer_types when given, else
+// index_topk_pattern ("F"/"S" letters or a list), else layer i is full when
+// max(i - index_skip_topk_offset + 1, 0) % index_topk_freq == 0 (defaults: offset 2, freq 1).
+// Families without the schedule accept only "full" entries.
+static std::vector<bool> indexer_layers(const ConfigReader& r, const DeepseekLike& f, int64_t n_layers) {
+  std::vector<bool> full(static_cast<size_t>(n_layers), true);
+  auto from_names = [&](const std::string& key, const std::vector<std::string>& names, bool letters) {
+    if (static_cast<int64_t>(names.size()) != n_layers)
+      r.fail(key, "must have num_hidden_layers (" + std::to_string(n_layers) + ") entries, got " + std::to_string(names.size()));
+    for (size_t i = 0; i < names.size(); ++i) {
+      const std::string& t = names[i];
+      const bool is_full = letters ? t == "F" : t == "full";
+      const bool is_shared = letters ? t == "S" : t == "shared";
+      if (!is_full && !(is_shared && f.indexer_schedule))
+        throw ConfigError(r.file(), r.pointer_of(key) + (letters ? "" : "/" + std::to_string(i)),
+                          quote_for_message(t) + ": " +
+                              (f.indexer_schedule ? std::string(letters ? "must be \"F\" or \"S\"" : "must be \"full\" or \"shared\"")
+                                                  : std::string("layers that reuse another layer's sparse-attention top-k are not part of " + f.arch)));
+      full[i] = is_full;
+    }
+  };
+  if (r.has("indexer_types")) {
+    from_names("indexer_types", r.str_list("indexer_types"), false);
+    return full;
+  }
+  if (!f.indexer_schedule) return full;
+  if (const Value* p = r.raw("index_topk_pattern"); p && !p->is_null()) {
+    if (p->is_string()) {
+      std::vector<std::string> letters;
+      for (char c : p->as_string()) letters.emplace_back(1, c);
+      from_names("index_topk_pattern", letters, true);
+    } else {
+      from_names("index_topk_pattern", r.str_list("index_topk_pattern"), false);
+    }
+    return full;
+  }
+  const int64_t freq = std::max<int64_t>(r.int_or("index_topk_freq", 1, 0), 1);
+  const int64_t offset = r.int_or("index_skip_topk_offset", 2, 0);
+  for (int64_t i = 0; i < n_layers; ++i) full[i] = std::max<int64_t>(i - offset + 1, 0) % freq == 0;
+  return full;
+}
+
 void build_deepseek(const ConfigReader& r, ModelIR& ir, const DeepseekLike& f) {
   const std::string& arch = f.arch;
   Dims x = read_dims(r);  // num_key_value_heads is read (and must be valid) but MLA ignores it
@@ -92,8 +135,9 @@ void build_deepseek(const ConfigReader& r, ModelIR& ir, const DeepseekLike& f) {
   spec.v_head_dim = r.req_int("v_head_dim");
   spec.head_dim = spec.qk_nope_head_dim + spec.qk_rope_head_dim;
   spec.rope_theta = rope_theta(r, 10000.0);
-  // DeepSeek Sparse Attention, when the config has the indexer: every layer (and MTP module)
-  // carries an indexer and attends its index_topk positions.
+  // DeepSeek Sparse Attention, when the config has the indexer: every layer attends index_topk
+  // positions, picked by its own indexer or (GLM-5.2 "shared" layers) by an earlier layer's; the
+  // MTP modules carry their own indexer (GLM-5.2's layer 78 stores one).
   if (r.has("index_topk") || r.has("index_n_heads") || r.has("index_head_dim")) {
     spec.index_topk = r.req_int("index_topk");
     spec.index_n_heads = r.req_int("index_n_heads");
@@ -102,13 +146,25 @@ void build_deepseek(const ConfigReader& r, ModelIR& ir, const DeepseekLike& f) {
     if (spec.index_head_dim < spec.qk_rope_head_dim)
       r.fail("index_head_dim", "must be >= qk_rope_head_dim (" + std::to_string(spec.qk_rope_head_dim) + "), got " +
                                    std::to_string(spec.index_head_dim));
-    // IndexCache (GLM-5.2): "shared" layers reuse the previous layer's top-k and skip their
-    // indexer; the cost walk has no way to say that yet, so refuse rather than overcount.
-    if (r.has("indexer_types"))
-      for (const std::string& t : r.str_list("indexer_types"))
-        if (t != "full")
-          r.fail("indexer_types", quote_for_message(t) +
-                                      ": layers that reuse another layer's sparse-attention top-k are not supported");
+  }
+  // Which layers run their own indexer (GLM-5.2 IndexCache); empty: all of them.
+  const std::vector<bool> full_indexer = spec.index_n_heads > 0 ? indexer_layers(r, f, x.n_layers) : std::vector<bool>{};
+  // The spec of layer i: a "shared" layer keeps index_topk but has no indexer and names the last
+  // full layer before it, whose top-k it attends (transformers GlmMoeDsaModel passes topk_indices on).
+  std::vector<AttentionSpec> specs(static_cast<size_t>(x.n_layers), spec);
+  int64_t last_full = -1;
+  for (int64_t i = 0; i < static_cast<int64_t>(full_indexer.size()); ++i) {
+    if (full_indexer[i]) {
+      last_full = i;
+      continue;
+    }
+    if (last_full < 0)
+      throw ConfigError(r.file(), r.pointer_of(r.has("indexer_types") ? "indexer_types" : "index_topk_pattern"),
+                        "layer " + std::to_string(i) + " reuses the top-k of a previous \"full\" indexer layer, but none precedes it");
+    AttentionSpec& s = specs[i];
+    s.index_n_heads = 0;
+    s.index_head_dim = 0;
+    s.index_source_layer = last_full;
   }
 
   MlpSpec dense;
@@ -167,7 +223,7 @@ void build_deepseek(const ConfigReader& r, ModelIR& ir, const DeepseekLike& f) {
 
   add_embedding(ir, "model.embed_tokens", x.vocab, x.d);
   for (int64_t i = 0; i < x.n_layers; ++i)
-    ir.layers.push_back(deepseek_layer(r, layer_prefix("model.layers", i), static_cast<int>(i), x.d, spec, attn_bias,
+    ir.layers.push_back(deepseek_layer(r, layer_prefix("model.layers", i), static_cast<int>(i), x.d, specs[i], attn_bias,
                                        is_moe(i), dense, expert, moe, shared_ff, correction, eps));
   add_head(ir, "model.norm", NormType::RMSNorm, false, eps, "lm_head", ir.tie_word_embeddings);
 
@@ -184,9 +240,11 @@ void build_deepseek(const ConfigReader& r, ModelIR& ir, const DeepseekLike& f) {
     add(extra, R::MtpEmbedNorm, "enorm.weight", {x.d}, TU::Vector, PG::Norm);
     add(extra, R::MtpHiddenNorm, "hnorm.weight", {x.d}, TU::Vector, PG::Norm);
     add(extra, R::MtpProj, "eh_proj.weight", {x.d, 2 * x.d}, TU::Matmul, PG::Other);
-    add(extra, R::TokenEmbedding, "embed_tokens.weight", {x.vocab, x.d}, TU::Gather, PG::Embedding);
+    if (f.mtp_stores_embed_head)
+      add(extra, R::TokenEmbedding, "embed_tokens.weight", {x.vocab, x.d}, TU::Gather, PG::Embedding);
     add(extra, R::MtpHeadNorm, "shared_head.norm.weight", {x.d}, TU::Vector, PG::Norm);
-    add(extra, R::LmHead, "shared_head.head.weight", {x.vocab, x.d}, TU::Matmul, PG::LmHead);
+    if (f.mtp_stores_embed_head)
+      add(extra, R::LmHead, "shared_head.head.weight", {x.vocab, x.d}, TU::Matmul, PG::LmHead);
     L.ops.insert(L.ops.begin(), std::move(extra));
     ir.mtp_layers.push_back(std::move(L));
   }

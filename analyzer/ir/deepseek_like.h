@@ -21,6 +21,14 @@ struct DeepseekLike {
   // `default_dense_layers` layers dense, the rest MoE. "" reads first_k_dense_replace.
   std::string mlp_layer_types_key{};
   int64_t default_dense_layers = 0;
+  // glm_moe_dsa (GlmMoeDsaConfig): the per-layer indexer schedule indexer_types ("full" runs the
+  // indexer, "shared" reuses the previous full layer's top-k), else derived from index_topk_pattern
+  // or index_topk_freq / index_skip_topk_offset. false: every DSA layer runs its own indexer.
+  bool indexer_schedule = false;
+  // Whether each MTP module stores its own embedding and shared head copies (DeepSeek-V3 checkpoint:
+  // model.layers.61.embed_tokens / shared_head.head); GLM-5's layer 78 stores neither and uses the
+  // main model's.
+  bool mtp_stores_embed_head = true;
 };
 
 // The MLA attention op as modeling_deepseek_v3.py names it under `name` (self_attn): q_a_proj,

@@ -114,6 +114,16 @@ ModelIR build_model_ir(const Value& config, const std::string& file) {
   std::optional<ConfigReader> q = root.child("quantization_config");
   if (!q && unwrapped) q = r.child("quantization_config");
   resolve_shipped_quant(ir, q ? &*q : nullptr, unwrapped);
+  // DeepSeek-V4 (inference/model.py ModelArgs.expert_dtype "fp4"): the routed experts are stored fp4
+  // e2m1 with an e8m0 scale per 32, beside an fp8 quantization_config that does not say so; the
+  // shipped-format reader does not read expert_dtype, so as-shipped figures refuse, naming it.
+  if (ir.shipped_quant && ir.shipped_quant->understood && ir.shipped_quant->method == "fp8" &&
+      r.str_or("expert_dtype", "").size() && r.str_or("expert_dtype", "") != "bf16") {
+    ir.shipped_quant->understood = false;
+    ir.shipped_quant->description = "expert_dtype " + quote_for_message(r.str_or("expert_dtype", "")) +
+                                    " (routed experts stored apart from quantization_config's fp8) is not read";
+    ir.notes.push_back(file + ": " + ir.shipped_quant->description + "; as-shipped weight bytes not given");
+  }
   return ir;
 }
 

@@ -156,6 +156,7 @@ void Executor::validate(const ModelIR& ir) {
         throw unsupported(op, "a sublayer replaced by one linear map (DeciLM replace_with_linear)");
       if (t.role == TR::RouterInputScale || t.role == TR::RouterExpertScale)
         throw unsupported(op, "a Gemma 4 router (input and per-expert scales, experts beside a dense MLP)");
+      if (t.role == TR::HcFn) throw unsupported(op, "hyper-connections (hc_mult residual streams mixed per sublayer)");
     }
     switch (op.kind) {
       case OpKind::Recurrent:
@@ -178,6 +179,8 @@ void Executor::validate(const ModelIR& ir) {
         if (a.sinks) throw unsupported(op, "attention sinks");
         if (a.output_gate) throw unsupported(op, "gated attention output (a sigmoid gate from q_proj)");
         if (a.chunk_size > 0) throw unsupported(op, "chunked attention");
+        if (a.compress_ratio > 0 || a.shared_kv)
+          throw unsupported(op, "compressed attention with one shared K=V head (DeepSeek-V4)");
         if (a.index_topk > 0 || a.index_n_heads > 0)
           throw unsupported(op, "sparse attention with a lightning indexer (DeepSeek Sparse Attention)");
         if (a.type == AttentionType::MLA) {
@@ -209,6 +212,7 @@ void Executor::validate(const ModelIR& ir) {
       case OpKind::SharedExperts: {
         if (op.mlp.act == Activation::SwiGLUClamped) throw unsupported(op, "the clamped SwiGLU activation");
         if (op.mlp.act == Activation::SiTU) throw unsupported(op, "the SiTU activation");
+        if (op.mlp.swiglu_limit > 0) throw unsupported(op, "a SwiGLU with clamped gate and up (swiglu_limit)");
         if (op.mlp.d_ff < 1) throw unsupported(op, strf("d_ff %lld (must be >= 1)", (long long)op.mlp.d_ff));
         const bool gate_up = find_role(op, TR::FfnGateUp) || (find_role(op, TR::FfnGate) && find_role(op, TR::FfnUp));
         if (!find_role(op, TR::FfnDown) || (op.mlp.gated ? !gate_up : !find_role(op, TR::FfnUp)))
@@ -218,6 +222,8 @@ void Executor::validate(const ModelIR& ir) {
       }
       case OpKind::Router:
         check_moe_spec(op);
+        if (op.moe.hash_routed) throw unsupported(op, "hash routing (experts looked up by token id)");
+        if (op.moe.scoring == ScoringFunc::SqrtSoftplus) throw unsupported(op, "sqrt(softplus) expert scoring");
         if (op.moe.softmax_after_topk && op.moe.scoring == ScoringFunc::Sigmoid && op.moe.n_group > 1)
           throw unsupported(op, "group-limited routing with top-k before scoring");
         break;

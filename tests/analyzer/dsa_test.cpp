@@ -102,16 +102,6 @@ TEST(DsaFamily, Glm5IsTheDsaDecoder) {
   EXPECT_EQ(c.total, int64_t{743911218432});
 }
 
-TEST(DsaFamily, SharedIndexerLayersAreRefused) {
-  // GLM-5.2's indexer_types "shared" layers reuse the previous layer's top-k (IndexCache).
-  try {
-    count(file("zai-org__GLM-5.2.json"));
-    FAIL() << "GLM-5.2 analyzed";
-  } catch (const ConfigError& e) {
-    EXPECT_NE(std::string(e.what()).find("/indexer_types \"shared\""), std::string::npos) << e.what();
-  }
-}
-
 // Cost of the tiny model (3 layers, MLA kv_lora 32 + rope 8, 4 heads; indexer 2 heads of 16, top 4).
 //   MLA core attention per position: 2*4*(32+8) + 2*4*32 = 576 FLOPs
 //   indexer scoring per position: 2*2*16 + 2*2 = 68 FLOPs

@@ -94,6 +94,20 @@ enum class TensorRole {
   // A sublayer replaced by one [d_model, d_model] linear map, no attention and no activation
   // (DeciLM / Nemotron-NAS replace_with_linear: self_attn.linear_attn, mlp.linear_mlp).
   LinearReplacement,
+  // DeepSeek-V4 (inference/model.py): one shared K=V head, grouped low-rank output, KV compressors,
+  // hyper-connections, hash routing, MTP e/h projections.
+  AttnKv,             // the single K=V head projection wkv [head_dim, d_model] (its RMSNorm: AttnKNorm)
+  AttnOutA,           // grouped output wo_a [o_groups x o_lora_rank, n_heads x head_dim / o_groups]
+  AttnOutB,           // output wo_b [d_model, o_groups x o_lora_rank]
+  CompKv, CompGate,   // compressor wkv / wgate [coff x head_dim, d_model] (coff 2 with overlapping windows)
+  CompPosBias,        // compressor ape [compress_ratio, coff x head_dim] (added to the gate scores)
+  CompNorm,           // compressor RMSNorm [head_dim]
+  IndexerCompKv, IndexerCompGate, IndexerCompPosBias, IndexerCompNorm,  // the indexer's own compressor
+  HcFn,               // hyper-connection mix projection [(2 + hc) x hc or hc, hc x d_model]
+  HcBase,             // its bias [(2 + hc) x hc or hc]
+  HcScale,            // its 3 (or 1) scales
+  RouterHashTable,    // hash routing tid2eid [vocab, top_k] expert ids per token id (gathered)
+  MtpEProj, MtpHProj, // multi-token prediction: [d_model, d_model] projections of the embedding / hidden
 };
 const char* tensor_role_name(TensorRole r);  // "attn_q", "ffn_down", ...
 
@@ -206,6 +220,18 @@ struct AttentionSpec {
   // -1: its own cache.
   int64_t kv_shared_from = -1;
   bool v_norm = false;  // parameter-free RMSNorm of the values per head (Gemma 4)
+  // IndexCache (GLM-5.2 indexer_types "shared"): this layer has no indexer of its own (index_n_heads
+  // 0, no indexer weights, no indexer key cache) and attends the index_topk positions picked by the
+  // indexer of layer `index_source_layer`. -1: the layer runs its own indexer (or has none).
+  int64_t index_source_layer = -1;
+  // Compressed attention (DeepSeek-V4): besides the raw sliding window of `sliding_window` tokens,
+  // the layer caches one compressed entry per `compress_ratio` tokens (0: none) and attends all of
+  // them, or the index_topk its indexer picks. The indexer (index_n_heads > 0) keeps its own
+  // compressed keys, one per compress_ratio tokens.
+  int64_t compress_ratio = 0;
+  bool compress_overlap = false;  // overlapping windows (ratio 4): the compressor state holds 2 windows
+  // K and V are one cached vector of head_dim per KV head (DeepSeek-V4 MQA: n_kv_heads 1, head_dim 512).
+  bool shared_kv = false;
 };
 
 enum class RecurrentType { GatedDeltaNet, KimiDelta, Mamba2 };
@@ -233,7 +259,7 @@ struct MlpSpec {
   double swiglu_limit = 0.0;  // gpt-oss clamp
 };
 
-enum class ScoringFunc { Softmax, Sigmoid };
+enum class ScoringFunc { Softmax, Sigmoid, SqrtSoftplus };  // SqrtSoftplus: sqrt(softplus(x)) (DeepSeek-V4)
 
 struct MoeSpec {
   int64_t n_experts = 0;
@@ -246,6 +272,7 @@ struct MoeSpec {
   bool correction_bias = false;     // DeepSeek-V3 e_score_correction_bias used for selection
   double routed_scaling_factor = 1.0;
   int64_t n_shared_experts = 0;     // informational; shared experts live in their own op
+  bool hash_routed = false;         // experts picked by token id from a table (DeepSeek-V4 tid2eid), not by score
 };
 
 struct Op {
