@@ -155,6 +155,13 @@ TEST(KvCache, GoldenBytesPerTokenEveryBundledModel) {
     {"zai-org__GLM-4.7-Flash", 54144},  // 47 x (512 + 64) x 2
     {"zai-org__GLM-5", 100152},  // 78 x ((512 + 64) x 2 + indexer key 128 + 4)
     {"zai-org__GLM-5-FP8", 100152},  // 78 x ((512 + 64) x 2 + indexer key 128 + 4)
+    {"deepseek-ai__DeepSeek-V4-Flash", 46804},  // 43 x 512 (one K=V head) x 2 + 21 ratio-4 layers x indexer key (128 + 4); no window cap
+    {"deepseek-ai__DeepSeek-V4-Pro", 66424},  // 61 x 512 x 2 + 30 ratio-4 layers x (128 + 4)
+    {"nvidia__DeepSeek-V4-Flash-NVFP4", 46804},  // as DeepSeek-V4-Flash
+    {"google__gemma-4-26B-A4B", 225280},  // 25 sliding x 8 x (256 + 256) x 2 + 5 global x 2 x (512 + 512) x 2
+    {"nvidia__Gemma-4-31B-IT-NVFP4", 901120},  // 50 sliding x 16 x (256 + 256) x 2 + 10 global x 4 x (512 + 512) x 2
+    {"nvidia__Llama-3_3-Nemotron-Super-49B-v1", 200704},  // 49 of 80 blocks with attention x 2 x (64 / 8) x 128 x 2
+    {"zai-org__GLM-5.2", 92628},  // 78 x (512 + 64) x 2 + 21 layers with their own indexer x (128 + 4)
   };
   const auto bundled = list_bundled_models(kConfigDir);
   EXPECT_EQ(bundled.size(), golden.size()) << "a bundled model has no golden KV row";

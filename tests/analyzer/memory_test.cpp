@@ -29,7 +29,10 @@ TEST(Memory, PlainDtypesAreBytesTimesTotal) {
     text << in.rdbuf();
     const Value cfg = parse_json(text.str(), b.path);
     const Value* tc = cfg.find("text_config");
-    const bool ships_quantized = cfg.find("quantization_config") != nullptr ||
+    // DeepSeek-V4's own configs add "expert_dtype": "fp4" to an fp8 quantization_config: not read
+    // yet, so their as-shipped bytes are refused rather than wrong (README, known limits).
+    const bool unread = cfg.find("expert_dtype") != nullptr;
+    const bool ships_quantized = (!unread && cfg.find("quantization_config") != nullptr) ||
                                  (tc != nullptr && tc->find("quantization_config") != nullptr) ||
                                  std::filesystem::exists(kConfigDir + "/models/" + b.stem + ".hf_quant_config.json");
     EXPECT_EQ(weight_bytes_as_shipped(ir).has_value(), ships_quantized);

@@ -214,7 +214,7 @@ void build(const ConfigReader& r, ModelIR& ir) {
     const int64_t id = x.n_layers + m;
     const std::string p = "mtp." + std::to_string(m) + ".";
     Layer L = block(p, static_cast<int>(id), v, ratios[id], id < v.n_hash);
-    Op extra = make_op(p + "proj", OpKind::Norm, static_cast<int>(id));
+    Op extra = make_op("mtp." + std::to_string(m), OpKind::Norm, static_cast<int>(id));
     push(extra, R::MtpEmbedNorm, p + "enorm.weight", {x.d}, TU::Vector, PG::Norm);
     push(extra, R::MtpHiddenNorm, p + "hnorm.weight", {x.d}, TU::Vector, PG::Norm);
     push(extra, R::MtpEProj, p + "e_proj.weight", {x.d, x.d}, TU::Matmul, PG::Other);
