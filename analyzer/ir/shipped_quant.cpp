@@ -46,8 +46,8 @@ namespace fs = std::filesystem;
 
 struct ModulePatterns::Regex {
   std::regex re;
-  // ".*LITERAL.*" (the usual shape: "re:.*self_attn.*") is a substring test, no regex engine.
-  std::optional<std::string> contains;
+  // ".*LITERAL.*" or ".*A(x|y)B.*" (the usual shapes) is a substring test, no regex engine.
+  std::optional<std::vector<std::string>> contains;
 };
 
 namespace {
@@ -76,22 +76,40 @@ bool nested_quantifier(const std::string& re) {
   return false;
 }
 
-// "X" when `re` is ".*X.*" with X free of regex operators ("\." read as "."); nullopt otherwise.
-std::optional<std::string> literal_between_wildcards(const std::string& re) {
+// The strings X1, X2 ... when `re` is ".*X.*" with X free of regex operators ("\." read as ".")
+// except one group of literal alternatives "(a|b|c)" (the usual shapes: "re:.*self_attn.*",
+// "re:.*mlp\.(gate|up|down)_proj.*"): a match is then a substring test for any of them, no
+// regex engine. nullopt for anything else.
+std::optional<std::vector<std::string>> literals_between_wildcards(const std::string& re) {
   if (re.size() < 4 || re.compare(0, 2, ".*") != 0 || re.compare(re.size() - 2, 2, ".*") != 0) return std::nullopt;
-  std::string lit;
+  std::string head, tail;
+  std::vector<std::string> alts;
+  bool in_group = false, had_group = false;
   for (size_t i = 2; i + 2 < re.size(); ++i) {
     const char c = re[i];
+    std::string& out = in_group ? alts.back() : (had_group ? tail : head);
     if (c == '\\' && i + 3 < re.size() && re[i + 1] == '.') {
-      lit += '.';
+      out += '.';
       ++i;
+    } else if (c == '(' && !in_group && !had_group) {
+      in_group = true;
+      alts.emplace_back();
+    } else if (c == '|' && in_group) {
+      alts.emplace_back();
+    } else if (c == ')' && in_group) {
+      in_group = false;
+      had_group = true;
     } else if (std::string_view(".*+?()[]{}|^$\\").find(c) != std::string_view::npos) {
       return std::nullopt;
     } else {
-      lit += c;
+      out += c;
     }
   }
-  return lit;
+  if (in_group) return std::nullopt;
+  if (!had_group) return std::vector<std::string>{head};
+  std::vector<std::string> out;
+  for (const auto& a : alts) out.push_back(head + a + tail);
+  return out;
 }
 }  // namespace
 
@@ -104,13 +122,15 @@ ModulePatterns::ModulePatterns(const std::vector<std::string>& patterns, const s
                           "must be a regular expression without nested quantifiers such as (a*)* and under 1000 characters, got " +
                               quote_for_message(p));
       auto r = std::make_shared<Regex>();
-      r->contains = literal_between_wildcards(p.substr(3));
+      r->contains = literals_between_wildcards(p.substr(3));
       if (!r->contains) try {
         r->re = std::regex(p.substr(3), std::regex::ECMAScript | std::regex::optimize);
       } catch (const std::regex_error& e) {
         throw ConfigError(file, pointer + "/" + std::to_string(i), "must be a valid regular expression, got " + quote_for_message(p));
       }
       regexes_.push_back(std::move(r));
+    } else if (p.find('*') == p.size() - 1) {
+      prefix_globs_.push_back(p.substr(0, p.size() - 1));  // "X*": the module starts with X
     } else if (p.find('*') != std::string::npos) {
       globs_.push_back(p);
     } else {
@@ -121,6 +141,10 @@ ModulePatterns::ModulePatterns(const std::vector<std::string>& patterns, const s
 }
 
 bool ModulePatterns::matches(const std::string& module) const {
+  // "X*" matches a parent path of the module exactly when it matches the module itself (every
+  // parent is a prefix of it): one test per pattern, not one per parent.
+  for (const auto& x : prefix_globs_)
+    if (module.compare(0, x.size(), x) == 0) return true;
   auto exact = [&](std::string_view s) { return exact_set_.count(s) > 0; };
   // The path and its parents; its last components (for dot-free names).
   for (size_t end = 0;;) {
@@ -137,9 +161,12 @@ bool ModulePatterns::matches(const std::string& module) const {
       if (suffix.find('.') == std::string_view::npos && exact(suffix)) return true;
     }
   for (const auto& r : regexes_) {
-    if (r->contains ? module.find(*r->contains) != std::string::npos
-                    : std::regex_search(module, r->re, std::regex_constants::match_continuous))
+    if (r->contains) {
+      for (const auto& lit : *r->contains)
+        if (module.find(lit) != std::string::npos) return true;
+    } else if (std::regex_search(module, r->re, std::regex_constants::match_continuous)) {
       return true;
+    }
   }
   return false;
 }

@@ -332,6 +332,20 @@ TEST(ModulePatterns, Matching) {
   EXPECT_FALSE(p.matches("model.layers.9.mlp.down_proj"));
 }
 
+// The fast paths ("X*" prefixes, ".*A(x|y)B.*" substrings) agree with a regex engine / glob on
+// the same names, including names where they must not match.
+TEST(ModulePatterns, FastPathsAgreeWithTheRegexEngine) {
+  ModulePatterns p({"mtp.layers.0*", "re:.*mlp\\.(gate|up|gate_up|down)_proj.*", "re:.*vision_tower.*"}, "f.json", "/x");
+  ModulePatterns slow({"re:^mtp\\.layers\\.0.*", "re:.*mlp\\.(gate|up|gate_up|down)_pro[j].*", "re:.*vision_towe[r].*"}, "f.json", "/x");
+  for (const char* m : {"mtp.layers.0.mlp.experts.3.up_proj", "mtp.layers.01", "mtp.layers.1.self_attn", "model.mtp.layers.0",
+                        "model.layers.2.mlp.gate_up_proj", "model.layers.2.mlp.gate_proj", "model.layers.2.mlp.down_proj",
+                        "model.layers.2.mlp.experts.1.down_proj", "model.layers.2.mlpXgate_proj", "model.layers.2.mlp.gate",
+                        "vision_tower.blocks.0", "model.vision_tower_x", "model.layers.0.self_attn.q_proj"})
+    EXPECT_EQ(p.matches(m), slow.matches(m)) << m;
+  EXPECT_TRUE(p.matches("model.layers.2.mlp.gate_up_proj"));
+  EXPECT_FALSE(p.matches("model.layers.2.mlpXgate_proj"));  // "\\." is a dot, not any character
+}
+
 // The what-if schemes written as stored formats keep their bytes: [333, 4100] worked by hand.
 TEST(StoredFormat, SchemeBytesByHand) {
   // NVFP4: 4100 -> 257 blocks of 16 (8 B e2m1 + 1 B e4m3) per row + fp32 per tensor.

@@ -44,13 +44,14 @@ class ModulePatterns {
   ModulePatterns& operator=(ModulePatterns&&) = default;
   ModulePatterns(const ModulePatterns&) = delete;
   ModulePatterns& operator=(const ModulePatterns&) = delete;
-  bool empty() const { return exact_.empty() && globs_.empty() && regexes_.empty(); }
+  bool empty() const { return exact_.empty() && prefix_globs_.empty() && globs_.empty() && regexes_.empty(); }
   bool matches(const std::string& module) const;
 
  private:
   std::vector<std::string> exact_;  // no wildcard
   std::unordered_set<std::string_view> exact_set_;  // views of exact_ (not resized after construction)
-  std::vector<std::string> globs_;
+  std::vector<std::string> prefix_globs_;  // "X*" patterns, as X
+  std::vector<std::string> globs_;         // other patterns with '*'
   struct Regex;
   std::vector<std::shared_ptr<const Regex>> regexes_;
 };
