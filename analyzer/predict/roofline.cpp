@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <set>
 
 #include "llmcost/flops.h"
 #include "llmcost/memory.h"
@@ -143,6 +144,17 @@ CompiledModel compile_model(const ModelIR& ir, QuantScheme quant, const QuantPol
     for (const auto& op : L.ops) visit(op, 1);
   for (const auto& op : ir.post) visit(op, 2);
   m.workspace_bytes_per_token = widest * kActBytes;
+  for (const auto& L : ir.layers) {
+    std::set<int> tp_subs, moe_subs;
+    for (const auto& op : L.ops) {
+      const bool split = op.kind == OpKind::Attention || op.kind == OpKind::Recurrent || op.kind == OpKind::Mlp ||
+                         op.kind == OpKind::SharedExperts || op.kind == OpKind::RoutedExperts;
+      if (split) tp_subs.insert(op.sublayer);
+      if (op.kind == OpKind::RoutedExperts) moe_subs.insert(op.sublayer);
+    }
+    m.n_tp_sublayers += static_cast<int64_t>(tp_subs.size());
+    m.n_moe_sublayers += static_cast<int64_t>(moe_subs.size());
+  }
   return m;
 }
 
@@ -258,9 +270,9 @@ PhaseResult run_phase(const CompiledModel& m, const HardwareSpec& hw, const Effe
     CommVolume& c = r.comm;
     const double tokens_replica = b * S;  // tokens one replica's ranks hold
     if (L.cfg.tp > 1) {
-      // One all-reduce after each sublayer split over tp: attention, and the FFN unless experts
-      // are exchanged by all-to-all instead.
-      int64_t n = checked_add(m.n_layers, m.n_layers - (L.cfg.ep > 1 ? m.n_moe_layers : 0));
+      // One all-reduce after each sublayer split over tp (attention, the FFN, a Nemotron-H block),
+      // except MoE sublayers whose experts are exchanged by all-to-all instead.
+      int64_t n = m.n_tp_sublayers - (L.cfg.ep > 1 ? m.n_moe_sublayers : 0);
       double msg = tokens_replica * d * kActBytes;
       c.tp_allreduce_bytes = static_cast<double>(n) * 2.0 * (tp - 1) / tp * msg;
       c.n_collectives += n;

@@ -324,3 +324,23 @@ TEST(Roofline, BadInputs) {
 
 }  // namespace
 }  // namespace llmcost
+
+namespace llmcost {
+namespace {
+
+// One tp all-reduce per sublayer that holds split compute: 2 per Llama layer (attention + MLP), 1
+// per Nemotron-H block (each layer is one mixer), and MoE sublayers apart (all-to-all under ep).
+TEST(Roofline, TpCollectivesFollowTheSublayers) {
+  const std::string dir = LLMCOST_CONFIG_DIR;
+  CompiledModel llama = compile_model(load_model("meta-llama/Llama-3.1-8B", dir), QuantScheme::BF16, QuantPolicy{}, KvDtype::BF16, {});
+  EXPECT_EQ(llama.n_tp_sublayers, 2 * 32);
+  EXPECT_EQ(llama.n_moe_sublayers, 0);
+  CompiledModel nh = compile_model(load_model("nvidia/Nemotron-H-56B-Base-8K", dir), QuantScheme::BF16, QuantPolicy{}, KvDtype::BF16, {});
+  EXPECT_EQ(nh.n_tp_sublayers, 118);
+  CompiledModel mix = compile_model(load_model("mistralai/Mixtral-8x7B-v0.1", dir), QuantScheme::BF16, QuantPolicy{}, KvDtype::BF16, {});
+  EXPECT_EQ(mix.n_tp_sublayers, 64);
+  EXPECT_EQ(mix.n_moe_sublayers, 32);
+}
+
+}  // namespace
+}  // namespace llmcost

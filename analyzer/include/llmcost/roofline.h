@@ -65,6 +65,10 @@ struct CompiledModel {
   // Activation workspace per token: the residual plus the widest op output (bf16).
   double workspace_bytes_per_token = 0;
   int64_t n_moe_layers = 0, n_experts = 0, top_k = 0;
+  // Sublayers (one residual add each) holding tensor-parallel compute: each ends in one all-reduce
+  // under tp (2 per layer for attention + FFN; 1 for a Nemotron-H block; 0 for a no-op block). Of
+  // them, those holding routed experts (an all-to-all instead under ep).
+  int64_t n_tp_sublayers = 0, n_moe_sublayers = 0;
 };
 
 CompiledModel compile_model(const ModelIR& ir, QuantScheme quant, const QuantPolicy& policy, KvDtype kv,
