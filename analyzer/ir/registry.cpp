@@ -48,6 +48,43 @@ std::vector<std::string> supported_architectures() {
   return out;
 }
 
+namespace {
+
+// Multimodal wrappers whose checkpoints keep the language model under another module path than
+// the text model's own class: Qwen3VLForConditionalGeneration / Qwen3VLMoe... / Qwen3_5... /
+// Qwen3_5Moe... store model.language_model.{embed_tokens,layers,norm} (Qwen3VLModel holds the
+// text model as `language_model`); lm_head and the mtp.* layers stay where they are.
+struct WrapperPath {
+  const char* class_prefix;
+  const char* from;
+  const char* to;
+};
+constexpr WrapperPath kWrapperPaths[] = {
+    {"Qwen3VL", "model.", "model.language_model."},
+    {"Qwen3_5", "model.", "model.language_model."},
+};
+
+void apply_wrapper_path(ModelIR& ir, const std::string& outer_class) {
+  for (const WrapperPath& w : kWrapperPaths) {
+    if (outer_class.rfind(w.class_prefix, 0) != 0 || outer_class.find("ForConditionalGeneration") == std::string::npos) continue;
+    const std::string from = w.from, to = w.to;
+    auto move = [&](std::string& name) {
+      if (name.rfind(from, 0) == 0 && name.rfind(to, 0) != 0) name = to + name.substr(from.size());
+    };
+    auto visit = [&](Op& op) {
+      move(op.name);
+      for (Tensor& t : op.tensors) move(t.checkpoint_name);
+    };
+    for (Op& op : ir.pre) visit(op);
+    for (Layer& L : ir.layers)
+      for (Op& op : L.ops) visit(op);
+    for (Op& op : ir.post) visit(op);
+    return;
+  }
+}
+
+}  // namespace
+
 std::vector<FamilyInfo> family_infos() {
   std::vector<FamilyInfo> out;
   for (const Family& f : all_families()) out.push_back({f.name, f.model_types});
@@ -102,6 +139,10 @@ ModelIR build_model_ir(const Value& config, const std::string& file) {
   try {
     family->build(r, ir);
     validate_model_ir(r, ir);
+    if (unwrapped) {
+      const auto outer = root.str_list("architectures");
+      if (!outer.empty()) apply_wrapper_path(ir, outer[0]);
+    }
   } catch (const ConfigError&) {
     throw;
   } catch (const Error& e) {

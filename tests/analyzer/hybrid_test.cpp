@@ -176,3 +176,26 @@ TEST(Mtp, DeepSeekCopiesOfEmbeddingAndHeadAreSaidApart) {
 
 }  // namespace
 }  // namespace llmcost
+
+namespace llmcost {
+namespace {
+
+// Qwen3-VL / Qwen3.5 wrappers keep the language model at model.language_model.* in the checkpoint;
+// the same text_config read alone is a text model at model.*; lm_head and mtp.* do not move.
+TEST(WrapperPaths, QwenMultimodalCheckpointsNestTheLanguageModel) {
+  std::ifstream in(std::string(LLMCOST_TEST_DATA) + "/models-2026/Qwen__Qwen3.5-27B.json");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const Value v = parse_json(ss.str(), "q.json");
+  ModelIR w = build_model_ir(v, "q.json");
+  EXPECT_EQ(w.pre[0].tensors[0].checkpoint_name, "model.language_model.embed_tokens.weight");
+  EXPECT_EQ(w.layers[3].ops[1].tensors[0].checkpoint_name, "model.language_model.layers.3.self_attn.q_proj.weight");
+  EXPECT_EQ(w.post.back().tensors[0].checkpoint_name, "lm_head.weight");
+  EXPECT_EQ(w.mtp_layers[0].ops[0].tensors[0].checkpoint_name.rfind("mtp.", 0), 0u);
+  ModelIR t = build_model_ir(*v.find("text_config"), "t.json");
+  EXPECT_EQ(t.pre[0].tensors[0].checkpoint_name, "model.embed_tokens.weight");
+  EXPECT_EQ(count_params(t).total, count_params(w).total);
+}
+
+}  // namespace
+}  // namespace llmcost
