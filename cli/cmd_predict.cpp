@@ -30,6 +30,7 @@ struct WorkloadOpts {
   std::string kv_dtype = "bf16";
   std::string routing = "uniform";
   int64_t tp = 1, ep = 1, pp = 1;
+  bool dp_attention = false;
   double mem_util = kDefaultMemUtil;
   int64_t prefill_chunk = kDefaultPrefillChunkTokens;
   std::string efficiency = "derated";
@@ -87,6 +88,9 @@ void add_workload_options(CLI::App* c, WorkloadOpts& w, bool parallel_defaults_a
   c->add_option("--tp", w.tp, "Tensor-parallel devices" + suffix)->check(CLI::Range(int64_t{1}, int64_t{4096}));
   c->add_option("--ep", w.ep, "Expert-parallel devices" + suffix)->check(CLI::Range(int64_t{1}, int64_t{4096}));
   c->add_option("--pp", w.pp, "Pipeline stages" + suffix)->check(CLI::Range(int64_t{1}, int64_t{4096}));
+  c->add_flag("--dp-attention", w.dp_attention,
+              "Data-parallel attention with --ep N: attention replicated on each of the N devices, each replica "
+              "holding its own sequences' KV cache, experts split N ways (tp 1; how DeepSeek/Kimi MoE are served)");
 }
 
 CompiledModel compile(const ModelIR& ir, const WorkloadOpts& w) {
@@ -99,6 +103,10 @@ PredictRequest request(const WorkloadOpts& w) {
   r.batch = w.batch;
   r.context = w.context;
   r.prompt_tokens = w.prompt;
+  if (w.dp_attention && w.ep < 2) throw Error("--dp-attention needs --ep N with N > 1 (the devices attention is replicated over)", ErrorKind::Usage);
+  if (w.dp_attention && w.tp != 1)
+    throw Error("--dp-attention replicates attention on every one of the --ep devices (tp 1): leave out --tp " + std::to_string(w.tp),
+                ErrorKind::Usage);
   r.parallel = ParallelConfig{w.tp, w.ep, w.pp};
   r.memory_fraction = w.mem_util;
   r.prefill_chunk_tokens = w.prefill_chunk;

@@ -99,6 +99,42 @@ std::string routing_name(const RoutingModel& r) {
   return buf;
 }
 
+double expected_max_std_normal(int64_t n) {
+  if (n <= 1) return 0.0;
+  // Integrand n x phi(x) Phi(x)^(n-1) x on [-12, 12] (the tails beyond add < 1e-12 for n <= 2^20).
+  const int kSteps = 4800;
+  const double lo = -12.0, h = 24.0 / kSteps, nn = static_cast<double>(n);
+  double sum = 0;
+  for (int i = 0; i <= kSteps; ++i) {
+    const double x = lo + h * i;
+    const double phi = std::exp(-0.5 * x * x) / std::sqrt(2.0 * 3.14159265358979323846);
+    const double Phi = 0.5 * std::erfc(-x / std::sqrt(2.0));
+    const double v = nn * phi * std::pow(Phi, nn - 1.0) * x;
+    sum += (i == 0 || i == kSteps ? 0.5 : 1.0) * v;
+  }
+  return sum * h;
+}
+
+double ep_load_imbalance(int64_t n_experts, int64_t top_k, int64_t tokens, int64_t ep) {
+  if (ep <= 1 || tokens <= 0 || n_experts <= 0 || top_k <= 0) return 1.0;
+  top_k = std::min(top_k, n_experts);
+  const double E = static_cast<double>(n_experts), k = static_cast<double>(top_k), n = static_cast<double>(ep);
+  const double T = static_cast<double>(tokens);
+  const double mu = T * k / n;
+  const double var_token = n_experts > 1 ? k * (1.0 / n) * (1.0 - 1.0 / n) * (E - k) / (E - 1.0) : 0.0;
+  const double sigma = std::sqrt(T * var_token);
+  // e(n) for the ep values used (powers of two up to thousands): memoised per thread.
+  thread_local int64_t memo_n = -1;
+  thread_local double memo_e = 0;
+  if (memo_n != ep) {
+    memo_n = ep;
+    memo_e = expected_max_std_normal(ep);
+  }
+  const double factor = 1.0 + sigma * std::sqrt(n / (n - 1.0)) * memo_e / mu;
+  const double cap = T * std::min(k, E / n) / mu;
+  return std::min(factor, cap);
+}
+
 double expected_distinct_experts(int64_t n_experts, int64_t top_k, int64_t tokens, const RoutingModel& r) {
   if (n_experts <= 0 || top_k <= 0 || tokens <= 0) return 0.0;
   top_k = std::min(top_k, n_experts);

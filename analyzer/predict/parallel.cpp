@@ -12,6 +12,20 @@ namespace {
 std::string s(int64_t v) { return std::to_string(v); }
 }  // namespace
 
+std::string layout_label(const ParallelConfig& c) {
+  std::string t;
+  if (c.ep <= 1)
+    t = "tp " + s(c.tp);
+  else if (c.tp == c.ep)
+    t = "tp " + s(c.tp) + " + ep " + s(c.ep);
+  else if (c.tp < c.ep)
+    t = "dp-attention " + s(c.ep / std::max<int64_t>(c.tp, 1)) + (c.tp > 1 ? " x tp " + s(c.tp) + "," : std::string(" x")) + " ep " + s(c.ep);
+  else
+    t = "tp " + s(c.tp) + " (experts ep " + s(c.ep) + " x tp " + s(c.tp / c.ep) + ")";
+  if (c.pp > 1) t += " x pp " + s(c.pp);
+  return t;
+}
+
 int64_t kv_shards(const AttentionSpec& a, int64_t tp) {
   if (a.type == AttentionType::MLA) return 1;
   return std::min(tp, std::max<int64_t>(a.n_kv_heads, 1));

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 
 #include "llmcost/config_reader.h"
@@ -187,10 +188,15 @@ Scenario load_scenario(const std::string& spec, const std::string& config_dir) {
               (names.empty() ? std::string() : "; bundled scenarios: " + names));
 }
 
-std::vector<ParallelConfig> plan_layouts(int64_t n) {
+std::vector<ParallelConfig> plan_layouts(int64_t n, bool moe) {
   std::vector<ParallelConfig> out;
   for (int64_t tp = 8; tp >= 1; tp /= 2)
     if (tp <= n && n % tp == 0) out.push_back(ParallelConfig{tp, 1, n / tp});
+  if (moe && n > 1) {
+    out.push_back(ParallelConfig{1, n, 1});
+    const int64_t tp = std::min<int64_t>(n, 8);
+    if (tp > 1) out.push_back(ParallelConfig{tp, n, 1});
+  }
   return out;
 }
 
@@ -225,7 +231,7 @@ std::optional<ParallelConfig> smallest_fitting_layout(const CompiledModel& m, co
                                                       int64_t max_devices) {
   for (int64_t n = 1; n <= max_devices; n *= 2) {
     if (n > 1 && !hw.interconnect) break;
-    for (const ParallelConfig& c : plan_layouts(n)) {
+    for (const ParallelConfig& c : plan_layouts(n, m.n_moe_layers > 0)) {
       PredictRequest q = r;
       q.parallel = c;
       if (predict_or_why(m, hw, q, false).runnable) return c;
@@ -241,7 +247,7 @@ std::vector<DeviceCountFit> fit_by_device_count(const CompiledModel& m, const Ha
     if (n > 1 && !hw.interconnect) break;
     DeviceCountFit f;
     f.devices = n;
-    for (const ParallelConfig& c : plan_layouts(n)) {
+    for (const ParallelConfig& c : plan_layouts(n, m.n_moe_layers > 0)) {
       PredictRequest q = r;
       q.parallel = c;
       Prediction p = predict_or_why(m, hw, q, false);
@@ -284,6 +290,7 @@ PlanRow plan_one(const CompiledModel& m, const HardwareSpec& hw, const Scenario&
     double request_s = 0;
   };
   std::optional<Candidate> best;
+  std::vector<Candidate> tried;  // every layout that can run it, for the runner-ups
   auto better = [](const Candidate& a, const Candidate& b) {
     if (a.latency_ok != b.latency_ok) return a.latency_ok;
     if (a.devices != b.devices) return a.devices < b.devices;
@@ -295,7 +302,7 @@ PlanRow plan_one(const CompiledModel& m, const HardwareSpec& hw, const Scenario&
     if (best && best->latency_ok && n > best->devices) break;  // more devices per replica cannot need fewer in total
     std::string why_n;        // this device count: the first formed layout's reason, else the first error
     bool why_formed = false;
-    for (const ParallelConfig& c : plan_layouts(n)) {
+    for (const ParallelConfig& c : plan_layouts(n, m.n_moe_layers > 0)) {
       const PredictRequest r = plan_request(s, c, 1, ctx_max);
       Prediction first = predict_or_why(m, hw, r, false);
       if (!first.runnable) {
@@ -332,7 +339,8 @@ PlanRow plan_one(const CompiledModel& m, const HardwareSpec& hw, const Scenario&
       k.at_batch = step_at(k.batch);
       k.at_max = predict(m, hw, plan_request(s, c, k.batch, ctx_max), false);
       k.request_s = k.at_batch.prefill.time_s + out * k.at_batch.decode.time_s;
-      if (!best || better(k, *best)) best = std::move(k);
+      if (!best || better(k, *best)) best = k;
+      tried.push_back(std::move(k));
     }
     if (!why_n.empty()) last_why = why_n;
   }
@@ -362,6 +370,52 @@ PlanRow plan_one(const CompiledModel& m, const HardwareSpec& hw, const Scenario&
   if (!b.latency_ok) row.reason = "latency target missed even at batch 1";
   if (usd_per_device_hour)
     row.usd_per_million_output_tokens = *usd_per_device_hour * static_cast<double>(row.devices) / 3600.0 / row.output_tokens_per_s * 1e6;
+
+  // Why it won: against the best of the others, by the same order (latency target, fewest
+  // devices, shortest request); the others listed best first.
+  auto tok_s = [&](const Candidate& k) {
+    const double bb = static_cast<double>(k.batch);
+    return static_cast<double>(k.replicas) * bb * out / (bb * k.at_batch.prefill.time_s + out * k.at_batch.decode.time_s);
+  };
+  auto summary = [&](const Candidate& k) {
+    char buf[320];
+    std::snprintf(buf, sizeof buf, "%s: %lld device(s) (%lld replica(s) of %lld), at most %lld sequences per replica, KV %.2f GB per device, "
+                  "%.0f output tokens/s at batch %lld per replica (step %.2f ms)",
+                  layout_label(k.par).c_str(), static_cast<long long>(k.devices), static_cast<long long>(k.replicas),
+                  static_cast<long long>(k.n), static_cast<long long>(k.limit), k.at_max.memory.kv_bytes / 1e9, tok_s(k),
+                  static_cast<long long>(k.batch), k.at_batch.decode.time_s * 1e3);
+    return std::string(buf);
+  };
+  std::vector<const Candidate*> others;
+  for (const auto& k : tried)
+    if (!(k.par.tp == b.par.tp && k.par.ep == b.par.ep && k.par.pp == b.par.pp)) others.push_back(&k);
+  std::stable_sort(others.begin(), others.end(), [&](const Candidate* x, const Candidate* y) { return better(*x, *y); });
+  for (const Candidate* k : others) row.runner_ups.push_back(summary(*k));
+  char why[400];
+  const std::string me = layout_label(b.par);
+  if (others.empty()) {
+    std::snprintf(why, sizeof why, "%s: the only layout of up to %lld devices per replica that runs it", me.c_str(),
+                  static_cast<long long>(s.max_devices_per_replica));
+  } else {
+    const Candidate& r = *others.front();
+    const std::string them = layout_label(r.par);
+    if (b.latency_ok && !r.latency_ok) {
+      std::snprintf(why, sizeof why, "%s meets the latency target; %s does not", me.c_str(), them.c_str());
+    } else if (b.devices < r.devices) {
+      std::snprintf(why, sizeof why, "%s serves %lld requests on %lld devices, %s needs %lld: it holds %lld sequences per replica (KV %.2f GB per device) where %s holds %lld (KV %.2f GB per device)",
+                    me.c_str(), static_cast<long long>(s.concurrency), static_cast<long long>(b.devices), them.c_str(),
+                    static_cast<long long>(r.devices), static_cast<long long>(b.limit), b.at_max.memory.kv_bytes / 1e9, them.c_str(),
+                    static_cast<long long>(r.limit), r.at_max.memory.kv_bytes / 1e9);
+    } else {
+      std::snprintf(why, sizeof why, "%s: a request takes %.2f s where %s takes %.2f s on the same %lld devices (decode step %.2f ms vs %.2f ms, "
+                    "TTFT %.0f ms vs %.0f ms); %.2fx its output tokens/s",
+                    me.c_str(), b.request_s, them.c_str(), r.request_s, static_cast<long long>(b.devices), b.at_batch.decode.time_s * 1e3,
+                    r.at_batch.decode.time_s * 1e3, b.at_batch.prefill.time_s * 1e3, r.at_batch.prefill.time_s * 1e3, tok_s(b) / tok_s(r));
+    }
+  }
+  row.layout_why = why;
+  if (b.par.ep > 1 && b.par.tp < b.par.ep)
+    row.layout_why += "; KV per device: its attention replica's sequences only (1/" + std::to_string(b.par.ep / b.par.tp) + " of the batch)";
   return row;
 }
 

@@ -208,10 +208,24 @@ PhaseResult run_phase(const CompiledModel& m, const HardwareSpec& hw, const Effe
     const OpCost all = op_step_cost(g.cost, static_cast<double>(ph.batch), shape, distinct);
     double f_dev = 0, w_dev = 0, kv_dev = 0, a_dev = 0;
     if (g.kind == OpKind::RoutedExperts) {
-      // Experts are spread over every device of the stage (tp x ep).
-      f_dev = all.flops / D;
-      w_dev = all.weight_bytes / D;
-      a_dev = all.activation_bytes / D;
+      // Experts are spread over every device of the stage (tp x ep); under ep the step waits for
+      // the most loaded expert rank (ep_load_imbalance): its tokens' FLOPs and activations are
+      // `imb` x the mean, and it reads the experts that load reaches, d(imb x mu) / d(mu) x the
+      // mean, with d(L) = (E / ep)(1 - (1 - ep / E)^L) distinct of a rank's E / ep experts for L
+      // routed pairs (-> 1 once every rank reads all of its experts).
+      double imb = 1.0, w_imb = 1.0;
+      if (L.cfg.ep > 1) {
+        imb = ep_load_imbalance(g.cost.n_experts, g.cost.top_k, pass_tokens, L.cfg.ep);
+        const double per_rank = static_cast<double>(g.cost.n_experts) / static_cast<double>(L.cfg.ep);
+        const double mu = static_cast<double>(pass_tokens) * static_cast<double>(std::min(g.cost.top_k, g.cost.n_experts)) /
+                          static_cast<double>(L.cfg.ep);
+        auto reach = [&](double pairs) { return per_rank > 1 ? per_rank * -std::expm1(pairs * std::log1p(-1.0 / per_rank)) : 1.0; };
+        if (mu > 0) w_imb = reach(imb * mu) / reach(mu);
+        r.ep_imbalance = std::max(r.ep_imbalance, imb);
+      }
+      f_dev = all.flops / D * imb;
+      w_dev = all.weight_bytes / D * w_imb;
+      a_dev = all.activation_bytes / D * imb;
     } else {
       const OpCost mine = op_step_cost(g.cost, b, shape, 0.0);  // this replica's sequences
       f_dev = mine.flops / tp;
@@ -262,11 +276,14 @@ PhaseResult run_phase(const CompiledModel& m, const HardwareSpec& hw, const Effe
   // (the YAML's network.devices_per_node) runs over the scale-out network, its slowest hop.
   if (L.devices > 1 && hw.interconnect) {
     const double d = static_cast<double>(m.d_model);
-    const bool cross_node = hw.network && static_cast<double>(L.devices_per_stage) > hw.network->devices_per_node.value;
+    const double node = hw.network ? hw.network->devices_per_node.value : 0.0;
     const double link_bw = hw.interconnect->send_bw_bytes_per_s();
-    const double send_bw = cross_node ? std::min(link_bw, hw.network->bw_bytes_per_s.value) : link_bw;
+    const double net_bw = hw.network ? std::min(link_bw, hw.network->bw_bytes_per_s.value) : link_bw;
     const double link_lat = std::max(hw.interconnect->latency_s ? hw.interconnect->latency_s->value : 0.0, eff.collective_latency_s);
-    const double lat = cross_node && hw.network->latency_s ? std::max(link_lat, hw.network->latency_s->value) : link_lat;
+    const double net_lat = hw.network && hw.network->latency_s ? std::max(link_lat, hw.network->latency_s->value) : link_lat;
+    // A group spans nodes when it has more devices than one node holds (tp groups and ep groups
+    // are laid out node by node, so tp 8 x ep 16 keeps its all-reduces inside a node).
+    auto spans = [&](int64_t group) { return hw.network && static_cast<double>(group) > node; };
     CommVolume& c = r.comm;
     const double tokens_replica = b * S;  // tokens one replica's ranks hold
     if (L.cfg.tp > 1) {
@@ -281,8 +298,9 @@ PhaseResult run_phase(const CompiledModel& m, const HardwareSpec& hw, const Effe
       const double ep = static_cast<double>(L.cfg.ep);
       // Each device dispatches the tokens it owns to top_k experts and gets them back.
       double owned = ph.decode ? T_all / D : T_all / tp;
+      // The most loaded rank receives r.ep_imbalance x the mean, and the exchange waits for it.
       c.ep_alltoall_bytes = static_cast<double>(m.n_moe_layers) * 2.0 * owned * static_cast<double>(m.top_k) * d * kActBytes *
-                            (ep - 1) / ep;
+                            (ep - 1) / ep * r.ep_imbalance;
       c.n_collectives += 2 * m.n_moe_layers;
     }
     if (L.cfg.pp > 1) {
@@ -303,8 +321,22 @@ PhaseResult run_phase(const CompiledModel& m, const HardwareSpec& hw, const Effe
                            : per_send / link_bw + link_lat;
       }
     }
-    const int64_t n_group_collectives = c.n_collectives - (L.cfg.pp - 1);
-    c.time_s = (c.tp_allreduce_bytes + c.ep_alltoall_bytes) / send_bw + static_cast<double>(n_group_collectives) * lat + pp_time;
+    // All-reduces over the tp group: NVLink inside a node, the scale-out network beyond.
+    const int64_t n_tp = L.cfg.tp > 1 ? c.n_collectives - (L.cfg.pp - 1) - (L.cfg.ep > 1 && m.n_moe_layers > 0 ? 2 * m.n_moe_layers : 0) : 0;
+    double t = c.tp_allreduce_bytes / (spans(L.cfg.tp) ? net_bw : link_bw) + static_cast<double>(n_tp) * (spans(L.cfg.tp) ? net_lat : link_lat);
+    // All-to-all over ep ranks: of the (ep - 1) / ep of a device's tokens that leave it, (ep -
+    // node) / ep go to other nodes over its NIC while the rest cross NVLink at the same time.
+    if (c.ep_alltoall_bytes > 0) {
+      const double ep = static_cast<double>(L.cfg.ep);
+      const int64_t n_ep = 2 * m.n_moe_layers;
+      if (spans(L.cfg.ep)) {
+        const double sent = c.ep_alltoall_bytes * ep / (ep - 1.0);  // every dispatched byte, own rank included
+        t += std::max(sent * (node - 1.0) / ep / link_bw, sent * (ep - node) / ep / net_bw) + static_cast<double>(n_ep) * net_lat;
+      } else {
+        t += c.ep_alltoall_bytes / link_bw + static_cast<double>(n_ep) * link_lat;
+      }
+    }
+    c.time_s = t + pp_time;
   }
   r.overhead_s = static_cast<double>(r.passes) * eff.step_overhead_s;
   r.time_s = r.ops_s + r.comm.time_s + r.overhead_s;
@@ -504,13 +536,25 @@ Prediction predict_impl(const CompiledModel& m, const HardwareSpec& hw, const Pr
   }
   if (p.rates.bw_calibrated) p.notes.push_back("memory bandwidth: calibrated measurement from " + hw.source_file);
   if (L.cfg.pp > 1) p.notes.push_back("pipeline stages run in turn for a step: pp divides memory, not step latency");
+  if (L.attention_replicas > 1)
+    p.notes.push_back("data-parallel attention (" + layout_label(L.cfg) + "): " + fmt_int(L.attention_replicas) +
+                      " attention replicas, each with its own " + fmt_int(L.sequences_per_replica(req.batch)) + " of the " +
+                      fmt_int(req.batch) + " sequences' KV cache; attention and dense weights held whole on every replica");
+  if (p.decode.ep_imbalance > 1.0) {
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "x%.3f (decode step), x%.3f (prefill pass)", p.decode.ep_imbalance, p.prefill.ep_imbalance);
+    p.notes.push_back("expert parallel: the most loaded of " + fmt_int(L.cfg.ep) + " expert ranks gets " + buf +
+                      " the mean routed tokens (uniform routing, ep_load_imbalance in cost_model.h); routed experts and the "
+                      "all-to-all are timed at it");
+  }
   if (p.efficiency.label == "datasheet" && req.efficiency == EfficiencyMode::Derated)
     p.notes.push_back("datasheet figures: " + hw.source_file + " has no efficiency block, so every op runs at peak bandwidth / FLOP/s");
   else if (!p.efficiency.figures.empty())
     p.notes.push_back(p.efficiency.label + " figures (" + hw.source_file + " efficiency block; --efficiency datasheet for the pure roofline)");
   if (L.devices > 1 && hw.network && static_cast<double>(L.devices_per_stage) > hw.network->devices_per_node.value)
     p.notes.push_back("tp x ep group of " + fmt_int(L.devices_per_stage) + " spans nodes of " +
-                      fmt_num(hw.network->devices_per_node.value) + ": its collectives run over " + hw.network->name);
+                      fmt_num(hw.network->devices_per_node.value) + ": traffic between nodes runs over " + hw.network->name + " (" +
+                      gb(hw.network->bw_bytes_per_s.value).substr(0, gb(hw.network->bw_bytes_per_s.value).size() - 3) + " GB/s per device)");
   if (L.devices > 1 && hw.interconnect && !hw.interconnect->latency_s && p.efficiency.collective_latency_s == 0)
     p.notes.push_back("no collective latency in " + hw.source_file + ": communication time is bytes / bandwidth only");
 

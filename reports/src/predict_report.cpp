@@ -351,7 +351,7 @@ std::string predict_table(const Prediction& p, const std::vector<DeviceCountFit>
                        bytes_str(p.hardware.interconnect->send_bw_bytes_per_s()), secs(p.decode.comm.time_s));
   for (const auto& n : p.notes) out += "note: " + n + "\n";
   if (!fits.empty()) {
-    out += fmt::format("\nLargest that fits per device count (layouts tp <= 8 then pp; mem-util {:g}):\n", r.memory_fraction);
+    out += fmt::format("\nLargest that fits per device count (layouts tp <= 8 then pp, for MoE then dp-attention x ep; mem-util {:g}):\n", r.memory_fraction);
     TextTable t({"devices", "layout", fmt::format("max batch at context {}", r.context),
                  fmt::format("max context at batch {}", r.batch)},
                 {false, true, false, false});
@@ -477,7 +477,7 @@ std::string plan_header_text(const PlanResult& r) {
 }
 
 const char* kPlanNote =
-    "A replica is the layout (devices a power of two; tp <= 8, then pp) needing the fewest devices in total whose memory holds the batch at "
+    "A replica is the layout (devices a power of two; tp <= 8, then pp; for MoE also dp-attention x ep and tp + ep) needing the fewest devices in total whose memory holds the batch at "
     "prompt+output context and whose decode step meets the target; replicas = ceil(concurrency / max concurrency per "
     "replica); memory per device = weights + KV + activations + engine overhead within device memory x mem-util; a row no "
     "layout can run says \"not runnable\" and why. Step at the mean context (prompt + output/2); TTFT = prefill of one prompt; output tok/s = replicas x "
@@ -506,8 +506,20 @@ Table plan_doc_table(const PlanResult& r) {
 
 }  // namespace
 
+// Per feasible row: why its layout won, and the runner-ups (plan.h PlanRow::layout_why).
+std::string plan_layout_choice(const PlanResult& r, const char* bullet) {
+  std::string out;
+  for (const auto& row : r.rows) {
+    if (!row.feasible || row.layout_why.empty()) continue;
+    if (out.empty()) out = "\nLayout choice (fewest devices meeting the targets, then shortest request):\n";
+    out += fmt::format("{}{} on {} ({}): {}\n", bullet, row.model, row.hardware, row.quant, row.layout_why);
+    for (const auto& u : row.runner_ups) out += fmt::format("    runner-up {}\n", u);
+  }
+  return out;
+}
+
 std::string plan_table(const PlanResult& r) {
-  std::string out = plan_header_text(r) + table_text(plan_doc_table(r)) + kPlanNote;
+  std::string out = plan_header_text(r) + table_text(plan_doc_table(r)) + kPlanNote + plan_layout_choice(r, "  ");
   for (const auto& h : r.scenario.hardware)
     if (h.usd_per_device_hour) out += fmt::format("price {}: ${:.2f}/device-hour ({})\n", h.name, *h.usd_per_device_hour, h.price_source);
   return out;
@@ -516,7 +528,7 @@ std::string plan_table(const PlanResult& r) {
 std::string plan_csv(const PlanResult& r) { return table_csv_wide(plan_doc_table(r)); }
 
 std::string plan_markdown(const PlanResult& r) {
-  return "## " + plan_header_text(r) + "\n" + table_markdown(plan_doc_table(r)) + kPlanNote;
+  return "## " + plan_header_text(r) + "\n" + table_markdown(plan_doc_table(r)) + kPlanNote + plan_layout_choice(r, "- ");
 }
 
 // Stays its own writer: nested (scenario, hardware with sources, parallel as an object), which a
@@ -558,6 +570,8 @@ std::string plan_json(const PlanResult& r) {
     o["quant"] = x.quant;
     o["feasible"] = x.feasible;
     o["reason"] = x.reason;
+    o["layout_why"] = x.layout_why;
+    o["runner_ups"] = x.runner_ups;
     o["parallel"] = json{{"tp", x.parallel.tp}, {"ep", x.parallel.ep}, {"pp", x.parallel.pp}};
     o["devices_per_replica"] = x.devices_per_replica;
     o["replicas"] = x.replicas;

@@ -260,4 +260,22 @@ TEST_F(PredictCli, PlanAndCompareListNotRunnableRows) {
   EXPECT_NE(big.out.find("not runnable: no layout of up to 8 device(s) runs it; tp=8: needs "), std::string::npos) << big.out;
 }
 
+// --ep N --dp-attention: attention replicated on each of the N devices (tp 1), each replica with
+// its own sequences' KV; the JSON says so and the notes carry the imbalance factor; wrong
+// combinations are usage errors.
+TEST_F(PredictCli, ExpertParallelWithDataParallelAttention) {
+  Ran r = run("predict deepseek-ai/DeepSeek-V3 --hw h200 --ep 8 --dp-attention --batch 64 --context 4096 --format json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  std::string notes = j["notes"].dump();
+  EXPECT_NE(notes.find("data-parallel attention (dp-attention 8 x ep 8): 8 attention replicas, each with its own 8 of the 64"),
+            std::string::npos) << notes;
+  EXPECT_NE(notes.find("expert parallel: the most loaded of 8 expert ranks gets x1.175"), std::string::npos) << notes;
+  Ran t = run("predict deepseek-ai/DeepSeek-V3 --hw h200 --ep 8 --dp-attention --batch 64 --context 4096");
+  ASSERT_EQ(t.code, 0) << t.err;
+  EXPECT_NE(t.out.find("tp=1 ep=8 = 8 devices"), std::string::npos) << t.out;
+  expect_error("predict deepseek-ai/DeepSeek-V3 --hw h200 --dp-attention", 2, "--dp-attention needs --ep N with N > 1");
+  expect_error("predict deepseek-ai/DeepSeek-V3 --hw h200 --ep 8 --tp 8 --dp-attention", 2, "leave out --tp 8");
+}
+
 }  // namespace

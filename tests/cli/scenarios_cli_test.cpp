@@ -108,7 +108,7 @@ TEST_F(ScenarioCli, EveryBundledScenarioPlansAndReportsTheRowsPredictGives) {
         EXPECT_FALSE(report_memory.count(key));
         // Not runnable on any layout the plan may try.
         for (int64_t n = 1; n <= sc.max_devices_per_replica && (n == 1 || hw.interconnect); n *= 2)
-          for (const auto& c : llmcost::plan_layouts(n))
+          for (const auto& c : llmcost::plan_layouts(n, m.n_moe_layers > 0))
             EXPECT_FALSE(llmcost::predict_or_why(m, hw, llmcost::plan_request(sc, c, 1, ctx_max), false).runnable)
                 << c.tp << "x" << c.pp;
         continue;

@@ -29,6 +29,20 @@ std::string routing_name(const RoutingModel& r);  // "uniform", "zipf:1.2"
 // sum_i 1 - (1 - q_i)^B. Limits: tokens = 1 -> k; tokens -> infinity -> E; tokens = 0 -> 0.
 double expected_distinct_experts(int64_t n_experts, int64_t top_k, int64_t tokens, const RoutingModel& r);
 
+// Expert-parallel load imbalance: E[max over ep ranks of the (token, expert) pairs a rank gets] /
+// the mean T x k / ep, for `tokens` tokens each routing to top_k distinct experts chosen uniformly
+// out of n_experts, E / ep whole experts per rank. One token puts a hypergeometric count on a rank
+// (mean k / ep, variance k (1/ep)(1 - 1/ep)(E - k)/(E - 1)); over T independent tokens a rank's
+// load is ~ normal with sigma^2 = T x that, and the ep loads sum to T x k exactly (correlation
+// -1/(ep - 1)), so load_r - mu = sigma sqrt(ep/(ep - 1)) (Z_r - mean Z) and
+//   factor = 1 + sigma x sqrt(ep / (ep - 1)) x e(ep) / mu,  e(n) = E[max of n iid N(0, 1)],
+// capped at the most a rank can get, T x min(k, E / ep) / mu. 1 when ep <= 1 or tokens <= 0.
+// (ep = 2, E = 2, k = 1, T = 100: 1.0798; exact binomial 1.0796.) Routing is taken as uniform:
+// engines spread hot experts over ranks (DeepSeek's EPLB), so a Zipf routing is not applied here.
+double ep_load_imbalance(int64_t n_experts, int64_t top_k, int64_t tokens, int64_t ep);
+// E[max of n iid standard normals] (0 for n <= 1), by quadrature of n x phi(x) Phi(x)^(n-1) x.
+double expected_max_std_normal(int64_t n);
+
 struct Workload {
   int64_t batch = 1;          // sequences decoded together
   int64_t context = 4096;     // positions in each sequence's cache at the decode step

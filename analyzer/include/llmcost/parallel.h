@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "llmcost/hardware.h"
@@ -37,6 +38,11 @@ struct ParallelLayout {
     return (batch + attention_replicas - 1) / attention_replicas;
   }
 };
+
+// A layout in words, as serving engines name it: "tp 8", "tp 4 x pp 2", "dp-attention 8 x ep 8"
+// (tp 1, ep 8: attention replicated, each replica its own sequences; experts split 8 ways),
+// "dp-attention 2 x tp 4, ep 8", "tp 8 + ep 8" (attention split by heads, experts by expert).
+std::string layout_label(const ParallelConfig& c);
 
 // Ways one attention layer's KV cache splits over tp ranks: min(tp, n_kv_heads) for standard
 // attention (tp > n_kv_heads replicates KV heads, as vLLM does); 1 for MLA, whose latent cache

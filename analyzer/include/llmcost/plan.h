@@ -73,6 +73,11 @@ struct PlanRow {
   double per_device_bytes = 0, capacity_bytes = 0;  // at the planned batch and the full context
   std::optional<double> usd_per_device_hour;
   std::optional<double> usd_per_million_output_tokens;
+  // Why this layout won, against the best runner-up ("dp-attention 8 x ep 8 (8 devices): fewest
+  // devices; tp 8 needs 16 ..."), and every other layout that could run it, best first, each one
+  // line: layout, devices, max concurrency per replica, KV per device, output tokens/s.
+  std::string layout_why;
+  std::vector<std::string> runner_ups;
 };
 
 struct PlanResult {
@@ -100,14 +105,16 @@ int64_t plan_mean_context(const Scenario& s);
 PlanRow plan_one(const CompiledModel& m, const HardwareSpec& hw, const Scenario& s,
                  std::optional<double> usd_per_device_hour);
 
-// The fewest devices (powers of two up to max_devices; tp <= 8 first, then pp) whose layout can run
+// The fewest devices (powers of two up to max_devices; tp <= 8 first, then pp, for MoE then ep) whose layout can run
 // `r` (Prediction::runnable; r.parallel ignored); nullopt when none within max_devices can.
 std::optional<ParallelConfig> smallest_fitting_layout(const CompiledModel& m, const HardwareSpec& hw, const PredictRequest& r,
                                                       int64_t max_devices);
 
 // The layouts a plan and compare try for n devices (a power of two): tp a power of two up to 8
-// (one node's NVLink domain) times pp, the widest tp first.
-std::vector<ParallelConfig> plan_layouts(int64_t n);
+// (one node's NVLink domain) times pp, the widest tp first; for a mixture-of-experts model (`moe`)
+// then expert parallelism over all n devices: data-parallel attention (tp 1, ep n: how DeepSeek
+// and Kimi are served), tp min(n, 8) with ep n, each without pp.
+std::vector<ParallelConfig> plan_layouts(int64_t n, bool moe = false);
 
 // Per device count (1, 2, 4 ... up to max_devices; 1 only without an interconnect): the first
 // layout of plan_layouts(n) that can be formed, with the largest concurrency that fits at r.context

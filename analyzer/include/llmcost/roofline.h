@@ -150,6 +150,10 @@ struct PhaseResult {
   double flops_all_devices = 0;  // the whole model's work (== cost_model's StepCost)
   double bytes_all_devices = 0;
   std::string bound;         // "memory", "compute" or "communication": the largest share of time_s
+  // Expert parallel: the most loaded rank's routed (token, expert) pairs over the mean
+  // (ep_load_imbalance at one pass's tokens; 1 without ep). Routed-expert FLOPs, activations and
+  // the all-to-all are charged at it.
+  double ep_imbalance = 1.0;
   CommVolume comm;
   std::vector<OpGroupTime> ops;
 };
