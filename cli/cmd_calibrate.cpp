@@ -12,6 +12,7 @@
 #include "llmcost/backend.h"
 #include "llmcost/calibrate.h"
 #include "llmcost/value.h"
+#include "llmcost/version.h"
 
 namespace llmcost::cli {
 
@@ -38,6 +39,7 @@ std::string calibration_json(const Calibration& c) {
       {"gemm_impl", {{"fp32", c.gemm_fp32_impl}, {"bf16", c.gemm_bf16_impl}}},
       {"gemm_shape", {{"m", c.gemm_m}, {"n", c.gemm_n}, {"k", c.gemm_k}}},
   };
+  j["llmcost_version"] = version_stamp();
   return j.dump(2) + "\n";
 }
 

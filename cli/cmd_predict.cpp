@@ -156,6 +156,7 @@ void register_predict(CLI::App& app, Context& ctx) {
   p->callback([&ctx, po] {
     ctx.run = [&ctx, po] {
       HardwareSpec hw = load_hardware(po->hw, ctx.configs());
+      if (!hw.resolved_note.empty()) std::cerr << "note: " << hw.resolved_note << "\n";
       ModelIR ir = load_model(po->model, ctx.configs());
       CompiledModel m = compile(ir, po->w);
       const PredictRequest req = request(po->w);
@@ -218,7 +219,10 @@ void register_predict(CLI::App& app, Context& ctx) {
       if (co->hw.empty()) {
         hws = list_hardware(ctx.configs());
       } else {
-        for (const auto& name : split_commas(co->hw)) hws.push_back(load_hardware(name, ctx.configs()));
+        for (const auto& name : split_commas(co->hw)) {
+          hws.push_back(load_hardware(name, ctx.configs()));
+          if (!hws.back().resolved_note.empty()) std::cerr << "note: " << hws.back().resolved_note << "\n";
+        }
       }
       if (hws.empty()) throw Error("--hw: no hardware given");
       ModelIR ir = load_model(co->model, ctx.configs());

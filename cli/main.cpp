@@ -9,6 +9,7 @@
 #include "llmcost/model_loader.h"
 #include "llmcost/config_reader.h"  // quote_for_message
 #include "llmcost/error.h"
+#include "llmcost/version.h"
 
 namespace llmcost::cli {
 
@@ -67,6 +68,7 @@ int main(int argc, char** argv) {
   using namespace llmcost;
   CLI::App app{"llmcost: what a large language model costs (parameters, memory, FLOPs, latency), predicted and measured"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", llmcost::version_line(), "Print the llmcost version and exit");
   cli::Context ctx;
   app.add_option("--config-dir", ctx.config_dir, "Directory with models/, hardware/, scenarios/ (default: the bundled configs)");
   cli::register_analyze(app, ctx);

@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "llmcost/config_reader.h"
+#include "llmcost/version.h"
 
 namespace llmcost {
 
@@ -135,6 +136,7 @@ std::string run_record_to_json(const RunRecord& r) {
       {"ops", ops},
       {"prefill_ops", pre},
   };
+  j["llmcost_version"] = version_stamp();
   return j.dump(2) + "\n";
 }
 

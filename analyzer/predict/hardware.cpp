@@ -32,6 +32,8 @@ constexpr Range kFraction{1e-3, 1.0 + 1e-12, "a fraction in (0, 1]"};
 constexpr Range kTokens{0.0, 1e6, "tokens"};
 constexpr Range kOverhead{0.0, 1.0, "seconds per forward pass"};
 constexpr Range kDeviceCount{1.0, 1e5, "devices"};
+constexpr Range kUsdPerHour{0.0, 1e4, "US dollars per device-hour"};
+constexpr Range kUsdPurchase{0.0, 1e8, "US dollars per device"};
 
 std::string num(double v) {
   char buf[32];
@@ -97,6 +99,45 @@ EfficiencySpec read_efficiency(const ConfigReader& parent, const std::string& ke
   e.step_overhead_s = opt_sourced(*c, "step_overhead_s", kOverhead);
   e.collective_latency_s = opt_sourced(*c, "collective_latency_s", kLatency);
   return e;
+}
+
+// YYYY-MM-DD or YYYY-MM: a price is only as good as the day it was read.
+bool is_price_date(const std::string& d) {
+  auto digits = [&](size_t from, size_t n) {
+    for (size_t i = from; i < from + n; ++i)
+      if (i >= d.size() || d[i] < '0' || d[i] > '9') return false;
+    return true;
+  };
+  if (d.size() != 7 && d.size() != 10) return false;
+  if (!digits(0, 4) || d[4] != '-' || !digits(5, 2)) return false;
+  int month = (d[5] - '0') * 10 + (d[6] - '0');
+  if (month < 1 || month > 12) return false;
+  if (d.size() == 7) return true;
+  int day = (d[8] - '0') * 10 + (d[9] - '0');
+  return d[7] == '-' && digits(8, 2) && day >= 1 && day <= 31;
+}
+
+std::optional<DatedPrice> opt_price(const ConfigReader& parent, const std::string& key, const Range& range) {
+  if (!parent.has(key)) return std::nullopt;
+  const Value* raw = parent.raw(key);
+  if (!raw || !raw->is_object())
+    parent.fail(key, "must be given as {value: NUMBER, source: \"the price page\", date: \"YYYY-MM-DD\"}");
+  auto c = parent.child(key);
+  c->check_keys({"value", "source", "date"});
+  const Value* v = c->raw("value");
+  if (!v || !v->is_number()) c->fail("value", "must be a number");
+  DatedPrice p;
+  p.value = v->as_double();
+  if (!std::isfinite(p.value) || p.value <= range.min || p.value >= range.max)
+    c->fail("value", "must be a finite number in (" + num(range.min) + ", " + num(range.max) + ") (" + range.unit + "), got " + num(p.value));
+  const Value* s = c->raw("source");
+  if (!s || !s->is_string() || s->as_string().empty()) c->fail("source", "must be a non-empty string naming the price page");
+  p.source = s->as_string();
+  const Value* d = c->raw("date");
+  if (!d || !d->is_string() || !is_price_date(d->as_string()))
+    c->fail("date", "must be the date the price was read, as \"YYYY-MM-DD\" or \"YYYY-MM\"");
+  p.date = d->as_string();
+  return p;
 }
 
 void read_dtype_map(const ConfigReader& parent, const std::string& key, std::optional<SourcedValue>* out) {
@@ -193,7 +234,7 @@ AppliedEfficiency applied_efficiency(const HardwareSpec& hw, EfficiencyMode mode
 HardwareSpec parse_hardware(const Value& doc, const std::string& file) {
   ConfigReader r(doc, file);
   r.check_keys({"name", "description", "kind", "memory_bytes", "mem_bw_bytes_per_s", "peak_flops_per_s", "interconnect",
-                 "host_link", "network", "efficiency", "calibrated"});
+                 "host_link", "network", "efficiency", "calibrated", "price", "aliases"});
   HardwareSpec hw;
   hw.source_file = file;
   hw.name = r.req_str("name");
@@ -210,6 +251,17 @@ HardwareSpec parse_hardware(const Value& doc, const std::string& file) {
   if (r.has("host_link")) hw.host_link = read_link(r, "host_link");
   if (r.has("network")) hw.network = read_network(r, "network");
   if (r.has("efficiency")) hw.efficiency = read_efficiency(r, "efficiency");
+  if (r.has("price")) {
+    auto c = r.child("price");
+    if (!c) r.fail("price", "must be a map with usd_per_device_hour and/or usd_purchase");
+    c->check_keys({"usd_per_device_hour", "usd_purchase"});
+    hw.price.usd_per_device_hour = opt_price(*c, "usd_per_device_hour", kUsdPerHour);
+    hw.price.usd_purchase = opt_price(*c, "usd_purchase", kUsdPurchase);
+    if (!hw.price.usd_per_device_hour && !hw.price.usd_purchase) r.fail("price", "must give usd_per_device_hour or usd_purchase");
+  }
+  hw.aliases = r.str_list("aliases");
+  for (size_t i = 0; i < hw.aliases.size(); ++i)
+    if (hw.aliases[i].empty()) r.fail("aliases/" + std::to_string(i), "must be a non-empty name");
   if (auto c = r.child("calibrated")) {
     // triad_bw_bytes_per_s, threads, measured_on and date are written by `llmcost calibrate` for
     // people to read; only the triad figure's form is checked.
@@ -247,14 +299,79 @@ HardwareSpec load_hardware(const std::string& spec, const std::string& config_di
     if (spec.find('/') == std::string::npos && fs::is_regular_file(p, ec)) return parse_hardware(parse_config_file(p.string()), p.string());
   }
   auto all = list_hardware(config_dir);
-  std::string names;
+  // Names match without regard to case; an alias (`aliases:` in the YAML, e.g. h100 for the SXM
+  // part) too, and the spec then says which part was chosen.
+  const std::string key = lower_ascii(spec);
   for (auto& h : all) {
-    if (h.name == spec) return h;
-    names += (names.empty() ? "" : ", ") + h.name;
+    if (lower_ascii(h.name) == key || lower_ascii(fs::path(h.source_file).stem().string()) == key) {
+      if (h.name != spec) h.resolved_note = "hardware \"" + escape_control_chars(spec) + "\" taken as " + h.name + " (" + h.description + ")";
+      return h;
+    }
   }
+  for (auto& h : all)
+    for (const auto& a : h.aliases)
+      if (lower_ascii(a) == key) {
+        h.resolved_note = "hardware \"" + escape_control_chars(spec) + "\" taken as " + h.name + " (" + h.description +
+                          "); name another part exactly to choose it (`llmcost hw` lists them)";
+        return h;
+      }
   if (spec.find('/') != std::string::npos) throw Error(spec + ": cannot read file (No such file or directory)");
-  throw Error("hardware \"" + escape_control_chars(spec) + "\" is neither a readable path nor a bundled hardware spec; known: " +
+  std::string names;
+  for (auto& h : all) names += (names.empty() ? "" : ", ") + h.name;
+  std::vector<std::string> candidates;
+  for (auto& h : all) {
+    candidates.push_back(h.name);
+    for (const auto& a : h.aliases) candidates.push_back(a);
+  }
+  const std::string close = closest_names(spec, candidates);
+  throw Error("hardware \"" + escape_control_chars(spec) + "\" is neither a readable path nor a bundled hardware spec" +
+              (close.empty() ? std::string() : "; did you mean: " + close) + "; known: " +
               (names.empty() ? std::string("(none in " + dir.string() + ")") : names));
+}
+
+std::string lower_ascii(const std::string& s) {
+  std::string out = s;
+  for (char& c : out)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return out;
+}
+
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j)
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+std::string closest_names(const std::string& given, const std::vector<std::string>& candidates) {
+  const std::string g = lower_ascii(given);
+  if (g.empty()) return "";
+  // A candidate that contains the text (or is contained in it), else those within a third of the
+  // text's length in single-character edits (at least 1): "h10" -> h100-sxm, "mi300" -> mi300x,
+  // "h10o-sxm" -> h100-sxm.
+  std::vector<std::pair<size_t, std::string>> hits;
+  const size_t limit = std::max<size_t>(1, g.size() / 3);
+  for (const auto& c : candidates) {
+    const std::string lc = lower_ascii(c);
+    size_t d = edit_distance(g, lc);
+    bool contains = lc.find(g) != std::string::npos || (g.size() >= 3 && g.find(lc) != std::string::npos);
+    if (contains || d <= limit) hits.emplace_back(contains ? 0 : d, c);
+  }
+  std::stable_sort(hits.begin(), hits.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+  std::string out;
+  std::vector<std::string> seen;
+  for (const auto& h : hits) {
+    if (std::find(seen.begin(), seen.end(), h.second) != seen.end()) continue;
+    seen.push_back(h.second);
+    if (seen.size() > 5) break;
+    out += (out.empty() ? "" : ", ") + h.second;
+  }
+  return out;
 }
 
 }  // namespace llmcost

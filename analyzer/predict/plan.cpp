@@ -2,6 +2,7 @@
 #include "llmcost/plan.h"
 
 #include <algorithm>
+#include <limits>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -369,7 +370,7 @@ PlanRow plan_one(const CompiledModel& m, const HardwareSpec& hw, const Scenario&
   row.meets_latency = b.latency_ok;
   if (!b.latency_ok) row.reason = "latency target missed even at batch 1";
   if (usd_per_device_hour)
-    row.usd_per_million_output_tokens = *usd_per_device_hour * static_cast<double>(row.devices) / 3600.0 / row.output_tokens_per_s * 1e6;
+    row.usd_per_million_output_tokens = usd_per_million_tokens(*usd_per_device_hour, row.devices, row.output_tokens_per_s);
 
   // Why it won: against the best of the others, by the same order (latency target, fewest
   // devices, shortest request); the others listed best first.
@@ -419,6 +420,17 @@ PlanRow plan_one(const CompiledModel& m, const HardwareSpec& hw, const Scenario&
   return row;
 }
 
+double usd_per_million_tokens(double usd_per_device_hour, int64_t devices, double tokens_per_s) {
+  if (!(tokens_per_s > 0)) return std::numeric_limits<double>::quiet_NaN();
+  return usd_per_device_hour * static_cast<double>(devices) / (tokens_per_s * 3600.0) * 1e6;
+}
+
+std::string price_basis(const HardwareSpec& hw) {
+  if (!hw.price.usd_per_device_hour) return "";
+  const DatedPrice& p = *hw.price.usd_per_device_hour;
+  return hw.source_file + ": /price/usd_per_device_hour, " + p.date + " (" + p.source + ")";
+}
+
 PlanResult run_plan(const Scenario& s, const std::string& config_dir) {
   PlanResult res;
   res.scenario = s;
@@ -445,6 +457,12 @@ PlanResult run_plan(const Scenario& s, const std::string& config_dir) {
     if (!sc.hardware[i].usd_per_device_hour && it != sc.prices.end()) {
       sc.hardware[i].usd_per_device_hour = it->second;
       sc.hardware[i].price_source = s.source_file + ": /prices_usd_per_device_hour";
+    }
+    // Neither the scenario nor its price map names one: the hardware YAML's dated price.
+    if (!sc.hardware[i].usd_per_device_hour && res.hardware[i].price.usd_per_device_hour) {
+      const DatedPrice& p = *res.hardware[i].price.usd_per_device_hour;
+      sc.hardware[i].usd_per_device_hour = p.value;
+      sc.hardware[i].price_source = price_basis(res.hardware[i]);
     }
   }
   for (size_t mi = 0; mi < sc.models.size(); ++mi) {

@@ -17,6 +17,7 @@
 #include "llmcost/memory.h"
 #include "llmcost/quant.h"
 #include "llmcost/run_record.h"
+#include "llmcost/version.h"
 
 namespace llmcost::ci {
 
@@ -223,6 +224,12 @@ Record parse_our_record(const ConfigReader& root, const std::string& file) {
     root.fail(kFormatKey, "must be " + std::to_string(kFormatVersion) + " (this llmcost's record format), got " +
                               std::to_string(version));
   Record r;
+  // Which llmcost wrote it; baselines recorded before the field existed have none.
+  if (root.has("llmcost_version")) {
+    const Value* v = root.raw("llmcost_version");
+    if (!v->is_string()) root.fail("llmcost_version", "must be a string (the llmcost version that wrote the record)");
+    r.llmcost_version = v->as_string();
+  }
   std::map<std::string, std::string> units;
   if (auto u = root.child("units"))
     for (const auto& [key, val] : u->node().members()) {
@@ -357,6 +364,7 @@ Record load_record(const std::string& path) { return parse_record(parse_record_f
 std::string record_json(const Record& r) {
   nlohmann::ordered_json j;
   j[kFormatKey] = kFormatVersion;
+  j["llmcost_version"] = r.llmcost_version.empty() ? version_stamp() : r.llmcost_version;
   j["what"] =
       "llmcost CI baseline: analytic numbers (exact; parameters, weight and KV bytes, FLOPs) per model, and measured medians "
       "(seconds) with relative noise and the machine's calibrated read bandwidth (bytes/s)";

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "llmcost/format.h"
+#include "llmcost/version.h"
 
 namespace llmcost {
 
@@ -189,6 +190,7 @@ std::string analyze_json(const Analysis& a) {
   j["model"] = model_json(a);
   j["params"] = params_json(a.params);
   add_cost_json(j, a);
+  j["llmcost_version"] = version_stamp();
   return j.dump(2) + "\n";
 }
 

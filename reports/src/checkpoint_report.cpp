@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "llmcost/format.h"
+#include "llmcost/version.h"
 
 namespace llmcost {
 
@@ -153,6 +154,7 @@ std::string checkpoint_json(const CheckpointReport& r) {
     j["cross_check"] = nullptr;
   }
   j["notes"] = r.notes;
+  j["llmcost_version"] = version_stamp();
   return j.dump(2) + "\n";
 }
 

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "llmcost/format.h"
+#include "llmcost/version.h"
 
 namespace llmcost {
 
@@ -110,6 +111,7 @@ std::string families_json(const std::vector<FamilyRow>& fams, const std::vector<
     c["status"] = family_row_status(r);
     j["configs"].push_back(c);
   }
+  j["llmcost_version"] = version_stamp();
   return j.dump(2) + "\n";
 }
 

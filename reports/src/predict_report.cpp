@@ -3,11 +3,13 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
 
 #include "llmcost/format.h"
 #include "llmcost/report_doc.h"
+#include "llmcost/version.h"
 
 namespace llmcost {
 
@@ -81,6 +83,14 @@ json hardware_json(const HardwareSpec& h) {
   } else {
     j["network"] = nullptr;
   }
+  auto dated = [](const std::optional<DatedPrice>& p) -> json {
+    if (!p) return nullptr;
+    return json{{"value", p->value}, {"source", p->source}, {"date", p->date}};
+  };
+  j["price"] = h.price.usd_per_device_hour || h.price.usd_purchase
+                   ? json{{"usd_per_device_hour", dated(h.price.usd_per_device_hour)}, {"usd_purchase", dated(h.price.usd_purchase)}}
+                   : json(nullptr);
+  j["aliases"] = h.aliases;
   json eff = json::object();
   const EfficiencySpec& e = h.efficiency;
   if (e.mem_bw_fraction) eff["mem_bw_fraction"] = sourced(*e.mem_bw_fraction);
@@ -153,8 +163,8 @@ std::string opt_num(const std::optional<double>& v, const char* f = "{:.4g}") {
 // ---------------------------------------------------------------- hw
 
 std::string hw_table(const std::vector<HardwareSpec>& hws) {
-  TextTable t({"name", "device", "memory", "bandwidth", "bf16", "fp8", "int8", "fp32", "interconnect"},
-              {true, true, false, false, false, false, false, false, true});
+  TextTable t({"name", "device", "memory", "bandwidth", "bf16", "fp8", "int8", "fp4", "fp32", "interconnect", "$/device-h"},
+              {true, true, false, false, false, false, false, false, false, true, false});
   auto peak = [](const HardwareSpec& h, ComputeDtype d) {
     return h.peak(d) ? fmt::format("{:.1f}", h.peak(d)->value / 1e12) : std::string("-");
   };
@@ -163,11 +173,14 @@ std::string hw_table(const std::vector<HardwareSpec>& hws) {
                                     : std::string("none (single device)");
     t.add_row({h.name + (h.is_calibrated() ? " *" : ""), h.description, format_gib(h.memory_bytes.value),
                fmt::format("{:.3f} TB/s", h.mem_bw_bytes_per_s.value / 1e12), peak(h, ComputeDtype::BF16),
-               peak(h, ComputeDtype::FP8), peak(h, ComputeDtype::INT8), peak(h, ComputeDtype::FP32), ic});
+               peak(h, ComputeDtype::FP8), peak(h, ComputeDtype::INT8), peak(h, ComputeDtype::FP4), peak(h, ComputeDtype::FP32), ic,
+               h.price.usd_per_device_hour ? fmt::format("{:.2f} ({})", h.price.usd_per_device_hour->value, h.price.usd_per_device_hour->date)
+                                           : std::string("-")});
   }
   return t.render() +
          "Dense peaks in TFLOP/s (int8: TOPS), never the 2:4-sparsity figure; '-' = no such unit. Bandwidth TB/s = 1e12 B/s; "
          "memory GiB = 2^30 bytes; interconnect GB/s bidirectional per device. * = calibrated figures present (preferred). "
+         "$/device-h = cloud on-demand list price, US dollars per device-hour (date read). "
          "Every number's source: `llmcost hw --format json`.\n";
 }
 
@@ -299,6 +312,7 @@ std::string predict_json(const Prediction& p, const std::vector<DeviceCountFit>&
     j["fit_by_device_count"] = arr;
   }
   j["notes"] = p.notes;
+  j["llmcost_version"] = version_stamp();
   return j.dump(2) + "\n";
 }
 
@@ -592,6 +606,7 @@ std::string plan_json(const PlanResult& r) {
     rows.push_back(o);
   }
   j["rows"] = rows;
+  j["llmcost_version"] = version_stamp();
   return j.dump(2) + "\n";
 }
 
@@ -603,11 +618,26 @@ const std::vector<PlanCol>& compare_cols() {
   static const std::vector<PlanCol> cols = {
       {"hardware", "hardware"},       {"layout", "layout"},          {"devices", "devices"},
       {"fits", "fits"},               {"max_batch", "max batch"},    {"decode_step_s", "step (ms)"},
-      {"tokens_per_s_per_sequence", "tok/s/seq"}, {"tokens_per_s", "tok/s total"}, {"ttft_s", "TTFT (ms)"},
+      {"tokens_per_s_per_sequence", "tok/s/seq"}, {"tokens_per_s", "tok/s total"},
+      {"usd_per_device_hour", "$/device-h"}, {"usd_per_million_output_tokens", "$/M tok out"}, {"ttft_s", "TTFT (ms)"},
       {"bound", "bound"},             {"per_device_bytes", "mem/device (GB)"}, {"capacity_bytes", "capacity (GB)"},
       {"mem_bw_bytes_per_s", "bandwidth (TB/s)"}, {"note", "note"},
   };
   return cols;
+}
+
+// The hardware YAML's on-demand price per device-hour; empty without one.
+std::string price_cell(const HardwareSpec& hw, bool raw) {
+  if (!hw.price.usd_per_device_hour) return "";
+  const double v = hw.price.usd_per_device_hour->value;
+  return raw ? fmt::format("{:.9g}", v) : fmt::format("{:.2f}", v);
+}
+
+// Cost per million output tokens of the layout's devices at that price; empty without a price.
+std::string cost_cell(const Prediction& p, bool raw) {
+  if (!p.hardware.price.usd_per_device_hour || !(p.tokens_per_s > 0)) return "";
+  const double v = usd_per_million_tokens(p.hardware.price.usd_per_device_hour->value, p.layout.devices, p.tokens_per_s);
+  return raw ? fmt::format("{:.9g}", v) : fmt::format("{:.3f}", v);
 }
 
 std::vector<std::string> compare_cells(const CompareRow& row, bool raw) {
@@ -624,7 +654,7 @@ std::vector<std::string> compare_cells(const CompareRow& row, bool raw) {
             p.has_figures ? std::to_string(p.layout.devices) : std::string(),
             raw ? "false" : "NO",
             p.has_figures ? std::to_string(p.memory.max_batch) : std::string(),
-            "", "", "", "", "",
+            "", "", "", price_cell(p.hardware, raw), "", "", "",
             mem(p.memory.per_device_bytes),
             mem(p.memory.capacity_bytes),
             raw ? fmt::format("{:.0f}", p.rates.mem_bw_bytes_per_s) : fmt::format("{:.3f}", p.rates.mem_bw_bytes_per_s / 1e12),
@@ -638,6 +668,8 @@ std::vector<std::string> compare_cells(const CompareRow& row, bool raw) {
           raw ? fmt::format("{:.9g}", p.decode.time_s) : fmt::format("{:.2f}", p.decode.time_s * 1e3),
           f(p.tokens_per_s_per_sequence, "{:.1f}"),
           f(p.tokens_per_s, "{:.0f}"),
+          price_cell(p.hardware, raw),
+          cost_cell(p, raw),
           raw ? fmt::format("{:.9g}", p.prefill.time_s) : fmt::format("{:.1f}", p.prefill.time_s * 1e3),
           p.decode.bound,
           raw ? fmt::format("{:.0f}", p.memory.per_device_bytes) : fmt::format("{:.2f}", p.memory.per_device_bytes / 1e9),
@@ -658,7 +690,26 @@ std::string compare_header(const CompareResult& r) {
 const char* kCompareNote =
     "Datasheet roofline per device (calibrated figures where the spec has them); step = one decode step of the batch; "
     "TTFT = prefill of one prompt; memory per device includes activations and engine overhead; capacity = usable memory "
-    "(device memory x mem-util); GB = 1e9 bytes, TB/s = 1e12 B/s.\n";
+    "(device memory x mem-util); GB = 1e9 bytes, TB/s = 1e12 B/s. $/device-h = the hardware YAML's cloud on-demand "
+    "list price per device-hour (US dollars; basis below); $/M tok out = $/device-h x devices / (tok/s total x 3600) x 1e6, "
+    "US dollars per million output tokens at this batch (decode only, prefill not charged).\n";
+
+// One line per priced device: its price, the page and the date it was read.
+std::string compare_price_lines(const CompareResult& r) {
+  std::string out;
+  std::vector<std::string> seen;
+  for (const auto& row : r.rows) {
+    const HardwareSpec& hw = row.prediction.hardware;
+    if (std::find(seen.begin(), seen.end(), hw.name) != seen.end()) continue;
+    seen.push_back(hw.name);
+    if (!hw.price.usd_per_device_hour)
+      out += fmt::format("price {}: none in {} (no cost shown)\n", hw.name, hw.source_file);
+    else
+      out += fmt::format("price {}: ${:.2f}/device-hour, on-demand, read {} ({})\n", hw.name, hw.price.usd_per_device_hour->value,
+                         hw.price.usd_per_device_hour->date, hw.price.usd_per_device_hour->source);
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -688,12 +739,14 @@ Table compare_doc_table(const CompareResult& r) {
 
 }  // namespace
 
-std::string compare_table(const CompareResult& r) { return compare_header(r) + table_text(compare_doc_table(r)) + kCompareNote; }
+std::string compare_table(const CompareResult& r) {
+  return compare_header(r) + table_text(compare_doc_table(r)) + kCompareNote + compare_price_lines(r);
+}
 
 std::string compare_csv(const CompareResult& r) { return table_csv_wide(compare_doc_table(r)); }
 
 std::string compare_markdown(const CompareResult& r) {
-  return "## " + compare_header(r) + "\n" + table_markdown(compare_doc_table(r)) + kCompareNote;
+  return "## " + compare_header(r) + "\n" + table_markdown(compare_doc_table(r)) + kCompareNote + "\n" + compare_price_lines(r);
 }
 
 // Stays its own writer: each row is the nested predict JSON.
@@ -703,11 +756,23 @@ std::string compare_json(const CompareResult& r) {
   json rows = json::array();
   for (const auto& row : r.rows) {
     json p = json::parse(predict_json(row.prediction));
+    p.erase("llmcost_version");  // stamped once, on the document
     p["auto_layout"] = row.auto_layout;
     p["fits_any_layout"] = row.fits_any;
+    const Prediction& pr = row.prediction;
+    if (pr.hardware.price.usd_per_device_hour) {
+      const DatedPrice& price = *pr.hardware.price.usd_per_device_hour;
+      p["usd_per_device_hour"] = json{{"value", price.value}, {"source", price.source}, {"date", price.date}, {"basis", "cloud on-demand list price"}};
+      p["usd_per_million_output_tokens"] =
+          pr.runnable && pr.tokens_per_s > 0 ? json(usd_per_million_tokens(price.value, pr.layout.devices, pr.tokens_per_s)) : json(nullptr);
+    } else {
+      p["usd_per_device_hour"] = nullptr;
+      p["usd_per_million_output_tokens"] = nullptr;
+    }
     rows.push_back(p);
   }
   j["rows"] = rows;
+  j["llmcost_version"] = version_stamp();
   return j.dump(2) + "\n";
 }
 

@@ -2,6 +2,7 @@
 #include <nlohmann/json.hpp>
 
 #include "llmcost/report_doc.h"
+#include "llmcost/version.h"
 
 namespace llmcost {
 
@@ -55,6 +56,7 @@ std::string report_json(const ReportDoc& d) {
     secs.push_back(sj);
   }
   j["sections"] = secs;
+  j["llmcost_version"] = version_stamp();
   return j.dump(2) + "\n";
 }
 

@@ -206,8 +206,11 @@ TEST(Plan, RunPlanCoversEveryCombination) {
   ASSERT_EQ(r.rows.size(), 8u);
   EXPECT_EQ(r.rows[0].hardware, "h100-sxm");
   EXPECT_EQ(r.rows[1].hardware, "l4");
-  EXPECT_EQ(r.rows[1].usd_per_device_hour.value_or(0), 0.5);
-  EXPECT_FALSE(r.rows[0].usd_per_device_hour);
+  EXPECT_EQ(r.rows[1].usd_per_device_hour.value_or(0), 0.5);  // the scenario's price wins over the YAML's $0.78
+  // No scenario price for h100-sxm: the hardware YAML's dated one, and where it came from.
+  EXPECT_EQ(r.rows[0].usd_per_device_hour.value_or(0), 4.76);
+  EXPECT_NE(r.scenario.hardware[0].price_source.find("/price/usd_per_device_hour, 2026-03-10"), std::string::npos)
+      << r.scenario.hardware[0].price_source;
   // row(model, quant, hardware) is the row with those keys, whatever the order of rows.
   for (size_t mi = 0; mi < 2; ++mi)
     for (size_t qi = 0; qi < 2; ++qi)

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "llmcost/run_record.h"
+#include "llmcost/version.h"
 
 namespace llmcost {
 namespace {
@@ -60,7 +61,7 @@ TEST(RunRecord, WriterLayoutIsStable) {
   r.prefill_s.reset();
   r.distinct_experts_per_layer.clear();
   r.distinct_experts_per_step.clear();
-  EXPECT_EQ(run_record_to_json(r), R"({
+  std::string want = R"({
   "backend": "cpu",
   "calibration": {
     "gemm_flops_per_s": 30000000000.0,
@@ -68,6 +69,7 @@ TEST(RunRecord, WriterLayoutIsStable) {
     "source": "hw.yaml"
   },
   "device": "test cpu",
+  "llmcost_version": "@VERSION@",
   "measured": {
     "achieved_bw_bytes_per_s": 5461.5,
     "decode_bytes": 4096.0,
@@ -103,7 +105,9 @@ TEST(RunRecord, WriterLayoutIsStable) {
     "weight_dtype": "bf16"
   }
 }
-)");
+)";
+  want.replace(want.find("@VERSION@"), 9, version_stamp());  // stamped with this build
+  EXPECT_EQ(run_record_to_json(r), want);
 }
 
 TEST(RunRecord, RoundTrips) {

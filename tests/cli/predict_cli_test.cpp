@@ -53,7 +53,7 @@ TEST_F(PredictCli, HwListsEveryBundledSpecWithSources) {
   Ran r = run("hw --format json");
   ASSERT_EQ(r.code, 0) << r.err;
   auto j = nlohmann::json::parse(r.out);
-  ASSERT_EQ(j.size(), 12u);
+  ASSERT_EQ(j.size(), 18u);
   for (const auto& h : j) {
     EXPECT_FALSE(h["memory_bytes"]["source"].get<std::string>().empty());
     EXPECT_FALSE(h["peak_flops_per_s"]["bf16"]["source"].get<std::string>().empty());

@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include "llmcost/model_loader.h"
+#include <nlohmann/json.hpp>
+#include "llmcost/version.h"
 
 using namespace llmcost;
 
@@ -162,6 +164,20 @@ TEST(CiGate, RecordRoundTrip) {
   ASSERT_EQ(back.measurements.size(), 1u);
   EXPECT_DOUBLE_EQ(back.measurements[0].median_s, 0.0123);
   EXPECT_DOUBLE_EQ(back.measurements[0].noise_rel, 0.02);
+  // Stamped with the llmcost that wrote it; a record from before the field still loads.
+  EXPECT_EQ(back.llmcost_version, version_stamp());
+  nlohmann::json old = nlohmann::json::parse(ci::record_json(r));
+  old.erase("llmcost_version");
+  ci::Record older = ci::parse_record(parse_json(old.dump(), "old.json"), "old.json");
+  EXPECT_EQ(older.llmcost_version, "");
+  EXPECT_TRUE(ci::check(older, back, {}).clean());
+  old["llmcost_version"] = 7;
+  try {
+    ci::parse_record(parse_json(old.dump(), "bad.json"), "bad.json");
+    FAIL() << "a non-string version must be refused";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("bad.json: /llmcost_version"), std::string::npos) << e.what();
+  }
 }
 
 TEST(CiGate, Glob) {

@@ -57,6 +57,18 @@ struct EfficiencySpec {
   bool any() const { return mem_bw_fraction || tensor_fraction || gemm_m_half || step_overhead_s || collective_latency_s; }
 };
 
+// What one device costs, from a public price page (configs/hardware/*.yaml `price:`). Prices are
+// dated: they change month to month, and a figure without its date cannot be checked.
+struct DatedPrice {
+  double value = 0.0;
+  std::string source;  // the page and what it lists ("Lambda on-demand list, 8x H100 SXM $2.99/GPU-h")
+  std::string date;    // when the page said so, YYYY-MM-DD or YYYY-MM
+};
+struct PriceSpec {
+  std::optional<DatedPrice> usd_per_device_hour;  // cloud on-demand, US dollars per device-hour
+  std::optional<DatedPrice> usd_purchase;         // one device bought outright, US dollars
+};
+
 struct CalibratedSpec {
   std::optional<SourcedValue> read_bw_bytes_per_s;  // achievable memory read bandwidth
   std::optional<SourcedValue> gemm_flops_per_s[kNumComputeDtypes];  // achievable GEMM throughput by dtype
@@ -75,6 +87,11 @@ struct HardwareSpec {
   std::optional<NetworkSpec> network;  // between nodes; absent = every layout is one node
   EfficiencySpec efficiency;
   CalibratedSpec calibrated;
+  PriceSpec price;
+  std::vector<std::string> aliases;  // other names --hw takes (matched without regard to case)
+  // Set by load_hardware when the name given was an alias or differed in case: which part was
+  // chosen for it ("h100 -> h100-sxm (NVIDIA H100 SXM5 80GB HBM3)"); empty otherwise.
+  std::string resolved_note;
 
   const std::optional<SourcedValue>& peak(ComputeDtype d) const { return peak_flops_per_s[static_cast<int>(d)]; }
   bool is_calibrated() const;
@@ -119,8 +136,17 @@ HardwareSpec parse_hardware(const Value& doc, const std::string& file);
 // <config_dir>/hardware/*.yaml, parsed, sorted by name.
 std::vector<HardwareSpec> list_hardware(const std::string& config_dir);
 
-// A path to a hardware YAML, or a bundled name (file stem or `name:`). Unknown names throw an
-// Error that lists the known ones.
+// A path to a hardware YAML, or a bundled name (file stem, `name:` or one of `aliases:`, any case;
+// resolved_note says which part an alias chose). Unknown names throw an Error that suggests the
+// closest bundled names and lists the known ones.
 HardwareSpec load_hardware(const std::string& spec, const std::string& config_dir);
+
+// ASCII lower case (names are compared without regard to case).
+std::string lower_ascii(const std::string& s);
+// Levenshtein distance (single-character insertions, deletions, substitutions).
+size_t edit_distance(const std::string& a, const std::string& b);
+// Up to five of `candidates` close to `given` for a "did you mean" (those containing it first,
+// then by edit distance), comma-separated; empty when none is close.
+std::string closest_names(const std::string& given, const std::vector<std::string>& candidates);
 
 }  // namespace llmcost

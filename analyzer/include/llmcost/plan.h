@@ -131,6 +131,14 @@ struct DeviceCountFit {
 std::vector<DeviceCountFit> fit_by_device_count(const CompiledModel& m, const HardwareSpec& hw, const PredictRequest& r,
                                                 int64_t max_devices);
 
+// US dollars per million output tokens: `devices` devices at `usd_per_device_hour` each, making
+// `tokens_per_s` output tokens per second between them: price x devices / (tokens/s x 3600) x 1e6.
+// NaN when tokens_per_s is not positive.
+double usd_per_million_tokens(double usd_per_device_hour, int64_t devices, double tokens_per_s);
+// Where a hardware YAML's hourly price comes from: "FILE: /price/usd_per_device_hour, DATE (source)";
+// empty when it has none.
+std::string price_basis(const HardwareSpec& hw);
+
 // `llmcost compare`: one model on several devices, same workload.
 struct CompareRow {
   Prediction prediction;     // runnable false: prediction.reason says why (has_figures false: no layout formed)

@@ -38,6 +38,7 @@ struct Measurement {
 };
 
 struct Record {
+  std::string llmcost_version;  // who wrote it ("" for records older than the field; record_json stamps this build)
   std::vector<ModelRecord> models;
   std::vector<Measurement> measurements;
 };
