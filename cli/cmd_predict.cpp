@@ -133,7 +133,7 @@ void register_predict(CLI::App& app, Context& ctx) {
 
   // ---- predict
   struct PredictOpts {
-    std::string model, hw, format = "table", output;
+    std::string model, hw, profile, format = "table", output;
     WorkloadOpts w;
   };
   auto po = std::make_shared<PredictOpts>();
@@ -142,12 +142,13 @@ void register_predict(CLI::App& app, Context& ctx) {
                                "vs capacity and max batch, MoE experts per step, parallel communication");
   p->add_option("model", po->model, "config.json path, a directory with one, our YAML, or a bundled model")->required();
   p->add_option("--hw", po->hw, "Hardware: a bundled name (see `llmcost hw`) or a hardware YAML path")->required();
+  p->add_option("--profile", po->profile, "Efficiency profile of the hardware YAML (`profiles:`, written by calibrate --from)");
   add_workload_options(p, po->w, false);
   p->add_option("--format", po->format, "table or json")->check(CLI::IsMember({"table", "json"}));
   p->add_option("-o,--output", po->output, "Write to this file instead of stdout");
   p->callback([&ctx, po] {
     ctx.run = [&ctx, po] {
-      HardwareSpec hw = load_hardware(po->hw, ctx.configs());
+      HardwareSpec hw = apply_profile(load_hardware(po->hw, ctx.configs()), po->profile);
       ModelIR ir = load_model(po->model, ctx.configs());
       CompiledModel m = compile(ir, po->w);
       const PredictRequest req = request(po->w);
