@@ -88,7 +88,12 @@ struct Obj {
   static std::string escape(const std::string& s) { return s.size() > 60 ? s.substr(0, 60) + "..." : s; }
 };
 
-int64_t round_tokens(double x) { return std::max<int64_t>(1, static_cast<int64_t>(std::llround(x))); }
+// A mean length or count as a whole number >= 1; past 2^30 it names the field (no run has a
+// billion-token request or a billion requests in flight, and llround would overflow further on).
+int64_t round_tokens(const Obj& o, const std::string& field, double x) {
+  if (!(x <= double(int64_t{1} << 30))) o.fail(field, "implies " + std::to_string(x) + ", expected at most 2^30");
+  return std::max<int64_t>(1, static_cast<int64_t>(std::llround(x)));
+}
 
 // The model / hardware / layout fields every format shares: from the file where it gives them,
 // else from the command line; the hardware and the model must come from one or the other.
@@ -131,8 +136,8 @@ MeasuredRun read_serve(const Obj& o, const std::string& format, const MeasuredDe
   MeasuredRun r;
   r.format = format;
   const double completed = o.positive("completed", "requests");
-  r.input_len = round_tokens(o.num("total_input_tokens", "tokens") / completed);
-  r.output_len = round_tokens(o.num("total_output_tokens", "tokens") / completed);
+  r.input_len = round_tokens(o, "total_input_tokens", o.num("total_input_tokens", "tokens") / completed);
+  r.output_len = round_tokens(o, "total_output_tokens", o.num("total_output_tokens", "tokens") / completed);
   if (auto t = o.opt_num("mean_ttft_ms", "ms"); t && *t > 0) r.ttft_s = *t / 1e3;
   if (auto t = o.opt_num("mean_tpot_ms", "ms"); t && *t > 0) r.tpot_s = *t / 1e3;
   if (auto t = o.opt_num("output_throughput", "output tokens/s"); t && *t > 0) r.throughput_tokens_per_s = *t;
@@ -141,7 +146,7 @@ MeasuredRun read_serve(const Obj& o, const std::string& format, const MeasuredDe
   if (auto c = o.opt_count("max_concurrency")) {
     r.concurrency = *c;
   } else if (auto m = o.opt_num("concurrency", "requests in flight"); m && *m > 0) {
-    r.concurrency = round_tokens(*m);
+    r.concurrency = round_tokens(o, "concurrency", *m);
   } else if (d.concurrency) {
     r.concurrency = *d.concurrency;
   } else {
@@ -150,7 +155,7 @@ MeasuredRun read_serve(const Obj& o, const std::string& format, const MeasuredDe
     double latency_s = e2e ? *e2e / 1e3 : (r.ttft_s.value_or(0) + (r.output_len - 1) * r.tpot_s.value_or(0));
     if (!rate || !(latency_s > 0))
       o.fail("max_concurrency", "null, and no request_throughput with request latency to derive it from; pass --concurrency");
-    r.concurrency = round_tokens(*rate * latency_s);
+    r.concurrency = round_tokens(o, "request_throughput", *rate * latency_s);
   }
   layout_from(r, o, d, "tensor_parallel_size", "expert_parallel_size", "pipeline_parallel_size");
   if (format == "vllm") {
@@ -175,10 +180,10 @@ std::string lower(std::string s) {
 MeasuredRun read_trtllm(const Obj& o, const MeasuredDefaults& d) {
   MeasuredRun r;
   r.format = "trtllm-bench";
-  r.input_len = round_tokens(o.positive("request_info.avg_input_length", "tokens"));
-  r.output_len = round_tokens(o.positive("request_info.avg_output_length", "tokens"));
+  r.input_len = round_tokens(o, "request_info.avg_input_length", o.positive("request_info.avg_input_length", "tokens"));
+  r.output_len = round_tokens(o, "request_info.avg_output_length", o.positive("request_info.avg_output_length", "tokens"));
   if (auto c = o.opt_num("request_info.avg_num_concurrent_requests", "requests in flight"); c && *c > 0)
-    r.concurrency = round_tokens(*c);
+    r.concurrency = round_tokens(o, "request_info.avg_num_concurrent_requests", *c);
   else if (d.concurrency)
     r.concurrency = *d.concurrency;
   else
@@ -218,8 +223,8 @@ MeasuredRun read_aiperf(const Obj& o, const MeasuredDefaults& d) {
   auto osl = metric("output_sequence_length", "tokens");
   if (!isl) o.fail("input_sequence_length.avg", "missing; expected the mean prompt length (tokens)");
   if (!osl) o.fail("output_sequence_length.avg", "missing; expected the mean output length (tokens)");
-  r.input_len = round_tokens(*isl);
-  r.output_len = round_tokens(*osl);
+  r.input_len = round_tokens(o, "input_sequence_length.avg", *isl);
+  r.output_len = round_tokens(o, "output_sequence_length.avg", *osl);
   if (auto t = metric("time_to_first_token", "ms"); t && *t > 0) r.ttft_s = *t / 1e3;
   if (auto t = metric("inter_token_latency", "ms"); t && *t > 0) r.tpot_s = *t / 1e3;
   if (auto t = metric("output_token_throughput", "tokens/sec"); t && *t > 0) r.throughput_tokens_per_s = *t;
@@ -252,12 +257,12 @@ MeasuredRun read_llama_bench(const Obj& o, const MeasuredDefaults& d) {
   if (n_prompt > 0 && n_gen > 0)
     o.fail("n_gen", "a pp+tg test (-pg): prompt and generation time cannot be told apart; expected separate -p and -n tests");
   if (n_prompt > 0) {
-    r.input_len = round_tokens(n_prompt + depth);
+    r.input_len = round_tokens(o, "n_prompt", n_prompt + depth);
     r.output_len = 1;
     r.ttft_s = n_prompt / ts;
   } else if (n_gen > 0) {
-    r.input_len = round_tokens(std::max(1.0, depth));
-    r.output_len = round_tokens(n_gen);
+    r.input_len = round_tokens(o, "n_depth", std::max(1.0, depth));
+    r.output_len = round_tokens(o, "n_gen", n_gen);
     r.tpot_s = 1.0 / ts;
   } else {
     o.fail("n_prompt", "n_prompt and n_gen are both 0; expected a pp or a tg test");

@@ -52,6 +52,15 @@ TEST_F(CheckCli, BadFileIsOneLine) {
   EXPECT_EQ(r.err, "llmcost: error: " + f + ": mean_ttft_ms: expected a number (ms), got the string \"fast\"\n");
 }
 
+// Figures that overflow what is computed from them are refused by field.
+TEST_F(CheckCli, HostileNumbers) {
+  auto f = write_file("big.json", R"({"completed": 1, "mean_ttft_ms": 1, "total_input_tokens": 1e300, "total_output_tokens": 3})");
+  auto r = run("check '" + f + "' --hw h100-sxm --model meta-llama/Llama-3.1-8B");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find(f + ": total_input_tokens: implies"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find('\n'), r.err.size() - 1);
+}
+
 TEST_F(CheckCli, CalibrateFromWritesAProfilePredictUses) {
   auto r = run("calibrate --from '" + kServing + "sglang_llama-3.1-8b_h100.jsonl' --hw h100-sxm --model meta-llama/Llama-3.1-8B "
                "--format json -o hw.yaml");
@@ -67,6 +76,18 @@ TEST_F(CheckCli, CalibrateFromWritesAProfilePredictUses) {
   auto bad = run("predict meta-llama/Llama-3.1-8B --hw hw.yaml --profile vllm");
   EXPECT_EQ(bad.code, 1);
   EXPECT_NE(bad.err.find("profiles: no profile \"vllm\"; expected one of: sglang"), std::string::npos) << bad.err;
+  // check --profile predicts with the profile's figures: the same run, another TPOT.
+  // (the SGLang file names no hardware, so --hw applies; the vLLM fixture's metadata says h100-sxm)
+  const std::string sg = "check '" + kServing + "sglang_llama-3.1-8b_h100.jsonl' --model meta-llama/Llama-3.1-8B ";
+  auto plain = run(sg + "--hw hw.yaml --format json");
+  auto prof = run(sg + "--hw hw.yaml --profile sglang --format json");
+  ASSERT_EQ(plain.code, 0) << plain.err;
+  ASSERT_EQ(prof.code, 0) << prof.err;
+  EXPECT_NE(nlohmann::json::parse(plain.out)["runs"][0]["figures"][1]["predicted"],
+            nlohmann::json::parse(prof.out)["runs"][0]["figures"][1]["predicted"]);
+  auto noprof = run(sg + "--hw h100-sxm --profile sglang");
+  EXPECT_EQ(noprof.code, 1);
+  EXPECT_NE(noprof.err.find("h100-sxm.yaml: profiles: no profile \"sglang\"; expected one of: (none;"), std::string::npos) << noprof.err;
   // Runs of two engines make no one profile.
   auto two = run("calibrate --from '" + kServing + "sglang_llama-3.1-8b_h100.jsonl' '" + kServing +
                  "vllm_llama-3.1-8b_h100_c8.json' --hw h100-sxm --model meta-llama/Llama-3.1-8B");
