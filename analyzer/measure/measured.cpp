@@ -101,10 +101,10 @@ void fill_common(MeasuredRun& r, const Obj& o, const MeasuredDefaults& d, const 
                  const char* model_field) {
   if (file_model && !file_model->empty()) r.model = *file_model;
   else if (!d.model.empty()) r.model = d.model;
-  else o.fail(model_field, "missing; the file names no model, pass --model");
+  else if (d.require_model_and_hw) o.fail(model_field, "missing; the file names no model, pass --model");
   auto hw = o.opt_str("hardware");
   r.hw = hw ? *hw : d.hw;
-  if (r.hw.empty()) o.fail("hardware", "missing; benchmark result files do not name the GPU, pass --hw");
+  if (r.hw.empty() && d.require_model_and_hw) o.fail("hardware", "missing; benchmark result files do not name the GPU, pass --hw");
   if (r.engine.empty()) r.engine = d.engine.empty() ? r.format : d.engine;
   if (r.precision.empty()) r.precision = d.precision;
   if (r.kv_dtype.empty()) r.kv_dtype = d.kv_dtype;
@@ -273,7 +273,7 @@ MeasuredRun read_llama_bench(const Obj& o, const MeasuredDefaults& d) {
   r.engine = d.engine.empty() ? "llama.cpp" + (commit ? " " + *commit : std::string()) : d.engine;
   // model_filename is a path on the benchmark machine: used where it is readable here, else --model.
   std::optional<std::string> file_model = o.opt_str("model_filename");
-  if (file_model && non_regular_kind(*file_model).empty() && !std::filesystem::exists(*file_model)) {
+  if (file_model && d.require_model_and_hw && !std::filesystem::exists(*file_model)) {
     if (d.model.empty()) o.fail("model_filename", "\"" + *file_model + "\" is not readable here; pass --model");
     file_model.reset();
   }
@@ -411,6 +411,11 @@ std::vector<PublishedCase> measured_cases(const MeasuredRun& r, const std::strin
   add("tpot_s", r.tpot_s);
   add("throughput_tokens_per_s", r.throughput_tokens_per_s);
   return out;
+}
+
+std::string measured_format(const Value& doc) {
+  if (doc.is_array()) return doc.items().empty() ? "" : detect(doc.items()[0]);
+  return detect(doc);
 }
 
 std::vector<MetricSummary> summarize_by_metric(const std::vector<PublishedResult>& rs) {

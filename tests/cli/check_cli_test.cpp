@@ -97,3 +97,33 @@ TEST_F(CheckCli, CalibrateFromWritesAProfilePredictUses) {
 
 }  // namespace
 }  // namespace llmcost_test
+
+namespace llmcost_test {
+namespace {
+
+// A serving team's nightly job: record its benchmark results as a baseline, then gate the next
+// night's results against it (slower TTFT / TPOT / seconds per output token beyond tolerance fails).
+TEST_F(CheckCli, CiGatesServingResults) {
+  const std::string sg = kServing + "sglang_llama-3.1-8b_h100.jsonl";
+  auto rec = run("ci record --models meta-llama/Llama-3.1-8B --measured '" + sg + "' -o base.json");
+  ASSERT_EQ(rec.code, 0) << rec.err;
+  auto base = nlohmann::json::parse(slurp(path("base.json")));
+  ASSERT_EQ(base["measurements"].size(), 6u);  // 2 runs x (ttft, tpot, s per output token)
+  EXPECT_EQ(base["measurements"][1]["name"], "serving sglang (model not named) 1024/256 c1 tp1 tpot_s");
+  EXPECT_DOUBLE_EQ(base["measurements"][1]["median_s"].get<double>(), 0.00625);
+  // The same file: clean.
+  auto same = run("ci check --baseline base.json --current '" + sg + "'");
+  EXPECT_EQ(same.code, 0) << same.out << same.err;
+  // TPOT of the second run 20 % slower: a regression.
+  std::string text = slurp(sg);
+  const std::string from = "\"mean_tpot_ms\": 14.0", to = "\"mean_tpot_ms\": 16.8";
+  ASSERT_NE(text.find(from), std::string::npos);
+  text.replace(text.find(from), from.size(), to);
+  auto slow = write_file("slow.jsonl", text);
+  auto chk = run("ci check --baseline base.json --current '" + slow + "'");
+  EXPECT_EQ(chk.code, 1) << chk.out << chk.err;
+  EXPECT_NE(chk.out.find("serving sglang (model not named) 1024/256 c64 tp1 tpot_s"), std::string::npos) << chk.out;
+}
+
+}  // namespace
+}  // namespace llmcost_test

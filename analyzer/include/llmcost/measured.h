@@ -19,6 +19,7 @@
 
 #include "llmcost/hardware.h"
 #include "llmcost/published.h"
+#include "llmcost/value.h"
 
 namespace llmcost {
 
@@ -27,6 +28,9 @@ struct MeasuredDefaults {
   std::string model, hw, engine;
   std::string precision = "auto", kv_dtype = "bf16";
   std::optional<int64_t> tp, ep, pp, concurrency;
+  // false (the CI gate, which compares runs with runs, not with predictions): a file naming no
+  // model or hardware is read anyway, with those left as the file has them (possibly empty).
+  bool require_model_and_hw = true;
 };
 
 struct MeasuredRun {
@@ -46,6 +50,10 @@ struct MeasuredRun {
 // Reads one result file; the format is recognised from its fields. Throws Error with one line
 // naming the file, the field (JSON path) and what was expected.
 std::vector<MeasuredRun> load_measured(const std::string& path, const MeasuredDefaults& defaults);
+
+// The format of a parsed result document ("vllm", "sglang", "trtllm-bench", "aiperf",
+// "llama-bench"; an array by its first element), or "" when it is none of them.
+std::string measured_format(const Value& doc);
 
 // One PublishedCase per measured figure (metric ttft_s, tpot_s, throughput_tokens_per_s), for
 // predict_published. `role` is copied into each case.
