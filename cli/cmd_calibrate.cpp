@@ -1,5 +1,6 @@
 // `llmcost calibrate --backend cpu`: measures achievable bandwidth and GEMM FLOP/s of this machine,
 // prints them (table or JSON) and writes a hardware YAML with a `calibrated:` section (-o).
+// `calibrate --from RESULTS --hw NAME` fits efficiency figures to serving runs instead (cmd_check.cpp).
 #include <memory>
 #include <string>
 
@@ -74,6 +75,9 @@ void register_calibrate(CLI::App& app, Context& ctx) {
     int threads = 0;
     double seconds = 3.0;
     double buffer_mib = 0.0;
+    std::vector<std::string> from;  // --from: fit efficiency figures to serving-benchmark results instead
+    MeasuredOpts measured;
+    int holdout_every = 4;
   };
   auto o = std::make_shared<Opts>();
   auto* c = app.add_subcommand("calibrate",
@@ -88,8 +92,16 @@ void register_calibrate(CLI::App& app, Context& ctx) {
   c->add_option("--buffer-mib", o->buffer_mib,
                 "Size of each bandwidth buffer in MiB (default: max(8 x last-level cache, 256 MiB))")
       ->check(CLI::Range(0.001, 1048576.0));
+  c->add_option("--from", o->from,
+                "Fit the hardware's efficiency figures (mem_bw_fraction, tensor_fraction, step_overhead_s, "
+                "collective_latency_s) to serving-benchmark result files (as `llmcost check` reads) and write them as "
+                "a named profile into the hardware YAML (-o); needs --hw");
+  c->add_option("--holdout-every", o->holdout_every, "With --from: hold out every Nth run from the fit and report its error (default 4; 0: none)")
+      ->check(CLI::Range(0, 1000));
+  add_measured_options(c, o->measured, true);
   c->callback([&ctx, o] {
-    ctx.run = [o] {
+    ctx.run = [&ctx, o] {
+      if (!o->from.empty()) return run_calibrate_from(ctx, o->from, o->measured, o->holdout_every, o->format, o->output);
       make_backend(o->backend);  // "cuda: not available: built without the CUDA backend"
       if (o->backend != "cpu")
         throw Error("calibrate: --backend " + o->backend + " writes no hardware YAML yet; expected --backend cpu",

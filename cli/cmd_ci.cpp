@@ -81,7 +81,8 @@ void register_ci(CLI::App& app, Context& ctx) {
   rec->add_option("--models", ro->models, "Models to record (bundled id/alias or path; default: every bundled model)")
       ->delimiter(',');
   rec->add_option("--measured", ro->measured,
-                  "`llmcost run --format json` or Google Benchmark JSON files whose medians to record")
+                  "`llmcost run --format json`, Google Benchmark JSON or serving-benchmark result files (as `llmcost "
+                  "check` reads) whose medians to record")
       ->delimiter(',');
   rec->add_option("--calibration", ro->calibration,
                   "Hardware YAML with a calibrated: section (llmcost calibrate -o): its read bandwidth normalizes "
@@ -91,7 +92,7 @@ void register_ci(CLI::App& app, Context& ctx) {
       ci::Record r;
       r.models = analytic_records(ro->models, ctx.configs());
       for (const auto& f : ro->measured) {
-        auto ms = ci::parse_measurements(parse_record_file(f), f);
+        auto ms = ci::load_measurements(f);
         r.measurements.insert(r.measurements.end(), ms.begin(), ms.end());
       }
       if (!ro->calibration.empty()) fill_bandwidth(r.measurements, calibrated_read_bw(ro->calibration, ctx.configs()));

@@ -141,7 +141,7 @@ void register_predict(CLI::App& app, Context& ctx) {
 
   // ---- predict
   struct PredictOpts {
-    std::string model, hw, format = "table", output;
+    std::string model, hw, profile, format = "table", output;
     WorkloadOpts w;
   };
   auto po = std::make_shared<PredictOpts>();
@@ -150,12 +150,13 @@ void register_predict(CLI::App& app, Context& ctx) {
                                "vs capacity and max batch, MoE experts per step, parallel communication");
   p->add_option("model", po->model, "config.json path, a directory with one, our YAML, or a bundled model")->required();
   p->add_option("--hw", po->hw, "Hardware: a bundled name (see `llmcost hw`) or a hardware YAML path")->required();
+  p->add_option("--profile", po->profile, "Efficiency profile of the hardware YAML (`profiles:`, written by calibrate --from)");
   add_workload_options(p, po->w, false);
   p->add_option("--format", po->format, "table or json")->check(CLI::IsMember({"table", "json"}));
   p->add_option("-o,--output", po->output, "Write to this file instead of stdout");
   p->callback([&ctx, po] {
     ctx.run = [&ctx, po] {
-      HardwareSpec hw = load_hardware(po->hw, ctx.configs());
+      HardwareSpec hw = apply_profile(load_hardware(po->hw, ctx.configs()), po->profile);
       if (!hw.resolved_note.empty()) std::cerr << "note: " << hw.resolved_note << "\n";
       ModelIR ir = load_model(po->model, ctx.configs());
       CompiledModel m = compile(ir, po->w);

@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace llmcost::cli {
 
@@ -26,5 +27,16 @@ void register_report(CLI::App& app, Context& ctx);     // report                
 void register_ci(CLI::App& app, Context& ctx);         // ci record, ci check     (cmd_ci.cpp)
 void register_families(CLI::App& app, Context& ctx);   // families                (cmd_families.cpp)
 void register_validate(CLI::App& app, Context& ctx);   // validate                (cmd_validate.cpp)
+void register_check(CLI::App& app, Context& ctx);      // check                   (cmd_check.cpp)
+
+// What `check` and `calibrate --from` take from flags where a result file says nothing (cmd_check.cpp).
+struct MeasuredOpts {
+  std::string model, hw, profile, engine, quant = "auto", kv_dtype = "bf16";
+  int64_t tp = 0, ep = 0, pp = 0, concurrency = 0;  // 0: not given
+};
+void add_measured_options(CLI::App* c, MeasuredOpts& o, bool for_calibrate);
+// calibrate --from FILES: fit, print (table/json/yaml), write the hardware YAML with the profile to `output`.
+int run_calibrate_from(const Context& ctx, const std::vector<std::string>& files, const MeasuredOpts& o, int holdout_every,
+                       const std::string& format, const std::string& output);
 
 }  // namespace llmcost::cli

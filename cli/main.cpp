@@ -79,6 +79,7 @@ int main(int argc, char** argv) {
   cli::register_ci(app, ctx);
   cli::register_families(app, ctx);
   cli::register_validate(app, ctx);
+  cli::register_check(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -89,9 +89,13 @@ NetworkSpec read_network(const ConfigReader& parent, const std::string& key) {
   return n;
 }
 
-EfficiencySpec read_efficiency(const ConfigReader& parent, const std::string& key) {
+EfficiencySpec read_efficiency(const ConfigReader& parent, const std::string& key, bool profile = false) {
   auto c = parent.child(key);
-  c->check_keys({"mem_bw_fraction", "tensor_fraction", "gemm_m_half", "step_overhead_s", "collective_latency_s"});
+  if (profile)
+    c->check_keys({"engine", "fitted_on", "mem_bw_fraction", "tensor_fraction", "gemm_m_half", "step_overhead_s",
+                   "collective_latency_s"});
+  else
+    c->check_keys({"mem_bw_fraction", "tensor_fraction", "gemm_m_half", "step_overhead_s", "collective_latency_s"});
   EfficiencySpec e;
   e.mem_bw_fraction = opt_sourced(*c, "mem_bw_fraction", kFraction);
   e.tensor_fraction = opt_sourced(*c, "tensor_fraction", kFraction);
@@ -231,10 +235,33 @@ AppliedEfficiency applied_efficiency(const HardwareSpec& hw, EfficiencyMode mode
   return a;
 }
 
+HardwareSpec apply_profile(const HardwareSpec& hw, const std::string& name) {
+  if (name.empty()) return hw;
+  std::string names;
+  for (const auto& p : hw.profiles) {
+    if (p.name != name) {
+      names += (names.empty() ? "" : ", ") + p.name;
+      continue;
+    }
+    HardwareSpec out = hw;
+    auto over = [](std::optional<SourcedValue>& dst, const std::optional<SourcedValue>& src) {
+      if (src) dst = src;
+    };
+    over(out.efficiency.mem_bw_fraction, p.efficiency.mem_bw_fraction);
+    over(out.efficiency.tensor_fraction, p.efficiency.tensor_fraction);
+    over(out.efficiency.gemm_m_half, p.efficiency.gemm_m_half);
+    over(out.efficiency.step_overhead_s, p.efficiency.step_overhead_s);
+    over(out.efficiency.collective_latency_s, p.efficiency.collective_latency_s);
+    return out;
+  }
+  throw Error(hw.source_file + ": profiles: no profile \"" + escape_control_chars(name) + "\"; expected one of: " +
+              (names.empty() ? std::string("(none; `llmcost calibrate --from` writes them)") : names));
+}
+
 HardwareSpec parse_hardware(const Value& doc, const std::string& file) {
   ConfigReader r(doc, file);
   r.check_keys({"name", "description", "kind", "memory_bytes", "mem_bw_bytes_per_s", "peak_flops_per_s", "interconnect",
-                 "host_link", "network", "efficiency", "calibrated", "price", "aliases"});
+                 "host_link", "network", "efficiency", "calibrated", "price", "aliases", "profiles"});
   HardwareSpec hw;
   hw.source_file = file;
   hw.name = r.req_str("name");
@@ -262,6 +289,21 @@ HardwareSpec parse_hardware(const Value& doc, const std::string& file) {
   hw.aliases = r.str_list("aliases");
   for (size_t i = 0; i < hw.aliases.size(); ++i)
     if (hw.aliases[i].empty()) r.fail("aliases/" + std::to_string(i), "must be a non-empty name");
+  if (r.has("profiles")) {
+    const Value* raw = r.raw("profiles");
+    if (!raw->is_object()) r.fail("profiles", "must map a profile name to its efficiency figures");
+    auto ps = r.child("profiles");
+    for (const auto& [name, v] : raw->members()) {
+      if (!v.is_object()) ps->fail(name, "must be an object of efficiency figures ({value, source} each) and engine");
+      EfficiencyProfile p;
+      p.name = name;
+      p.efficiency = read_efficiency(*ps, name, true);
+      auto pc = ps->child(name);
+      p.engine = pc->str_or("engine", "");
+      p.fitted_on = pc->str_or("fitted_on", "");
+      hw.profiles.push_back(std::move(p));
+    }
+  }
   if (auto c = r.child("calibrated")) {
     // triad_bw_bytes_per_s, threads, measured_on and date are written by `llmcost calibrate` for
     // people to read; only the triad figure's form is checked.

@@ -162,12 +162,23 @@ std::string published_class(const PublishedCase& c) {
 }
 
 PublishedResult predict_published(const PublishedCase& c, const std::string& config_dir, EfficiencyMode mode) {
-  PublishedResult r;
-  r.c = c;
   try {
     HardwareSpec hw = load_hardware(c.gpu, config_dir);
     ModelIR ir = load_model(c.model, config_dir);
     CompiledModel m = compile_model(ir, *parse_quant_scheme(c.precision), QuantPolicy{}, *parse_kv_dtype(c.kv_dtype), RoutingModel{});
+    return predict_published(c, m, hw, mode);
+  } catch (const Error& e) {
+    PublishedResult r;
+    r.c = c;
+    r.why = e.what();
+    return r;
+  }
+}
+
+PublishedResult predict_published(const PublishedCase& c, const CompiledModel& m, const HardwareSpec& hw, EfficiencyMode mode) {
+  PublishedResult r;
+  r.c = c;
+  try {
     PredictRequest req;
     req.parallel = ParallelConfig{c.tp, c.ep, c.pp};
     req.efficiency = mode;

@@ -1,10 +1,13 @@
 // CI regression gate: reading baseline / run / Google Benchmark files into records, writing
 // our record, and comparing current against baseline (analytic exact, measured normalized).
 #include "llmcost/ci_gate.h"
+#include "llmcost/measured.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <exception>
+#include <optional>
 #include <map>
 #include <unordered_map>
 #include <unordered_set>
@@ -359,7 +362,66 @@ Record parse_record(const Value& doc, const std::string& file) {
                         "), `llmcost run --format json` output or Google Benchmark JSON");
 }
 
-Record load_record(const std::string& path) { return parse_record(parse_record_file(path), path); }
+namespace {
+
+// Serving-benchmark result files (analyzer/measure/measured.cpp), whose figures are compared run
+// with run: no model or hardware needs naming, nothing is predicted.
+std::vector<Measurement> serving_measurements(const std::string& path) {
+  MeasuredDefaults d;
+  d.require_model_and_hw = false;
+  std::vector<Measurement> out;
+  for (const auto& r : load_measured(path, d)) {
+    std::string name = "serving " + r.format + " " + (r.model.empty() ? std::string("(model not named)") : r.model) + " " +
+                       std::to_string(r.input_len) + "/" + std::to_string(r.output_len) + " c" + std::to_string(r.concurrency) +
+                       " tp" + std::to_string(r.tp) + " ";
+    auto add = [&](const char* what, double s) {
+      Measurement m;
+      m.name = name + what;
+      m.median_s = s;
+      m.source = r.where();
+      out.push_back(m);
+    };
+    if (r.ttft_s) add("ttft_s", *r.ttft_s);
+    if (r.tpot_s) add("tpot_s", *r.tpot_s);
+    if (r.throughput_tokens_per_s) add("s_per_output_token", 1.0 / *r.throughput_tokens_per_s);
+  }
+  return out;
+}
+
+// The parsed document, or nullopt for a serving result file (which may be JSON Lines, or carry
+// Python's Infinity); a file that is neither rethrows the JSON error.
+std::optional<Value> record_doc(const std::string& path) {
+  try {
+    Value doc = parse_record_file(path);
+    if (!measured_format(doc).empty()) return std::nullopt;
+    return doc;
+  } catch (const Error&) {
+    std::exception_ptr json_error = std::current_exception();
+    MeasuredDefaults d;
+    d.require_model_and_hw = false;
+    try {
+      load_measured(path, d);
+    } catch (const Error&) {
+      std::rethrow_exception(json_error);  // neither: the JSON error says what is wrong
+    }
+    return std::nullopt;
+  }
+}
+
+}  // namespace
+
+std::vector<Measurement> load_measurements(const std::string& path) {
+  auto doc = record_doc(path);
+  return doc ? parse_measurements(*doc, path) : serving_measurements(path);
+}
+
+Record load_record(const std::string& path) {
+  auto doc = record_doc(path);
+  if (doc) return parse_record(*doc, path);
+  Record r;
+  r.measurements = serving_measurements(path);
+  return r;
+}
 
 std::string record_json(const Record& r) {
   nlohmann::ordered_json j;

@@ -69,6 +69,16 @@ struct PriceSpec {
   std::optional<DatedPrice> usd_purchase;         // one device bought outright, US dollars
 };
 
+// A named set of efficiency figures fit to one engine's measurements on this hardware
+// (`llmcost calibrate --from`), chosen with `predict --profile NAME`: its figures replace the
+// efficiency block's, figure by figure.
+struct EfficiencyProfile {
+  std::string name;     // "vllm": what --profile takes
+  std::string engine;   // "vllm-0.11", as the measurements name it
+  std::string fitted_on;  // what it was fit to, for people to read
+  EfficiencySpec efficiency;
+};
+
 struct CalibratedSpec {
   std::optional<SourcedValue> read_bw_bytes_per_s;  // achievable memory read bandwidth
   std::optional<SourcedValue> gemm_flops_per_s[kNumComputeDtypes];  // achievable GEMM throughput by dtype
@@ -86,6 +96,7 @@ struct HardwareSpec {
   std::optional<LinkSpec> host_link;
   std::optional<NetworkSpec> network;  // between nodes; absent = every layout is one node
   EfficiencySpec efficiency;
+  std::vector<EfficiencyProfile> profiles;  // `profiles:` (optional), in file order
   CalibratedSpec calibrated;
   PriceSpec price;
   std::vector<std::string> aliases;  // other names --hw takes (matched without regard to case)
@@ -129,6 +140,10 @@ struct AppliedEfficiency {
   double gemm_rate(double rate, double m, bool calibrated) const;
 };
 AppliedEfficiency applied_efficiency(const HardwareSpec& hw, EfficiencyMode mode);
+
+// `hw` with profile `name`'s figures in place of its efficiency block's; an empty name returns hw.
+// Throws Error naming the file and the profiles it has when there is no such profile.
+HardwareSpec apply_profile(const HardwareSpec& hw, const std::string& name);
 
 // Parse a hardware document. `file` names it in errors. Throws ConfigError.
 HardwareSpec parse_hardware(const Value& doc, const std::string& file);

@@ -47,6 +47,10 @@ struct PublishedResult {
 // prompts in chunks + (output_len - 1) decode steps at batch B (min(concurrency, largest batch
 // that fits at input + output tokens)) and context input + output / 2.
 PublishedResult predict_published(const PublishedCase& c, const std::string& config_dir, EfficiencyMode mode);
+// The same with the model compiled and the hardware given (c.model, c.gpu, c.precision and
+// c.kv_dtype are not read again): for fits that predict one case at many efficiency figures.
+struct CompiledModel;
+PublishedResult predict_published(const PublishedCase& c, const CompiledModel& m, const HardwareSpec& hw, EfficiencyMode mode);
 
 struct ClassSummary {
   std::string cls, role;  // role "all", "fit" or "holdout"

@@ -57,6 +57,13 @@ Record load_record(const std::string& path);
 // Measurements from one `llmcost run` JSON or Google Benchmark JSON document (for `ci record`).
 std::vector<Measurement> parse_measurements(const Value& doc, const std::string& file);
 
+// Measurements from one file of any kind `ci record --measured` takes: run JSON, Google Benchmark
+// JSON, or a serving-benchmark result file as `llmcost check` reads it (vLLM, SGLang,
+// trtllm-bench, AIPerf/GenAI-Perf, llama-bench). A serving run gives one measurement per figure,
+// named "serving FORMAT MODEL IN/OUT cCONC tpN FIGURE", in seconds: ttft_s, tpot_s, and
+// s_per_output_token (1 / output throughput, so that slower is larger as for every timing).
+std::vector<Measurement> load_measurements(const std::string& path);
+
 // Our record as JSON (exact integers).
 std::string record_json(const Record& r);
 

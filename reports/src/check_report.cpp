@@ -1,0 +1,199 @@
+// `llmcost check` and `llmcost calibrate --from` as aligned text and JSON.
+#include "llmcost/check_report.h"
+
+#include <cmath>
+#include <cstdio>
+
+#include <nlohmann/json.hpp>
+
+namespace llmcost {
+
+namespace {
+
+std::string g4(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, v >= 1000 ? "%.0f" : "%.4g", v);
+  return buf;
+}
+std::string signed_pct(double ratio) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%+.1f%%", 100.0 * (ratio - 1.0));
+  return buf;
+}
+std::string pct(double e) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f%%", 100.0 * e);
+  return buf;
+}
+std::string layout(const MeasuredRun& r) {
+  std::string t = "tp" + std::to_string(r.tp);
+  if (r.ep > 1) t += "/ep" + std::to_string(r.ep);
+  if (r.pp > 1) t += "/pp" + std::to_string(r.pp);
+  return t;
+}
+const char* metric_words(const std::string& m) {
+  if (m == "ttft_s") return "TTFT (s)";
+  if (m == "tpot_s") return "time per output token (s)";
+  if (m == "throughput_tokens_per_s") return "output throughput (tokens/s)";
+  return "all figures";
+}
+
+std::string align(const std::vector<std::vector<std::string>>& t) {
+  std::vector<size_t> w(t[0].size(), 0);
+  for (const auto& r : t)
+    for (size_t k = 0; k < r.size(); ++k) w[k] = std::max(w[k], r[k].size());
+  std::string out;
+  for (const auto& r : t) {
+    std::string line;
+    for (size_t k = 0; k < r.size(); ++k) line += r[k] + std::string(w[k] - r[k].size() + 2, ' ');
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out += line + "\n";
+  }
+  return out;
+}
+
+std::string summary_rows(const std::vector<MetricSummary>& s) {
+  std::vector<std::vector<std::string>> t{{"figure", "predicted", "median |error|", "worst predicted/measured", "not predicted"}};
+  for (const auto& m : s)
+    t.push_back({metric_words(m.metric), std::to_string(m.n), m.n ? pct(m.median_abs_error) : "-",
+                 m.n ? g4(m.worst_ratio) : "-", std::to_string(m.not_predicted)});
+  return align(t);
+}
+
+nlohmann::json summary_json(const std::vector<MetricSummary>& s) {
+  nlohmann::json a = nlohmann::json::array();
+  for (const auto& m : s)
+    a.push_back({{"metric", m.metric}, {"predicted", m.n}, {"not_predicted", m.not_predicted},
+                 {"median_abs_error", m.median_abs_error}, {"worst_ratio", m.worst_ratio}});
+  return a;
+}
+
+nlohmann::json result_json(const PublishedResult& r) {
+  nlohmann::json j = {{"metric", r.c.metric}, {"measured", r.c.value}};
+  if (r.ok) {
+    j["predicted"] = r.predicted;
+    j["ratio"] = r.ratio;
+    j["error"] = r.ratio - 1.0;
+    j["batch"] = r.batch;
+    j["basis"] = r.basis;
+  } else {
+    j["predicted"] = nullptr;
+    j["why"] = r.why;
+  }
+  return j;
+}
+
+}  // namespace
+
+std::string check_table(const std::vector<CheckedRun>& runs, const std::vector<MetricSummary>& summary) {
+  std::vector<std::vector<std::string>> t{{"run", "format", "engine", "model", "hardware", "in/out", "conc.", "TTFT meas.",
+                                           "pred.", "error", "TPOT meas.", "pred.", "error", "tput meas.", "pred.", "error"}};
+  std::vector<std::string> why;
+  for (const auto& cr : runs) {
+    const MeasuredRun& r = cr.run;
+    std::string model = r.model.substr(r.model.rfind('/') == std::string::npos ? 0 : r.model.rfind('/') + 1);
+    std::vector<std::string> row{r.where(), r.format, r.engine, model + (r.precision != "auto" ? " " + r.precision : ""),
+                                 std::to_string(std::max(r.tp, r.ep) * r.pp) + "x " + r.hw + " " + layout(r),
+                                 std::to_string(r.input_len) + "/" + std::to_string(r.output_len),
+                                 r.concurrency == 0 ? "max" : std::to_string(r.concurrency)};
+    for (const char* m : {"ttft_s", "tpot_s", "throughput_tokens_per_s"}) {
+      const PublishedResult* found = nullptr;
+      for (const auto& x : cr.results)
+        if (x.c.metric == m) found = &x;
+      if (!found) {
+        row.insert(row.end(), {"-", "-", "-"});
+      } else if (!found->ok) {
+        row.insert(row.end(), {g4(found->c.value), "n/a", "-"});
+        why.push_back(r.where() + " " + m + ": not predicted: " + found->why);
+      } else {
+        row.insert(row.end(), {g4(found->c.value), g4(found->predicted), signed_pct(found->ratio)});
+      }
+    }
+    t.push_back(row);
+  }
+  std::string out =
+      "Measured serving runs vs llmcost (error = predicted / measured - 1; TTFT and TPOT in seconds, mean per request; "
+      "tput = output tokens/s of the whole run; conc. = requests in flight)\n\n";
+  out += align(t);
+  out += "\nOverall (median |predicted / measured - 1| per figure)\n\n" + summary_rows(summary);
+  for (const auto& w : why) out += "\n" + w;
+  if (!why.empty()) out += "\n";
+  return out;
+}
+
+std::string check_json(const std::vector<CheckedRun>& runs, const std::vector<MetricSummary>& summary) {
+  nlohmann::json a = nlohmann::json::array();
+  for (const auto& cr : runs) {
+    const MeasuredRun& r = cr.run;
+    nlohmann::json j = {{"run", r.where()},   {"format", r.format},       {"engine", r.engine},
+                        {"model", r.model},   {"precision", r.precision}, {"kv_dtype", r.kv_dtype},
+                        {"hardware", r.hw},   {"tp", r.tp},               {"ep", r.ep},
+                        {"pp", r.pp},         {"input_len", r.input_len}, {"output_len", r.output_len},
+                        {"concurrency", r.concurrency}};
+    nlohmann::json fs = nlohmann::json::array();
+    for (const auto& x : cr.results) fs.push_back(result_json(x));
+    j["figures"] = fs;
+    a.push_back(j);
+  }
+  nlohmann::json doc = {{"units", {{"ttft_s", "s"}, {"tpot_s", "s"}, {"throughput_tokens_per_s", "output tokens/s"}}},
+                        {"error", "predicted / measured - 1"},
+                        {"runs", a},
+                        {"summary", summary_json(summary)}};
+  return doc.dump(2) + "\n";
+}
+
+namespace {
+const char* kFigures[] = {"mem_bw_fraction", "tensor_fraction", "step_overhead_s", "collective_latency_s"};
+double fig(const EfficiencyFit& f, int i) {
+  return i == 0 ? f.mem_bw_fraction : i == 1 ? f.tensor_fraction : i == 2 ? f.step_overhead_s : f.collective_latency_s;
+}
+}  // namespace
+
+std::string calibrate_from_table(const CalibrateFromReport& r) {
+  std::string out = "Efficiency figures of " + r.hardware + " fit to " + std::to_string(r.fit_runs) + " measured runs (" +
+                    std::to_string(r.result.fit_results.size()) + " figures), " + std::to_string(r.holdout_runs) +
+                    " runs (" + std::to_string(r.result.holdout_results.size()) + " figures) held out; profile \"" +
+                    r.profile + "\"" + (r.engine.empty() ? "" : ", engine " + r.engine) + "\n\n";
+  std::vector<std::vector<std::string>> t{{"figure", "start", "fitted", "unit", "note"}};
+  const char* units[] = {"fraction of datasheet bandwidth", "fraction of tensor peak", "s per forward pass", "s per collective"};
+  for (int i = 0; i < 4; ++i)
+    t.push_back({kFigures[i], g4(fig(r.start, i)), g4(fig(r.result.fit, i)), units[i],
+                 r.result.determined[i] ? "" : "not determined by these runs: kept at start"});
+  out += align(t);
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "\nfit: rms |log(predicted / measured)| %.4f after %d evaluations\n", r.result.fit_rms_log_error,
+                r.result.evaluations);
+  out += buf;
+  out += "\nFit runs (median |predicted / measured - 1|)\n\n" + summary_rows(r.fit_summary);
+  if (r.holdout_summary.empty())
+    out += "\nHeld-out runs: none (too few runs to hold any out)\n";
+  else
+    out += "\nHeld-out runs, never used by the fit\n\n" + summary_rows(r.holdout_summary);
+  return out;
+}
+
+std::string calibrate_from_json(const CalibrateFromReport& r) {
+  nlohmann::json figs = nlohmann::json::object();
+  for (int i = 0; i < 4; ++i)
+    figs[kFigures[i]] = {{"start", fig(r.start, i)}, {"fitted", fig(r.result.fit, i)}, {"determined", r.result.determined[i]}};
+  nlohmann::json hold = nlohmann::json::array();
+  for (const auto& x : r.result.holdout_results) {
+    auto j = result_json(x);
+    j["run"] = x.c.file;
+    hold.push_back(j);
+  }
+  nlohmann::json doc = {{"hardware", r.hardware},
+                        {"profile", r.profile},
+                        {"engine", r.engine},
+                        {"figures", figs},
+                        {"fit_runs", r.fit_runs},
+                        {"holdout_runs", r.holdout_runs},
+                        {"fit_rms_log_error", r.result.fit_rms_log_error},
+                        {"evaluations", r.result.evaluations},
+                        {"fit_summary", summary_json(r.fit_summary)},
+                        {"holdout_summary", summary_json(r.holdout_summary)},
+                        {"holdout", hold}};
+  return doc.dump(2) + "\n";
+}
+
+}  // namespace llmcost
