@@ -19,6 +19,20 @@ struct Context {
 // Writes `text` to stdout, or atomically to `path` (temp file + rename) when path is set.
 void emit(const std::string& text, const std::string& path = "");
 
+// The whole command line (cli/app.cpp): parse argv, run the chosen subcommand, print any failure
+// as its one line; returns the exit status. main() is this.
+int run_main(int argc, char** argv);
+
+// The same for a caller that wants the output, not a terminal (the Python package): what would go
+// to stdout (emit() and std::cout) and std::cerr is returned; files named by -o are still written.
+// A failure is thrown (llmcost::Error with its kind; a bad command line as ErrorKind::Usage), not
+// printed. Not reentrant: it swaps the process's std::cout / std::cerr buffers while it runs.
+struct CapturedRun {
+  int rc = 0;
+  std::string out, err;
+};
+CapturedRun run_captured(const std::vector<std::string>& args);
+
 void register_analyze(CLI::App& app, Context& ctx);    // analyze, models          (cmd_analyze.cpp)
 void register_predict(CLI::App& app, Context& ctx);    // predict, hw, plan, compare (cmd_predict.cpp)
 void register_run(CLI::App& app, Context& ctx);        // run                     (cmd_run.cpp)

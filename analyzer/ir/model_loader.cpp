@@ -31,6 +31,11 @@ bool is_config_ext(const fs::path& p) {
   return e == ".json" || e == ".yaml" || e == ".yml";
 }
 
+std::string& config_dir_override() {
+  static std::string dir;
+  return dir;
+}
+
 std::string exe_dir() {
   std::error_code ec;
   auto p = fs::read_symlink("/proc/self/exe", ec);
@@ -40,6 +45,7 @@ std::string exe_dir() {
 
 std::string default_config_dir() {
   if (const char* env = std::getenv("LLMCOST_CONFIG_DIR"); env && *env) return env;
+  if (!config_dir_override().empty()) return config_dir_override();
   std::error_code ec;
   std::string e = exe_dir();
   for (const char* rel : {"/../configs", "/configs", "/../share/llmcost/configs"}) {
@@ -47,6 +53,8 @@ std::string default_config_dir() {
   }
   return LLMCOST_SOURCE_CONFIG_DIR;
 }
+
+void set_default_config_dir(const std::string& dir) { config_dir_override() = dir; }
 
 std::vector<std::string> model_aliases(const std::string& name) {
   std::vector<std::string> out;

@@ -17,8 +17,12 @@ struct BundledModel {
   std::vector<std::string> aliases;  // "mixtral-8x7b-v0.1", "mixtral-8x7b"
 };
 
-// configs/ directory: $LLMCOST_CONFIG_DIR, else <exe>/../configs, else the source tree's.
+// configs/ directory: $LLMCOST_CONFIG_DIR, else the directory set_default_config_dir() set, else
+// <exe>/../configs, else the source tree's.
 std::string default_config_dir();
+// Sets the configs/ directory default_config_dir() gives when $LLMCOST_CONFIG_DIR is unset (the
+// Python package sets its bundled copy: its executable is python, not llmcost). "" unsets it.
+void set_default_config_dir(const std::string& dir);
 
 // Bundled models under <config_dir>/models, sorted by stem.
 std::vector<BundledModel> list_bundled_models(const std::string& config_dir);

@@ -1,0 +1,158 @@
+// The llmcost command line as a function: the app with every subcommand, run from main() (cli/main.cpp)
+// and, with its output captured, from the Python package (python/llmcost_ext.cpp).
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "commands.h"
+#include "llmcost/config_reader.h"  // escape_control_chars, quote_for_message
+#include "llmcost/error.h"
+#include "llmcost/model_loader.h"
+#include "llmcost/version.h"
+
+namespace llmcost::cli {
+
+namespace {
+// Set while run_captured() runs: what emit() would write to stdout goes here instead.
+std::string* g_capture = nullptr;
+}  // namespace
+
+std::string Context::configs() const { return config_dir.empty() ? default_config_dir() : config_dir; }
+
+void emit(const std::string& raw, const std::string& path) {
+  // Names in a table come from input files; an escape sequence in one must not reach a terminal.
+  const std::string text = escape_control_chars(raw, true);
+  if (path.empty() || path == "-") {
+    if (g_capture) {
+      *g_capture += text;
+      return;
+    }
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    std::fflush(stdout);
+    return;
+  }
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary);
+    if (!out) throw Error(path + ": cannot write file");
+    out << text;
+    if (!out) throw Error(path + ": cannot write file");
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    std::filesystem::remove(tmp, ec);
+    throw Error(path + ": cannot write file");
+  }
+}
+
+namespace {
+
+// When parsing fails and the first word is not a subcommand, say so and list them: CLI11 would
+// report "A subcommand is required", which hides the typo. Empty when that is not the problem.
+std::string unknown_subcommand(CLI::App& app, int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--config-dir") {
+      ++i;
+      continue;
+    }
+    if (!a.empty() && a[0] == '-') continue;
+    std::string names;
+    for (const CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+      if (sub->check_name(a)) return "";
+      names += (names.empty() ? "" : ", ") + sub->get_name();
+    }
+    return "unknown subcommand " + quote_for_message(a) + "; subcommands: " + names;
+  }
+  return "";
+}
+
+void build_app(CLI::App& app, Context& ctx) {
+  app.require_subcommand(1);
+  app.set_version_flag("--version", llmcost::version_line(), "Print the llmcost version and exit");
+  app.add_option("--config-dir", ctx.config_dir, "Directory with models/, hardware/, scenarios/ (default: the bundled configs)");
+  register_analyze(app, ctx);
+  register_predict(app, ctx);
+  register_run(app, ctx);
+  register_calibrate(app, ctx);
+  register_report(app, ctx);
+  register_ci(app, ctx);
+  register_families(app, ctx);
+  register_validate(app, ctx);
+  register_check(app, ctx);
+}
+
+const char* kAppHelp =
+    "llmcost: what a large language model costs (parameters, memory, FLOPs, latency), predicted and measured";
+
+// Restores std::cout / std::cerr and the emit() capture when run_captured() leaves.
+struct CaptureScope {
+  std::ostringstream out, err;
+  std::streambuf* old_out;
+  std::streambuf* old_err;
+  std::string emitted;
+  CaptureScope() : old_out(std::cout.rdbuf(out.rdbuf())), old_err(std::cerr.rdbuf(err.rdbuf())) { g_capture = &emitted; }
+  ~CaptureScope() {
+    std::cout.rdbuf(old_out);
+    std::cerr.rdbuf(old_err);
+    g_capture = nullptr;
+  }
+};
+
+}  // namespace
+
+int run_main(int argc, char** argv) {
+  CLI::App app{kAppHelp};
+  Context ctx;
+  build_app(app, ctx);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help
+    std::string unknown = unknown_subcommand(app, argc, argv);
+    Error usage(unknown.empty() ? e.what() : unknown, ErrorKind::Usage);
+    std::cerr << format_error(usage);
+    return exit_code(usage);
+  }
+  try {
+    return ctx.run ? ctx.run() : 0;
+  } catch (const std::exception& e) {
+    std::cerr << format_error(e);
+    return exit_code(e);
+  }
+}
+
+CapturedRun run_captured(const std::vector<std::string>& args) {
+  std::vector<std::string> storage;
+  storage.reserve(args.size() + 1);
+  storage.push_back("llmcost");
+  storage.insert(storage.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& s : storage) argv.push_back(s.data());
+  const int argc = static_cast<int>(argv.size());
+  argv.push_back(nullptr);
+
+  CLI::App app{kAppHelp};
+  Context ctx;
+  build_app(app, ctx);
+  CapturedRun r;
+  CaptureScope scope;
+  try {
+    app.parse(argc, argv.data());
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() != 0) {
+      std::string unknown = unknown_subcommand(app, argc, argv.data());
+      throw Error(unknown.empty() ? e.what() : unknown, ErrorKind::Usage);
+    }
+    r.rc = app.exit(e, scope.out, scope.err);  // --help
+  }
+  if (r.rc == 0 && ctx.run) r.rc = ctx.run();
+  r.out = scope.emitted + scope.out.str();
+  r.err = scope.err.str();
+  return r;
+}
+
+}  // namespace llmcost::cli
