@@ -14,27 +14,13 @@
 #include "llmcost/model_loader.h"
 #include "llmcost/params.h"
 #include "llmcost/value.h"
+#include "models_2026.h"
 
 namespace llmcost {
 namespace {
 
-const std::string kDir = std::string(LLMCOST_TEST_DATA) + "/models-2026/";
-
-Value load(const std::string& name) {
-  std::ifstream in(kDir + name);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse_json(ss.str(), name);
-}
-
-std::string error_of(const Value& v) {
-  try {
-    build_model_ir(v, "test.json");
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "";
-}
+using models_2026::error_of;
+using models_2026::load;
 
 const Op* find_op(const Layer& L, OpKind k) {
   for (const Op& op : L.ops)
