@@ -11,24 +11,12 @@
 #include <string>
 #include <vector>
 
+#include "fuzz_file.h"
 #include "llmcost/error.h"
 #include "llmcost/safetensors.h"
 
-namespace {
-
-std::string scratch_path() {
-  const char* dir = std::getenv("LLMCOST_FUZZ_TMP");
-  return std::string(dir ? dir : "/dev/shm") + "/llmcost-fuzz-" + std::to_string(getpid()) + ".safetensors";
-}
-
-}  // namespace
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static const std::string path = scratch_path();
-  FILE* f = std::fopen(path.c_str(), "wb");
-  if (!f) __builtin_trap();  // the scratch directory must be writable
-  if (size && std::fwrite(data, 1, size, f) != size) __builtin_trap();
-  std::fclose(f);
+  const std::string& path = llmcost_fuzz::write_scratch(data, size, ".safetensors");
   try {
     llmcost::SafetensorsCheckpoint ck(path);
     for (const std::string& name : ck.names()) {

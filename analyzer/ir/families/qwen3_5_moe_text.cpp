@@ -12,12 +12,8 @@ Family family_qwen3_5_moe_text() {
   f.arch = "qwen3_5_moe_text";
   f.split_in_proj = true;
   f.ffn = QwenHybrid::Ffn::AllMoe;
-  Family fam;
-  fam.name = f.arch;
-  fam.model_types = {"qwen3_5_moe_text", "qwen3_5_moe"};
-  fam.hf_classes = {"Qwen3_5MoeForCausalLM", "Qwen3_5MoeForConditionalGeneration"};
-  fam.build = [f](const ConfigReader& r, ModelIR& ir) { build_qwen3_next_like(r, ir, f); };
-  return fam;
+  return qwen_hybrid_family(f, {"qwen3_5_moe_text", "qwen3_5_moe"},
+                            {"Qwen3_5MoeForCausalLM", "Qwen3_5MoeForConditionalGeneration"});
 }
 
 }  // namespace llmcost

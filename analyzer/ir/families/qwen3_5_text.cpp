@@ -11,12 +11,8 @@ Family family_qwen3_5_text() {
   f.arch = "qwen3_5_text";
   f.split_in_proj = true;
   f.ffn = QwenHybrid::Ffn::Dense;
-  Family fam;
-  fam.name = f.arch;
-  fam.model_types = {"qwen3_5_text", "qwen3_5"};
-  fam.hf_classes = {"Qwen3_5ForCausalLM", "Qwen3_5ForConditionalGeneration"};
-  fam.build = [f](const ConfigReader& r, ModelIR& ir) { build_qwen3_next_like(r, ir, f); };
-  return fam;
+  return qwen_hybrid_family(f, {"qwen3_5_text", "qwen3_5"},
+                            {"Qwen3_5ForCausalLM", "Qwen3_5ForConditionalGeneration"});
 }
 
 }  // namespace llmcost

@@ -17,6 +17,7 @@
 #include "qwen3_next.h"
 
 #include <algorithm>
+#include <utility>
 
 namespace llmcost {
 
@@ -201,15 +202,19 @@ void build_qwen3_next_like(const ConfigReader& r, ModelIR& ir, const QwenHybrid&
   }
 }
 
+Family qwen_hybrid_family(const QwenHybrid& f, std::vector<std::string> model_types, std::vector<std::string> hf_classes) {
+  Family fam;
+  fam.name = f.arch;
+  fam.model_types = std::move(model_types);
+  fam.hf_classes = std::move(hf_classes);
+  fam.build = [f](const ConfigReader& r, ModelIR& ir) { build_qwen3_next_like(r, ir, f); };
+  return fam;
+}
+
 Family family_qwen3_next() {
   QwenHybrid f;
   f.arch = "qwen3_next";
-  Family fam;
-  fam.name = f.arch;
-  fam.model_types = {"qwen3_next"};
-  fam.hf_classes = {"Qwen3NextForCausalLM"};
-  fam.build = [f](const ConfigReader& r, ModelIR& ir) { build_qwen3_next_like(r, ir, f); };
-  return fam;
+  return qwen_hybrid_family(f, {"qwen3_next"}, {"Qwen3NextForCausalLM"});
 }
 
 }  // namespace llmcost

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "../family.h"
 
@@ -17,5 +18,7 @@ struct QwenHybrid {
 };
 
 void build_qwen3_next_like(const ConfigReader& r, ModelIR& ir, const QwenHybrid& f);
+// The registry entry of one Qwen hybrid variant: name f.arch, its model_type values and HF classes.
+Family qwen_hybrid_family(const QwenHybrid& f, std::vector<std::string> model_types, std::vector<std::string> hf_classes);
 
 }  // namespace llmcost
