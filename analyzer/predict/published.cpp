@@ -199,8 +199,7 @@ PublishedResult predict_published(const PublishedCase& c, const CompiledModel& m
     req.context = c.input_len + c.output_len / 2;  // the mean cached length over the output
     Prediction p = predict(m, hw, req, false);
     r.basis = p.efficiency.label;
-    const double steps = static_cast<double>(c.output_len - 1);
-    const double request_s = p.prefill.time_s + steps * p.decode.time_s;  // the batch's prompts, then its steps
+    const double request_s = batch_lifetime_s(p, c.output_len);  // the batch's prompts, then its steps
     if (c.metric == "ttft_s")
       r.predicted = p.prefill.time_s;
     else if (c.metric == "tpot_s")

@@ -172,18 +172,24 @@ PhaseResult run_phase(const CompiledModel& m, const HardwareSpec& hw, const Effe
   PhaseResult r;
   const double tp = static_cast<double>(L.cfg.tp);
   const double D = static_cast<double>(L.devices_per_stage);
-  // Sequences one attention replica handles: decode spreads the batch over the replicas; a
-  // prefill of one request runs on one replica.
-  const int64_t seqs = ph.decode ? L.sequences_per_replica(ph.batch) : ph.batch;
+  // Sequences one attention replica handles: a decode step and a batched prefill spread the
+  // batch over the replicas (dp-attention replicas prefill their own prompts at the same time);
+  // a prefill of one request runs on one replica.
+  const int64_t seqs = L.sequences_per_replica(ph.batch);
+  const int64_t replicas_busy = (ph.batch + seqs - 1) / seqs;
   const double b = static_cast<double>(seqs);
   const double S = static_cast<double>(ph.per_seq);
   const int64_t all_tokens = checked_mul(ph.batch, ph.per_seq);
+  const int64_t replica_tokens = checked_mul(seqs, ph.per_seq);
   const double T_all = static_cast<double>(all_tokens);
   r.tokens = ph.decode ? ph.batch : all_tokens;
   const StepShape shape{ph.decode, ph.per_seq, ph.context};
-  // Forward passes: a decode step is one; a prefill runs in chunks of at most chunk_tokens.
-  const int64_t pass_tokens = ph.decode ? all_tokens : std::min<int64_t>(all_tokens, chunk_tokens);
-  r.passes = ph.decode ? 1 : (all_tokens + chunk_tokens - 1) / chunk_tokens;
+  // Forward passes: a decode step is one; a prefill runs in chunks of at most chunk_tokens on
+  // each busy replica, the replicas' chunks in the same passes.
+  const int64_t pass_tokens = ph.decode ? all_tokens : std::min<int64_t>(replica_tokens, chunk_tokens);
+  r.passes = ph.decode ? 1 : (replica_tokens + chunk_tokens - 1) / chunk_tokens;
+  // Tokens of one pass that reach the routed experts: every busy replica's.
+  const int64_t expert_pass_tokens = ph.decode ? all_tokens : std::min<int64_t>(all_tokens, checked_mul(pass_tokens, replicas_busy));
   // Achievable bandwidth: a calibrated figure is achieved already; a datasheet one is derated.
   const double bw = rates.bw_calibrated ? rates.mem_bw_bytes_per_s : rates.mem_bw_bytes_per_s * eff.mem_bw_fraction;
   // Tokens of one pass through a weight on this replica (the GEMM's M): prefill chunks batch the
@@ -215,9 +221,9 @@ PhaseResult run_phase(const CompiledModel& m, const HardwareSpec& hw, const Effe
       // routed pairs (-> 1 once every rank reads all of its experts).
       double imb = 1.0, w_imb = 1.0;
       if (L.cfg.ep > 1) {
-        imb = ep_load_imbalance(g.cost.n_experts, g.cost.top_k, pass_tokens, L.cfg.ep);
+        imb = ep_load_imbalance(g.cost.n_experts, g.cost.top_k, expert_pass_tokens, L.cfg.ep);
         const double per_rank = static_cast<double>(g.cost.n_experts) / static_cast<double>(L.cfg.ep);
-        const double mu = static_cast<double>(pass_tokens) * static_cast<double>(std::min(g.cost.top_k, g.cost.n_experts)) /
+        const double mu = static_cast<double>(expert_pass_tokens) * static_cast<double>(std::min(g.cost.top_k, g.cost.n_experts)) /
                           static_cast<double>(L.cfg.ep);
         auto reach = [&](double pairs) { return per_rank > 1 ? per_rank * -std::expm1(pairs * std::log1p(-1.0 / per_rank)) : 1.0; };
         if (mu > 0) w_imb = reach(imb * mu) / reach(mu);
@@ -244,7 +250,7 @@ PhaseResult run_phase(const CompiledModel& m, const HardwareSpec& hw, const Effe
     // over the distinct experts they reach).
     double m_rows = m_dense;
     if (g.kind == OpKind::RoutedExperts && distinct > 0)
-      m_rows = static_cast<double>(pass_tokens) * static_cast<double>(g.cost.top_k) / distinct;
+      m_rows = static_cast<double>(expert_pass_tokens) * static_cast<double>(g.cost.top_k) / distinct;
     const double flops_rate = eff.gemm_rate(rates.flops_per_s[di], m_rows, rates.flops_calibrated[di]);
     RooflineTime t = roofline(f_dev, w_dev + kv_dev + a_dev, flops_rate, bw);
     r.ops_s += count * t.time_s;
@@ -297,7 +303,7 @@ PhaseResult run_phase(const CompiledModel& m, const HardwareSpec& hw, const Effe
     if (L.cfg.ep > 1 && m.n_moe_layers > 0) {
       const double ep = static_cast<double>(L.cfg.ep);
       // Each device dispatches the tokens it owns to top_k experts and gets them back.
-      double owned = ph.decode ? T_all / D : T_all / tp;
+      double owned = ph.decode ? T_all / D : T_all / (tp * static_cast<double>(replicas_busy));
       // The most loaded rank receives r.ep_imbalance x the mean, and the exchange waits for it.
       c.ep_alltoall_bytes = static_cast<double>(m.n_moe_layers) * 2.0 * owned * static_cast<double>(m.top_k) * d * kActBytes *
                             (ep - 1) / ep * r.ep_imbalance;
@@ -583,6 +589,10 @@ std::string past_max_positions(const CompiledModel& m, int64_t tokens) {
 
 Prediction predict(const CompiledModel& m, const HardwareSpec& hw, const PredictRequest& req, bool with_ops) {
   return predict_impl(m, hw, req, with_ops, true);
+}
+
+double batch_lifetime_s(const Prediction& batched, int64_t output_tokens) {
+  return batched.prefill.time_s + static_cast<double>(std::max<int64_t>(output_tokens - 1, 0)) * batched.decode.time_s;
 }
 
 Prediction predict_or_why(const CompiledModel& m, const HardwareSpec& hw, const PredictRequest& req, bool with_ops) {

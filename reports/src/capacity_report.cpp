@@ -521,7 +521,9 @@ Section summary_section(const ReportInput& in) {
   s.id = "summary";
   s.heading = "Summary: devices needed per model, hardware and weight format";
   s.paragraphs.push_back("Each cell: devices in total (all replicas) to serve the workload, then output tokens/s of all "
-                         "replicas and, for priced hardware, USD per million output tokens. The full table is under "
+                         "replicas and, for priced hardware, USD per million output tokens. Throughput is continuous "
+                         "batching's steady state: each replica's batch has its prompts prefilled together (in chunks) "
+                         "and then decodes, a finished sequence replaced by a new one. The full table is under "
                          "All combinations.");
   Table t;
   t.id = "summary-table";

@@ -116,6 +116,39 @@ TEST(Layouts, DataParallelAttentionMemory) {
   EXPECT_EQ(layout_label(ParallelConfig{4, 1, 2}), "tp 4 x pp 2");
 }
 
+// A batched prefill under dp-attention: 8 prompts of 2048 tokens on dp-attention 8 x ep 8 go one
+// to each attention replica, so every replica's attention and dense work is that of ONE prompt and
+// the replicas run at the same time: the attention ops take what a single prompt's prefill takes.
+// On tp 8 (one replica) the same 8 prompts run through the same devices: 8x the attention FLOPs.
+// The passes are per replica: 2048 tokens each, under the 8192-token chunk, so one pass.
+TEST(Layouts, BatchedPrefillSpreadsOverAttentionReplicas) {
+  ModelIR ir = load_model("deepseek-ai/DeepSeek-V3", kConfigs);
+  CompiledModel m = compile_model(ir, QuantScheme::BF16, QuantPolicy{}, KvDtype::BF16, RoutingModel{});
+  HardwareSpec hw = load_hardware("h200", kConfigs);
+  auto prefill = [&](ParallelConfig par, int64_t prompts) {
+    PredictRequest r;
+    r.batch = prompts;
+    r.prefill_batch = prompts;
+    r.context = 2048;
+    r.prompt_tokens = 2048;
+    r.parallel = par;
+    r.efficiency = EfficiencyMode::Datasheet;
+    return predict(m, hw, r).prefill;
+  };
+  auto attention = [](const PhaseResult& p) {
+    double f = 0;
+    for (const auto& o : p.ops)
+      if (o.kind == OpKind::Attention) f += o.flops * static_cast<double>(o.count);
+    return f;
+  };
+  const PhaseResult one = prefill({1, 8, 1}, 1), eight = prefill({1, 8, 1}, 8);
+  EXPECT_EQ(eight.passes, 1);
+  EXPECT_DOUBLE_EQ(attention(eight), attention(one));
+  const PhaseResult tp_one = prefill({8, 1, 1}, 1), tp_eight = prefill({8, 1, 1}, 8);
+  EXPECT_NEAR(attention(tp_eight) / attention(tp_one), 8.0, 1e-9);
+  EXPECT_EQ(tp_eight.passes, 2);  // 16,384 tokens on one replica: two 8192-token chunks
+}
+
 // All-to-all at batch 64, dp-attention 8 x ep 8: each device owns 64 / 8 = 8 tokens and sends
 // them to top-8 experts and back: 2 x 8 x 8 x 7168 (d_model) x 2 bytes x 7/8 remote = 1,605,632
 // bytes per MoE layer; x 58 MoE layers = 93,126,656 bytes at the mean rank. The most loaded rank

@@ -120,7 +120,14 @@ TEST(Plan, ReplicasThroughputAndCostArithmetic) {
   EXPECT_DOUBLE_EQ(row.decode_step_s, p.decode.time_s);
   EXPECT_DOUBLE_EQ(row.ttft_s, p.prefill.time_s);
   double b = static_cast<double>(row.batch_per_replica);
-  double tps = static_cast<double>(row.replicas) * b * 1024 / (b * p.prefill.time_s + 1024 * p.decode.time_s);
+  // Throughput: the replica's batch prefilled together (one pass over the weights per chunk), then
+  // 1023 decode steps (the first token comes from the prefill).
+  PredictRequest rb = r;
+  rb.prefill_batch = row.batch_per_replica;
+  Prediction pb = predict(m, hw, rb, false);
+  EXPECT_DOUBLE_EQ(pb.decode.time_s, p.decode.time_s);
+  EXPECT_GT(pb.prefill.time_s, p.prefill.time_s);
+  double tps = static_cast<double>(row.replicas) * b * 1024 / (pb.prefill.time_s + 1023 * p.decode.time_s);
   EXPECT_DOUBLE_EQ(row.output_tokens_per_s, tps);
   EXPECT_DOUBLE_EQ(row.request_latency_s, p.prefill.time_s + 1024 * p.decode.time_s);
   ASSERT_TRUE(row.usd_per_million_output_tokens);

@@ -226,6 +226,12 @@ Prediction predict(const CompiledModel& m, const HardwareSpec& hw, const Predict
 // The same, but a layout the model or device cannot form gives a Prediction with runnable and
 // has_figures false and the layout error as its reason, instead of throwing.
 Prediction predict_or_why(const CompiledModel& m, const HardwareSpec& hw, const PredictRequest& r, bool with_ops = true);
+// Seconds from the first prompt to the last output token of a batch served together: its prompts
+// prefilled together (a prediction made with prefill_batch = batch), then output_tokens - 1 decode
+// steps (the first token comes from the prefill). Continuous batching's steady state, where a
+// sequence that finishes is replaced by a new one: batch x output_tokens per lifetime is the
+// throughput. The one formula of plan throughput and `llmcost validate` / `check`.
+double batch_lifetime_s(const Prediction& batched, int64_t output_tokens);
 Prediction predict(const ModelIR& ir, const HardwareSpec& hw, const Workload& w, const ParallelConfig& par);
 
 // Why `tokens` positions per sequence are past what the model was built for (its config's
