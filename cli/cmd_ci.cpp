@@ -102,8 +102,9 @@ void register_ci(CLI::App& app, Context& ctx) {
   });
 
   struct CheckOpts {
-    std::string baseline, current, summary, calibration;
+    std::string baseline, current, summary, calibration, junit;
     double tolerance_pct = 5.0;
+    int64_t min_samples = 0;
     std::vector<std::string> declared;
   };
   auto co = std::make_shared<CheckOpts>();
@@ -129,6 +130,11 @@ void register_ci(CLI::App& app, Context& ctx) {
                   "Hardware YAML with a calibrated: section: its read bandwidth normalizes current measurements that "
                   "carry none");
   chk->add_option("--summary", co->summary, "Also write the Markdown summary to this file (for a PR comment)");
+  chk->add_option("--junit", co->junit, "Also write the verdict as JUnit XML to this file (CI test-result views)");
+  chk->add_option("--min-samples", co->min_samples,
+                  "Do not compare a measured median taken over fewer repetitions than this (where the file says; "
+                  "default 0: compare all)")
+      ->check(CLI::Range(int64_t{0}, int64_t{1000000}));
   chk->callback([&ctx, co] {
     ctx.run = [&ctx, co] {
       std::string text;
@@ -149,9 +155,11 @@ void register_ci(CLI::App& app, Context& ctx) {
         ci::CheckOptions opts;
         opts.tolerance_pct = co->tolerance_pct;
         opts.declared = co->declared;
+        opts.min_samples = co->min_samples;
         res = ci::check(base, cur, opts);
         text = ci_check_markdown(res, co->baseline, current_what);
         if (!co->summary.empty()) emit(text, co->summary);
+        if (!co->junit.empty()) emit(ci_check_junit(res, co->baseline), co->junit);
       } catch (const Error& e) {
         std::cerr << format_error(e);
         return 2;  // ci check's own code for input it cannot read (see the file comment)

@@ -104,6 +104,7 @@ std::vector<Measurement> parse_gbench(const ConfigReader& root, const std::strin
     std::optional<double> med, stddev, cv;
     std::string med_at, noise_at;  // pointers of the entries the median and the noise come from
     int64_t bytes = 0;
+    int64_t repetitions = 0;  // of the aggregate entries ("repetitions")
   };
   std::map<std::string, Acc> by_name;
   std::vector<std::string> order;
@@ -124,6 +125,7 @@ std::vector<Measurement> parse_gbench(const ConfigReader& root, const std::strin
         continue;
       }
       double t = to_seconds(rt, b.str_or("time_unit", "ns"), b, "time_unit");
+      if (b.has("repetitions")) acc.repetitions = b.int_or("repetitions", 0, 0, INT64_MAX);
       if (agg == "median") {
         acc.med = t;
         acc.med_at = b.pointer();
@@ -150,6 +152,7 @@ std::vector<Measurement> parse_gbench(const ConfigReader& root, const std::strin
     m.source = file;
     m.read_bw_bytes_per_s = bw;
     m.bytes = a.bytes;
+    m.samples = a.med ? std::max<int64_t>(a.repetitions, static_cast<int64_t>(a.iters.size())) : static_cast<int64_t>(a.iters.size());
     if (a.med) {
       m.median_s = *a.med;
     } else if (!a.iters.empty()) {
@@ -179,13 +182,14 @@ std::vector<Measurement> parse_run(const Value& doc, const std::string& file) {
   const RunRecord run = run_record_from_json(doc, file);
   const std::string prefix = run.model.empty() ? "" : run.model + "/";
   const double bw = run.read_bw_bytes_per_s;
-  auto measurement = [&](const std::string& name, double median_s, double noise_rel, int64_t bytes) {
+  auto measurement = [&](const std::string& name, double median_s, double noise_rel, int64_t bytes, int64_t samples) {
     Measurement m;
     m.name = prefix + name;
     m.median_s = median_s;
     m.noise_rel = noise_rel;
     m.read_bw_bytes_per_s = bw;
     m.bytes = bytes;
+    m.samples = samples;
     m.source = file;
     return m;
   };
@@ -202,9 +206,9 @@ std::vector<Measurement> parse_run(const Value& doc, const std::string& file) {
   if (const auto& step = run.decode_step_s) {
     if (run.decode_step_s_p10 && run.decode_step_s_p90 && *step > 0)
       step_noise = noise_of(*run.decode_step_s_p10, *run.decode_step_s_p90, *step, "/measured/decode_step_s_p90");
-    out.push_back(measurement("decode_step", *step, step_noise, run.weight_bytes));
+    out.push_back(measurement("decode_step", *step, step_noise, run.weight_bytes, run.tokens));
   }
-  if (run.prefill_s && *run.prefill_s > 0) out.push_back(measurement("prefill", *run.prefill_s, step_noise, 0));
+  if (run.prefill_s && *run.prefill_s > 0) out.push_back(measurement("prefill", *run.prefill_s, step_noise, 0, 0));
   if (run.ops)
     for (size_t i = 0; i < run.ops->size(); ++i) {
       const RunOpRecord& op = (*run.ops)[i];
@@ -215,7 +219,7 @@ std::vector<Measurement> parse_run(const Value& doc, const std::string& file) {
                                           "/ops/" + std::to_string(i) + "/measured_s_p90")
                                : step_noise;
       // bytes: the reader checked 0 <= bytes < 2^63, so the conversion is defined.
-      out.push_back(measurement("op:" + op.name, t, noise, static_cast<int64_t>(op.bytes)));
+      out.push_back(measurement("op:" + op.name, t, noise, static_cast<int64_t>(op.bytes), run.tokens));
     }
   if (out.empty()) throw ConfigError(file, "/measured", "holds no decode_step_s, prefill_s or ops to gate on");
   return out;
@@ -281,6 +285,7 @@ Record parse_our_record(const ConfigReader& root, const std::string& file) {
                                   ? nonneg(e, "read_bw_bytes_per_s", "must be a non-negative number of bytes/s")
                                   : 0.0;
       m.bytes = e.int_or("bytes", 0, 0, INT64_MAX);
+      m.samples = e.int_or("samples", 0, 0, INT64_MAX);
       m.source = e.str_or("source", file);
       r.measurements.push_back(m);
     }
@@ -454,6 +459,7 @@ std::string record_json(const Record& r) {
     e["noise_rel"] = m.noise_rel;
     e["read_bw_bytes_per_s"] = m.read_bw_bytes_per_s;
     e["bytes"] = m.bytes;
+    if (m.samples > 0) e["samples"] = m.samples;
     e["source"] = m.source;
     ms.push_back(e);
   }
@@ -564,6 +570,18 @@ CheckResult check(const Record& base, const Record& cur, const CheckOptions& opt
       continue;
     }
     const Measurement* it = found->second;
+    if (opts.min_samples > 0) {
+      auto few = [&](const Measurement& m) { return m.samples > 0 && m.samples < opts.min_samples; };
+      if (few(bm) || few(*it)) {
+        f.status = Status::NotCompared;
+        f.current = fmt_time(it->median_s);
+        f.note = "too few samples: baseline " + (bm.samples > 0 ? std::to_string(bm.samples) : std::string("?")) + ", current " +
+                 (it->samples > 0 ? std::to_string(it->samples) : std::string("?")) + " (--min-samples " +
+                 std::to_string(opts.min_samples) + ")";
+        res.findings.push_back(f);
+        continue;
+      }
+    }
     ++res.measured_compared;
     f.current = fmt_time(it->median_s) + " ±" + fmt_g(it->noise_rel * 100, 3) + "%";
     double ratio;

@@ -13,7 +13,75 @@ std::string cell(const std::string& s) {
   for (char c : s) out += c == '|' ? std::string("\\|") : std::string(1, c);
   return out;
 }
+std::string xml(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&apos;"; break;
+      default:
+        // XML 1.0 allows no control characters but tab, newline and carriage return.
+        if (static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n' && c != '\r') out += ' ';
+        else out += c;
+    }
+  }
+  return out;
+}
 }  // namespace
+
+std::string ci_check_junit(const ci::CheckResult& r, const std::string& baseline_file) {
+  using ci::Status;
+  std::string cases;
+  int64_t tests = 0, failures = 0, skipped = 0;
+  // The analytic numbers: one case, its failure listing every regression.
+  std::string analytic_fail;
+  int64_t analytic_findings = 0;
+  for (const auto& f : r.findings) {
+    if (f.subject == "measured") continue;
+    ++analytic_findings;
+    if (f.is_regression())
+      analytic_fail += fmt::format("{} {}: {} (baseline {}, current {}){}\n", f.subject, f.key, ci::status_name(f.status),
+                                   f.baseline, f.current, f.note.empty() ? "" : "; " + f.note);
+  }
+  if (r.analytic_compared > 0 || analytic_findings > 0) {
+    ++tests;
+    cases += fmt::format("    <testcase classname=\"llmcost.ci.analytic\" name=\"{} analytic numbers\">\n", r.analytic_compared);
+    if (!analytic_fail.empty()) {
+      ++failures;
+      cases += fmt::format("      <failure message=\"undeclared analytic changes\">{}</failure>\n", xml(analytic_fail));
+    }
+    cases += "    </testcase>\n";
+  }
+  for (const auto& f : r.findings) {
+    if (f.subject != "measured") continue;
+    ++tests;
+    cases += fmt::format("    <testcase classname=\"llmcost.ci.measured\" name=\"{}\">\n", xml(f.key));
+    const std::string what = fmt::format("{}: baseline {}, current {}, change {:+.2f}%; {}", ci::status_name(f.status), f.baseline,
+                                         f.current, f.change_pct, f.note);
+    if (f.is_regression() || f.status == Status::Missing) {
+      ++failures;
+      cases += fmt::format("      <failure message=\"{}\">{}</failure>\n", xml(ci::status_name(f.status)), xml(what));
+    } else if (f.status == Status::NotCompared || f.status == Status::Added) {
+      ++skipped;
+      cases += fmt::format("      <skipped message=\"{}\"/>\n", xml(what));
+    } else {
+      cases += fmt::format("      <system-out>{}</system-out>\n", xml(what));
+    }
+    cases += "    </testcase>\n";
+  }
+  std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+  out += fmt::format("<testsuites tests=\"{0}\" failures=\"{1}\" skipped=\"{2}\">\n"
+                     "  <testsuite name=\"llmcost ci check\" tests=\"{0}\" failures=\"{1}\" skipped=\"{2}\">\n",
+                     tests, failures, skipped);
+  out += fmt::format("    <properties><property name=\"baseline\" value=\"{}\"/><property name=\"tolerance_pct\" value=\"{}\"/></properties>\n",
+                     xml(baseline_file), r.tolerance_pct);
+  out += cases;
+  out += "  </testsuite>\n</testsuites>\n";
+  return out;
+}
 
 std::string ci_check_markdown(const ci::CheckResult& r, const std::string& baseline_file, const std::string& current_what) {
   using ci::Status;

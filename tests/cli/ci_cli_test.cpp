@@ -73,6 +73,16 @@ TEST_F(CiCli, MeasuredFromBenchmarkJson) {
   Result r = run("ci check --baseline '" + path("b0.json") + "' --current '" + path("b2.json") + "' --tolerance 10");
   EXPECT_EQ(r.code, 1) << r.out;
   EXPECT_NE(r.out.find("| BM_Gemv | SLOWER |"), std::string::npos) << r.out;
+  // The same verdict as JUnit XML; one sample each, so --min-samples 2 compares nothing and passes.
+  Result j = run("ci check --baseline '" + path("b0.json") + "' --current '" + path("b2.json") + "' --tolerance 10 --junit '" +
+                 path("junit.xml") + "'");
+  EXPECT_EQ(j.code, 1);
+  const std::string xml = slurp(path("junit.xml"));
+  EXPECT_NE(xml.find("<testsuites tests=\"1\" failures=\"1\" skipped=\"0\">"), std::string::npos) << xml;
+  EXPECT_NE(xml.find("<testcase classname=\"llmcost.ci.measured\" name=\"BM_Gemv\">"), std::string::npos) << xml;
+  Result thin = run("ci check --baseline '" + path("b0.json") + "' --current '" + path("b2.json") + "' --tolerance 10 --min-samples 2");
+  EXPECT_EQ(thin.code, 0) << thin.out;
+  EXPECT_NE(thin.out.find("too few samples: baseline 1, current 1 (--min-samples 2)"), std::string::npos) << thin.out;
   // Recorded into our format, then checked against itself.
   ASSERT_EQ(run("ci record --models gpt2 --measured '" + path("b0.json") + "' -o '" + path("rec.json") + "'").code, 0);
   EXPECT_EQ(run("ci check --baseline '" + path("rec.json") + "' --current '" + path("b1.json") + "'").code, 0);

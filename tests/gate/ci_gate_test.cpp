@@ -187,3 +187,40 @@ TEST(CiGate, Glob) {
   EXPECT_TRUE(ci::glob_match("exact", "exact"));
   EXPECT_FALSE(ci::glob_match("exact", "exactly"));
 }
+
+// --min-samples: a median over fewer repetitions than asked is not compared (neither a regression
+// nor a pass); where a file does not say how many (samples 0) it is compared as before. The
+// repetition counts come from Google Benchmark's iteration entries and our record's "samples".
+TEST(CiGate, MinSamplesSkipsThinMedians) {
+  ci::Record base, cur;
+  base.measurements = {meas("a", 0.010, 0.0, 0), meas("b", 0.010, 0.0, 0), meas("c", 0.010, 0.0, 0)};
+  cur.measurements = {meas("a", 0.020, 0.0, 0), meas("b", 0.020, 0.0, 0), meas("c", 0.020, 0.0, 0)};
+  base.measurements[0].samples = 3;   // too few in the baseline
+  cur.measurements[1].samples = 50;   // enough
+  base.measurements[1].samples = 20;
+  ci::CheckOptions o;
+  o.min_samples = 10;
+  auto r = ci::check(base, cur, o);
+  EXPECT_EQ(status_of(r, "a"), ci::Status::NotCompared);
+  EXPECT_EQ(status_of(r, "b"), ci::Status::Slower);
+  EXPECT_EQ(status_of(r, "c"), ci::Status::Slower);  // unknown counts are compared
+  EXPECT_EQ(r.regressions(), 2);
+  EXPECT_EQ(r.measured_compared, 2);
+  for (const auto& f : r.findings)
+    if (f.key == "a") EXPECT_EQ(f.note, "too few samples: baseline 3, current ? (--min-samples 10)");
+  EXPECT_EQ(ci::check(base, cur, {}).regressions(), 3);  // off by default
+
+  std::string text = R"({"benchmarks": [
+      {"name": "g", "run_name": "g", "run_type": "iteration", "real_time": 1.0, "time_unit": "ms"},
+      {"name": "g", "run_name": "g", "run_type": "iteration", "real_time": 1.2, "time_unit": "ms"},
+      {"name": "h_median", "run_name": "h", "run_type": "aggregate", "aggregate_name": "median", "repetitions": 7,
+       "real_time": 2.0, "time_unit": "ms"}]})";
+  ci::Record g = ci::parse_record(parse_json(text, "bench.json"), "bench.json");
+  ASSERT_EQ(g.measurements.size(), 2u);
+  EXPECT_EQ(g.measurements[0].samples, 2);
+  EXPECT_EQ(g.measurements[1].samples, 7);
+  base.measurements[0].samples = 4;
+  ci::Record back = ci::parse_record(parse_json(ci::record_json(base), "r.json"), "r.json");
+  EXPECT_EQ(back.measurements[0].samples, 4);
+  EXPECT_EQ(back.measurements[2].samples, 0);
+}

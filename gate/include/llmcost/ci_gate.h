@@ -34,6 +34,7 @@ struct Measurement {
   double noise_rel = 0.0;       // relative half-spread: (p90 - p10) / (2 median), or stddev / median
   double read_bw_bytes_per_s = 0.0;  // calibrated read bandwidth of the machine; 0 = unknown
   int64_t bytes = 0;            // bytes the work moves, when known (0 = unknown)
+  int64_t samples = 0;          // repetitions the median is taken over (0 = unknown)
   std::string source;           // file it came from
 };
 
@@ -70,6 +71,9 @@ std::string record_json(const Record& r);
 struct CheckOptions {
   double tolerance_pct = 5.0;           // allowed slow-down of a normalized median, beyond noise
   std::vector<std::string> declared;    // "MODEL:KEY" globs (* matches anything) of intended analytic changes
+  // A median over fewer repetitions than this (in the baseline or the current record, where the
+  // file says how many) is not compared: too few samples to tell a slow-down from noise. 0: off.
+  int64_t min_samples = 0;
 };
 
 enum class Status {

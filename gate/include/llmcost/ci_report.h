@@ -12,4 +12,10 @@ namespace llmcost {
 // measured comparisons are listed in full (they carry their thresholds).
 std::string ci_check_markdown(const ci::CheckResult& r, const std::string& baseline_file, const std::string& current_what);
 
+// The same verdict as JUnit XML (the format CI systems show as test results): one testsuite
+// "llmcost ci check" with one testcase for the analytic numbers as a whole (failed by any
+// undeclared change or missing number, each listed) and one per measurement (failed when slower
+// beyond its threshold or missing, skipped when not compared).
+std::string ci_check_junit(const ci::CheckResult& r, const std::string& baseline_file);
+
 }  // namespace llmcost
