@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <limits>
 
 #include "llmcost/format.h"
 
@@ -515,6 +516,83 @@ Section model_section(const ModelPlan& m, const WorkloadInfo& w, size_t index, b
   return s;
 }
 
+// The answer first: the cheapest way to serve the workload (by $ per million output tokens where
+// every runnable row is priced, else by devices), the fastest per sequence, and the Pareto front
+// of cost against per-sequence speed, every runnable row as a point.
+Section answer_section(const ReportInput& in) {
+  Section s;
+  s.id = "answer";
+  s.heading = "Answer";
+  std::vector<const PlanRow*> ok;
+  for (const auto& m : in.models)
+    for (const auto& r : m.rows)
+      if (r.feasible && r.meets_latency && r.output_tokens_per_s > 0) ok.push_back(&r);
+  if (ok.empty()) {
+    s.paragraphs.push_back("No combination runs this workload within its targets: see All combinations for why.");
+    return s;
+  }
+  const bool priced = std::all_of(ok.begin(), ok.end(), [](const PlanRow* r) { return r->usd_per_million_output_tokens.has_value(); });
+  auto cost = [&](const PlanRow* r) { return priced ? *r->usd_per_million_output_tokens : static_cast<double>(r->devices); };
+  auto describe = [&](const PlanRow* r) {
+    std::string t = fmt::format("{} ({}) on {} x {} ({}{}): {} output tokens/s in all, {} tokens/s per sequence, "
+                                "time to first token {} ms",
+                                r->model, r->quant, r->devices, r->hardware, layout_label(r->parallel),
+                                r->replicas > 1 ? fmt::format(", {} replicas", r->replicas) : std::string(),
+                                sig_text(r->output_tokens_per_s), sig_text(r->tokens_per_s_per_sequence), sig_text(r->ttft_s * 1e3));
+    if (r->usd_per_million_output_tokens) t += fmt::format(", ${:.3f} per million output tokens", *r->usd_per_million_output_tokens);
+    return t;
+  };
+  const PlanRow* cheapest = *std::min_element(ok.begin(), ok.end(), [&](const PlanRow* a, const PlanRow* b) {
+    return cost(a) != cost(b) ? cost(a) < cost(b) : a->tokens_per_s_per_sequence > b->tokens_per_s_per_sequence;
+  });
+  const PlanRow* fastest = *std::max_element(ok.begin(), ok.end(), [&](const PlanRow* a, const PlanRow* b) {
+    return a->tokens_per_s_per_sequence != b->tokens_per_s_per_sequence ? a->tokens_per_s_per_sequence < b->tokens_per_s_per_sequence
+                                                                          : cost(a) > cost(b);
+  });
+  s.paragraphs.push_back(fmt::format("Cheapest ({}): {}.", priced ? "lowest $ per million output tokens" : "fewest devices", describe(cheapest)));
+  if (fastest != cheapest) s.paragraphs.push_back("Fastest per sequence: " + describe(fastest) + ".");
+  std::vector<double> xs, ys;
+  for (const PlanRow* r : ok) {
+    xs.push_back(cost(r));
+    ys.push_back(r->tokens_per_s_per_sequence);
+  }
+  const std::vector<size_t> front = pareto_front(xs, ys);
+  std::string names;
+  for (size_t i : front) names += (names.empty() ? "" : "; ") + fmt::format("{} {} on {}", ok[i]->model, ok[i]->quant, ok[i]->hardware);
+  s.paragraphs.push_back(fmt::format("Pareto front ({} of {} runnable combinations; none of the others is both cheaper and "
+                                     "faster per sequence than all of these): {}. Predictions: {}.",
+                                     front.size(), ok.size(), names,
+                                     "each hardware's efficiency figures as stated under Inputs (derated unless said otherwise)"));
+  svg::LineChart c;
+  c.id = "answer-pareto";
+  c.title = "Cost against speed per sequence: every runnable combination, the Pareto front joined";
+  c.x_label = priced ? "USD per million output tokens" : "devices in total";
+  c.y_label = "output tokens/s per sequence";
+  svg::LineSeries f;
+  f.name = "Pareto front";
+  for (size_t i : front) {
+    f.x.push_back(xs[i]);
+    f.y.push_back(ys[i]);
+  }
+  c.series.push_back(f);
+  std::vector<std::string> hws;
+  for (const PlanRow* r : ok)
+    if (std::find(hws.begin(), hws.end(), r->hardware) == hws.end()) hws.push_back(r->hardware);
+  for (const auto& hw : hws) {
+    svg::LineSeries p;
+    p.name = hw;
+    p.markers_only = true;
+    for (size_t i = 0; i < ok.size(); ++i)
+      if (ok[i]->hardware == hw) {
+        p.x.push_back(xs[i]);
+        p.y.push_back(ys[i]);
+      }
+    c.series.push_back(p);
+  }
+  s.charts.push_back(c);
+  return s;
+}
+
 // Model x hardware rows, one column per weight format: devices needed, with throughput and cost.
 Section summary_section(const ReportInput& in) {
   Section s;
@@ -566,6 +644,7 @@ ReportDoc build(const ReportInput& in, bool sizing) {
   d.assumptions.insert(d.assumptions.end(), in.assumptions.begin(), in.assumptions.end());
   d.missing = in.missing;
   if (!in.run) d.missing.push_back("Predicted vs measured per op: no run file given (llmcost report ... --run RUN.json).");
+  d.sections.push_back(answer_section(in));
   if (!sizing) d.sections.push_back(summary_section(in));
   for (size_t i = 0; i < in.models.size() && (!sizing || i == 0); ++i)
     d.sections.push_back(model_section(in.models[i], in.workload, i, sizing));
@@ -591,6 +670,22 @@ ReportDoc build(const ReportInput& in, bool sizing) {
 }
 
 }  // namespace
+
+std::vector<size_t> pareto_front(const std::vector<double>& cost, const std::vector<double>& speed) {
+  std::vector<size_t> idx(std::min(cost.size(), speed.size()));
+  for (size_t i = 0; i < idx.size(); ++i) idx[i] = i;
+  // Cheapest first, the faster of equal costs first: a point is on the front when it is faster
+  // than every cheaper-or-equal point before it.
+  std::stable_sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return cost[a] != cost[b] ? cost[a] < cost[b] : speed[a] > speed[b]; });
+  std::vector<size_t> front;
+  double best = -std::numeric_limits<double>::infinity();
+  for (size_t i : idx)
+    if (speed[i] > best) {
+      front.push_back(i);
+      best = speed[i];
+    }
+  return front;
+}
 
 ReportDoc capacity_report(const ReportInput& in) { return build(in, false); }
 ReportDoc sizing_report(const ReportInput& in) { return build(in, true); }

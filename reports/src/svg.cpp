@@ -476,7 +476,8 @@ std::string render(const LineChart& c) {
     if (pts.empty()) continue;
     std::string d;
     for (size_t j = 0; j < pts.size(); ++j) d += fmt::format("{}{},{} ", j ? "L" : "M", num(pts[j].first), num(pts[j].second));
-    out += fmt::format(
+    if (!c.series[i].markers_only)
+      out += fmt::format(
         "<path class=\"series\" d=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2.5\" stroke-dasharray=\"{}\" "
         "clip-path=\"url(#{}-clip)\"/>\n",
         d, kColors[i % kNumStyles], kDashes[i % kNumStyles], c.id);

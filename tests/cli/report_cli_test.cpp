@@ -54,7 +54,8 @@ TEST_F(ReportCli, BundledScenarioWritesEveryFormat) {
   EXPECT_GE(count(html, "class=\"chart chart-lines\""), 2u);
   EXPECT_EQ(html.find("<script"), std::string::npos);
   auto j = nlohmann::json::parse(slurp(dir_ / "out" / "default.json"));
-  EXPECT_EQ(j["sections"][0]["id"], "summary");
+  EXPECT_EQ(j["sections"][0]["id"], "answer");
+  EXPECT_EQ(j["sections"][1]["id"], "summary");
   EXPECT_FALSE(j["assumptions"].empty());
   EXPECT_TRUE(r.err.empty()) << r.err;
 }

@@ -114,13 +114,14 @@ size_t count(const std::string& s, const std::string& needle) {
 TEST(CapacityReport, SectionsChartsAndAssumptions) {
   ReportDoc d = capacity_report(sample_input(false));
   ASSERT_GE(d.sections.size(), 4u);
-  EXPECT_EQ(d.sections.front().id, "summary");
+  EXPECT_EQ(d.sections.front().id, "answer");
+  EXPECT_EQ(d.sections[1].id, "summary");
   EXPECT_EQ(d.sections[d.sections.size() - 2].id, "all-combinations");
   EXPECT_EQ(d.sections.back().id, "hardware");
   std::string html = report_html(d);
   EXPECT_EQ(count(html, "class=\"chart chart-stacked-bars\""), 1u);  // memory per device vs capacity
   EXPECT_EQ(count(html, "class=\"chart chart-grouped-bars\""), 2u);  // devices, cost
-  EXPECT_EQ(count(html, "class=\"chart chart-lines\""), 3u);  // tokens/s and latency vs batch, experts read
+  EXPECT_EQ(count(html, "class=\"chart chart-lines\""), 4u);  // Pareto front; tokens/s and latency vs batch, experts read
   EXPECT_NE(html.find("experts read per MoE layer per decode step (8 routed, top-2)"), std::string::npos);
   EXPECT_EQ(count(html, "class=\"chart chart-roofline\""), 1u);
   EXPECT_NE(html.find("MoE routing: uniform"), std::string::npos);
@@ -135,22 +136,22 @@ TEST(CapacityReport, SectionsChartsAndAssumptions) {
 TEST(CapacityReport, NumbersInJsonCsvMarkdown) {
   ReportDoc d = capacity_report(sample_input(false));
   auto j = nlohmann::json::parse(report_json(d));
-  const auto& pivot = j["sections"][0]["tables"][0];
+  const auto& pivot = j["sections"][1]["tables"][0];
   EXPECT_EQ(pivot["rows"][0]["devices_bf16"], 2);
   EXPECT_EQ(pivot["rows"][1]["devices_int4_g128"], "not runnable");
-  const auto& all = j["sections"][2]["tables"][0];
+  const auto& all = j["sections"][3]["tables"][0];
   EXPECT_EQ(all["id"], "plan-table");
   EXPECT_DOUBLE_EQ(all["rows"][0]["output_tokens_per_s"].get<double>(), 3095.5);
   EXPECT_DOUBLE_EQ(all["rows"][0]["usd_per_million_output_tokens"].get<double>(), 0.447);
   // Exact parameter counts survive as integers.
-  const auto& facts = j["sections"][1]["tables"][0];
+  const auto& facts = j["sections"][2]["tables"][0];
   EXPECT_EQ(facts["id"], "m0-mistralai-mixtral-8x7b-v0-1-facts");
   EXPECT_EQ(facts["rows"][1]["exact"].get<int64_t>(), 12879925248);  // active per token, as the headline says
   EXPECT_EQ(facts["rows"][5]["value"].get<int64_t>(), 131072);       // KV bytes per token
   const auto& workload = j["sections"].back()["tables"][0];
   EXPECT_EQ(workload["rows"][0]["value"], 64);
   EXPECT_DOUBLE_EQ(workload["rows"][4]["value"].get<double>(), 0.05);
-  const auto& comps = j["sections"][1]["tables"][1];
+  const auto& comps = j["sections"][2]["tables"][1];
   EXPECT_EQ(comps["rows"].back()["params_exact"].get<int64_t>(), 46702792704);
   EXPECT_EQ(comps["rows"].back()["weight_bytes_bf16"].get<int64_t>(), 93405585408);
   std::string csv = report_csv(d);
@@ -178,4 +179,32 @@ TEST(CapacityReport, SizingPageIsOneModelWithItsRows) {
   EXPECT_EQ(html.find("id=\"all-combinations\""), std::string::npos);
   EXPECT_NE(html.find("id=\"m0-mistralai-mixtral-8x7b-v0-1-plan\""), std::string::npos);
   EXPECT_NE(html.find("id=\"hardware-specs\""), std::string::npos);
+}
+
+// The Pareto front of cost (lower better) against speed (higher better), by hand: points
+// (cost, speed) 0:(1,10) 1:(2,30) 2:(2,20) 3:(3,25) 4:(4,40) 5:(1,10) 6:(5,40).
+// 0 is cheapest; 5 equals it (kept once); 1 beats 2 and 3; 4 is fastest; 6 is no faster than 4.
+TEST(CapacityReport, ParetoFront) {
+  EXPECT_EQ(pareto_front({1, 2, 2, 3, 4, 1, 5}, {10, 30, 20, 25, 40, 10, 40}), (std::vector<size_t>{0, 1, 4}));
+  EXPECT_EQ(pareto_front({}, {}), std::vector<size_t>{});
+  EXPECT_EQ(pareto_front({3}, {1}), std::vector<size_t>{0});
+}
+
+// The page leads with the answer: the cheapest runnable combination (by devices here, since l40s
+// has no price), and a Pareto chart with every runnable row.
+TEST(CapacityReport, AnswerLeads) {
+  ReportDoc d = capacity_report(sample_input(false));
+  ASSERT_FALSE(d.sections.empty());
+  const Section& a = d.sections.front();
+  ASSERT_GE(a.paragraphs.size(), 2u);
+  EXPECT_EQ(a.paragraphs[0].rfind("Cheapest (fewest devices): ", 0), 0u) << a.paragraphs[0];
+  EXPECT_NE(a.paragraphs[0].find("(int4_g128) on 1 x h100-sxm"), std::string::npos) << a.paragraphs[0];
+  EXPECT_NE(a.paragraphs.back().find("Pareto front (1 of 3 runnable combinations"), std::string::npos) << a.paragraphs.back();
+  ASSERT_EQ(a.charts.size(), 1u);
+  const auto& c = std::get<svg::LineChart>(a.charts[0]);
+  EXPECT_EQ(c.x_label, "devices in total");
+  ASSERT_EQ(c.series.size(), 3u);  // the front, then h100-sxm and l40s points
+  EXPECT_EQ(c.series[1].x.size(), 2u);
+  EXPECT_TRUE(c.series[1].markers_only);
+  EXPECT_EQ(report_html(d).find("<path class=\"series\" d=\"M"), report_html(d).find("<path class=\"series\""));
 }

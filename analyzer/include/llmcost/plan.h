@@ -67,7 +67,7 @@ struct PlanRow {
   double ttft_s = 0;            // prefill of one prompt
   double request_latency_s = 0; // ttft + output x decode step
   double tokens_per_s_per_sequence = 0;
-  double output_tokens_per_s = 0;  // all replicas: batch x output / (batch x ttft + output x step) each
+  double output_tokens_per_s = 0;  // all replicas: batch x output / batch_lifetime_s (prompts prefilled together, then decode)
   bool meets_latency = true;
   std::string bound;            // what limits the decode step
   double per_device_bytes = 0, capacity_bytes = 0;  // at the planned batch and the full context

@@ -129,6 +129,10 @@ struct ReportInput {
   std::optional<RunData> run;
 };
 
+// Indices of the points no other point beats on both axes: cost (lower is better) and speed
+// (higher is better); a point equal to another on both is kept once (the first). Sorted by cost.
+std::vector<size_t> pareto_front(const std::vector<double>& cost, const std::vector<double>& speed);
+
 // Every model on every hardware: summary, memory, devices, throughput, cost, roofline,
 // predicted vs measured.
 ReportDoc capacity_report(const ReportInput& in);

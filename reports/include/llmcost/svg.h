@@ -102,6 +102,7 @@ std::string render(const BarChart& c);
 struct LineSeries {
   std::string name;
   std::vector<double> x, y;  // same length; > 0 on a log axis
+  bool markers_only = false;  // a scatter: markers, no line between the points
 };
 
 struct LineChart {
