@@ -23,12 +23,16 @@
 //     median |error| of TPOT at least 30 % (the datasheet is far off, as published_cli_test's
 //     DatasheetFailsTheSameBounds). When a100-40gb.yaml gets an efficiency block this set moves to
 //     the derated bounds.
+// README.md has one row per set (median |error| of TTFT, TPOT, throughput over the set's runs, and
+// the TPOT / throughput error at its lowest request rate); the test fails when a row is stale and
+// prints the current one.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <map>
 #include <sstream>
@@ -42,7 +46,7 @@ namespace {
 const std::string kDir = std::string(LLMCOST_TEST_DATA) + "/serving-published/";
 
 struct Set {
-  std::string name;
+  std::string name;  // also the README row's first two cells
   std::vector<std::string> files;  // under kDir
   std::string flags;
   bool derated;
@@ -53,24 +57,24 @@ std::vector<Set> sets() {
   const std::string k = "surajssd-llm-k8s/", v = "serving_meta-llama-Llama-3.3-70B-Instruct_";
   const std::string d = "datacrunch-h200-benchmarks/";
   return {
-      {"vLLM 0.8.3 Llama-3.3-70B 8x A100-40GB tp8",
+      {"vLLM 0.8.3, Llama-3.3-70B bf16 tp8 | 8x a100-40gb, datasheet (no efficiency block)",
        {k + "01_tp8_pp1/" + v + "tp8_pp1_sharegpt_qps_01.json", k + "01_tp8_pp1/" + v + "tp8_pp1_sharegpt_qps_04.json",
         k + "01_tp8_pp1/" + v + "tp8_pp1_sharegpt_qps_16.json", k + "01_tp8_pp1/" + v + "tp8_pp1_sharegpt_qps_inf.json"},
        "--hw a100-40gb --tp 8",
        false,
        4},
-      {"vLLM 0.8.3 Llama-3.3-70B 2x4 A100-40GB tp4 pp2",
+      {"vLLM 0.8.3, Llama-3.3-70B bf16 tp4 pp2 (2 nodes, InfiniBand) | 8x a100-40gb, datasheet (no efficiency block)",
        {k + "04_tp4_pp2_IB/" + v + "tp4_pp2_sharegpt_qps_01.json", k + "04_tp4_pp2_IB/" + v + "tp4_pp2_sharegpt_qps_04.json",
         k + "04_tp4_pp2_IB/" + v + "tp4_pp2_sharegpt_qps_16.json", k + "04_tp4_pp2_IB/" + v + "tp4_pp2_sharegpt_qps_inf.json"},
        "--hw a100-40gb --tp 4 --pp 2",
        false,
        4},
-      {"SGLang Llama-3.3-70B 4x H200 tp4",
+      {"SGLang 2024-12, Llama-3.3-70B bf16 tp4 | 4x h200, derated",
        {d + "llama_3_3_70b_online_output.jsonl", d + "llama_3_3_70b_offline_output.jsonl"},
        "--model meta-llama/Llama-3.3-70B-Instruct --hw h200 --tp 4",
        true,
        14},
-      {"SGLang Llama-3.1-405B 8x H200 tp8", {d + "llama_405b_online_output.jsonl"}, "--model meta-llama/Llama-3.1-405B --hw h200 --tp 8", true, 6},
+      {"SGLang 2024-12, Llama-3.1-405B bf16 tp8 | 8x h200, derated", {d + "llama_405b_online_output.jsonl"}, "--model meta-llama/Llama-3.1-405B --hw h200 --tp 8", true, 6},
   };
 }
 
@@ -100,9 +104,16 @@ double median(std::vector<double> v) {
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
+std::string pct(double e, bool sign) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, sign ? "%+.1f%%" : "%.1f%%", 100.0 * e);
+  return buf;
+}
+
 class CheckPublishedCli : public CliTest {};
 
 TEST_F(CheckPublishedCli, EverySetParsesAndStaysWithinBounds) {
+  const std::string readme = slurp(std::string(LLMCOST_TEST_DATA) + "/../../README.md");
   for (const auto& s : sets()) {
     SCOPED_TRACE(s.name);
     std::string args = "check";
@@ -121,6 +132,8 @@ TEST_F(CheckPublishedCli, EverySetParsesAndStaysWithinBounds) {
     for (const auto& d : docs) lowest_rate = std::min(lowest_rate, rate_of(d));
     ASSERT_TRUE(std::isfinite(lowest_rate));
     std::map<std::string, std::vector<double>> abs_err;
+    std::map<std::string, double> light_err;  // error of each figure of the run at the lowest request rate
+    int light_runs = 0;
     for (size_t i = 0; i < s.runs; ++i) {
       const auto& run = j["runs"][i];
       const auto& doc = docs[i];
@@ -137,6 +150,7 @@ TEST_F(CheckPublishedCli, EverySetParsesAndStaysWithinBounds) {
           {"throughput_tokens_per_s", doc["output_throughput"].get<double>()}};
       ASSERT_EQ(run["figures"].size(), 3u);
       const bool light = rate_of(doc) == lowest_rate;
+      light_runs += light;
       for (const auto& f : run["figures"]) {
         const std::string m = f["metric"];
         SCOPED_TRACE(m);
@@ -144,6 +158,7 @@ TEST_F(CheckPublishedCli, EverySetParsesAndStaysWithinBounds) {
         ASSERT_TRUE(f["predicted"].is_number()) << f.dump();
         const double ratio = f["ratio"].get<double>();
         abs_err[m].push_back(std::fabs(ratio - 1.0));
+        if (light) light_err[m] = ratio - 1.0;
         if (s.derated) {
           if (m != "ttft_s") {
             EXPECT_GE(ratio, 1 / 2.5);
@@ -174,6 +189,12 @@ TEST_F(CheckPublishedCli, EverySetParsesAndStaysWithinBounds) {
     } else {
       EXPECT_GE(median(abs_err["tpot_s"]), 0.30);
     }
+    // The README's row of this set is the current comparison (regenerate it from this test's figures).
+    ASSERT_EQ(light_runs, 1);
+    const std::string row = "| " + s.name + " | " + std::to_string(s.runs) + " | " + pct(median(abs_err["ttft_s"]), false) + " | " +
+                            pct(median(abs_err["tpot_s"]), false) + " | " + pct(median(abs_err["throughput_tokens_per_s"]), false) +
+                            " | " + pct(light_err["tpot_s"], true) + " / " + pct(light_err["throughput_tokens_per_s"], true) + " |";
+    EXPECT_NE(readme.find(row), std::string::npos) << "README.md lacks (or has a stale) row:\n" << row;
   }
 }
 
