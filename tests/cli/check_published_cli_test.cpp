@@ -74,7 +74,11 @@ std::vector<Set> sets() {
        "--model meta-llama/Llama-3.3-70B-Instruct --hw h200 --tp 4",
        true,
        14},
-      {"SGLang 2024-12, Llama-3.1-405B bf16 tp8 | 8x h200, derated", {d + "llama_405b_online_output.jsonl"}, "--model meta-llama/Llama-3.1-405B --hw h200 --tp 8", true, 6},
+      {"SGLang 2024-12, Llama-3.1-405B bf16 tp8 | 8x h200, derated",
+       {d + "llama_405b_online_output.jsonl"},
+       "--model meta-llama/Llama-3.1-405B --hw h200 --tp 8",
+       true,
+       6},
   };
 }
 
