@@ -141,8 +141,27 @@ MeasuredRun read_serve(const Obj& o, const std::string& format, const MeasuredDe
   if (auto t = o.opt_num("mean_ttft_ms", "ms"); t && *t > 0) r.ttft_s = *t / 1e3;
   if (auto t = o.opt_num("mean_tpot_ms", "ms"); t && *t > 0) r.tpot_s = *t / 1e3;
   if (auto t = o.opt_num("output_throughput", "output tokens/s"); t && *t > 0) r.throughput_tokens_per_s = *t;
+  // SGLang bench_serving of late 2024 appended a shorter line per run under --output-file: medians
+  // only (median_ttft_ms, median_itl_ms, median_e2e_latency_ms, with mean_e2e_latency_ms), and no
+  // request_throughput (seen in datacrunch-research/h200-benchmarks sglang/outputs/*.jsonl @ c091ef5,
+  // written by lmsysorg/sglang:latest of 2024-12). Those medians are read where the file has no
+  // mean, and the run says so; the median inter-token latency stands for the time per output token.
+  std::vector<std::string> medians;
+  if (!r.ttft_s)
+    if (auto t = o.opt_num("median_ttft_ms", "ms"); t && *t > 0) {
+      r.ttft_s = *t / 1e3;
+      medians.push_back("TTFT = median_ttft_ms");
+    }
+  if (!r.tpot_s)
+    if (auto t = o.opt_num("median_itl_ms", "ms"); t && *t > 0) {
+      r.tpot_s = *t / 1e3;
+      medians.push_back("TPOT = median_itl_ms");
+    }
+  for (size_t i = 0; i < medians.size(); ++i) r.note += (i ? ", " : "") + medians[i];
+  if (!r.note.empty()) r.note = "medians, not means (the file has no mean): " + r.note;
   // Requests in flight: the client's cap; else SGLang's measured mean (sum of latencies / duration);
-  // else, Little's law, request throughput x mean request latency.
+  // else, Little's law, request throughput x mean request latency (request throughput: as the file
+  // gives it, else completed requests / duration).
   if (auto c = o.opt_count("max_concurrency")) {
     r.concurrency = *c;
   } else if (auto m = o.opt_num("concurrency", "requests in flight"); m && *m > 0) {
@@ -151,10 +170,12 @@ MeasuredRun read_serve(const Obj& o, const std::string& format, const MeasuredDe
     r.concurrency = *d.concurrency;
   } else {
     auto rate = o.opt_num("request_throughput", "requests/s");
+    if (!rate)
+      if (auto duration = o.opt_num("duration", "s"); duration && *duration > 0) rate = completed / *duration;
     auto e2e = o.opt_num(format == "sglang" ? "mean_e2e_latency_ms" : "mean_e2el_ms", "ms");
     double latency_s = e2e ? *e2e / 1e3 : (r.ttft_s.value_or(0) + (r.output_len - 1) * r.tpot_s.value_or(0));
     if (!rate || !(latency_s > 0))
-      o.fail("max_concurrency", "null, and no request_throughput with request latency to derive it from; pass --concurrency");
+      o.fail("max_concurrency", "null, and no request_throughput (or duration) with request latency to derive it from; pass --concurrency");
     r.concurrency = round_tokens(o, "request_throughput", *rate * latency_s);
   }
   layout_from(r, o, d, "tensor_parallel_size", "expert_parallel_size", "pipeline_parallel_size");

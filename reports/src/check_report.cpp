@@ -88,7 +88,7 @@ nlohmann::json result_json(const PublishedResult& r) {
 std::string check_table(const std::vector<CheckedRun>& runs, const std::vector<MetricSummary>& summary) {
   std::vector<std::vector<std::string>> t{{"run", "format", "engine", "model", "hardware", "in/out", "conc.", "TTFT meas.",
                                            "pred.", "error", "TPOT meas.", "pred.", "error", "tput meas.", "pred.", "error"}};
-  std::vector<std::string> why;
+  std::vector<std::string> notes, why;  // what a run's figures are where not the header's; figures not predicted
   for (const auto& cr : runs) {
     const MeasuredRun& r = cr.run;
     std::string model = r.model.substr(r.model.rfind('/') == std::string::npos ? 0 : r.model.rfind('/') + 1);
@@ -110,14 +110,16 @@ std::string check_table(const std::vector<CheckedRun>& runs, const std::vector<M
       }
     }
     t.push_back(row);
+    if (!r.note.empty()) notes.push_back(r.where() + ": " + r.note);
   }
   std::string out =
       "Measured serving runs vs llmcost (error = predicted / measured - 1; TTFT and TPOT in seconds, mean per request; "
       "tput = output tokens/s of the whole run; conc. = requests in flight)\n\n";
   out += align(t);
   out += "\nOverall (median |predicted / measured - 1| per figure)\n\n" + summary_rows(summary);
-  for (const auto& w : why) out += "\n" + w;
-  if (!why.empty()) out += "\n";
+  notes.insert(notes.end(), why.begin(), why.end());
+  for (const auto& w : notes) out += "\n" + w;
+  if (!notes.empty()) out += "\n";
   return out;
 }
 
@@ -130,6 +132,7 @@ std::string check_json(const std::vector<CheckedRun>& runs, const std::vector<Me
                         {"hardware", r.hw},   {"tp", r.tp},               {"ep", r.ep},
                         {"pp", r.pp},         {"input_len", r.input_len}, {"output_len", r.output_len},
                         {"concurrency", r.concurrency}};
+    if (!r.note.empty()) j["note"] = r.note;
     nlohmann::json fs = nlohmann::json::array();
     for (const auto& x : cr.results) fs.push_back(result_json(x));
     j["figures"] = fs;

@@ -194,6 +194,41 @@ TEST(Measured, ConcurrencyFromLittlesLaw) {
   EXPECT_EQ(runs[0].concurrency, 6);
 }
 
+// SGLang bench_serving of late 2024 wrote medians only and no request_throughput (the line format of
+// datacrunch-research/h200-benchmarks sglang/outputs/*.jsonl @ c091ef5; figures here invented):
+// TTFT = median_ttft_ms, TPOT = median_itl_ms, each named in the run's note; requests in flight by
+// Little's law from completed / duration = 300 / 150 s = 2 / s x mean_e2e_latency_ms 4 s = 8.
+// A file with means keeps them and no note.
+TEST(Measured, SglangLate2024MediansOnly) {
+  TempDir t;
+  auto f = t.write("old.jsonl", R"({"backend": "sglang", "dataset_name": "random", "request_rate": 2.0, "max_concurrency": null, "total_input_tokens": 30000, "total_output_tokens": 60000, "total_output_tokens_retokenized": 59990, "mean_e2e_latency_ms": 4000.0, "median_e2e_latency_ms": 3900.0, "median_ttft_ms": 80.0, "median_itl_ms": 12.5, "output_throughput": 400.0, "duration": 150.0, "completed": 300}
+{"backend": "sglang", "dataset_name": "random", "request_rate": Infinity, "max_concurrency": null, "total_input_tokens": 30000, "total_output_tokens": 60000, "mean_e2e_latency_ms": 4000.0, "median_ttft_ms": 80.0, "mean_ttft_ms": 90.0, "median_itl_ms": 12.5, "mean_tpot_ms": 13.0, "output_throughput": 400.0, "request_throughput": 3.0, "duration": 150.0, "completed": 300}
+)");
+  auto runs = load_measured(f, with_hw("h100-sxm", "meta-llama/Llama-3.1-8B"));
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(runs[0].format, "sglang");
+  EXPECT_EQ(runs[0].input_len, 100);
+  EXPECT_EQ(runs[0].output_len, 200);
+  EXPECT_DOUBLE_EQ(*runs[0].ttft_s, 0.080);
+  EXPECT_DOUBLE_EQ(*runs[0].tpot_s, 0.0125);
+  EXPECT_DOUBLE_EQ(*runs[0].throughput_tokens_per_s, 400.0);
+  EXPECT_EQ(runs[0].concurrency, 8);
+  EXPECT_EQ(runs[0].note, "medians, not means (the file has no mean): TTFT = median_ttft_ms, TPOT = median_itl_ms");
+  EXPECT_DOUBLE_EQ(*runs[1].ttft_s, 0.090);
+  EXPECT_DOUBLE_EQ(*runs[1].tpot_s, 0.013);
+  EXPECT_EQ(runs[1].concurrency, 12);  // the file's request_throughput 3 / s x 4 s
+  EXPECT_EQ(runs[1].note, "");
+  // Neither request_throughput nor duration: nothing to derive the requests in flight from.
+  auto g = t.write("nodur.jsonl", R"({"backend": "sglang", "max_concurrency": null, "total_input_tokens": 300, "total_output_tokens": 600, "mean_e2e_latency_ms": 4000.0, "median_ttft_ms": 80.0, "output_throughput": 400.0, "completed": 3})");
+  try {
+    load_measured(g, with_hw("h100-sxm", "meta-llama/Llama-3.1-8B"));
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), g + ": max_concurrency: null, and no request_throughput (or duration) with request latency to "
+                                         "derive it from; pass --concurrency");
+  }
+}
+
 // A hardware YAML's profiles: parsed, applied over the efficiency block, refused by unknown name.
 TEST(Measured, ProfileWrittenAndApplied) {
   TempDir t;

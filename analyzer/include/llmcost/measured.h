@@ -44,6 +44,9 @@ struct MeasuredRun {
   int64_t concurrency = 1;                // requests in flight (0 = all queued at once, "max")
   // Measured figures, each in seconds or output tokens per second; absent when the file has none.
   std::optional<double> ttft_s, tpot_s, throughput_tokens_per_s;
+  // Where a figure is not the mean the report's header promises (a file with medians only), the
+  // fields it was read from, printed under the table; empty otherwise.
+  std::string note;
   std::string where() const { return file + (index > 0 ? "#" + std::to_string(index) : ""); }
 };
 
