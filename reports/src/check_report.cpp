@@ -20,16 +20,22 @@ std::string signed_pct(double ratio) {
   std::snprintf(buf, sizeof buf, "%+.1f%%", 100.0 * (ratio - 1.0));
   return buf;
 }
-std::string pct(double e) {
+std::string pct(double e, int decimals = 1) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f%%", 100.0 * e);
+  std::snprintf(buf, sizeof buf, "%.*f%%", decimals, 100.0 * e);
   return buf;
 }
-std::string layout(const MeasuredRun& r) {
-  std::string t = "tp" + std::to_string(r.tp);
-  if (r.ep > 1) t += "/ep" + std::to_string(r.ep);
-  if (r.pp > 1) t += "/pp" + std::to_string(r.pp);
+// "tp8", "tp8/ep8/pp2": the spelling of the published TSVs' parallelism column.
+std::string layout(int64_t tp, int64_t ep, int64_t pp) {
+  std::string t = "tp" + std::to_string(tp);
+  if (ep > 1) t += "/ep" + std::to_string(ep);
+  if (pp > 1) t += "/pp" + std::to_string(pp);
   return t;
+}
+std::string ratio_str(double r) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f", r);
+  return buf;
 }
 const char* metric_words(const std::string& m) {
   if (m == "ttft_s") return "TTFT (s)";
@@ -93,7 +99,7 @@ std::string check_table(const std::vector<CheckedRun>& runs, const std::vector<M
     const MeasuredRun& r = cr.run;
     std::string model = r.model.substr(r.model.rfind('/') == std::string::npos ? 0 : r.model.rfind('/') + 1);
     std::vector<std::string> row{r.where(), r.format, r.engine, model + (r.precision != "auto" ? " " + r.precision : ""),
-                                 std::to_string(std::max(r.tp, r.ep) * r.pp) + "x " + r.hw + " " + layout(r),
+                                 std::to_string(std::max(r.tp, r.ep) * r.pp) + "x " + r.hw + " " + layout(r.tp, r.ep, r.pp),
                                  std::to_string(r.input_len) + "/" + std::to_string(r.output_len),
                                  r.concurrency == 0 ? "max" : std::to_string(r.concurrency)};
     for (const char* m : {"ttft_s", "tpot_s", "throughput_tokens_per_s"}) {
@@ -198,5 +204,64 @@ std::string calibrate_from_json(const CalibrateFromReport& r) {
                         {"holdout", hold}};
   return doc.dump(2) + "\n";
 }
+
+// One row per case: the markdown table the README embeds, or the same as aligned text.
+std::string published_table(const std::vector<PublishedResult>& before, const std::vector<PublishedResult>& after,
+                   const std::vector<ClassSummary>& sb, const std::vector<ClassSummary>& sa, bool markdown) {
+  std::vector<std::vector<std::string>> rows;
+  rows.push_back({"#", "model", "precision", "hardware", "engine", "in/out", "conc.", "metric", "published", "datasheet",
+                  "ratio", "derated", "ratio", "role"});
+  for (size_t i = 0; i < after.size(); ++i) {
+    const PublishedCase& c = after[i].c;
+    auto cell = [](const PublishedResult& r, bool ratio) {
+      if (!r.ok) return ratio ? std::string("-") : std::string("not predicted");
+      return ratio ? ratio_str(r.ratio) : g4(r.predicted);
+    };
+    std::string model = c.model.substr(c.model.find('/') == std::string::npos ? 0 : c.model.find('/') + 1);
+    rows.push_back({std::to_string(i + 1), model, c.precision + (c.kv_dtype != "bf16" ? " kv " + c.kv_dtype : ""),
+                    std::to_string(c.count) + "x " + c.gpu + " " + layout(c.tp, c.ep, c.pp), c.engine,
+                    std::to_string(c.input_len) + "/" + std::to_string(c.output_len),
+                    c.concurrency == 0 ? "max" : std::to_string(c.concurrency), c.metric, g4(c.value),
+                    cell(before[i], false), cell(before[i], true), cell(after[i], false), cell(after[i], true), c.role});
+  }
+  std::vector<std::vector<std::string>> sum;
+  sum.push_back({"class", "cases", "role", "datasheet median |error|", "datasheet worst ratio", "derated median |error|",
+                 "derated worst ratio"});
+  for (const auto& a : sa) {
+    const ClassSummary* b = nullptr;
+    for (const auto& x : sb)
+      if (x.cls == a.cls && x.role == a.role) b = &x;
+    sum.push_back({a.cls, std::to_string(a.n), a.role, b ? pct(b->median_abs_error, 0) : "-", b ? ratio_str(b->worst_ratio) : "-",
+                   pct(a.median_abs_error, 0), ratio_str(a.worst_ratio)});
+  }
+  auto table = [&](const std::vector<std::vector<std::string>>& t) {
+    std::string out;
+    if (markdown) {
+      for (size_t r = 0; r < t.size(); ++r) {
+        out += "|";
+        for (const auto& c : t[r]) out += " " + c + " |";
+        out += "\n";
+        if (r == 0) {
+          out += "|";
+          for (size_t k = 0; k < t[0].size(); ++k) out += "---|";
+          out += "\n";
+        }
+      }
+      return out;
+    }
+    return align(t);
+  };
+  std::string out;
+  out += "Published serving measurements vs llmcost (ratio = predicted / published; times in s, throughput in output "
+         "tokens/s; datasheet = pure roofline, derated = the hardware YAML's efficiency block)\n\n";
+  out += table(rows);
+  out += "\nMedian |predicted / published - 1| per class (decode: per-token latency at <= 16 in flight; ttft: time to "
+         "first token; throughput: >= 64 in flight or max); fit = cases used to set the efficiency figures, holdout = the rest\n\n";
+  out += table(sum);
+  for (const auto& r : after)
+    if (!r.ok) out += "\nnot predicted: " + r.c.file + ":" + std::to_string(r.c.line) + ": " + r.why + "\n";
+  return out;
+}
+
 
 }  // namespace llmcost

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "llmcost/measured.h"
+#include "llmcost/published.h"
 
 namespace llmcost {
 
@@ -22,5 +23,10 @@ struct CalibrateFromReport {
 };
 std::string calibrate_from_table(const CalibrateFromReport& r);
 std::string calibrate_from_json(const CalibrateFromReport& r);
+
+// `llmcost validate`: one row per published case with the datasheet (`before`) and derated
+// (`after`) predictions and ratios, then the per-class summaries; aligned text or Markdown.
+std::string published_table(const std::vector<PublishedResult>& before, const std::vector<PublishedResult>& after,
+                            const std::vector<ClassSummary>& sb, const std::vector<ClassSummary>& sa, bool markdown);
 
 }  // namespace llmcost
