@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <sstream>
 
 #include "commands.h"
@@ -20,6 +21,25 @@ std::string* g_capture = nullptr;
 }  // namespace
 
 std::string Context::configs() const { return config_dir.empty() ? default_config_dir() : config_dir; }
+
+namespace {
+template <class T>
+CLI::Option* format_option(CLI::App* c, T& target, const std::vector<std::string>& allowed, const std::string& help) {
+  std::string names;
+  for (const auto& a : allowed) names += (names.empty() ? "" : ", ") + a;
+  return c->add_option("--format", target, help + " (" + names + ")")
+      ->transform(CLI::Transformer(std::map<std::string, std::string>{{"md", "markdown"}}))
+      ->check(CLI::IsMember(allowed));
+}
+}  // namespace
+
+CLI::Option* add_format_option(CLI::App* c, std::string& format, const std::vector<std::string>& allowed, const std::string& help) {
+  return format_option(c, format, allowed, help);
+}
+CLI::Option* add_format_option(CLI::App* c, std::vector<std::string>& formats, const std::vector<std::string>& allowed,
+                               const std::string& help) {
+  return format_option(c, formats, allowed, help)->delimiter(',');
+}
 
 void emit(const std::string& raw, const std::string& path) {
   // Names in a table come from input files; an escape sequence in one must not reach a terminal.

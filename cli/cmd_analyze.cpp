@@ -70,7 +70,7 @@ void register_analyze(CLI::App& app, Context& ctx) {
                 "checkpoint: a directory of safetensors (+ index), a .safetensors, index.json or .gguf file, or a HF id "
                 "in the local Hugging Face cache (counted from the headers only)")
       ->required();
-  a->add_option("--format", o->format, "table or json")->check(CLI::IsMember({"table", "json"}));
+  add_format_option(a, o->format, {"table", "json"}, "Output format");
   a->add_option("-o,--output", o->output, "Write to this file instead of stdout");
   a->add_option("--context", co->context, "Tokens per sequence for the KV cache and decode FLOPs (default 4096)")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
@@ -114,7 +114,7 @@ void register_analyze(CLI::App& app, Context& ctx) {
 
   auto m = std::make_shared<Opts>();
   auto* ms = app.add_subcommand("models", "List the bundled models with total and active parameters");
-  ms->add_option("--format", m->format, "table or json")->check(CLI::IsMember({"table", "json"}));
+  add_format_option(ms, m->format, {"table", "json"}, "Output format");
   ms->callback([&ctx, m] {
     ctx.run = [&ctx, m] {
       std::vector<ModelsRow> rows;

@@ -150,7 +150,7 @@ void register_check(CLI::App& app, Context& ctx) {
                                "print measured vs predicted TTFT, time per output token and throughput with the error");
   c->add_option("results", o->files, "Result files")->required();
   add_measured_options(c, o->m, false);
-  c->add_option("--format", o->format, "table or json")->check(CLI::IsMember({"table", "json"}));
+  add_format_option(c, o->format, {"table", "json"}, "Output format");
   c->add_option("-o,--output", o->output, "Write to this file instead of stdout");
   c->add_option("--max-median-error", o->max_median_error,
                 "Exit 1 when the median |predicted / measured - 1| over all figures exceeds this (e.g. 0.3)")

@@ -110,7 +110,7 @@ void register_families(CLI::App& app, Context& ctx) {
                 "TSV of checkpoint counts (columns file, total_params) to check the totals against");
   c->add_option("--context", o->context, "Context in tokens for the per-sequence bytes in JSON (default 32768)")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
-  c->add_option("--format", o->format, "table, md or json")->check(CLI::IsMember({"table", "md", "json"}));
+  add_format_option(c, o->format, {"table", "markdown", "json"}, "Output format");
   c->add_option("-o,--output", o->output, "Write to this file instead of stdout");
   c->callback([&ctx, o] {
     ctx.run = [&ctx, o] {
@@ -154,7 +154,7 @@ void register_families(CLI::App& app, Context& ctx) {
         rows.push_back(std::move(r));
       }
       const std::string text = o->format == "json" ? families_json(fams, rows)
-                               : o->format == "md" ? families_markdown(fams, rows)
+                               : o->format == "markdown" ? families_markdown(fams, rows)
                                                    : families_table(fams, rows);
       emit(text, o->output);
       return differs ? 1 : 0;

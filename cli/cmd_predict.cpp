@@ -129,7 +129,7 @@ void register_predict(CLI::App& app, Context& ctx) {
   // ---- hw
   auto ho = std::make_shared<std::string>("table");
   auto* h = app.add_subcommand("hw", "List the hardware specs (configs/hardware/*.yaml) with their sources");
-  h->add_option("--format", *ho, "table or json")->check(CLI::IsMember({"table", "json"}));
+  add_format_option(h, *ho, {"table", "json"}, "Output format");
   h->callback([&ctx, ho] {
     ctx.run = [&ctx, ho] {
       auto all = list_hardware(ctx.configs());
@@ -152,7 +152,7 @@ void register_predict(CLI::App& app, Context& ctx) {
   p->add_option("--hw", po->hw, "Hardware: a bundled name (see `llmcost hw`) or a hardware YAML path")->required();
   p->add_option("--profile", po->profile, "Efficiency profile of the hardware YAML (`profiles:`, written by calibrate --from)");
   add_workload_options(p, po->w, false);
-  p->add_option("--format", po->format, "table or json")->check(CLI::IsMember({"table", "json"}));
+  add_format_option(p, po->format, {"table", "json"}, "Output format");
   p->add_option("-o,--output", po->output, "Write to this file instead of stdout");
   p->callback([&ctx, po] {
     ctx.run = [&ctx, po] {
@@ -183,7 +183,7 @@ void register_predict(CLI::App& app, Context& ctx) {
                                "max concurrency, throughput, latency, cost per million tokens");
   l->add_option("scenario", lo->scenario, "Scenario YAML path, or a name in configs/scenarios (default, chat-sizing, bundled)")
       ->required();
-  l->add_option("--format", lo->format, "table, json, csv or markdown")->check(CLI::IsMember({"table", "json", "csv", "markdown"}));
+  add_format_option(l, lo->format, {"table", "json", "csv", "markdown"}, "Output format");
   l->add_option("-o,--output", lo->output, "Write to this file instead of stdout");
   l->callback([&ctx, lo] {
     ctx.run = [&ctx, lo] {
@@ -210,8 +210,7 @@ void register_predict(CLI::App& app, Context& ctx) {
   add_workload_options(c, co->w, true);
   c->add_option("--max-devices", co->max_devices, "Largest layout tried when choosing one (default 8)")
       ->check(CLI::Range(int64_t{1}, int64_t{4096}));
-  c->add_option("--format", co->format, "table, json, csv, markdown or html (the sizing page with SVG charts)")
-      ->check(CLI::IsMember({"table", "json", "csv", "markdown", "html"}));
+  add_format_option(c, co->format, {"table", "json", "csv", "markdown", "html"}, "Output format (html: the sizing page with SVG charts)");
   c->add_option("-o,--output", co->output, "Write to this file instead of stdout");
   c->callback([&ctx, co, c] {
     bool fixed_layout = c->count("--tp") + c->count("--ep") + c->count("--pp") > 0;

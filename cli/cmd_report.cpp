@@ -18,7 +18,7 @@ void register_report(CLI::App& app, Context& ctx) {
   struct Opts {
     std::string scenario;
     std::string out_dir = "reports/out";
-    std::vector<std::string> formats = {"html", "md", "json", "csv"};
+    std::vector<std::string> formats = {"html", "markdown", "json", "csv"};
     std::string run;
   };
   auto o = std::make_shared<Opts>();
@@ -27,9 +27,7 @@ void register_report(CLI::App& app, Context& ctx) {
                                "throughput and latency per hardware, roofline; HTML (SVG charts), Markdown, JSON, CSV");
   c->add_option("scenario", o->scenario, "Scenario YAML, or a bundled scenario name (configs/scenarios/default.yaml: `default`)")->required();
   c->add_option("-o,--output-dir", o->out_dir, "Directory to write <scenario>.html/.md/.json/.csv into (created if missing)");
-  c->add_option("--format", o->formats, "Comma list of html, md, json, csv")
-      ->delimiter(',')
-      ->check(CLI::IsMember({"html", "md", "json", "csv"}));
+  add_format_option(c, o->formats, {"html", "markdown", "json", "csv"}, "Comma list of the files to write");
   c->add_option("--run", o->run, "A `llmcost run --format json` file to show predicted vs measured per op");
   c->callback([&ctx, o] {
     ctx.run = [&ctx, o] {
@@ -41,9 +39,9 @@ void register_report(CLI::App& app, Context& ctx) {
       std::vector<std::pair<std::string, std::string>> files;
       std::string stem = fs::path(o->scenario).stem().string();
       for (const auto& f : o->formats) {
-        std::string path = (fs::path(o->out_dir) / (stem + "." + f)).string();
+        std::string path = (fs::path(o->out_dir) / (stem + "." + (f == "markdown" ? std::string("md") : f))).string();
         if (f == "html") files.emplace_back(path, report_html(doc));
-        else if (f == "md") files.emplace_back(path, report_markdown(doc));
+        else if (f == "markdown") files.emplace_back(path, report_markdown(doc));
         else if (f == "json") files.emplace_back(path, report_json(doc));
         else files.emplace_back(path, report_csv(doc));
       }

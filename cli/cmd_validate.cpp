@@ -24,7 +24,7 @@ void register_validate(CLI::App& app, Context& ctx) {
                                "Predict every published serving measurement in a TSV (or a directory of them, e.g. "
                                "tests/data/published) and print the prediction beside it with the ratio and per-class errors");
   v->add_option("path", o->path, "A published-measurements TSV or a directory of *.tsv")->required();
-  v->add_option("--format", o->format, "table or markdown")->check(CLI::IsMember({"table", "markdown"}));
+  add_format_option(v, o->format, {"table", "markdown"}, "Output format");
   v->add_option("-o,--output", o->output, "Write to this file instead of stdout");
   v->add_option("--efficiency", o->efficiency, "The mode the gates check: derated (default) or datasheet")
       ->check(CLI::IsMember({"derated", "datasheet"}));

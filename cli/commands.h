@@ -16,6 +16,13 @@ struct Context {
   std::string configs() const;
 };
 
+// --format in the one vocabulary of every command: table, json, csv, markdown (also spelled md),
+// html, yaml; `allowed` says which this command writes. The value reaching the command is the long
+// name ("markdown"). A vector takes a comma list.
+CLI::Option* add_format_option(CLI::App* c, std::string& format, const std::vector<std::string>& allowed, const std::string& help);
+CLI::Option* add_format_option(CLI::App* c, std::vector<std::string>& formats, const std::vector<std::string>& allowed,
+                               const std::string& help);
+
 // Writes `text` to stdout, or atomically to `path` (temp file + rename) when path is set.
 void emit(const std::string& text, const std::string& path = "");
 
