@@ -7,7 +7,10 @@
 #include <cupti_range_profiler.h>
 #include <cupti_target.h>
 
+#include <dlfcn.h>
+
 #include <cstring>
+#include <mutex>
 #include <memory>
 #include <string>
 #include <vector>
@@ -57,6 +60,23 @@ void check(CUptiResult r, const char* call) {
   if (r != CUPTI_SUCCESS) throw Error(std::string("counters: ") + call + ": " + result_name(r), ErrorKind::DeviceUnavailable);
 }
 
+// libcupti dlopen()s libnvperf_host.so / libnvperf_target.so by bare name, which only works
+// when the loader's search path has CUPTI's directory (ld.so.conf, LD_LIBRARY_PATH). Load them
+// first from the directory libcupti itself was loaded from, so they are found wherever the
+// toolkit lives; a later dlopen by the same name gets the loaded copy.
+void preload_nvperf() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    Dl_info info{};
+    if (!dladdr(reinterpret_cast<void*>(&cuptiProfilerHostInitialize), &info) || !info.dli_fname) return;
+    std::string dir = info.dli_fname;
+    const size_t slash = dir.rfind('/');
+    if (slash == std::string::npos) return;
+    dir.resize(slash + 1);
+    for (const char* lib : {"libnvperf_host.so", "libnvperf_target.so"}) dlopen((dir + lib).c_str(), RTLD_NOW | RTLD_GLOBAL);
+  });
+}
+
 // The host side: a host object for chip, metrics validated one by one, the config image.
 struct Host {
   CUpti_Profiler_Host_Object* obj = nullptr;
@@ -64,6 +84,7 @@ struct Host {
   std::vector<uint8_t> config;
 
   Host(const std::string& chip_name, const uint8_t* availability) : chip(chip_name) {
+    preload_nvperf();
     auto p = params<CUpti_Profiler_Host_Initialize_Params>(CUpti_Profiler_Host_Initialize_Params_STRUCT_SIZE);
     p.profilerType = CUPTI_PROFILER_TYPE_RANGE_PROFILER;
     p.pChipName = chip.c_str();
@@ -143,6 +164,7 @@ class LibCounters final : public CounterApi {
       s.detail = "no current CUDA context";
       return s;
     }
+    preload_nvperf();
     auto ip = params<CUpti_Profiler_Initialize_Params>(CUpti_Profiler_Initialize_Params_STRUCT_SIZE);
     if (CUptiResult r = cuptiProfilerInitialize(&ip); r != CUPTI_SUCCESS) return status_of(r, "cuptiProfilerInitialize");
     initialized_ = true;
