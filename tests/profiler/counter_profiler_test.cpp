@@ -7,77 +7,15 @@
 
 #include "llmcost/counter_profiler.h"
 #include "llmcost/cupti_profiler.h"
+#include "profiler/fakes.h"
 #include "llmcost/value.h"
 
 namespace llmcost {
 namespace {
 
-// A stand-in for the range profiler: records what it is asked, "measures" each range as
-// read = 1000 * (k + 1), write = 10 * (k + 1), time = k + 1 for the k-th range ever pushed.
-struct FakeCounterState {
-  CounterStatus probe;
-  CounterStatus start;
-  int passes = 1;
-  std::string bad_metric;  // configure() throws for this one
-  size_t max_ranges = 0;
-  std::vector<std::string> metrics;
-  int depth = 0, max_depth = 0;
-  bool in_pass = false;
-  int starts = 0, stops = 0, decodes = 0;
-  bool shut_down = false;
-  size_t pushed = 0;
-  std::vector<CounterRange> submitted;
-  size_t drop_next_decode = 0;  // ranges the next decode loses
-};
+using fake::FakeCounters;
+using fake::FakeCounterState;
 
-class FakeCounters : public CounterApi {
- public:
-  explicit FakeCounters(FakeCounterState* s) : s_(s) {}
-  CounterStatus probe() override { return s_->probe; }
-  std::string chip() override { return "GH100"; }
-  int configure(const std::vector<std::string>& metrics, size_t max_ranges) override {
-    for (const auto& m : metrics)
-      if (m == s_->bad_metric) throw Error("counters: metric '" + m + "' is not valid for chip GH100 (CUPTI_ERROR_INVALID_PARAMETER)");
-    s_->metrics = metrics;
-    s_->max_ranges = max_ranges;
-    return s_->passes;
-  }
-  CounterStatus start_pass() override {
-    if (s_->start.ok()) {
-      EXPECT_FALSE(s_->in_pass);
-      s_->in_pass = true;
-      ++s_->starts;
-    }
-    return s_->start;
-  }
-  void push_range(const std::string& name) override {
-    EXPECT_TRUE(s_->in_pass);
-    s_->max_depth = std::max(s_->max_depth, ++s_->depth);
-    const double k = static_cast<double>(++s_->pushed);
-    s_->submitted.push_back({name, {1000 * k, 10 * k, k}});
-  }
-  void pop_range() override { --s_->depth; }
-  bool end_pass() override {
-    EXPECT_TRUE(s_->in_pass);
-    EXPECT_EQ(s_->depth, 0);
-    s_->in_pass = false;
-    ++s_->stops;
-    return true;
-  }
-  std::vector<CounterRange> decode(size_t* dropped) override {
-    ++s_->decodes;
-    std::vector<CounterRange> out = std::move(s_->submitted);
-    s_->submitted.clear();
-    *dropped = std::min(s_->drop_next_decode, out.size());
-    out.resize(out.size() - *dropped);
-    s_->drop_next_decode = 0;
-    return out;
-  }
-  void shutdown() noexcept override { s_->shut_down = true; }
-
- private:
-  FakeCounterState* s_;
-};
 
 std::unique_ptr<Profiler> make(FakeCounterState& s, std::string* why) {
   return make_counter_profiler(std::make_unique<FakeCounters>(&s), why);

@@ -7,65 +7,17 @@
 #include <nlohmann/json.hpp>
 
 #include "llmcost/cupti_profiler.h"
+#include "profiler/fakes.h"
 #include "llmcost/trace.h"
 #include "llmcost/value.h"
 
 namespace llmcost {
 namespace {
 
-// A deterministic stand-in for CUPTI: a clock that advances 10 ns per read, an external-id
-// stack, and "kernels" the test launches, queued until flush().
-struct FakeState {
-  std::string probe_result;
-  int64_t clock = 1000;
-  std::vector<uint64_t> ext_stack;
-  std::vector<DeviceActivity> pending;
-  int64_t device_clock = 5000;
-  bool started = false, stopped = false;
-  int flushes = 0;
-  uint64_t dropped = 0;
-  std::string start_error;  // start() throws this when set
-};
+using fake::FakeCupti;
+using fake::FakeState;
+using fake::launch;
 
-class FakeCupti : public CuptiApi {
- public:
-  explicit FakeCupti(FakeState* s) : s_(s) {}
-  std::string probe() override { return s_->probe_result; }
-  void start() override {
-    if (!s_->start_error.empty()) throw Error(s_->start_error);
-    s_->started = true;
-  }
-  void stop() override { s_->stopped = true; }
-  void push_external_id(uint64_t id) override { s_->ext_stack.push_back(id); }
-  void pop_external_id() override { s_->ext_stack.pop_back(); }
-  std::vector<DeviceActivity> flush() override {
-    ++s_->flushes;
-    auto out = std::move(s_->pending);
-    s_->pending.clear();
-    return out;
-  }
-  uint64_t dropped_records() override { return s_->dropped; }
-  int64_t timestamp_ns() override { return s_->clock += 10; }
-
- private:
-  FakeState* s_;
-};
-
-// "Launches" a kernel of dur_ns on the device, attributed like CUPTI would: to the innermost
-// pushed external id.
-void launch(FakeState& s, const std::string& name, int64_t dur_ns, uint32_t stream = 7,
-            DeviceActivity::Kind kind = DeviceActivity::Kind::Kernel, uint64_t bytes = 0) {
-  DeviceActivity a;
-  a.kind = kind;
-  a.name = name;
-  a.start_ns = s.device_clock;
-  a.end_ns = s.device_clock + dur_ns;
-  s.device_clock = a.end_ns + 100;  // a gap between kernels
-  a.external_id = s.ext_stack.empty() ? 0 : s.ext_stack.back();
-  a.stream_id = stream;
-  a.bytes = bytes;
-  s.pending.push_back(a);
-}
 
 TEST(CuptiProfiler, RefusesWithTheProbeReason) {
   FakeState s;
