@@ -160,17 +160,25 @@ class LibCupti final : public CuptiApi {
     return "";
   }
   void start() override {
+    {
+      std::lock_guard<std::mutex> lock(g_collected.mu);
+      if (g_collected.live)
+        throw Error("another CuptiProfiler is active in this process (CUPTI activity buffers are per process)",
+                    ErrorKind::DeviceUnavailable);
+      g_collected.live = true;  // claimed now, released below on failure or in stop()
+    }
     // CONCURRENT_KERNEL rather than KERNEL: KERNEL serializes kernels and changes the timings.
     // All or nothing: a kind that cannot be enabled (e.g. Nsight attached) disables the others.
     for (size_t i = 0; i < sizeof(kKinds) / sizeof(kKinds[0]); ++i) {
       CUptiResult r = cuptiActivityEnable(kKinds[i]);
       if (r != CUPTI_SUCCESS) {
         for (size_t j = 0; j < i; ++j) cuptiActivityDisable(kKinds[j]);
+        std::lock_guard<std::mutex> lock(g_collected.mu);
+        g_collected.live = false;
         throw Error("cuptiActivityEnable: " + result_text(r), ErrorKind::DeviceUnavailable);
       }
     }
     std::lock_guard<std::mutex> lock(g_collected.mu);
-    g_collected.live = true;
     g_collected.dropped = 0;
     g_collected.activities.clear();
     g_collected.correlation.clear();
