@@ -114,14 +114,11 @@ struct CounterProfiler::Impl {
       dropped += seqs.size();
       return;
     }
+    std::unordered_map<uint64_t, const std::string*> name_of;
+    for (const auto& r : ranges.closed()) name_of[r.seq] = &r.name;
     for (size_t i = 0; i < seqs.size(); ++i) {
-      auto name_of = [&](uint64_t seq) -> const RangeRecord* {
-        for (const auto& r : ranges.closed())
-          if (r.seq == seq) return &r;
-        return nullptr;
-      };
-      const RangeRecord* r = name_of(seqs[i]);
-      if (!r || r->name != got[i].name || got[i].values.size() != counter_metrics().size()) {
+      auto n = name_of.find(seqs[i]);
+      if (n == name_of.end() || *n->second != got[i].name || got[i].values.size() != counter_metrics().size()) {
         ++dropped;
         continue;
       }

@@ -195,6 +195,22 @@ TEST(CounterProfiler, LostRangesAreCountedNotMisattributed) {
   EXPECT_EQ(notes["counters.dropped_ranges"], "2");
 }
 
+TEST(CounterProfiler, ARangeDecodedUnderAnotherNameIsNotAttributed) {
+  FakeCounterState s;
+  CounterProfiler p(std::make_unique<FakeCounters>(&s));
+  s.rename_first = true;
+  p.push("op_a");
+  p.pop();
+  p.push("op_b");
+  p.pop();
+  auto by = by_name(p.records());
+  EXPECT_LT(by["op_a"].dram_read_bytes, 0);
+  EXPECT_DOUBLE_EQ(by["op_b"].dram_read_bytes, 2000);
+  const ProfilerNotes nv = p.notes();
+  std::map<std::string, std::string> notes(nv.begin(), nv.end());
+  EXPECT_EQ(notes["counters.dropped_ranges"], "1");
+}
+
 TEST(CounterProfiler, ClearKeepsOpenRangesAndTheirSums) {
   FakeCounterState s;
   CounterProfiler p(std::make_unique<FakeCounters>(&s));

@@ -85,6 +85,7 @@ struct FakeCounterState {
   size_t pushed = 0;
   std::vector<CounterRange> submitted;
   size_t drop_next_decode = 0;  // ranges the next decode loses
+  bool rename_first = false;    // the next decode reports its first range under another name
 };
 
 class FakeCounters : public CounterApi {
@@ -128,6 +129,8 @@ class FakeCounters : public CounterApi {
     *dropped = std::min(s_->drop_next_decode, out.size());
     out.resize(out.size() - *dropped);
     s_->drop_next_decode = 0;
+    if (s_->rename_first && !out.empty()) out[0].name += "_other";
+    s_->rename_first = false;
     return out;
   }
   void shutdown() noexcept override { s_->shut_down = true; }
