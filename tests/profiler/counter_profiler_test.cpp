@@ -5,8 +5,11 @@
 
 #include <map>
 
+#include <nlohmann/json.hpp>
+
 #include "llmcost/counter_profiler.h"
 #include "llmcost/cupti_profiler.h"
+#include "llmcost/trace.h"
 #include "profiler/fakes.h"
 #include "llmcost/value.h"
 
@@ -209,6 +212,28 @@ TEST(CounterProfiler, ARangeDecodedUnderAnotherNameIsNotAttributed) {
   const ProfilerNotes nv = p.notes();
   std::map<std::string, std::string> notes(nv.begin(), nv.end());
   EXPECT_EQ(notes["counters.dropped_ranges"], "1");
+}
+
+TEST(CounterProfiler, TraceArgsCarryMeasuredDramBytesOnly) {
+  FakeCounterState s;
+  CounterProfiler p(std::make_unique<FakeCounters>(&s));
+  p.push("op_a");
+  p.pop();
+  p.push("host_only", "host");
+  p.pop();
+  auto doc = nlohmann::json::parse(chrome_trace_json(p.records()));
+  int seen = 0;
+  for (const auto& e : doc["traceEvents"]) {
+    if (e["ph"] != "X") continue;
+    ++seen;
+    if (e["name"] == "op_a") {
+      EXPECT_DOUBLE_EQ(e["args"]["dram_read_bytes"].get<double>(), 1000);
+      EXPECT_DOUBLE_EQ(e["args"]["dram_write_bytes"].get<double>(), 10);
+    } else {
+      EXPECT_FALSE(e["args"].contains("dram_read_bytes"));
+    }
+  }
+  EXPECT_EQ(seen, 2);
 }
 
 TEST(CounterProfiler, ClearKeepsOpenRangesAndTheirSums) {
