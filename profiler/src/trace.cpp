@@ -42,11 +42,15 @@ std::string chrome_trace_json(const std::vector<RangeRecord>& records, const Tra
                       {"name", "thread_name"},
                       {"pid", 1},
                       {"tid", t},
-                      {"args", {{"name", t == 0 ? std::string("main") : "thread " + std::to_string(t)}}}});
+                      {"args", {{"name", t >= kDeviceTrackBase ? "GPU stream " + std::to_string(t - kDeviceTrackBase)
+                                     : t == 0                ? std::string("main")
+                                                             : "thread " + std::to_string(t)}}}});
   for (const auto* r : order) {
     json args = {{"depth", r->depth}, {"seq", r->seq}};
     if (r->bytes != 0.0) args["bytes"] = r->bytes;
     if (r->flops != 0.0) args["flops"] = r->flops;
+    if (r->dram_read_bytes >= 0) args["dram_read_bytes"] = r->dram_read_bytes;
+    if (r->dram_write_bytes >= 0) args["dram_write_bytes"] = r->dram_write_bytes;
     events.push_back({{"ph", "X"},
                       {"name", r->name},
                       {"cat", r->category.empty() ? std::string("op") : r->category},

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace llmcost {
@@ -26,6 +27,10 @@ struct RangeRecord {
   // Device profilers (CUPTI): kernels/copies attributed to the range or its children. When > 0,
   // start_ns/end_ns are the device span (first start to last end) instead of the host times.
   uint32_t device_ops = 0;
+  // Counter profilers (CUPTI range profiler): DRAM bytes the range read/wrote, measured
+  // (dram__bytes_read.sum / dram__bytes_write.sum); negative: not measured.
+  double dram_read_bytes = -1;
+  double dram_write_bytes = -1;
 
   int64_t duration_ns() const { return end_ns - start_ns; }
   double duration_s() const { return static_cast<double>(end_ns - start_ns) * 1e-9; }
@@ -33,6 +38,14 @@ struct RangeRecord {
 
 // steady_clock now, in ns.
 int64_t now_ns();
+
+// Trace tracks (RangeRecord::thread_id) from this id up are device streams: stream s is
+// kDeviceTrackBase + s. Host threads stay below it.
+constexpr uint32_t kDeviceTrackBase = 1000;
+
+// What a profiler wants every reader of its records to know, e.g. {"cupti.dropped_records",
+// "3"}: key/value pairs for the trace's otherData and the run record.
+using ProfilerNotes = std::vector<std::pair<std::string, std::string>>;
 
 // The range API every backend times through. push/pop pair per thread (LIFO); ranges of
 // different threads are independent. Implementations are thread-safe.
@@ -56,6 +69,13 @@ class Profiler {
   virtual std::vector<RangeRecord> records() const = 0;
   // Drops closed records (open ranges stay open).
   virtual void clear() = 0;
+
+  // The records for a trace file: by default records(); device profilers add device tracks
+  // (kernels nested under the op ranges that launched them, thread_id >= kDeviceTrackBase).
+  virtual std::vector<RangeRecord> trace_records() const { return records(); }
+  // Facts about the measurement (dropped records, work outside any range, counter passes,
+  // why counters were refused ...); empty when there is nothing to say.
+  virtual ProfilerNotes notes() const { return {}; }
 };
 
 // The CPU implementation: steady_clock, a per-thread stack, records kept in memory.
