@@ -14,10 +14,12 @@
 // element). fp32 weights: fp32 GEMMs, no conversion.
 //
 // Host arrays the executor passes (positions, sequences, window starts, token ids, expert rows
-// and weights) are copied through a pinned staging ring; route() copies idx/w back. The executor
-// synchronizes after each op (profiler ranges), which also recycles the staging ring.
-// No CUDA graphs: the executor's per-op synchronization and host-side routing leave no whole
-// decode step to capture.
+// and weights) are copied through a pinned staging ring; route() copies idx/w back and waits
+// (the executor dispatches experts on the host). Ops are queued back to back on the stream; the
+// executor's per-op synchronize() waits only when a host-timed profiler (CpuProfiler) is attached,
+// and each decode()/prefill() ends with one stream synchronization.
+// No CUDA graphs yet: host-side routing (MoE) and host arrays staged per op leave no whole decode
+// step to capture as one graph.
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
 
@@ -224,11 +226,16 @@ class CudaBackend final : public Backend, private Kernels {
   void prepare(const ModelIR& ir, const BackendOptions& opts) override;
   void reset(int64_t batch) override { executor().reset(batch); }
   void fill_kv(int64_t batch, int64_t context) override;
+  // The step is complete on the device when these return (one stream synchronization per step).
   void decode(const std::vector<int32_t>& tokens, std::vector<float>* logits, Profiler* prof) override {
+    sync_ops_ = host_timed(prof);
     executor().decode(tokens, logits, prof);
+    drain();
   }
   void prefill(const std::vector<int32_t>& tokens, int64_t seq_len, std::vector<float>* logits, Profiler* prof) override {
+    sync_ops_ = host_timed(prof);
     executor().prefill(tokens, seq_len, logits, prof);
+    drain();
   }
   std::unique_ptr<Profiler> make_profiler() const override;
   RunCalibration calibrate(int threads, WeightDtype dt, const std::function<void(const std::string&)>& progress) const override;
@@ -268,12 +275,19 @@ class CudaBackend final : public Backend, private Kernels {
   }
   void to_host(const float* src, int64_t n, float* dst) override {
     ck(cudaMemcpyAsync(dst, src, static_cast<size_t>(n) * sizeof(float), cudaMemcpyDeviceToHost, stream_), "to_host");
-    synchronize();
+    drain();
   }
+  // The executor calls this at the end of every op. Only a host-timed profiler needs the op
+  // finished there; without a profiler, or with CUPTI (device timestamps), the ops stay queued
+  // back to back and the step ends with one drain().
   void synchronize() override {
+    if (sync_ops_) drain();
+  }
+  void drain() {
     ck(cudaStreamSynchronize(stream_), "synchronize");
     staging_.recycle();
   }
+  static bool host_timed(const Profiler* prof) { return prof && std::strcmp(prof->backend(), "cupti") != 0; }
   void matmul(const float* x, int64_t M, int64_t ldx, const DeviceTensor& w, float* y, int64_t ldy) override {
     gemm(x, M, ldx, D(w), y, ldy);
   }
@@ -323,6 +337,7 @@ class CudaBackend final : public Backend, private Kernels {
   }
 
   int device_ = 0;
+  bool sync_ops_ = true;  // synchronize() waits (a host-timed profiler is attached)
   cudaStream_t stream_ = nullptr;
   cublasHandle_t blas_ = nullptr;
   ModelIR ir_;
@@ -469,11 +484,15 @@ void CudaBackend::prepare(const ModelIR& ir, const BackendOptions& opts) {
       ck(cudaMemset(c.k, 0, kb), "KV cache clear");
       ck(cudaMemset(c.v, 0, vb), "KV cache clear");
     }
+  // Uploads and clears ran on the legacy default stream, which the non-blocking stream_ does
+  // not wait for.
+  ck(cudaDeviceSynchronize(), "prepare");
   exec_ = std::make_unique<Executor>(ir_, static_cast<Kernels&>(*this), opts_);
   exec_->reset(opts.max_batch);
 }
 
 void CudaBackend::fill_kv(int64_t batch, int64_t context) {
+  drain();  // no queued step may still read the caches
   executor().reset(batch);
   executor().set_lengths(context);
   std::vector<uint16_t> host;
@@ -488,6 +507,7 @@ void CudaBackend::fill_kv(int64_t batch, int64_t context) {
           ck(cudaMemcpy(dst, host.data(), static_cast<size_t>(n) * 2, cudaMemcpyHostToDevice), "KV fill");
         }
     }
+  ck(cudaDeviceSynchronize(), "KV fill");
 }
 
 std::vector<float> CudaBackend::tensor_values(const std::string& hf_name) const {
@@ -625,7 +645,7 @@ void CudaBackend::route(const float* logits, int64_t T, const MoeSpec& m, const 
     route_host_bytes_ = bytes;
   }
   ck(cudaMemcpyAsync(route_host_, di, bytes, cudaMemcpyDeviceToHost, stream_), "routing copy");
-  synchronize();
+  drain();  // the executor dispatches experts on the host
   std::memcpy(idx, route_host_, static_cast<size_t>(T * K) * 4);
   std::memcpy(w, route_host_ + T * K, static_cast<size_t>(T * K) * 4);
 }
