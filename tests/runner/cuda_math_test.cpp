@@ -14,6 +14,9 @@
 #include "llmcost/calibrate.h"
 #include "llmcost/cpu_kernels.h"
 #include "llmcost/error.h"
+#include "llmcost/families.h"
+#include "llmcost/value.h"
+#include "llmcost/weights.h"
 #include "llmcost/hardware.h"
 #include "llmcost/safetensors.h"
 
@@ -210,6 +213,30 @@ TEST(CudaMath, OnlineSoftmaxStateHandChecked) {
   EXPECT_NEAR(st.l, 1.0 + std::exp(-2.0), 1e-6);
   EXPECT_FLOAT_EQ(st.m, 3.0f);
   EXPECT_EQ(osm_weight(-INFINITY, 3.0f), 0.0f);  // an idle warp adds nothing
+}
+
+// The CUDA fill_kv kernel writes f32_to_bf16(synthetic_kv_unit(...)) at kv_offset: the same
+// values as the host synthetic_kv every backend's fill_kv used before.
+TEST(CudaMath, SyntheticKvElementsMatchTheHostFill) {
+  ModelIR ir = build_model_ir(parse_json(R"({"model_type":"llama","hidden_size":64,"num_hidden_layers":1,
+    "num_attention_heads":4,"num_key_value_heads":2,"intermediate_size":96,"vocab_size":101})", "tiny.json"), "tiny.json");
+  const Op* attn = nullptr;
+  for (const Op& op : ir.layers[0].ops)
+    if (op.kind == OpKind::Attention) attn = &op;
+  ASSERT_NE(attn, nullptr);
+  const int64_t heads = 2, n = 7 * 16;
+  const uint64_t stream = synthetic_kv_stream(9, *attn);
+  std::vector<uint16_t> host(static_cast<size_t>(n));
+  for (int64_t seq : {0, 3})
+    for (int64_t g = 0; g < heads; ++g)
+      for (bool value : {false, true}) {
+        synthetic_kv(9, *attn, seq, g, value, n, host.data(), 1);
+        for (int64_t i = 0; i < n; ++i)
+          ASSERT_EQ(f32_to_bf16(synthetic_kv_unit(stream, seq, heads, g, value, i)), host[static_cast<size_t>(i)]) << i;
+      }
+  // different heads / keys vs values / ops are different streams
+  EXPECT_NE(synthetic_kv_unit(stream, 0, heads, 0, false, 0), synthetic_kv_unit(stream, 0, heads, 1, false, 0));
+  EXPECT_NE(synthetic_kv_unit(stream, 0, heads, 0, false, 0), synthetic_kv_unit(stream, 0, heads, 0, true, 0));
 }
 
 // ---------------------------------------------------------------- router

@@ -495,19 +495,14 @@ void CudaBackend::fill_kv(int64_t batch, int64_t context) {
   drain();  // no queued step may still read the caches
   executor().reset(batch);
   executor().set_lengths(context);
-  std::vector<uint16_t> host;
+  // Generated on the device (the same values as the CPU's synthetic_kv): an 8k context of a
+  // whole model is tens of GB, too much to generate on the host and upload.
   for (auto& [op, c] : kv_)
-    for (bool value : {false, true}) {
-      const int64_t hd = value ? c.layout.v_head_dim() : c.layout.k_head_dim(), n = context * hd;
-      host.resize(static_cast<size_t>(std::max<int64_t>(n, 1)));
-      for (int64_t b = 0; b < batch; ++b)
-        for (int64_t g = 0; g < c.layout.kv_heads; ++g) {
-          synthetic_kv(opts_.seed, *op, b, g, value, n, host.data(), opts_.threads);
-          uint16_t* dst = (value ? c.v : c.k) + cudak::kv_offset(b, g, 0, c.layout.kv_heads, max_ctx_, hd);
-          ck(cudaMemcpy(dst, host.data(), static_cast<size_t>(n) * 2, cudaMemcpyHostToDevice), "KV fill");
-        }
-    }
-  ck(cudaDeviceSynchronize(), "KV fill");
+    for (bool value : {false, true})
+      cudak::synthetic_kv(value ? c.v : c.k, batch, c.layout.kv_heads, context,
+                          value ? c.layout.v_head_dim() : c.layout.k_head_dim(), max_ctx_,
+                          synthetic_kv_stream(opts_.seed, *op), value, stream_);
+  drain();
 }
 
 std::vector<float> CudaBackend::tensor_values(const std::string& hf_name) const {

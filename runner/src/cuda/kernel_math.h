@@ -5,18 +5,15 @@
 // soft-capped scores, the online (streaming) softmax the attention kernels use and its merge,
 // RMS/LayerNorm factors and the router's scoring + group-limited top-k. Each function mirrors
 // the CPU backend's arithmetic (runner/src/cpu/cpu_backend.cpp): double where it uses double.
-// No CUDA header is needed; only <cmath>/<cstring>.
+// No CUDA header is needed. The synthetic weights/KV hashes are synthetic.h's (shared with the CPU).
 #pragma once
 
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 
-#if defined(__CUDACC__)
-#define LLMCOST_HD __host__ __device__ __forceinline__
-#else
-#define LLMCOST_HD inline
-#endif
+#include "../hd.h"
+#include "../synthetic.h"
 
 namespace llmcost {
 namespace cudak {

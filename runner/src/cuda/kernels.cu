@@ -173,6 +173,15 @@ __global__ void k_kv_store(const float* src, int64_t ld, int64_t T, int64_t head
   }
 }
 
+__global__ void k_synthetic_kv(uint16_t* cache, int64_t batch, int64_t heads, int64_t context, int64_t hd, int64_t max_ctx,
+                               uint64_t op_stream, bool value) {
+  const int64_t per = context * hd, n = batch * heads * per;
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n; i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int64_t bg = i / per, j = i % per, b = bg / heads, g = bg % heads;
+    cache[kv_offset(b, g, 0, heads, max_ctx, hd) + j] = f32_to_bf16(synthetic_kv_unit(op_stream, b, heads, g, value, j));
+  }
+}
+
 // ---------------------------------------------------------------- attention
 
 // Merges the warps' partials (m, l in sm_ml, accumulators in sm_acc [warps][dim]) into out[dim].
@@ -448,6 +457,12 @@ void gather_rows(const float* src, int64_t d, const int64_t* ids, int64_t n, flo
 void scatter_add_rows(const float* src, int64_t d, const int64_t* ids, const float* w, int64_t n, float* dst, cudaStream_t s) {
   k_scatter_add_rows<<<blocks_for(n * d), kThreads, 0, s>>>(src, d, ids, w, n, dst);
   check_launch("scatter_add_rows");
+}
+void synthetic_kv(uint16_t* cache, int64_t batch, int64_t heads, int64_t context, int64_t hd, int64_t max_ctx,
+                  uint64_t op_stream, bool value, cudaStream_t s) {
+  k_synthetic_kv<<<blocks_for(batch * heads * context * hd), kThreads, 0, s>>>(cache, batch, heads, context, hd, max_ctx,
+                                                                                op_stream, value);
+  check_launch("synthetic_kv");
 }
 void read_sum(const float4* a, int64_t n4, float* partial, int blocks, cudaStream_t s) {
   k_read_sum<<<static_cast<unsigned>(blocks), kThreads, 0, s>>>(a, n4, partial);

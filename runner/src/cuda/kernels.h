@@ -55,6 +55,11 @@ void gather_rows(const float* src, int64_t d, const int64_t* ids, int64_t n, flo
 void scatter_add_rows(const float* src, int64_t d, const int64_t* ids, const float* w, int64_t n, float* dst,
                       cudaStream_t s);
 
+// Synthetic cache contents (fill_kv) of `batch` sequences x `heads` KV heads, `context` positions
+// each: the CPU's synthetic_kv values (synthetic_kv_unit) rounded to bf16, keys or values.
+void synthetic_kv(uint16_t* cache, int64_t batch, int64_t heads, int64_t context, int64_t hd, int64_t max_ctx,
+                  uint64_t op_stream, bool value, cudaStream_t s);
+
 // Calibration kernels (calibrate_cuda.cu): sum of n floats per block into partial[gridDim].
 void read_sum(const float4* a, int64_t n4, float* partial, int blocks, cudaStream_t s);
 void empty_kernel(cudaStream_t s);
