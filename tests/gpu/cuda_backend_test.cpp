@@ -3,7 +3,7 @@
 // with softmax routing, MLA with group-limited sigmoid routing + correction bias), the same seed
 // on both backends (so the same bf16 weights), a prefill and decode steps, logits compared, the
 // experts chosen compared, a synthetic-KV decode, fp32 weights, and a prefill past the split-bf16
-// row limit. Every CUDA kernel runs in these walks. The CPU half runs everywhere (it checks the
+// row limit, and long contexts at batch 1 (split-K attention). Every CUDA kernel runs in these walks. The CPU half runs everywhere (it checks the
 // configs and the harness); the comparison is skipped when no CUDA device is available.
 //
 // Tolerance: logits within kTol x max(1, max |cpu logit|). Up to 64 rows the GPU multiplies split
@@ -157,6 +157,29 @@ TEST(CudaBackend, PrefillPastTheSplitRowLimit) { compare_family(kLlama, WeightDt
 TEST(CudaBackend, MlaPrefillPastTheSplitRowLimit) {
   compare_family(kDeepseekV3, WeightDtype::BF16, 2, 40, 1, kTolBf16Rows, RoutingOverride{RoutingOverride::Fixed, 1.0});
 }
+
+// Long synthetic context at batch 1: few rows x heads, so the attention kernel splits each row's
+// positions over several blocks (split-K, attention_splits: 3 splits at 600 positions) and merges.
+void compare_long_context(const char* json) {
+  const ModelIR ir = tiny(json);
+  const BackendOptions o = options(WeightDtype::BF16, 1, 700);
+  auto cpu = make_backend("cpu");
+  cpu->prepare(ir, o);
+  std::string why;
+  auto gpu = cuda_or_null(&why);
+  if (!gpu) GTEST_SKIP() << why;
+  gpu->prepare(ir, o);
+  cpu->fill_kv(1, 600);
+  gpu->fill_kv(1, 600);
+  for (int step = 0; step < 2; ++step) {
+    std::vector<float> a, b;
+    cpu->decode(tokens(1, 1, ir.vocab_size, step), &a, nullptr);
+    gpu->decode(tokens(1, 1, ir.vocab_size, step), &b, nullptr);
+    EXPECT_LE(rel_diff(b, a), kTol) << "decode step " << step << " at 600+ positions";
+  }
+}
+TEST(CudaBackend, LongContextSplitAttentionLlama) { compare_long_context(kLlama); }
+TEST(CudaBackend, LongContextSplitAttentionGemma2SoftCap) { compare_long_context(kGemma2); }
 
 // The tiny configs exercise what their tests are named after (runs without a device too).
 TEST(CudaBackend, TinyConfigsCoverTheKernelsFeatures) {

@@ -130,34 +130,51 @@ TEST(CudaMath, ScoresScaleThenSoftCap) {
   EXPECT_NEAR(attn_score(10.0f, 0.5f, 2.0), 2.0 * std::tanh(2.5), 1e-6);
 }
 
-// The kernels' loop: `parts` warps take positions lo + part + k x parts, each a streaming
-// softmax with its own accumulator; the block merges them with osm_weight. Returns the output.
+// The kernels' loop: `splits` blocks take equal chunks of lo..pos (split_range); in a block,
+// `parts` warps take positions first + part + k x parts, each a streaming softmax with its own
+// accumulator; the block merges its warps under its max (osm_weight), and the splits' partials
+// merge the same way (k_merge_splits). Returns the output and counts the visits per position.
 std::vector<float> emulate_attention(const std::vector<float>& q, const std::vector<uint16_t>& K, const std::vector<uint16_t>& V,
-                                     int64_t hd, int64_t lo, int64_t pos, float scale, double cap, int parts,
+                                     int64_t hd, int64_t lo, int64_t pos, float scale, double cap, int parts, int64_t splits,
                                      std::vector<int>* visits) {
-  std::vector<OnlineSoftmax> st(static_cast<size_t>(parts), osm_init());
-  std::vector<std::vector<float>> acc(static_cast<size_t>(parts), std::vector<float>(static_cast<size_t>(hd), 0.0f));
-  for (int w = 0; w < parts; ++w)
-    for (int64_t k = 0;; ++k) {
-      const int64_t j = part_position(lo, w, parts, k);
-      if (j > pos) break;
-      ++(*visits)[static_cast<size_t>(j)];
-      float dot = 0;
-      for (int64_t i = 0; i < hd; ++i) dot += q[static_cast<size_t>(i)] * bf16_to_f32(K[static_cast<size_t>(j * hd + i)]);
-      float p;
-      const float corr = osm_add(st[static_cast<size_t>(w)], attn_score(dot, scale, cap), p);
-      for (int64_t i = 0; i < hd; ++i) {
-        float& a = acc[static_cast<size_t>(w)][static_cast<size_t>(i)];
-        a = a * corr + p * bf16_to_f32(V[static_cast<size_t>(j * hd + i)]);
+  const size_t H = static_cast<size_t>(hd);
+  std::vector<float> split_m, split_l;
+  std::vector<std::vector<float>> split_acc;
+  for (int64_t sp = 0; sp < splits; ++sp) {
+    int64_t first, last;
+    split_range(lo, pos, splits, sp, first, last);
+    std::vector<OnlineSoftmax> st(static_cast<size_t>(parts), osm_init());
+    std::vector<std::vector<float>> acc(static_cast<size_t>(parts), std::vector<float>(H, 0.0f));
+    for (int w = 0; w < parts; ++w)
+      for (int64_t k = 0;; ++k) {
+        const int64_t j = part_position(first, w, parts, k);
+        if (j > last) break;
+        ++(*visits)[static_cast<size_t>(j)];
+        float dot = 0;
+        for (int64_t i = 0; i < hd; ++i) dot += q[static_cast<size_t>(i)] * bf16_to_f32(K[static_cast<size_t>(j * hd + i)]);
+        float p;
+        const float corr = osm_add(st[static_cast<size_t>(w)], attn_score(dot, scale, cap), p);
+        for (int64_t i = 0; i < hd; ++i) {
+          float& a = acc[static_cast<size_t>(w)][static_cast<size_t>(i)];
+          a = a * corr + p * bf16_to_f32(V[static_cast<size_t>(j * hd + i)]);
+        }
       }
-    }
+    float M = -INFINITY, l = 0;
+    for (auto& x : st) M = std::max(M, x.m);
+    for (auto& x : st) l += x.l * osm_weight(x.m, M);
+    std::vector<float> a(H, 0.0f);
+    for (int w = 0; w < parts; ++w)
+      for (size_t i = 0; i < H; ++i) a[i] += acc[static_cast<size_t>(w)][i] * osm_weight(st[static_cast<size_t>(w)].m, M);
+    split_m.push_back(M);
+    split_l.push_back(l);
+    split_acc.push_back(a);
+  }
   float M = -INFINITY, l = 0;
-  for (auto& s : st) M = std::max(M, s.m);
-  for (auto& s : st) l += s.l * osm_weight(s.m, M);
-  std::vector<float> out(static_cast<size_t>(hd), 0.0f);
-  for (int w = 0; w < parts; ++w)
-    for (int64_t i = 0; i < hd; ++i)
-      out[static_cast<size_t>(i)] += acc[static_cast<size_t>(w)][static_cast<size_t>(i)] * osm_weight(st[static_cast<size_t>(w)].m, M);
+  for (float m : split_m) M = std::max(M, m);
+  for (size_t sp = 0; sp < split_m.size(); ++sp) l += split_l[sp] * osm_weight(split_m[sp], M);
+  std::vector<float> out(H, 0.0f);
+  for (size_t sp = 0; sp < split_m.size(); ++sp)
+    for (size_t i = 0; i < H; ++i) out[i] += split_acc[sp][i] * osm_weight(split_m[sp], M);
   for (float& o : out) o /= l;
   return out;
 }
@@ -175,9 +192,11 @@ TEST(CudaMath, StreamingSoftmaxPartitionMatchesThePlainSoftmax) {
     int64_t lo, pos;
     double cap;
     int parts;
+    int64_t splits;
   };
-  for (const Case& c : {Case{0, 36, 0.0, 4}, Case{30, 36, 0.0, 4}, Case{36, 36, 0.0, 4} /* one position: 3 warps idle */,
-                        Case{0, 49, 5.0, 4}, Case{2, 4, 0.0, 4}, Case{0, 49, 0.0, 1}}) {
+  for (const Case& c : {Case{0, 36, 0.0, 4, 1}, Case{30, 36, 0.0, 4, 1}, Case{36, 36, 0.0, 4, 1} /* one position: 3 warps idle */,
+                        Case{0, 49, 5.0, 4, 1}, Case{2, 4, 0.0, 4, 1}, Case{0, 49, 0.0, 1, 1}, Case{0, 49, 0.0, 4, 3},
+                        Case{5, 44, 5.0, 4, 7}, Case{2, 4, 0.0, 4, 5} /* more splits than positions: empty splits */}) {
     const float scale = 0.3f;
     // The CPU backend's way: scores (dot x scale, soft-capped), cpu::softmax_f32, weighted values.
     const int64_t n = c.pos - c.lo + 1;
@@ -196,11 +215,28 @@ TEST(CudaMath, StreamingSoftmaxPartitionMatchesThePlainSoftmax) {
       cpu::axpy_f32(s[static_cast<size_t>(j)], row.data(), ref.data(), hd);
     }
     std::vector<int> visits(static_cast<size_t>(ctx), 0);
-    const std::vector<float> got = emulate_attention(q, K, V, hd, c.lo, c.pos, scale, c.cap, c.parts, &visits);
+    const std::vector<float> got = emulate_attention(q, K, V, hd, c.lo, c.pos, scale, c.cap, c.parts, c.splits, &visits);
     for (int64_t j = 0; j < ctx; ++j)  // every attended position exactly once, no other
       EXPECT_EQ(visits[static_cast<size_t>(j)], j >= c.lo && j <= c.pos ? 1 : 0) << j;
     for (int64_t i = 0; i < hd; ++i) EXPECT_NEAR(got[static_cast<size_t>(i)], ref[static_cast<size_t>(i)], 2e-6) << c.lo << ".." << c.pos << " dim " << i;
   }
+}
+
+TEST(CudaMath, AttentionSplitsHandChecked) {
+  // Llama-3.1-8B decode at batch 1 on 132 SMs, 8k context: 32 blocks -> 9 splits (>= 2 per SM)
+  EXPECT_EQ(attention_splits(1, 32, 8192, 132), 9);
+  EXPECT_EQ(attention_splits(1, 32, 1000, 132), 4);   // at most one split per 256 positions
+  EXPECT_EQ(attention_splits(1, 32, 100, 132), 1);
+  EXPECT_EQ(attention_splits(64, 32, 8192, 132), 1);  // enough blocks already
+  int64_t f, l;
+  split_range(10, 19, 3, 0, f, l);  // 10 positions in chunks of 4: 10..13, 14..17, 18..19
+  EXPECT_EQ(f, 10);
+  EXPECT_EQ(l, 13);
+  split_range(10, 19, 3, 2, f, l);
+  EXPECT_EQ(f, 18);
+  EXPECT_EQ(l, 19);
+  split_range(2, 4, 5, 4, f, l);  // 3 positions, 5 splits: the last splits are empty
+  EXPECT_GT(f, l);
 }
 
 TEST(CudaMath, OnlineSoftmaxStateHandChecked) {

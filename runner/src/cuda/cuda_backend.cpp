@@ -338,6 +338,7 @@ class CudaBackend final : public Backend, private Kernels {
 
   int device_ = 0;
   bool sync_ops_ = true;  // synchronize() waits (a host-timed profiler is attached)
+  int64_t sms_ = 1;       // multiprocessors (attention split-K)
   cudaStream_t stream_ = nullptr;
   cublasHandle_t blas_ = nullptr;
   ModelIR ir_;
@@ -389,6 +390,9 @@ class DevSink final : public WeightSink {
 CudaBackend::CudaBackend(int device) : device_(device) {
   ck(cudaSetDevice(device_), "cudaSetDevice");
   ck(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate");
+  int sms = 1;
+  ck(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device_), "cudaDeviceGetAttribute");
+  sms_ = sms;
   ckb(cublasCreate(&blas_), "cublasCreate");
   ckb(cublasSetStream(blas_, stream_), "cublasSetStream");
   // fp32 GEMMs stay fp32 (no TF32): the fp32-weight runs are the exact reference.
@@ -598,8 +602,15 @@ void CudaBackend::attention(const Op& op, const float* q, const Rows& rows, cons
   KvCache& c = kv_.at(&op);
   const AttentionSpec& a = op.attn;
   const float scale = static_cast<float>(a.scale > 0 ? a.scale : 1.0 / std::sqrt(static_cast<double>(a.head_dim)));
+  int64_t max_n = 1;
+  for (int64_t t = 0; t < rows.T; ++t) max_n = std::max(max_n, rows.pos[static_cast<size_t>(t)] - lo[t] + 1);
+  const int64_t splits = cudak::attention_splits(rows.T, a.n_heads, max_n, sms_);
+  float* part = nullptr;
+  if (splits > 1)
+    part = static_cast<float*>(tmp_.get(static_cast<size_t>(rows.T * a.n_heads * splits * (a.head_dim + 2)) * 4, stream_));
   cudak::attention(q, c.k, c.v, stage(rows.seq.data(), rows.T), stage(rows.pos.data(), rows.T), stage(lo, rows.T), rows.T,
-                   a.n_heads, a.n_kv_heads, a.head_dim, max_ctx_, scale, a.logit_softcap, out, stream_);
+                   a.n_heads, a.n_kv_heads, a.head_dim, max_ctx_, scale, a.logit_softcap, out, splits, part,
+                   part ? part + rows.T * a.n_heads * splits * a.head_dim : nullptr, stream_);
 }
 
 void CudaBackend::mla_attention(const Op& op, const float* q, const Rows& rows, const int64_t* lo, float* out) {

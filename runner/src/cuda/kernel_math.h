@@ -138,6 +138,21 @@ LLMCOST_HD float osm_add(OnlineSoftmax& st, float s, float& p) {
 }
 // Weight of a partial (m, l) when partials are merged under the overall max M (M finite).
 LLMCOST_HD float osm_weight(float m, float M) { return m == -INFINITY ? 0.0f : expf(m - M); }
+// Split-K attention (few rows x heads, long contexts: more blocks than rows x heads): split s of
+// `splits` takes the positions [first, last] of lo..pos in equal chunks; first > last when the
+// split has none. The splits' partials (m, l, accumulator) merge with osm_weight.
+LLMCOST_HD void split_range(int64_t lo, int64_t pos, int64_t splits, int64_t s, int64_t& first, int64_t& last) {
+  const int64_t n = pos - lo + 1, chunk = (n + splits - 1) / splits;
+  first = lo + s * chunk;
+  last = first + chunk - 1 < pos ? first + chunk - 1 : pos;
+}
+// Splits for T rows x H heads attending up to max_n positions on a device with `sms`
+// multiprocessors: enough blocks for two per multiprocessor, each split at least 256 positions.
+LLMCOST_HD int64_t attention_splits(int64_t T, int64_t H, int64_t max_n, int64_t sms) {
+  const int64_t blocks = T * H, want = (2 * sms + blocks - 1) / blocks, most = (max_n + 255) / 256;
+  const int64_t s = want < most ? want : most;
+  return s < 1 ? 1 : s;
+}
 // The position a kernel's `part` (of `parts`, e.g. a warp) takes as its k-th: strided, so
 // consecutive parts read consecutive cache rows.
 LLMCOST_HD int64_t part_position(int64_t lo, int64_t part, int64_t parts, int64_t k) { return lo + part + k * parts; }

@@ -184,25 +184,41 @@ __global__ void k_synthetic_kv(uint16_t* cache, int64_t batch, int64_t heads, in
 
 // ---------------------------------------------------------------- attention
 
-// Merges the warps' partials (m, l in sm_ml, accumulators in sm_acc [warps][dim]) into out[dim].
-__device__ void merge_warps(const float* sm_ml, const float* sm_acc, int64_t dim, float* out) {
+// Merges `parts` partials (m, l at ml[2p], ml[2p + 1]; accumulators acc[p x dim ..]) into out[dim]:
+// normalized (out = sum / l) when ml_out is null, else the unnormalized sum under the overall max,
+// with (M, l) written to ml_out (a split's partial for merge_splits).
+__device__ void merge_parts(const float* ml, const float* acc, int parts, int64_t dim, float* out, float* ml_out) {
   float M = -INFINITY;
-  for (int w = 0; w < kAttnWarps; ++w) M = fmaxf(M, sm_ml[2 * w]);
+  for (int w = 0; w < parts; ++w) M = fmaxf(M, ml[2 * w]);
   float l = 0;
-  for (int w = 0; w < kAttnWarps; ++w) l += sm_ml[2 * w + 1] * osm_weight(sm_ml[2 * w], M);
+  for (int w = 0; w < parts; ++w) l += ml[2 * w + 1] * osm_weight(ml[2 * w], M);
   for (int64_t i = threadIdx.x; i < dim; i += blockDim.x) {
     float s = 0;
-    for (int w = 0; w < kAttnWarps; ++w) s += sm_acc[w * dim + i] * osm_weight(sm_ml[2 * w], M);
-    out[i] = s / l;
+    for (int w = 0; w < parts; ++w) s += acc[w * dim + i] * osm_weight(ml[2 * w], M);
+    out[i] = ml_out ? s : s / l;
+  }
+  if (ml_out && threadIdx.x == 0) {
+    ml_out[0] = M;
+    ml_out[1] = l;
   }
 }
+__device__ void merge_warps(const float* sm_ml, const float* sm_acc, int64_t dim, float* out) {
+  merge_parts(sm_ml, sm_acc, kAttnWarps, dim, out, nullptr);
+}
 
-// Block (t, h). Shared: q [hd], acc [warps][hd], (m, l) [warps].
+// Block (t, h): the splits' partials part_acc [T, H, splits, hd], part_ml [T, H, splits, 2] -> out.
+__global__ void k_merge_splits(const float* part_acc, const float* part_ml, int64_t H, int64_t splits, int64_t hd, float* out) {
+  const int64_t th = blockIdx.x * static_cast<int64_t>(H) + blockIdx.y;
+  merge_parts(part_ml + th * splits * 2, part_acc + th * splits * hd, static_cast<int>(splits), hd, out + th * hd, nullptr);
+}
+
+// Block (t, h, split). Shared: q [hd], acc [warps][hd], (m, l) [warps]. One split: the output;
+// several: the split's partial into part_acc / part_ml (merged by k_merge_splits).
 template <int P>
 __global__ void __launch_bounds__(kAttnWarps * 32) k_attention(const float* q, const uint16_t* kc, const uint16_t* vc,
                                                              const int64_t* seq, const int64_t* pos, const int64_t* lo,
                                                              int64_t H, int64_t G, int64_t hd, int64_t max_ctx, float scale,
-                                                             double softcap, float* out) {
+                                                             double softcap, float* out, float* part_acc, float* part_ml) {
   extern __shared__ float sm[];
   float* sq = sm;
   float* sacc = sm + hd;
@@ -211,7 +227,10 @@ __global__ void __launch_bounds__(kAttnWarps * 32) k_attention(const float* q, c
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   for (int64_t i = threadIdx.x; i < hd; i += blockDim.x) sq[i] = q[(t * H + h) * hd + i];
   __syncthreads();
-  const int64_t first = lo[t], last = pos[t];
+  const int hdi = static_cast<int>(hd);  // <= 512
+  const int64_t splits = gridDim.z;
+  int64_t first, last;
+  split_range(lo[t], pos[t], splits, blockIdx.z, first, last);
   const uint16_t* kb = kc + kv_offset(seq[t], g, 0, G, max_ctx, hd);
   const uint16_t* vb = vc + kv_offset(seq[t], g, 0, G, max_ctx, hd);
   OnlineSoftmax st = osm_init();
@@ -225,8 +244,8 @@ __global__ void __launch_bounds__(kAttnWarps * 32) k_attention(const float* q, c
     float dot = 0;
 #pragma unroll
     for (int c = 0; c < P; ++c) {
-      const int64_t i = lane + 32 * c;
-      if (i < hd) dot += sq[i] * bf16_to_f32(kr[i]);
+      const int i = lane + 32 * c;
+      if (i < hdi) dot += sq[i] * bf16_to_f32(kr[i]);
     }
     dot = warp_sum(dot);
     float p;
@@ -234,21 +253,26 @@ __global__ void __launch_bounds__(kAttnWarps * 32) k_attention(const float* q, c
     const uint16_t* vr = vb + j * hd;
 #pragma unroll
     for (int c = 0; c < P; ++c) {
-      const int64_t i = lane + 32 * c;
-      if (i < hd) acc[c] = acc[c] * corr + p * bf16_to_f32(vr[i]);
+      const int i = lane + 32 * c;
+      if (i < hdi) acc[c] = acc[c] * corr + p * bf16_to_f32(vr[i]);
     }
   }
 #pragma unroll
   for (int c = 0; c < P; ++c) {
-    const int64_t i = lane + 32 * c;
-    if (i < hd) sacc[warp * hd + i] = acc[c];
+    const int i = lane + 32 * c;
+    if (i < hdi) sacc[warp * hd + i] = acc[c];
   }
   if (lane == 0) {
     sml[2 * warp] = st.m;
     sml[2 * warp + 1] = st.l;
   }
   __syncthreads();
-  merge_warps(sml, sacc, hd, out + (t * H + h) * hd);
+  if (splits == 1) {
+    merge_warps(sml, sacc, hd, out + (t * H + h) * hd);
+  } else {
+    const int64_t part = (t * H + h) * splits + blockIdx.z;
+    merge_parts(sml, sacc, kAttnWarps, hd, part_acc + part * hd, part_ml + part * 2);
+  }
 }
 
 // Block (t, h): scores (qlat . c_kv_j + q_rope . k_pe_j) x scale, values c_kv_j. Shared: qlat [L],
@@ -283,7 +307,7 @@ __global__ void __launch_bounds__(kAttnWarps * 32) k_mla(const float* qlat, cons
     float dot = 0;
 #pragma unroll
     for (int c = 0; c < P; ++c) {
-      const int64_t i = lane + 32 * c;
+      const int i = lane + 32 * c;
       if (i < L) dot += sq[i] * bf16_to_f32(cr[i]);
     }
     for (int64_t i = lane; i < rope; i += 32) dot += sr[i] * bf16_to_f32(pr[i]);
@@ -292,13 +316,13 @@ __global__ void __launch_bounds__(kAttnWarps * 32) k_mla(const float* qlat, cons
     const float corr = osm_add(st, attn_score(dot, scale, 0.0), p);
 #pragma unroll
     for (int c = 0; c < P; ++c) {
-      const int64_t i = lane + 32 * c;
+      const int i = lane + 32 * c;
       if (i < L) acc[c] = acc[c] * corr + p * bf16_to_f32(cr[i]);
     }
   }
 #pragma unroll
   for (int c = 0; c < P; ++c) {
-    const int64_t i = lane + 32 * c;
+    const int i = lane + 32 * c;
     if (i < L) sacc[warp * L + i] = acc[c];
   }
   if (lane == 0) {
@@ -378,15 +402,16 @@ void set_smem(const void* fn, size_t bytes) {
 
 void attention(const float* q, const uint16_t* k, const uint16_t* v, const int64_t* seq, const int64_t* pos, const int64_t* lo,
                int64_t T, int64_t H, int64_t G, int64_t hd, int64_t max_ctx, float scale, double softcap, float* out,
-               cudaStream_t s) {
+               int64_t splits, float* part_acc, float* part_ml, cudaStream_t s) {
   if (T <= 0) return;
-  const dim3 grid(static_cast<unsigned>(T), static_cast<unsigned>(H));
+  const dim3 grid(static_cast<unsigned>(T), static_cast<unsigned>(H), static_cast<unsigned>(splits));
   const size_t smem = sizeof(float) * static_cast<size_t>(hd + kAttnWarps * hd + 2 * kAttnWarps);
   switch (lanes_p(hd)) {
 #define LLMCOST_ATTN(P)                                                                                     \
   case P:                                                                                                   \
     set_smem(reinterpret_cast<const void*>(&k_attention<P>), smem);                                         \
-    k_attention<P><<<grid, kAttnWarps * 32, smem, s>>>(q, k, v, seq, pos, lo, H, G, hd, max_ctx, scale, softcap, out); \
+    k_attention<P><<<grid, kAttnWarps * 32, smem, s>>>(q, k, v, seq, pos, lo, H, G, hd, max_ctx, scale, softcap, out, \
+                                                       part_acc, part_ml);                                            \
     break;
     LLMCOST_ATTN(2)
     LLMCOST_ATTN(4)
@@ -396,6 +421,10 @@ void attention(const float* q, const uint16_t* k, const uint16_t* v, const int64
     default: throw Error("cuda: attention: head_dim " + std::to_string(hd) + " above 512 is not supported", ErrorKind::Unsupported);
   }
   check_launch("attention");
+  if (splits > 1) {
+    k_merge_splits<<<dim3(static_cast<unsigned>(T), static_cast<unsigned>(H)), kThreads, 0, s>>>(part_acc, part_ml, H, splits, hd, out);
+    check_launch("attention merge");
+  }
 }
 
 void mla_core(const float* qlat, const float* q, int64_t qhd, int64_t nope, int64_t rope, const uint16_t* ckv, const uint16_t* kpe,

@@ -29,10 +29,12 @@ void rope(float* x, int64_t T, int64_t ld, int64_t heads, int64_t head_stride, i
 // Writes row t of src [T, ld] (heads x hd values, head h at h x hd) to cache at (seq[t], h, pos[t]).
 void kv_store(const float* src, int64_t ld, int64_t T, int64_t heads, int64_t hd, const int64_t* seq,
               const int64_t* pos, uint16_t* cache, int64_t max_ctx, cudaStream_t s);
-// Standard attention (see Kernels::attention): q [T, H x hd] -> out [T, H x hd].
+// Standard attention (see Kernels::attention): q [T, H x hd] -> out [T, H x hd]. splits > 1
+// (attention_splits): each row's positions in that many blocks, partials in part_acc
+// [T, H, splits, hd] and part_ml [T, H, splits, 2], then merged.
 void attention(const float* q, const uint16_t* k, const uint16_t* v, const int64_t* seq, const int64_t* pos,
                const int64_t* lo, int64_t T, int64_t H, int64_t G, int64_t hd, int64_t max_ctx, float scale,
-               double softcap, float* out, cudaStream_t s);
+               double softcap, float* out, int64_t splits, float* part_acc, float* part_ml, cudaStream_t s);
 // MLA absorbed core: qlat [T, H, L] and the rope part of q (q [T, H x qhd] at offset nope) against
 // c_kv [B][ctx][L] and k_pe [B][ctx][rope] -> olat [T, H, L].
 void mla_core(const float* qlat, const float* q, int64_t qhd, int64_t nope, int64_t rope, const uint16_t* ckv,
