@@ -305,10 +305,13 @@ HardwareSpec parse_hardware(const Value& doc, const std::string& file) {
     }
   }
   if (auto c = r.child("calibrated")) {
-    // triad_bw_bytes_per_s, threads, measured_on and date are written by `llmcost calibrate` for
-    // people to read; only the triad figure's form is checked.
-    c->check_keys({"read_bw_bytes_per_s", "gemm_flops_per_s", "triad_bw_bytes_per_s", "threads", "measured_on", "date"});
+    // triad_bw_bytes_per_s, copy_bw_bytes_per_s, launch_latency_s (calibrate --backend cuda),
+    // threads, measured_on and date are written by `llmcost calibrate` for people to read; only
+    // the bandwidth figures' form is checked.
+    c->check_keys({"read_bw_bytes_per_s", "gemm_flops_per_s", "triad_bw_bytes_per_s", "copy_bw_bytes_per_s",
+                   "launch_latency_s", "threads", "measured_on", "date"});
     (void)opt_sourced(*c, "triad_bw_bytes_per_s", kBandwidth);
+    (void)opt_sourced(*c, "copy_bw_bytes_per_s", kBandwidth);
     hw.calibrated.read_bw_bytes_per_s = opt_sourced(*c, "read_bw_bytes_per_s", kBandwidth);
     read_dtype_map(*c, "gemm_flops_per_s", hw.calibrated.gemm_flops_per_s);
   }

@@ -14,6 +14,9 @@
 namespace llmcost {
 
 std::unique_ptr<Backend> make_cpu_backend();  // cpu/cpu_backend.cpp
+#ifdef LLMCOST_WITH_CUDA
+std::unique_ptr<Backend> make_cuda_backend();  // cuda/cuda_backend.cpp
+#endif
 
 namespace {
 
@@ -27,7 +30,6 @@ struct BackendReg {
 };
 
 #ifdef LLMCOST_WITH_CUDA
-std::unique_ptr<Backend> make_cuda_backend();  // cuda/cuda_backend.cpp
 constexpr BackendReg kCudaReg{"cuda", make_cuda_backend, ""};
 #else
 constexpr BackendReg kCudaReg{"cuda", nullptr, "built without the CUDA backend"};

@@ -389,18 +389,67 @@ HardwareSpec calibration_hardware(const Calibration& c, const std::string& name)
 }
 
 std::string default_calibration_name(const Calibration& c) {
-  std::string name = "cpu-" + (c.host.empty() ? std::string("local") : c.host);
+  std::string name = (c.backend == "cuda" ? "cuda-" : "cpu-") + (c.host.empty() ? std::string("local") : c.host);
   for (char& ch : name)
     if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '_' || ch == '-')) ch = '-';
   return name;
 }
 
+#ifndef LLMCOST_WITH_CUDA
+Calibration calibrate_cuda(const CalibrationOptions&) {
+  throw Error("cuda: not available: built without the CUDA backend", ErrorKind::DeviceUnavailable);
+}
+#endif
+
+namespace {
+
+std::string stats_note(const Stats& s, double scale, const char* unit) {
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "median of %zu reps; p10 %.2f, p90 %.2f %s", s.n, s.p10 / scale, s.p90 / scale, unit);
+  return std::string(buf);
+}
+
+// The GPU form of calibration_yaml (backend "cuda"): kind gpu, copy bandwidth and launch latency.
+std::string calibration_yaml_gpu(const Calibration& c, const std::string& name) {
+  const std::string where = "llmcost calibrate --backend cuda on " + c.host + " (" + c.cpu_model + "), " + c.date_utc;
+  const std::string buf_mib = std::to_string(c.buffer_bytes >> 20) + " MiB";
+  std::ostringstream y;
+  y << "# Measured by `llmcost calibrate --backend cuda`: achievable figures of this GPU, not datasheet peaks.\n"
+    << "# GB/s = 1e9 bytes/s. Numbers are medians over repetitions timed with CUDA events after a warm-up.\n"
+    << "name: " << yaml_quote(name) << "\n"
+    << "description: " << yaml_quote(c.cpu_model + " (" + std::to_string(c.threads) + " SMs), calibrated") << "\n"
+    << "kind: gpu\n"
+    << "memory_bytes: {value: " << c.memory_bytes << ", source: " << yaml_quote("cudaGetDeviceProperties totalGlobalMem; " + where) << "}\n"
+    << "mem_bw_bytes_per_s: {value: " << num(c.read_bw_bytes_per_s.median)
+    << ", source: " << yaml_quote("measured HBM read bandwidth (not the datasheet figure); " + where) << "}\n"
+    << "peak_flops_per_s:\n"
+    << "  fp32: {value: " << num(c.gemm_fp32_flops_per_s.median)
+    << ", source: " << yaml_quote("measured " + c.gemm_fp32_impl + " (not the datasheet figure); " + where) << "}\n"
+    << "  bf16: {value: " << num(c.gemm_bf16_flops_per_s.median)
+    << ", source: " << yaml_quote("measured " + c.gemm_bf16_impl + " (not the datasheet figure); " + where) << "}\n"
+    << "calibrated:\n"
+    << "  read_bw_bytes_per_s: {value: " << num(c.read_bw_bytes_per_s.median) << ", source: "
+    << yaml_quote(where + "; streaming sum over a " + buf_mib + " buffer; " + stats_note(c.read_bw_bytes_per_s, 1e9, "GB/s")) << "}\n"
+    << "  copy_bw_bytes_per_s: {value: " << num(c.copy_bw_bytes_per_s.median) << ", source: "
+    << yaml_quote(where + "; device-to-device cudaMemcpy of " + buf_mib + ", bytes read + written counted; " +
+                  stats_note(c.copy_bw_bytes_per_s, 1e9, "GB/s"))
+    << "}\n"
+    << "  gemm_flops_per_s:\n"
+    << "    fp32: {value: " << num(c.gemm_fp32_flops_per_s.median) << ", source: "
+    << yaml_quote(where + "; " + c.gemm_fp32_impl + "; " + stats_note(c.gemm_fp32_flops_per_s, 1e12, "TFLOP/s")) << "}\n"
+    << "    bf16: {value: " << num(c.gemm_bf16_flops_per_s.median) << ", source: "
+    << yaml_quote(where + "; " + c.gemm_bf16_impl + "; " + stats_note(c.gemm_bf16_flops_per_s, 1e12, "TFLOP/s")) << "}\n"
+    << "  launch_latency_s: {value: " << num(c.launch_latency_s.median) << ", source: "
+    << yaml_quote(where + "; per empty kernel, 1000 launched back to back; " + stats_note(c.launch_latency_s, 1e-6, "us")) << "}\n"
+    << "  measured_on: {host: " << yaml_quote(c.host) << ", gpu: " << yaml_quote(c.cpu_model) << "}\n"
+    << "  date: " << yaml_quote(c.date_utc) << "\n";
+  return y.str();
+}
+
+}  // namespace
+
 std::string calibration_yaml(const Calibration& c, const std::string& name) {
-  auto stats_note = [](const Stats& s, double scale, const char* unit) {
-    char buf[160];
-    std::snprintf(buf, sizeof buf, "median of %zu reps; p10 %.2f, p90 %.2f %s", s.n, s.p10 / scale, s.p90 / scale, unit);
-    return std::string(buf);
-  };
+  if (c.backend == "cuda") return calibration_yaml_gpu(c, name);
   const std::string where = "llmcost calibrate on " + c.host + ", " + c.date_utc + ", " + std::to_string(c.threads) + " threads";
   const std::string buf_mib = std::to_string(c.buffer_bytes >> 20) + " MiB";
   std::string shape = std::to_string(c.gemm_m) + "x" + std::to_string(c.gemm_n) + "x" + std::to_string(c.gemm_k);

@@ -118,13 +118,14 @@ KvLayout kv_layout(const Op& attention) {
   return l;
 }
 
+uint64_t synthetic_kv_stream(uint64_t seed, const Op& attention) { return mix64(seed + 7) ^ hash_name(attention.name); }
+
 void synthetic_kv(uint64_t seed, const Op& attention, int64_t seq, int64_t head, bool value, int64_t n, uint16_t* out,
                   int threads) {
   const int64_t heads = kv_layout(attention).kv_heads;
-  const uint64_t stream = mix64(seed + 7) ^ hash_name(attention.name);
-  const uint64_t s2 = stream ^ mix64(static_cast<uint64_t>((seq * heads + head) * 2 + (value ? 1 : 0)));
+  const uint64_t stream = synthetic_kv_stream(seed, attention);
   cpu::parallel_for(host_threads(threads), n, [&](int64_t i_begin, int64_t i_end) {
-    for (int64_t i = i_begin; i < i_end; ++i) out[i] = fp32_to_bf16(unit(s2, static_cast<uint64_t>(i)));
+    for (int64_t i = i_begin; i < i_end; ++i) out[i] = fp32_to_bf16(synthetic_kv_unit(stream, seq, heads, head, value, i));
   });
 }
 

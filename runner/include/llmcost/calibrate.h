@@ -44,22 +44,35 @@ struct Calibration {
   std::string gemm_fp32_impl;    // "openblas sgemm" or "blocked loop"
   std::string gemm_bf16_impl;
   int gemm_m = 0, gemm_n = 0, gemm_k = 0;
+  // backend "cuda" only (n = 0 otherwise): cpu_model holds the GPU's name, threads its SM count.
+  Stats copy_bw_bytes_per_s;     // device-to-device cudaMemcpy: (bytes read + bytes written) / time
+  Stats launch_latency_s;        // per empty kernel, 1000 launched back to back on one stream
 };
 
 // Runs the four measurements. Throws llmcost::Error when the buffers cannot be allocated.
 Calibration calibrate_cpu(const CalibrationOptions& opts = {});
 
+// The CUDA device's calibration (runner/src/cuda/calibrate_cuda.cu, device 0): HBM read bandwidth
+// (a streaming-sum kernel over opts.buffer_bytes, default max(1 GiB, 16 x L2)), device-to-device
+// copy bandwidth over the same size, cuBLAS GEMM FLOP/s with fp32 accumulation (bf16 inputs
+// 8192^3 and fp32 4096^3; fp32 output as the backend's matmuls) and kernel launch latency;
+// medians with p10/p90 over timed repetitions after a warm-up (CUDA events). Throws
+// Error(DeviceUnavailable) "cuda: not available: <reason>" without a device, and "cuda: not
+// available: built without the CUDA backend" in a build without it.
+Calibration calibrate_cuda(const CalibrationOptions& opts = {});
+
 // A complete hardware YAML (name, description, kind: cpu, memory_bytes, mem_bw_bytes_per_s,
 // peak_flops_per_s, calibrated: {read_bw_bytes_per_s, triad_bw_bytes_per_s, gemm_flops_per_s:
 // {fp32, bf16}, threads, measured_on: {host, cpu}, date}), every number with a `source:`
-// (triad is left out when it was not measured).
+// (triad is left out when it was not measured). backend "cuda": kind gpu, calibrated also holds
+// copy_bw_bytes_per_s and launch_latency_s, measured_on {host, gpu}, no threads.
 // The datasheet fields hold the measured medians too (this box has no datasheet entry) and
 // their sources say so. `name` is what --hw takes.
 std::string calibration_yaml(const Calibration& c, const std::string& name);
 // calibration_yaml() parsed back by the hardware loader: the spec a calibrated prediction uses
 // (effective_rates() then takes the measured figures), identical to what the file would give.
 HardwareSpec calibration_hardware(const Calibration& c, const std::string& name);
-// "cpu-<hostname>" with characters other than [A-Za-z0-9._-] replaced by '-'.
+// "cpu-<hostname>" ("cuda-<hostname>" for backend cuda) with characters other than [A-Za-z0-9._-] replaced by '-'.
 std::string default_calibration_name(const Calibration& c);
 
 // ---- the kernels (also used by bench/bench_memory.cpp) ----

@@ -121,6 +121,9 @@ KvLayout kv_layout(const Op& attention);
 // threads.
 void synthetic_kv(uint64_t seed, const Op& attention, int64_t seq, int64_t head, bool value, int64_t n, uint16_t* out,
                   int threads);
+// The hash stream of one attention op's synthetic cache (the per-element values:
+// synthetic_kv_unit in runner/src/synthetic.h, which the CUDA backend's fill kernel runs too).
+uint64_t synthetic_kv_stream(uint64_t seed, const Op& attention);
 
 // ---- checkpoint vs ModelIR ----
 

@@ -1,0 +1,246 @@
+// Per-element math and index arithmetic of the CUDA kernels (kernels.cu), as inline functions
+// that compile for the device under nvcc and for the host under g++ (LLMCOST_HD is empty there),
+// so tests/runner/cuda_math_test.cpp checks on the CPU exactly what the device runs: bf16
+// rounding, activations, RoPE angles, the KV cache layout, GQA head mapping, scaled and
+// soft-capped scores, the online (streaming) softmax the attention kernels use and its merge,
+// RMS/LayerNorm factors and the router's scoring + group-limited top-k. Each function mirrors
+// the CPU backend's arithmetic (runner/src/cpu/cpu_backend.cpp): double where it uses double.
+// No CUDA header is needed. The synthetic weights/KV hashes are synthetic.h's (shared with the CPU).
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+#include "../hd.h"
+#include "../synthetic.h"
+
+namespace llmcost {
+namespace cudak {
+
+// ---------------------------------------------------------------- bf16
+
+LLMCOST_HD float bits_to_f32(uint32_t u) {
+#if defined(__CUDA_ARCH__)
+  return __uint_as_float(u);
+#else
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+#endif
+}
+LLMCOST_HD uint32_t f32_to_bits(float f) {
+#if defined(__CUDA_ARCH__)
+  return __float_as_uint(f);
+#else
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  return u;
+#endif
+}
+// bf16 bits -> fp32 (exact).
+LLMCOST_HD float bf16_to_f32(uint16_t h) { return bits_to_f32(static_cast<uint32_t>(h) << 16); }
+// fp32 -> bf16 bits, round to nearest even, NaN stays a quiet NaN (as llmcost::fp32_to_bf16).
+LLMCOST_HD uint16_t f32_to_bf16(float f) {
+  uint32_t u = f32_to_bits(f);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((u >> 16) | 0x0040u);
+  u += 0x7fffu + ((u >> 16) & 1u);
+  return static_cast<uint16_t>(u >> 16);
+}
+// x = hi + lo + r with hi = bf16(x), lo = bf16(x - hi), |r| <= 2^-16 |x|: the matmul's "split"
+// activations (two bf16 GEMM rows whose sum is x to ~fp32 accuracy).
+LLMCOST_HD void split_bf16(float x, uint16_t& hi, uint16_t& lo) {
+  hi = f32_to_bf16(x);
+  lo = f32_to_bf16(x - bf16_to_f32(hi));
+}
+
+// ---------------------------------------------------------------- activations
+
+// The activations the kernels apply (llmcost::Activation minus the refused clamped/SiTU kinds).
+enum class Act : int { Identity = 0, SiLU = 1, GeLU = 2, GeLUTanh = 3, ReLU = 4, ReLU2 = 5 };
+
+LLMCOST_HD float activate(Act a, float x) {
+  switch (a) {
+    case Act::SiLU: return x / (1.0f + expf(-x));
+    case Act::GeLU: return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
+    case Act::GeLUTanh: return 0.5f * x * (1.0f + tanhf(0.7978845608028654f * (x + 0.044715f * x * x * x)));
+    case Act::ReLU: return x > 0 ? x : 0.0f;
+    case Act::ReLU2: return x > 0 ? x * x : 0.0f;
+    default: return x;
+  }
+}
+LLMCOST_HD float sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
+
+// ---------------------------------------------------------------- norms
+
+// 1 / sqrt(sum_sq / d + eps): the RMSNorm factor of a row (sum of squares accumulated in double).
+LLMCOST_HD float rms_factor(double sum_sq, int64_t d, double eps) {
+  return static_cast<float>(1.0 / sqrt(sum_sq / static_cast<double>(d) + eps));
+}
+// LayerNorm of one element given the row's mean and 1/std (double), scale w and shift b.
+LLMCOST_HD float layer_norm_elem(float x, double mean, double rstd, float w, float b) {
+  return static_cast<float>((x - mean) * rstd) * w + b;
+}
+
+// ---------------------------------------------------------------- RoPE
+
+// HF rotate_half: pair (i, i + rot/2) of a head at `pos` turns by pos x theta^(-2i/rot).
+LLMCOST_HD double rope_angle(int64_t pos, int64_t i, int64_t rot, double theta) {
+  return static_cast<double>(pos) * pow(theta, -2.0 * static_cast<double>(i) / static_cast<double>(rot));
+}
+LLMCOST_HD void rope_rotate(float& x1, float& x2, double angle) {
+  const float c = static_cast<float>(cos(angle)), s = static_cast<float>(sin(angle));
+  const float a = x1, b = x2;
+  x1 = a * c - b * s;
+  x2 = b * c + a * s;
+}
+// Offset of pair element i (the first of the two; the second is + rot / 2) of head `head` of
+// row t in an activation [T, ld] whose heads are head_stride apart.
+LLMCOST_HD int64_t rope_offset(int64_t t, int64_t ld, int64_t head, int64_t head_stride, int64_t i) {
+  return t * ld + head * head_stride + i;
+}
+
+// ---------------------------------------------------------------- KV cache and attention
+
+// The cache layout of every backend (weights.h KvLayout): [seq][kv_head][position][head_dim],
+// so one head's positions are contiguous. Element offset of (seq, head, pos, 0).
+LLMCOST_HD int64_t kv_offset(int64_t seq, int64_t head, int64_t pos, int64_t heads, int64_t max_ctx, int64_t hd) {
+  return ((seq * heads + head) * max_ctx + pos) * hd;
+}
+// GQA: the KV head query head h reads (H query heads over G KV heads, H % G == 0).
+LLMCOST_HD int64_t kv_head_of(int64_t h, int64_t H, int64_t G) { return h / (H / G); }
+// First cached position row `pos` attends with a sliding window (0: none), as the executor.
+LLMCOST_HD int64_t window_start(int64_t pos, int64_t window) {
+  return window > 0 ? (pos - window + 1 > 0 ? pos - window + 1 : 0) : 0;
+}
+// A score as the CPU backend forms it: dot x scale, then cap x tanh(s / cap) when cap > 0.
+LLMCOST_HD float attn_score(float dot, float scale, double softcap) {
+  float s = dot * scale;
+  if (softcap > 0) s = static_cast<float>(softcap * tanh(static_cast<double>(s) / softcap));
+  return s;
+}
+
+// Streaming softmax state of one partial sum over positions: running max m and sum l of
+// exp(s - m). The accumulator of values holds sum p_j v_j with the same reference m.
+struct OnlineSoftmax {
+  float m;
+  float l;
+};
+LLMCOST_HD OnlineSoftmax osm_init() { return OnlineSoftmax{-INFINITY, 0.0f}; }
+// Adds score s: returns the factor the accumulator is multiplied by before adding p x v, and p.
+LLMCOST_HD float osm_add(OnlineSoftmax& st, float s, float& p) {
+  const float m = fmaxf(st.m, s);
+  const float corr = st.m == -INFINITY ? 0.0f : expf(st.m - m);
+  p = expf(s - m);
+  st.l = st.l * corr + p;
+  st.m = m;
+  return corr;
+}
+// Weight of a partial (m, l) when partials are merged under the overall max M (M finite).
+LLMCOST_HD float osm_weight(float m, float M) { return m == -INFINITY ? 0.0f : expf(m - M); }
+// Split-K attention (few rows x heads, long contexts: more blocks than rows x heads): split s of
+// `splits` takes the positions [first, last] of lo..pos in equal chunks; first > last when the
+// split has none. The splits' partials (m, l, accumulator) merge with osm_weight.
+LLMCOST_HD void split_range(int64_t lo, int64_t pos, int64_t splits, int64_t s, int64_t& first, int64_t& last) {
+  const int64_t n = pos - lo + 1, chunk = (n + splits - 1) / splits;
+  first = lo + s * chunk;
+  last = first + chunk - 1 < pos ? first + chunk - 1 : pos;
+}
+// Splits for T rows x H heads attending up to max_n positions on a device with `sms`
+// multiprocessors: enough blocks for two per multiprocessor, each split at least 256 positions.
+LLMCOST_HD int64_t attention_splits(int64_t T, int64_t H, int64_t max_n, int64_t sms) {
+  const int64_t blocks = T * H, want = (2 * sms + blocks - 1) / blocks, most = (max_n + 255) / 256;
+  const int64_t s = want < most ? want : most;
+  return s < 1 ? 1 : s;
+}
+// The position a kernel's `part` (of `parts`, e.g. a warp) takes as its k-th: strided, so
+// consecutive parts read consecutive cache rows.
+LLMCOST_HD int64_t part_position(int64_t lo, int64_t part, int64_t parts, int64_t k) { return lo + part + k * parts; }
+
+// ---------------------------------------------------------------- router
+
+// A router's scoring and selection (llmcost::MoeSpec, in plain fields).
+struct RouteSpec {
+  int64_t n_experts = 0, top_k = 0;
+  int scoring = 0;                 // 0 softmax, 1 sigmoid, 2 the raw logits
+  bool softmax_after_topk = false; // softmax over the k selected logits (scoring 0 only)
+  int64_t n_group = 1, topk_group = 1;
+  bool norm_topk_prob = false;
+  double routed_scaling_factor = 1.0;
+};
+
+// One token's routing, exactly as the CPU backend's route(): scores (softmax / sigmoid / raw, in
+// double), selection scores = score + correction bias, group-limited selection (keep the
+// topk_group groups with the best top-2 sum when there is a correction bias, else the best max;
+// ties to the lower group), top-k (ties to the lower expert), weights renormalized when
+// norm_topk_prob (or softmax over the selected logits) times routed_scaling_factor.
+// Scratch: score[E], sel[E], group[n_group] doubles. Out: idx[K], w[K].
+LLMCOST_HD void route_token(const float* lg, const RouteSpec& m, const float* corr, double* score, double* sel,
+                            double* group, int32_t* idx, float* w) {
+  const int64_t E = m.n_experts, K = m.top_k;
+  if (m.scoring == 0 && !m.softmax_after_topk) {
+    double mx = -1e300, sum = 0;
+    for (int64_t e = 0; e < E; ++e) mx = lg[e] > mx ? static_cast<double>(lg[e]) : mx;
+    for (int64_t e = 0; e < E; ++e) sum += (score[e] = exp(lg[e] - mx));
+    for (int64_t e = 0; e < E; ++e) score[e] /= sum;
+  } else if (m.scoring == 1) {
+    for (int64_t e = 0; e < E; ++e) score[e] = 1.0 / (1.0 + exp(-static_cast<double>(lg[e])));
+  } else {
+    for (int64_t e = 0; e < E; ++e) score[e] = lg[e];
+  }
+  for (int64_t e = 0; e < E; ++e) sel[e] = score[e] + (corr ? corr[e] : 0.0);
+  if (m.n_group > 1) {
+    const int64_t per = E / m.n_group;
+    for (int64_t g = 0; g < m.n_group; ++g) {
+      double v0 = -INFINITY, v1 = -INFINITY;  // the group's two largest
+      for (int64_t e = g * per; e < (g + 1) * per; ++e) {
+        const double v = sel[e];
+        if (v > v0) {
+          v1 = v0;
+          v0 = v;
+        } else if (v > v1) {
+          v1 = v;
+        }
+      }
+      group[g] = corr ? v0 + (per > 1 ? v1 : 0.0) : v0;
+    }
+    // Keep the topk_group best groups: mark them by flipping the sign bit of their rank slot.
+    for (int64_t r = 0; r < m.topk_group; ++r) {
+      int64_t best = -1;
+      for (int64_t g = 0; g < m.n_group; ++g) {
+        if (group[g] == INFINITY) continue;  // already kept
+        if (best < 0 || group[g] > group[best]) best = g;
+      }
+      group[best] = INFINITY;
+    }
+    for (int64_t g = 0; g < m.n_group; ++g)
+      if (group[g] != INFINITY)
+        for (int64_t e = g * per; e < (g + 1) * per; ++e) sel[e] = -INFINITY;
+  }
+  // Top-k by repeated argmax (first maximum wins: ties to the lower index, as a partial sort
+  // with that tie rule), skipping experts already taken.
+  double sum = 0;
+  for (int64_t k = 0; k < K; ++k) {
+    int64_t best = -1;
+    for (int64_t e = 0; e < E; ++e) {
+      bool taken = false;
+      for (int64_t j = 0; j < k; ++j) taken = taken || idx[j] == e;
+      if (taken) continue;
+      if (best < 0 || sel[e] > sel[best]) best = e;
+    }
+    idx[k] = static_cast<int32_t>(best);
+    sum += score[best];
+  }
+  if (m.softmax_after_topk && m.scoring == 0) {
+    double mx = -1e300, z = 0;
+    for (int64_t k = 0; k < K; ++k) mx = score[idx[k]] > mx ? score[idx[k]] : mx;
+    for (int64_t k = 0; k < K; ++k) z += exp(score[idx[k]] - mx);
+    for (int64_t k = 0; k < K; ++k) w[k] = static_cast<float>(exp(score[idx[k]] - mx) / z * m.routed_scaling_factor);
+    return;
+  }
+  const double denom = m.norm_topk_prob ? sum + 1e-20 : 1.0;
+  for (int64_t k = 0; k < K; ++k) w[k] = static_cast<float>(score[idx[k]] / denom * m.routed_scaling_factor);
+}
+
+}  // namespace cudak
+}  // namespace llmcost
