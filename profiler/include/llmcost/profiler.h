@@ -26,6 +26,9 @@ struct RangeRecord {
   // Device profilers (CUPTI): kernels/copies attributed to the range or its children. When > 0,
   // start_ns/end_ns are the device span (first start to last end) instead of the host times.
   uint32_t device_ops = 0;
+  // Counter profilers (CUPTI range profiler): DRAM bytes read / written inside the range; < 0 = not measured.
+  double dram_read_bytes = -1;
+  double dram_write_bytes = -1;
 
   int64_t duration_ns() const { return end_ns - start_ns; }
   double duration_s() const { return static_cast<double>(end_ns - start_ns) * 1e-9; }
