@@ -112,6 +112,33 @@ TEST_F(GpuCheckScript, RunsStoppedAtTheirBudgetAreListed) {
   EXPECT_TRUE(fs::is_empty(path("out/runs")));
 }
 
+TEST_F(GpuCheckScript, GpuPathWithAFakeDeviceListsEveryFailedStep) {
+  // The GPU path (no stand-in) with a fake nvidia-smi naming an H200 and --no-build on this build:
+  // every cuda step fails in one line that the summary quotes, the datasheet comes from the GPU's
+  // name, every target is "not measured", exit 1. Only meaningful where cuda cannot run.
+  CliRun probe = run("run '" + kSourceDir + "/tests/data/gpu_check/tiny-dense.json' --backend cuda --calibration missing.yaml");
+  if (probe.err.find("cuda: not available") == std::string::npos)
+    GTEST_SKIP() << "this build runs the cuda backend; scripts/gpu-check itself covers it";
+  write_file("fakebin/nvidia-smi",
+             "#!/bin/sh\ncase \"$*\" in *driver_version*) echo '580.00, 143771 MiB';; *name*) echo 'NVIDIA H200';; esac\n");
+  fs::permissions(dir_ / "fakebin/nvidia-smi", fs::perms::owner_all);
+  const std::string tiny = kSourceDir + "/tests/data/gpu_check/";
+  CliRun r = script("PATH='" + path("fakebin") + "':\"$PATH\" LLMCOST_GPU_CHECK_DENSE='" + tiny +
+                        "tiny-dense.json' LLMCOST_GPU_CHECK_MOE='" + tiny +
+                        "tiny-moe.json@1' LLMCOST_GPU_CHECK_BATCHES=1 LLMCOST_GPU_CHECK_CONTEXTS=32",
+                    "--no-build");
+  ASSERT_EQ(r.code, 1) << r.err << r.out;
+  nlohmann::json s = summary();
+  for (const auto& row : table(s, "targets")[0]["rows"]) EXPECT_EQ(row["verdict"], "not measured") << row.dump();
+  size_t failed = 0;
+  for (const auto& m : s["missing"])
+    failed += m.get<std::string>().find("failed, exit 1 (llmcost: error: cuda: not available") != std::string::npos;
+  EXPECT_EQ(failed, 1u + 4u) << s["missing"].dump();  // calibrate; dense + MoE, CUDA graph off and on
+  bool h200 = false;
+  for (const auto& a : s["assumptions"]) h200 |= a.get<std::string>().rfind("datasheet read bandwidth: h200 4800.0 GB/s", 0) == 0;
+  EXPECT_TRUE(h200) << s["assumptions"].dump();
+}
+
 TEST_F(GpuCheckScript, WithoutAGpuOneLineAndExit1) {
   // A PATH without nvidia-smi (only what the script needs before its device check).
   fs::create_directories(dir_ / "bin");
