@@ -164,5 +164,20 @@ TEST_F(GpuCheckScript, WithoutAGpuOneLineAndExit1) {
   EXPECT_FALSE(fs::exists(path("out/summary.md")));
 }
 
+using SummaryCli = CliTest;
+
+TEST_F(SummaryCli, BadInputsAreOneLineAndWriteNothing) {
+  write_file("bad.json", R"({"measured": {"decode_step_s": -1}})");
+  for (const char* args : {"summary bad.json -o s.md", "summary missing.json -o s.md", "summary --datasheet no-such-gpu -o s.md"}) {
+    CliRun c = run(args);
+    EXPECT_EQ(c.code, 1) << args << "\n" << c.err;
+    EXPECT_TRUE(c.out.empty()) << args;
+    EXPECT_EQ(std::count(c.err.begin(), c.err.end(), '\n'), 1) << args << "\n" << c.err;
+    EXPECT_FALSE(fs::exists(path("s.md"))) << args;
+  }
+  CliRun b = run("summary bad.json");
+  EXPECT_NE(b.err.find("bad.json: /measured/decode_step_s must be a non-negative number of seconds"), std::string::npos) << b.err;
+}
+
 }  // namespace
 }  // namespace llmcost_test
