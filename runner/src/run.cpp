@@ -89,8 +89,8 @@ void accumulate(const StepWork& w, std::map<std::string, std::pair<double, doubl
 }
 
 // The counter pass: one more decode step, replayed under the backend's counter profiler until its
-// op records carry DRAM bytes (kMaxCounterPasses at most); per op the mean over the records that
-// carry them (one per replay that measured it), the step's totals summed over the ops.
+// op records carry DRAM bytes (replay_counter_step), per op the mean over the records that carry
+// them (dram_by_op), the step's totals summed over the ops.
 void counter_pass(Backend& be, const RunOptions& o, const std::function<std::vector<int32_t>(int64_t, int64_t)>& tokens_for,
                   RunResult& res) {
   if (o.counters == CounterMode::Off) {
@@ -104,38 +104,23 @@ void counter_pass(Backend& be, const RunOptions& o, const std::function<std::vec
     if (o.progress) o.progress("DRAM counters not measured: " + res.counters_unavailable);
     return;
   }
-  std::vector<RangeRecord> recs;
-  auto has_counters = [](const RangeRecord& r) { return r.category == "op" && r.dram_read_bytes >= 0; };
-  int pass = 0;
-  while (pass < kMaxCounterPasses && std::none_of(recs.begin(), recs.end(), has_counters)) {
-    ++pass;
+  res.counter_passes = replay_counter_step(*cp, [&](int pass) {
     if (o.progress) o.progress(strf("counter pass: decode step replay %d (%s)", pass, cp->backend()));
-    cp->push("counter_step", "step");
     be.decode(tokens_for(o.warmup + o.tokens + pass, o.batch), nullptr, cp.get());
-    cp->pop();
-    recs = cp->records();
-  }
-  res.counter_passes = pass;
-  if (std::none_of(recs.begin(), recs.end(), has_counters)) {
-    res.counters_unavailable = strf("%s counters gave no DRAM bytes after %d replays of the decode step", cp->backend(), pass);
+  });
+  const std::map<std::string, DramCounts> by_op = dram_by_op(cp->records());
+  if (by_op.empty()) {
+    res.counters_unavailable =
+        strf("%s counters gave no DRAM bytes after %d replays of the decode step", cp->backend(), res.counter_passes);
     return;
   }
   res.counter_source = cp->backend();
-  std::map<std::string, std::pair<double, double>> sum;
-  std::map<std::string, int> n;
-  for (const RangeRecord& r : recs) {
-    if (!has_counters(r)) continue;
-    auto& s = sum[r.name];
-    s.first += r.dram_read_bytes;
-    s.second += std::max(0.0, r.dram_write_bytes);
-    ++n[r.name];
-  }
   res.dram_read_bytes = res.dram_write_bytes = 0;
   for (OpRow& row : res.ops) {
-    auto it = sum.find(row.name);
-    if (it == sum.end()) continue;
-    row.dram_read_bytes = it->second.first / n[row.name];
-    row.dram_write_bytes = it->second.second / n[row.name];
+    auto it = by_op.find(row.name);
+    if (it == by_op.end()) continue;
+    row.dram_read_bytes = it->second.read_bytes;
+    row.dram_write_bytes = it->second.write_bytes;
     res.dram_read_bytes += row.dram_read_bytes;
     res.dram_write_bytes += row.dram_write_bytes;
   }
@@ -147,6 +132,38 @@ void check_cuda_graph(const RunOptions& o) {
 }
 
 }  // namespace
+
+namespace {
+bool has_dram_counts(const RangeRecord& r) { return r.category == "op" && r.dram_read_bytes >= 0; }
+}  // namespace
+
+int replay_counter_step(Profiler& counters, const std::function<void(int pass)>& step) {
+  int pass = 0;
+  for (std::vector<RangeRecord> recs; pass < kMaxCounterPasses && std::none_of(recs.begin(), recs.end(), has_dram_counts);
+       recs = counters.records()) {
+    ++pass;
+    counters.push("counter_step", "step");
+    step(pass);
+    counters.pop();
+  }
+  return pass;
+}
+
+std::map<std::string, DramCounts> dram_by_op(const std::vector<RangeRecord>& recs) {
+  std::map<std::string, DramCounts> out;
+  for (const RangeRecord& r : recs) {
+    if (!has_dram_counts(r)) continue;
+    DramCounts& c = out[r.name];
+    c.read_bytes += r.dram_read_bytes;
+    c.write_bytes += std::max(0.0, r.dram_write_bytes);
+    ++c.records;
+  }
+  for (auto& [name, c] : out) {
+    c.read_bytes /= c.records;
+    c.write_bytes /= c.records;
+  }
+  return out;
+}
 
 ModelIR run_slice(const ModelIR& ir, const RunOptions& o) {
   std::vector<int> layers;

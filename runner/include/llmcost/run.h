@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -27,6 +28,19 @@ enum class CounterMode { Auto, Off, Fake };
 std::optional<CounterMode> parse_counter_mode(const std::string& text);
 // Most replays of the counter step before the pass is given up as incomplete.
 constexpr int kMaxCounterPasses = 16;
+
+// The counter pass's replay protocol: runs step(pass) (one decode step under `counters`) inside
+// one outermost "counter_step" range per replay until a record of category "op" carries DRAM bytes
+// (a counter profiler that needs several passes fills them once it has every metric), at most
+// kMaxCounterPasses times. Returns the replays made.
+int replay_counter_step(Profiler& counters, const std::function<void(int pass)>& step);
+// Per op name, over the "op" records that carry DRAM bytes (one per replay that measured the op):
+// the mean bytes read and written (a write figure < 0 counts as 0). Ops without counts are absent.
+struct DramCounts {
+  double read_bytes = 0, write_bytes = 0;
+  int records = 0;
+};
+std::map<std::string, DramCounts> dram_by_op(const std::vector<RangeRecord>& records);
 
 // The stand-in counter profiler of CounterMode::Fake: host timing as CpuProfiler, and
 // dram_read_bytes = the range's bytes annotation, dram_write_bytes = 0 on every record.
