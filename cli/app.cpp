@@ -103,6 +103,7 @@ void build_app(CLI::App& app, Context& ctx) {
   register_families(app, ctx);
   register_validate(app, ctx);
   register_check(app, ctx);
+  register_summary(app, ctx);
 }
 
 const char* kAppHelp =

@@ -32,6 +32,9 @@ RunOpRecord op_record(const OpRow& r) {
   o.flops = r.flops;
   o.achieved_bw_bytes_per_s = r.achieved_bw_bytes_per_s;
   o.error_pct = r.error_pct;
+  o.predicted_bytes = r.predicted_bytes;
+  if (r.dram_read_bytes >= 0) o.dram_read_bytes = r.dram_read_bytes;
+  if (r.dram_write_bytes >= 0) o.dram_write_bytes = r.dram_write_bytes;
   return o;
 }
 
@@ -54,6 +57,15 @@ RunRecord run_record(const RunResult& r) {
   rec.gemm_flops_per_s = r.calibration.gemm_flops_per_s;
   rec.calibration_source = r.calibration.source;
   rec.predicted_decode_step_s = r.predicted_decode_step_s;
+  rec.predicted_decode_bytes = r.predicted_decode_bytes;
+  rec.cuda_graph = r.cuda_graph;
+  RunCounters counters;
+  if (!r.counter_source.empty()) counters.source = r.counter_source;
+  counters.passes = r.counter_passes;
+  if (!r.counters_unavailable.empty()) counters.unavailable = r.counters_unavailable;
+  rec.counters = counters;
+  if (r.dram_read_bytes >= 0) rec.dram_read_bytes = r.dram_read_bytes;
+  if (r.dram_write_bytes >= 0) rec.dram_write_bytes = r.dram_write_bytes;
   if (r.prompt > 0) rec.predicted_prefill_s = r.predicted_prefill_s;
   rec.predicted_distinct_experts = r.predicted_distinct_experts;
   rec.decode_step_s = r.decode_step_s.median;
@@ -107,6 +119,13 @@ std::string run_table(const RunResult& r) {
   out += fmt::format("decode bytes moved: {:.1f} MB per step, achieved {:.2f} GB/s ({:.0f}% of the calibrated read bandwidth)\n",
                      r.decode_bytes / 1e6, r.achieved_bw_bytes_per_s / 1e9,
                      r.calibration.read_bw_bytes_per_s > 0 ? r.achieved_bw_bytes_per_s / r.calibration.read_bw_bytes_per_s * 100 : 0.0);
+  if (r.dram_read_bytes >= 0)
+    out += fmt::format("DRAM bytes per decode step ({} counters, {} replay(s)): read {:.1f} MB, written {:.1f} MB; "
+                       "predicted {:.1f} MB moved\n",
+                       r.counter_source, r.counter_passes, r.dram_read_bytes / 1e6, r.dram_write_bytes / 1e6,
+                       r.predicted_decode_bytes / 1e6);
+  else
+    out += fmt::format("DRAM bytes per decode step: not measured ({})\n", r.counters_unavailable);
   if (!r.distinct_experts_per_layer.empty()) {
     std::string d;
     for (size_t i = 0; i < r.distinct_experts_per_layer.size(); ++i)
@@ -131,7 +150,7 @@ std::string run_table(const RunResult& r) {
 void register_run(CLI::App& app, Context& ctx) {
   struct Opts {
     std::string model, backend = "cpu", layers, routing = "router", calibration, trace, format = "table", output;
-    std::string weights, dtype = "bf16";
+    std::string weights, dtype = "bf16", counters = "auto", cuda_graph;
     int64_t batch = 1, context = 1024, prompt = 0, tokens = 8, warmup = 2;
     int threads = 0;
     uint64_t seed = 1;
@@ -155,6 +174,12 @@ void register_run(CLI::App& app, Context& ctx) {
   c->add_option("--weights", o->weights, "safetensors file or directory with HF tensor names (default: synthetic weights)");
   c->add_option("--calibration", o->calibration, "Hardware YAML from `llmcost calibrate` (default: calibrate now)");
   c->add_option("--trace", o->trace, "Write a Chrome trace-event JSON (Perfetto) with one range per op");
+  c->add_option("--counters", o->counters,
+                "DRAM-counter pass after the timing steps: auto (the backend's counters when it has them), off, or fake "
+                "(a stand-in reporting each op's executed bytes as DRAM reads, to test the pipeline without a device)")
+      ->check(CLI::IsMember({"auto", "off", "fake"}));
+  c->add_option("--cuda-graph", o->cuda_graph, "cuda backend: decode steps as CUDA graphs (on) or plain launches (off)")
+      ->check(CLI::IsMember({"on", "off"}));
   c->add_option("--format", o->format, "table or json")->check(CLI::IsMember({"table", "json"}));
   c->add_option("-o,--output", o->output, "Write the report to this file instead of stdout");
   c->callback([&ctx, o] {
@@ -177,6 +202,8 @@ void register_run(CLI::App& app, Context& ctx) {
       ro.seed = o->seed;
       ro.weights_path = o->weights;
       ro.keep_trace = !o->trace.empty();
+      ro.counters = *parse_counter_mode(o->counters);
+      if (!o->cuda_graph.empty()) ro.cuda_graph = o->cuda_graph == "on";
       const bool tty = isatty(STDERR_FILENO);
       if (tty) ro.progress = [](const std::string& s) { fmt::print(stderr, "run: {}\n", s); };
       // Check the slice spec and its memory before a calibration spends seconds.

@@ -49,6 +49,7 @@ void register_ci(CLI::App& app, Context& ctx);         // ci record, ci check   
 void register_families(CLI::App& app, Context& ctx);   // families                (cmd_families.cpp)
 void register_validate(CLI::App& app, Context& ctx);   // validate                (cmd_validate.cpp)
 void register_check(CLI::App& app, Context& ctx);      // check                   (cmd_check.cpp)
+void register_summary(CLI::App& app, Context& ctx);    // summary                 (cmd_summary.cpp)
 
 // What `check` and `calibrate --from` take from flags where a result file says nothing (cmd_check.cpp).
 struct MeasuredOpts {

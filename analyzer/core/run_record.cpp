@@ -27,6 +27,9 @@ json op_json(const RunOpRecord& r) {
             {"error_pct", r.error_pct}};
   if (r.measured_s_p10) j["measured_s_p10"] = *r.measured_s_p10;
   if (r.measured_s_p90) j["measured_s_p90"] = *r.measured_s_p90;
+  if (r.predicted_bytes) j["predicted_bytes"] = *r.predicted_bytes;
+  if (r.dram_read_bytes) j["dram_read_bytes"] = *r.dram_read_bytes;
+  if (r.dram_write_bytes) j["dram_write_bytes"] = *r.dram_write_bytes;
   return j;
 }
 
@@ -55,6 +58,12 @@ double count_or(const ConfigReader& r, const std::string& key) {
   return v;
 }
 
+std::optional<double> opt_count(const ConfigReader& r, const std::string& key) {
+  auto v = opt_nonneg(r, key, "must be a non-negative count");
+  if (v && *v > kMaxCount) r.fail(key, "must be below 2^63 (9.2e18), got " + num_text(*v));
+  return v;
+}
+
 RunOpRecord read_op(const ConfigReader& o) {
   RunOpRecord op;
   op.name = o.req_str("name");
@@ -69,6 +78,9 @@ RunOpRecord read_op(const ConfigReader& o) {
   op.flops = count_or(o, "flops");
   op.achieved_bw_bytes_per_s = nonneg_or(o, "achieved_bw_bytes_per_s", "must be a non-negative rate");
   op.error_pct = o.num_or("error_pct", 0.0);
+  op.predicted_bytes = opt_count(o, "predicted_bytes");
+  op.dram_read_bytes = opt_count(o, "dram_read_bytes");
+  op.dram_write_bytes = opt_count(o, "dram_write_bytes");
   return op;
 }
 
@@ -136,6 +148,14 @@ std::string run_record_to_json(const RunRecord& r) {
       {"ops", ops},
       {"prefill_ops", pre},
   };
+  if (r.cuda_graph) j["workload"]["cuda_graph"] = *r.cuda_graph;
+  if (r.predicted_decode_bytes) j["predicted"]["decode_bytes"] = *r.predicted_decode_bytes;
+  if (r.dram_read_bytes) j["measured"]["dram_read_bytes"] = *r.dram_read_bytes;
+  if (r.dram_write_bytes) j["measured"]["dram_write_bytes"] = *r.dram_write_bytes;
+  if (r.counters)
+    j["counters"] = {{"source", r.counters->source ? json(*r.counters->source) : json(nullptr)},
+                     {"passes", r.counters->passes},
+                     {"unavailable", r.counters->unavailable ? json(*r.counters->unavailable) : json(nullptr)}};
   j["llmcost_version"] = version_stamp();
   return j.dump(2) + "\n";
 }
@@ -153,6 +173,10 @@ RunRecord run_record_from_json(const Value& doc, const std::string& file) {
     r.tokens = w->int_or("tokens", 0, 0);
     r.routing = w->str_or("routing", "");
     r.weight_dtype = w->str_or("weight_dtype", "");
+    if (const Value* g = w->raw("cuda_graph")) {
+      if (!g->is_bool()) w->fail("cuda_graph", "must be true or false");
+      r.cuda_graph = g->as_bool();
+    }
   }
   if (auto s = root.child("slice")) {
     const Value* l = s->raw("layers");
@@ -171,6 +195,7 @@ RunRecord run_record_from_json(const Value& doc, const std::string& file) {
     r.predicted_decode_step_s = nonneg_or(*p, "decode_step_s");
     r.predicted_prefill_s = opt_nonneg(*p, "prefill_s");
     r.predicted_distinct_experts = nonneg_or(*p, "distinct_experts_per_layer", "must be a non-negative count");
+    r.predicted_decode_bytes = opt_count(*p, "decode_bytes");
   }
   auto m = root.child("measured");
   if (!m) root.fail("measured", "must be an object (the measured results of `llmcost run`)");
@@ -180,6 +205,21 @@ RunRecord run_record_from_json(const Value& doc, const std::string& file) {
   r.decode_bytes = count_or(*m, "decode_bytes");
   r.achieved_bw_bytes_per_s = nonneg_or(*m, "achieved_bw_bytes_per_s", "must be a non-negative rate");
   r.prefill_s = opt_nonneg(*m, "prefill_s");
+  r.dram_read_bytes = opt_count(*m, "dram_read_bytes");
+  r.dram_write_bytes = opt_count(*m, "dram_write_bytes");
+  if (auto c = root.child("counters")) {
+    RunCounters rc;
+    auto opt_str = [&](const std::string& key) -> std::optional<std::string> {
+      const Value* v = c->raw(key);
+      if (!v || v->is_null()) return std::nullopt;
+      if (!v->is_string()) c->fail(key, "must be a string or null");
+      return v->as_string();
+    };
+    rc.source = opt_str("source");
+    rc.passes = c->int_or("passes", 0, 0, 1000000);
+    rc.unavailable = opt_str("unavailable");
+    r.counters = rc;
+  }
   r.distinct_experts_per_layer = num_list(*m, "distinct_experts_per_layer");
   if (const Value* steps = m->raw("distinct_experts_per_layer_per_step")) {
     const std::string key = "distinct_experts_per_layer_per_step", what = "must be an array of arrays of integers";

@@ -88,7 +88,82 @@ void accumulate(const StepWork& w, std::map<std::string, std::pair<double, doubl
   }
 }
 
+// The counter pass: one more decode step, replayed under the backend's counter profiler until its
+// op records carry DRAM bytes (replay_counter_step), per op the mean over the records that carry
+// them (dram_by_op), the step's totals summed over the ops.
+void counter_pass(Backend& be, const RunOptions& o, const std::function<std::vector<int32_t>(int64_t, int64_t)>& tokens_for,
+                  RunResult& res) {
+  if (o.counters == CounterMode::Off) {
+    res.counters_unavailable = "counter pass off (--counters off)";
+    return;
+  }
+  std::string why;
+  std::unique_ptr<Profiler> cp = o.counters == CounterMode::Fake ? make_fake_counter_profiler() : be.make_counter_profiler(&why);
+  if (!cp) {
+    res.counters_unavailable = why.empty() ? be.name() + " has no hardware counters" : why;
+    if (o.progress) o.progress("DRAM counters not measured: " + res.counters_unavailable);
+    return;
+  }
+  res.counter_passes = replay_counter_step(*cp, [&](int pass) {
+    if (o.progress) o.progress(strf("counter pass: decode step replay %d (%s)", pass, cp->backend()));
+    be.decode(tokens_for(o.warmup + o.tokens + pass, o.batch), nullptr, cp.get());
+  });
+  const std::map<std::string, DramCounts> by_op = dram_by_op(cp->records());
+  if (by_op.empty()) {
+    res.counters_unavailable =
+        strf("%s counters gave no DRAM bytes after %d replays of the decode step", cp->backend(), res.counter_passes);
+    return;
+  }
+  res.counter_source = cp->backend();
+  res.dram_read_bytes = res.dram_write_bytes = 0;
+  for (OpRow& row : res.ops) {
+    auto it = by_op.find(row.name);
+    if (it == by_op.end()) continue;
+    row.dram_read_bytes = it->second.read_bytes;
+    row.dram_write_bytes = it->second.write_bytes;
+    res.dram_read_bytes += row.dram_read_bytes;
+    res.dram_write_bytes += row.dram_write_bytes;
+  }
+}
+
+void check_cuda_graph(const RunOptions& o) {
+  if (o.cuda_graph && o.backend != "cuda")
+    throw Error("--cuda-graph: applies to the cuda backend only, got --backend " + o.backend, ErrorKind::Usage);
+}
+
 }  // namespace
+
+namespace {
+bool has_dram_counts(const RangeRecord& r) { return r.category == "op" && r.dram_read_bytes >= 0; }
+}  // namespace
+
+int replay_counter_step(Profiler& counters, const std::function<void(int pass)>& step) {
+  int pass = 0;
+  for (std::vector<RangeRecord> recs; pass < kMaxCounterPasses && std::none_of(recs.begin(), recs.end(), has_dram_counts);
+       recs = counters.records()) {
+    ++pass;
+    counters.push("counter_step", "step");
+    step(pass);
+    counters.pop();
+  }
+  return pass;
+}
+
+std::map<std::string, DramCounts> dram_by_op(const std::vector<RangeRecord>& recs) {
+  std::map<std::string, DramCounts> out;
+  for (const RangeRecord& r : recs) {
+    if (!has_dram_counts(r)) continue;
+    DramCounts& c = out[r.name];
+    c.read_bytes += r.dram_read_bytes;
+    c.write_bytes += std::max(0.0, r.dram_write_bytes);
+    ++c.records;
+  }
+  for (auto& [name, c] : out) {
+    c.read_bytes /= c.records;
+    c.write_bytes /= c.records;
+  }
+  return out;
+}
 
 ModelIR run_slice(const ModelIR& ir, const RunOptions& o) {
   std::vector<int> layers;
@@ -109,10 +184,12 @@ BackendOptions run_backend_options(const RunOptions& o) {
   bo.max_batch = o.batch;
   bo.max_context = std::max(o.context + o.warmup + o.tokens, o.prompt) + 1;
   bo.max_step_tokens = std::max(o.batch, o.batch * o.prompt);
+  bo.cuda_graph = o.cuda_graph.value_or(false);
   return bo;
 }
 
 void check_run_fits(const ModelIR& ir, const RunOptions& o) {
+  check_cuda_graph(o);
   const ModelIR slice = run_slice(ir, o);
   check_slice_fits(slice, predict_slice_memory(slice, run_backend_options(o)), make_backend(o.backend)->free_memory());
 }
@@ -121,6 +198,7 @@ RunResult run_measurement(const ModelIR& ir, const RunOptions& o, const RunCalib
   if (o.batch < 1 || o.context < 1 || o.tokens < 1 || o.warmup < 0 || o.prompt < 0 || o.prefill_reps < 1)
     throw Error(strf("run: expected --batch >= 1, --context >= 1, --tokens >= 1, --prompt >= 0; got %lld, %lld, %lld, %lld",
                      (long long)o.batch, (long long)o.context, (long long)o.tokens, (long long)o.prompt));
+  check_cuda_graph(o);
   auto say = [&](const std::string& s) {
     if (o.progress) o.progress(s);
   };
@@ -142,6 +220,7 @@ RunResult run_measurement(const ModelIR& ir, const RunOptions& o, const RunCalib
   res.tokens = o.tokens;
   res.routing = routing_override_name(o.routing);
   res.weight_dtype = weight_dtype_name(o.weight_dtype);
+  res.cuda_graph = o.cuda_graph;
 
   // Predictions. The router's real choices are predicted as uniform routing (an upper bound on
   // distinct experts); zipf:S as the cost model's Zipf; fixed as exactly top_k experts.
@@ -167,6 +246,7 @@ RunResult run_measurement(const ModelIR& ir, const RunOptions& o, const RunCalib
   for (const OpCost& c : dec.ops)
     if (c.kind == OpKind::RoutedExperts) res.predicted_distinct_experts = c.distinct_experts;
   res.ops = predicted_rows(dec, cal, &res.predicted_decode_step_s);
+  for (const OpRow& r : res.ops) res.predicted_decode_bytes += r.predicted_bytes;
   if (o.prompt > 0) {
     StepCost pre = cm.prefill(o.batch, o.prompt, rm);
     fix_routing(pre);
@@ -252,6 +332,7 @@ RunResult run_measurement(const ModelIR& ir, const RunOptions& o, const RunCalib
   for (double b : step_bytes) res.decode_bytes += b / static_cast<double>(step_bytes.size());
   if (res.decode_step_s.median > 0) res.achieved_bw_bytes_per_s = res.decode_bytes / res.decode_step_s.median;
   for (double d : distinct_sum) res.distinct_experts_per_layer.push_back(d / static_cast<double>(o.tokens));
+  counter_pass(*be, o, tokens_for, res);
   res.trace = std::move(trace);
   return res;
 }

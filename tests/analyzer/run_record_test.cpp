@@ -132,6 +132,52 @@ TEST(RunRecord, ReadsPartialFiles) {
   EXPECT_EQ(r.read_bw_bytes_per_s, 0.0);
 }
 
+// doc[key], failing the test (and returning null) when absent.
+const Value& at(const Value& v, const std::string& key) {
+  static const Value null_value;
+  const Value* p = v.find(key);
+  EXPECT_NE(p, nullptr) << key;
+  return p ? *p : null_value;
+}
+
+TEST(RunRecord, CounterPassAndGraphFieldsRoundTrip) {
+  // The optional fields of the counter pass, predicted bytes and the CUDA-graph flag: written only
+  // when set (WriterLayoutIsStable has none of them), read back as written.
+  RunRecord r = sample();
+  (*r.ops)[0].predicted_bytes = 1100;
+  (*r.ops)[0].dram_read_bytes = 1000;
+  (*r.ops)[0].dram_write_bytes = 50;
+  r.predicted_decode_bytes = 4500;
+  r.dram_read_bytes = 4000;
+  r.dram_write_bytes = 200;
+  r.cuda_graph = true;
+  r.counters = RunCounters{std::string("cupti"), 3, std::nullopt};
+  const std::string text = run_record_to_json(r);
+  Value doc = parse_json(text, "run.json");
+  EXPECT_EQ(at(at(doc, "workload"), "cuda_graph").as_bool(), true);
+  EXPECT_EQ(at(at(doc, "predicted"), "decode_bytes").as_double(), 4500.0);
+  EXPECT_EQ(at(at(doc, "measured"), "dram_read_bytes").as_double(), 4000.0);
+  EXPECT_EQ(at(at(doc, "counters"), "source").as_string(), "cupti");
+  EXPECT_EQ(at(at(doc, "counters"), "passes").as_int(), 3);
+  EXPECT_TRUE(at(at(doc, "counters"), "unavailable").is_null());
+  EXPECT_EQ(at(at(doc, "ops").items()[0], "dram_write_bytes").as_double(), 50.0);
+  RunRecord back = run_record_from_json(doc, "run.json");
+  EXPECT_EQ(run_record_to_json(back), text);
+  ASSERT_TRUE(back.counters);
+  EXPECT_EQ(back.counters->passes, 3);
+  EXPECT_EQ(*(*back.ops)[0].predicted_bytes, 1100.0);
+
+  // A run whose counters could not run says why, and has no DRAM figures.
+  RunRecord none = sample();
+  none.counters = RunCounters{std::nullopt, 0, std::string("cpu has no hardware counters")};
+  RunRecord none_back = run_record_from_json(parse_json(run_record_to_json(none), "run.json"), "run.json");
+  ASSERT_TRUE(none_back.counters);
+  EXPECT_FALSE(none_back.counters->source);
+  EXPECT_EQ(*none_back.counters->unavailable, "cpu has no hardware counters");
+  EXPECT_FALSE(none_back.dram_read_bytes);
+  EXPECT_FALSE((*none_back.ops)[0].dram_read_bytes);
+}
+
 TEST(RunRecord, BadInputNamesFileAndPointer) {
   auto error_of = [](const std::string& text) {
     try {
@@ -151,6 +197,13 @@ TEST(RunRecord, BadInputNamesFileAndPointer) {
             "run.json: /prefill_ops/0/predicted_s must be a non-negative number of seconds, got -1");
   EXPECT_EQ(error_of(R"({"measured": {"distinct_experts_per_layer_per_step": [[1, "x"]]}})"),
             "run.json: /measured/distinct_experts_per_layer_per_step/0/1 must be an integer");
+  EXPECT_EQ(error_of(R"({"measured": {"dram_read_bytes": -5}})"),
+            "run.json: /measured/dram_read_bytes must be a non-negative count, got -5");
+  EXPECT_EQ(error_of(R"({"measured": {}, "ops": [{"name": "a", "measured_s": 1, "dram_write_bytes": -1}]})"),
+            "run.json: /ops/0/dram_write_bytes must be a non-negative count, got -1");
+  EXPECT_EQ(error_of(R"({"measured": {}, "workload": {"cuda_graph": "yes"}})"),
+            "run.json: /workload/cuda_graph must be true or false");
+  EXPECT_EQ(error_of(R"({"measured": {}, "counters": {"source": 3}})"), "run.json: /counters/source must be a string or null");
   EXPECT_EQ(error_of(R"({"measured": {"decode_step_s": "fast"}})").rfind("run.json: /measured/decode_step_s must be a number", 0),
             0u);
 }

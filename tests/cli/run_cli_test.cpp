@@ -116,6 +116,44 @@ TEST_F(CalibrateCli, ErrorsAreOneLineAndWriteNothing) {
   EXPECT_EQ(u.out, "");
 }
 
+// The counter pass in the run file: with the stand-in (--counters fake) every op carries DRAM bytes
+// and the step their sum; by default on the CPU the file and the table say why there are none.
+TEST_F(RunCli, CounterPassInTheRunFileAndTable) {
+  CliRun f = run("run config.json --layers 1 --context 8 --tokens 1 --threads 1 --calibration hw.yaml --counters fake --format json");
+  ASSERT_EQ(f.code, 0) << f.err;
+  auto j = nlohmann::json::parse(f.out);
+  EXPECT_EQ(j["counters"]["source"], "fake");
+  EXPECT_EQ(j["counters"]["passes"], 1);
+  EXPECT_TRUE(j["counters"]["unavailable"].is_null());
+  double sum = 0;
+  for (const auto& op : j["ops"]) {
+    ASSERT_TRUE(op.contains("dram_read_bytes")) << op.dump();
+    EXPECT_TRUE(op["predicted_bytes"].is_number()) << op.dump();
+    sum += op["dram_read_bytes"].get<double>();
+  }
+  EXPECT_DOUBLE_EQ(j["measured"]["dram_read_bytes"].get<double>(), sum);
+  EXPECT_GT(j["predicted"]["decode_bytes"].get<double>(), 0.0);
+  EXPECT_FALSE(j["workload"].contains("cuda_graph"));
+
+  CliRun d = run("run config.json --layers 1 --context 8 --tokens 1 --threads 1 --calibration hw.yaml --format json");
+  ASSERT_EQ(d.code, 0) << d.err;
+  auto k = nlohmann::json::parse(d.out);
+  EXPECT_TRUE(k["counters"]["source"].is_null());
+  EXPECT_EQ(k["counters"]["unavailable"], "cpu has no hardware counters");
+  EXPECT_FALSE(k["measured"].contains("dram_read_bytes"));
+  EXPECT_FALSE(k["ops"][0].contains("dram_read_bytes"));
+  CliRun t = run("run config.json --layers 1 --context 8 --tokens 1 --threads 1 --calibration hw.yaml");
+  ASSERT_EQ(t.code, 0) << t.err;
+  EXPECT_NE(t.out.find("DRAM bytes per decode step: not measured (cpu has no hardware counters)"), std::string::npos) << t.out;
+}
+
+TEST_F(RunCli, CudaGraphOnTheCpuIsAUsageError) {
+  CliRun c = run("run config.json --layers 1 --context 8 --calibration hw.yaml --cuda-graph on");
+  EXPECT_EQ(c.code, 2) << c.err;
+  EXPECT_TRUE(c.out.empty());
+  EXPECT_EQ(c.err, "llmcost: usage error: --cuda-graph: applies to the cuda backend only, got --backend cpu (run `llmcost --help`)\n");
+}
+
 // The backend registry lists cuda; without a usable CUDA backend (not built, or no device) run and
 // calibrate refuse it in one line naming why, exit 1, nothing on stdout.
 TEST_F(RunCli, CudaWhenNotAvailableIsOneLine) {

@@ -89,5 +89,127 @@ TEST(Run, BadOptionsAreErrors) {
   EXPECT_THROW(run_measurement(tiny_moe(), o, fake_cal()), Error);
 }
 
+// The counter pass with the stand-in profiler: one replay; every op's DRAM read bytes are the bytes
+// the executor annotated its range with in that step (for an MLP or the lm_head the same bytes as
+// every timing step moved), 0 written; the step's totals are the sums over the ops.
+TEST(Run, FakeCounterPassFillsDramBytesPerOp) {
+  RunOptions o;
+  o.layers = "2";
+  o.batch = 2;
+  o.context = 16;
+  o.tokens = 2;
+  o.threads = 2;
+  o.counters = CounterMode::Fake;
+  RunResult r = run_measurement(tiny_moe(), o, fake_cal());
+  EXPECT_EQ(r.counter_source, "fake");
+  EXPECT_EQ(r.counter_passes, 1);
+  EXPECT_TRUE(r.counters_unavailable.empty());
+  double read = 0;
+  for (const OpRow& op : r.ops) {
+    ASSERT_GE(op.dram_read_bytes, 0) << op.name;
+    EXPECT_EQ(op.dram_write_bytes, 0) << op.name;
+    if (op.kind == OpKind::LmHead || op.kind == OpKind::Norm) {
+      EXPECT_DOUBLE_EQ(op.dram_read_bytes, op.bytes) << op.name;
+    }
+    read += op.dram_read_bytes;
+  }
+  EXPECT_GT(read, 0);
+  EXPECT_DOUBLE_EQ(r.dram_read_bytes, read);
+  EXPECT_EQ(r.dram_write_bytes, 0);
+  // The predicted bytes of the step are the ops' predicted bytes.
+  double predicted = 0;
+  for (const OpRow& op : r.ops) predicted += op.predicted_bytes;
+  EXPECT_DOUBLE_EQ(r.predicted_decode_bytes, predicted);
+  EXPECT_GT(predicted, 0);
+}
+
+TEST(Run, WithoutCountersTheRunSaysWhy) {
+  RunOptions o;
+  o.layers = "1";
+  o.context = 8;
+  o.tokens = 1;
+  o.threads = 1;
+  RunResult autod = run_measurement(tiny_moe(), o, fake_cal());  // CounterMode::Auto on the CPU backend
+  EXPECT_EQ(autod.counters_unavailable, "cpu has no hardware counters");
+  EXPECT_TRUE(autod.counter_source.empty());
+  EXPECT_LT(autod.dram_read_bytes, 0);
+  for (const OpRow& op : autod.ops) EXPECT_LT(op.dram_read_bytes, 0) << op.name;
+  o.counters = CounterMode::Off;
+  EXPECT_EQ(run_measurement(tiny_moe(), o, fake_cal()).counters_unavailable, "counter pass off (--counters off)");
+}
+
+TEST(Run, CudaGraphIsRefusedOnTheCpuBackend) {
+  RunOptions o;
+  o.context = 8;
+  o.cuda_graph = true;
+  try {
+    run_measurement(tiny_moe(), o, fake_cal());
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "--cuda-graph: applies to the cuda backend only, got --backend cpu");
+    EXPECT_EQ(e.kind(), ErrorKind::Usage);
+  }
+}
+
+// A counter profiler that, like a multi-pass range profiler, fills DRAM bytes into its records only
+// once `needed` replays (outermost ranges) have closed.
+class PassCountingProfiler final : public Profiler {
+ public:
+  explicit PassCountingProfiler(int needed) : needed_(needed) {}
+  const char* backend() const override { return "test"; }
+  void push(std::string_view name, std::string_view category, double bytes, double flops) override {
+    inner_.push(name, category, bytes, flops);
+    ++depth_;
+  }
+  void pop() override {
+    inner_.pop();
+    if (--depth_ == 0) ++passes_;
+  }
+  void annotate(double bytes, double flops) override { inner_.annotate(bytes, flops); }
+  std::vector<RangeRecord> records() const override {
+    std::vector<RangeRecord> recs = inner_.records();
+    if (passes_ >= needed_)
+      for (RangeRecord& r : recs) {
+        r.dram_read_bytes = 100.0 * static_cast<double>(r.seq + 1);
+        r.dram_write_bytes = -1;
+      }
+    return recs;
+  }
+  void clear() override { inner_.clear(); }
+
+ private:
+  CpuProfiler inner_;
+  int needed_, passes_ = 0, depth_ = 0;
+};
+
+TEST(Run, CounterStepIsReplayedUntilCounted) {
+  PassCountingProfiler p(3);
+  std::vector<int> seen;
+  const int passes = replay_counter_step(p, [&](int pass) {
+    seen.push_back(pass);
+    ScopedRange r(&p, "op_a", "op");
+  });
+  EXPECT_EQ(passes, 3);
+  EXPECT_EQ(seen, (std::vector<int>{1, 2, 3}));
+  // Records in push order: step(0) op_a(1) step(2) op_a(3) step(4) op_a(5): op_a read 200, 400, 600 -> mean 400;
+  // write -1 counts as 0; "step" records are not ops.
+  auto by = dram_by_op(p.records());
+  ASSERT_EQ(by.size(), 1u);
+  EXPECT_DOUBLE_EQ(by.at("op_a").read_bytes, 400.0);
+  EXPECT_DOUBLE_EQ(by.at("op_a").write_bytes, 0.0);
+  EXPECT_EQ(by.at("op_a").records, 3);
+
+  PassCountingProfiler never(kMaxCounterPasses + 1);
+  EXPECT_EQ(replay_counter_step(never, [&](int) { ScopedRange r(&never, "op_a", "op"); }), kMaxCounterPasses);
+  EXPECT_TRUE(dram_by_op(never.records()).empty());
+}
+
+TEST(Run, CounterModeNames) {
+  EXPECT_EQ(parse_counter_mode("auto"), CounterMode::Auto);
+  EXPECT_EQ(parse_counter_mode("off"), CounterMode::Off);
+  EXPECT_EQ(parse_counter_mode("fake"), CounterMode::Fake);
+  EXPECT_FALSE(parse_counter_mode("cupti"));
+}
+
 }  // namespace
 }  // namespace llmcost

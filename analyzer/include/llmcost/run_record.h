@@ -24,6 +24,18 @@ struct RunOpRecord {
   double flops = 0;
   double achieved_bw_bytes_per_s = 0;
   double error_pct = 0;              // (predicted - measured) / measured x 100
+  // Optional (written only when set; files from older runs lack them):
+  std::optional<double> predicted_bytes;   // the cost model's weight + KV + activation bytes of the op per step
+  std::optional<double> dram_read_bytes;   // counter pass: DRAM bytes read / written by the op in one step
+  std::optional<double> dram_write_bytes;
+};
+
+// The counter pass of a run (`counters` object): which profiler measured DRAM bytes, in how many
+// replays of the decode step, or why none did.
+struct RunCounters {
+  std::optional<std::string> source;       // "cupti", "fake" (the CPU stand-in); null when none ran
+  int64_t passes = 0;
+  std::optional<std::string> unavailable;  // one line: "cpu has no hardware counters", "counters: not permitted: ..."
 };
 
 struct RunRecord {
@@ -31,6 +43,7 @@ struct RunRecord {
   // workload
   int64_t batch = 0, context = 0, prompt = 0, tokens = 0;
   std::string routing, weight_dtype;
+  std::optional<bool> cuda_graph;  // workload.cuda_graph: cuda decode steps as CUDA graphs; absent for other backends
   // slice
   std::vector<int64_t> layers;  // decoder layer indices run
   std::string layers_spec;      // read only: a file that states the slice as a count or spec ("2", "dense:1,moe:2")
@@ -42,6 +55,7 @@ struct RunRecord {
   double predicted_decode_step_s = 0;
   std::optional<double> predicted_prefill_s;  // written as null without a prefill
   double predicted_distinct_experts = 0;      // per MoE layer
+  std::optional<double> predicted_decode_bytes;  // predicted.decode_bytes: weight + KV + activation bytes per step
   // measured
   std::optional<double> decode_step_s;  // median; always written, optional in files read
   std::optional<double> decode_step_s_p10, decode_step_s_p90;
@@ -49,6 +63,8 @@ struct RunRecord {
   std::optional<double> prefill_s;  // median; null without a prefill
   std::vector<double> distinct_experts_per_layer;
   std::vector<std::vector<int64_t>> distinct_experts_per_step;  // [measured step][MoE layer]
+  std::optional<double> dram_read_bytes, dram_write_bytes;  // measured.*: counter pass, per decode step
+  std::optional<RunCounters> counters;  // absent in files written before the counter pass existed
   std::optional<std::vector<RunOpRecord>> ops;  // decode step, IR order; always written, optional in files read
   std::vector<RunOpRecord> prefill_ops;
 

@@ -65,6 +65,7 @@ struct BackendOptions {
   int64_t max_context = 64;    // cached positions per sequence (prefill + decode)
   int64_t max_step_tokens = 0; // most tokens in one decode/prefill call (scratch sizing); 0: max_batch x max_context
   bool check_memory = true;    // refuse a slice whose predicted memory exceeds MemAvailable
+  bool cuda_graph = false;     // cuda: replay each decode step as a CUDA graph (run.cpp refuses it for other backends)
 };
 
 // The rates a run's predictions use, and where they came from.
@@ -104,6 +105,16 @@ class Backend {
   // The profiler that times this backend's work (host timers for the CPU; device timers for an
   // asynchronous backend), handed to decode()/prefill().
   virtual std::unique_ptr<Profiler> make_profiler() const = 0;
+  // The profiler of a hardware-counter pass (run.cpp, after the timing steps): its records() carry
+  // dram_read_bytes / dram_write_bytes per op range. The caller replays one decode step, each
+  // replay inside one outermost "step" range, until the op records carry the counters (counter
+  // profilers that need several passes collect one group of metrics per replay), at most
+  // kMaxCounterPasses times. nullptr with *why_not set to one line when this backend or device
+  // has no counters (not permitted, MIG, another profiler attached, built without CUPTI).
+  virtual std::unique_ptr<Profiler> make_counter_profiler(std::string* why_not) const {
+    *why_not = name() + " has no hardware counters";
+    return nullptr;
+  }
   // Measures read bandwidth and GEMM FLOP/s of this backend's device now, with its own matmul.
   virtual RunCalibration calibrate(int threads, WeightDtype dt,
                                    const std::function<void(const std::string&)>& progress) const = 0;

@@ -5,6 +5,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,6 +17,34 @@
 #include "llmcost/profiler.h"
 
 namespace llmcost {
+
+// Hardware-counter pass after the timing steps (per-op DRAM bytes). Auto: the backend's counter
+// profiler when it has one, else none (the reason is kept in RunResult::counters_unavailable).
+// Off: none. Fake: a stand-in that reports each op range's executed bytes (its bytes annotation)
+// as DRAM bytes read and 0 written, so the counter path runs end to end without a device (the
+// CPU stand-in of scripts/gpu-check); its figures measure nothing.
+enum class CounterMode { Auto, Off, Fake };
+// "auto", "off", "fake"; nullopt otherwise.
+std::optional<CounterMode> parse_counter_mode(const std::string& text);
+// Most replays of the counter step before the pass is given up as incomplete.
+constexpr int kMaxCounterPasses = 16;
+
+// The counter pass's replay protocol: runs step(pass) (one decode step under `counters`) inside
+// one outermost "counter_step" range per replay until a record of category "op" carries DRAM bytes
+// (a counter profiler that needs several passes fills them once it has every metric), at most
+// kMaxCounterPasses times. Returns the replays made.
+int replay_counter_step(Profiler& counters, const std::function<void(int pass)>& step);
+// Per op name, over the "op" records that carry DRAM bytes (one per replay that measured the op):
+// the mean bytes read and written (a write figure < 0 counts as 0). Ops without counts are absent.
+struct DramCounts {
+  double read_bytes = 0, write_bytes = 0;
+  int records = 0;
+};
+std::map<std::string, DramCounts> dram_by_op(const std::vector<RangeRecord>& records);
+
+// The stand-in counter profiler of CounterMode::Fake: host timing as CpuProfiler, and
+// dram_read_bytes = the range's bytes annotation, dram_write_bytes = 0 on every record.
+std::unique_ptr<Profiler> make_fake_counter_profiler();
 
 struct RunOptions {
   std::string backend = "cpu";
@@ -30,6 +61,8 @@ struct RunOptions {
   uint64_t seed = 1;
   std::string weights_path;     // safetensors; empty = synthetic weights
   bool keep_trace = false;      // keep the profiler records in RunResult::trace
+  CounterMode counters = CounterMode::Auto;
+  std::optional<bool> cuda_graph;  // cuda only: decode steps as CUDA graphs (true) or plain launches (false)
   std::function<void(const std::string&)> progress;  // called with short status lines
 };
 
@@ -52,6 +85,8 @@ struct OpRow {
   double error_pct = 0;           // (predicted - measured) / measured x 100
   double distinct_experts = 0;    // RoutedExperts: measured mean; 0 otherwise
   double predicted_distinct_experts = 0;
+  double dram_read_bytes = -1;    // counter pass: DRAM bytes read / written in one decode step; < 0 = not measured
+  double dram_write_bytes = -1;
 };
 
 struct RunResult {
@@ -66,6 +101,7 @@ struct RunResult {
   int64_t batch = 0, context = 0, prompt = 0, tokens = 0, threads = 0;
 
   double predicted_decode_step_s = 0;
+  double predicted_decode_bytes = 0;  // the cost model's weight + KV + activation bytes of one decode step
   double predicted_prefill_s = 0;  // 0 without a prefill
   Stats decode_step_s;
   double decode_bytes = 0;         // per step, as executed
@@ -76,6 +112,14 @@ struct RunResult {
   double predicted_distinct_experts = 0;            // per MoE layer, the cost model's expectation
   std::vector<OpRow> ops;          // decode step, IR order
   std::vector<OpRow> prefill_ops;  // prefill, IR order (empty without a prefill)
+  std::optional<bool> cuda_graph;  // as RunOptions::cuda_graph
+  // The counter pass: which profiler ran it ("cupti", "fake"; empty when none ran), how many
+  // replays of the decode step it took, why it did not run, and the step's DRAM bytes (sum over
+  // the op ranges that carry them; < 0 = not measured).
+  std::string counter_source;
+  int counter_passes = 0;
+  std::string counters_unavailable;
+  double dram_read_bytes = -1, dram_write_bytes = -1;
   std::vector<RangeRecord> trace;  // when keep_trace
 };
 
