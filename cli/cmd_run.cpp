@@ -222,6 +222,7 @@ void register_run(CLI::App& app, Context& ctx) {
         meta.process_name = "llmcost run " + r.model;
         meta.other = {{"model", r.model}, {"backend", r.backend}, {"device", r.device},
                       {"batch", std::to_string(r.batch)}, {"context", std::to_string(r.context)}};
+        meta.other.insert(meta.other.end(), r.profiler_notes.begin(), r.profiler_notes.end());
         write_chrome_trace(o->trace, r.trace, meta);
       }
       emit(text, o->output);

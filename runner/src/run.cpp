@@ -263,7 +263,7 @@ RunResult run_measurement(const ModelIR& ir, const RunOptions& o, const RunCalib
   res.device = be->device();
   res.threads = o.threads;
 
-  const std::unique_ptr<Profiler> profiler = be->make_profiler();
+  std::unique_ptr<Profiler> profiler = be->make_profiler();
   Profiler& prof = *profiler;
   std::vector<RangeRecord> trace;
   auto tokens_for = [&](int64_t step, int64_t n) {
@@ -294,7 +294,12 @@ RunResult run_measurement(const ModelIR& ir, const RunOptions& o, const RunCalib
     auto recs = prof.records();
     fill_measured(res.prefill_ops, recs, ws, ds, static_cast<double>(o.prefill_reps));
     res.prefill_s = summarize(step_s);
-    if (o.keep_trace) trace.insert(trace.end(), recs.begin(), recs.end());
+    if (o.keep_trace) {
+      // A device profiler's trace also holds its kernels on per-stream tracks under each op.
+      auto tr = prof.trace_records();
+      trace.insert(trace.end(), tr.begin(), tr.end());
+    }
+    for (auto& n : prof.notes()) res.profiler_notes.push_back(n);
     prof.clear();
   }
 
@@ -327,11 +332,18 @@ RunResult run_measurement(const ModelIR& ir, const RunOptions& o, const RunCalib
   }
   auto recs = prof.records();
   fill_measured(res.ops, recs, ws, ds, static_cast<double>(o.tokens));
-  if (o.keep_trace) trace.insert(trace.end(), recs.begin(), recs.end());
+  if (o.keep_trace) {
+    auto tr = prof.trace_records();
+    trace.insert(trace.end(), tr.begin(), tr.end());
+  }
+  for (auto& n : prof.notes()) res.profiler_notes.push_back(n);
   res.decode_step_s = summarize(step_s);
   for (double b : step_bytes) res.decode_bytes += b / static_cast<double>(step_bytes.size());
   if (res.decode_step_s.median > 0) res.achieved_bw_bytes_per_s = res.decode_bytes / res.decode_step_s.median;
   for (double d : distinct_sum) res.distinct_experts_per_layer.push_back(d / static_cast<double>(o.tokens));
+  // The counter pass runs without the timing profiler: one CUPTI activity client per process, and
+  // activity tracing would skew the counters' gpu__time_duration.
+  profiler.reset();
   counter_pass(*be, o, tokens_for, res);
   res.trace = std::move(trace);
   return res;

@@ -133,7 +133,11 @@ TEST_F(GpuCheckScript, GpuPathWithAFakeDeviceListsEveryFailedStep) {
   size_t failed = 0;
   for (const auto& m : s["missing"])
     failed += m.get<std::string>().find("failed, exit 1 (llmcost: error: cuda: not available") != std::string::npos;
-  EXPECT_EQ(failed, 1u + 4u) << s["missing"].dump();  // calibrate; dense + MoE, CUDA graph off and on
+  EXPECT_EQ(failed, 1u + 2u) << s["missing"].dump();  // calibrate; dense + MoE
+  // CUDA-graph rows are listed as not run, with why (the cuda backend does not capture graphs yet).
+  bool graphs = false;
+  for (const auto& m : s["missing"]) graphs |= m.get<std::string>().find("CUDA graph rows: the cuda backend does not capture") != std::string::npos;
+  EXPECT_TRUE(graphs) << s["missing"].dump();
   bool h200 = false;
   for (const auto& a : s["assumptions"]) h200 |= a.get<std::string>().rfind("datasheet read bandwidth: h200 4800.0 GB/s", 0) == 0;
   EXPECT_TRUE(h200) << s["assumptions"].dump();

@@ -120,7 +120,9 @@ TEST(GpuCheckReport, MissingStepAndOldFilesAreNotMeasured) {
   EXPECT_EQ(rows[2].basis, "not measured: the run file has no measured decode step");
   EXPECT_EQ(rows[3].basis, "not measured: the run file has no counter pass");
   for (const Row& row : rows)
-    if (row.run != "-") EXPECT_EQ(row.verdict, "not measured");
+    if (row.run != "-") {
+      EXPECT_EQ(row.verdict, "not measured");
+    }
 }
 
 TEST(GpuCheckReport, StepsAndOpsInEveryFormat) {

@@ -121,6 +121,7 @@ struct RunResult {
   std::string counters_unavailable;
   double dram_read_bytes = -1, dram_write_bytes = -1;
   std::vector<RangeRecord> trace;  // when keep_trace
+  ProfilerNotes profiler_notes;    // the profiler's own notes (CUPTI: dropped records, unattributed work ...)
 };
 
 // The slice `opts` selects and the backend options the run will prepare it with.

@@ -32,6 +32,7 @@
 
 #include "llmcost/backend.h"
 #include "llmcost/calibrate.h"
+#include "llmcost/counter_profiler.h"
 #include "llmcost/cupti_profiler.h"
 #include "llmcost/safetensors.h"
 #include "llmcost/weights.h"
@@ -238,6 +239,11 @@ class CudaBackend final : public Backend, private Kernels {
     drain();
   }
   std::unique_ptr<Profiler> make_profiler() const override;
+  // DRAM bytes per op from the CUPTI range profiler (profiler/counter_profiler.h), or nullptr
+  // with the one-line reason (not permitted, MIG, another profiler, built without CUPTI ...).
+  std::unique_ptr<Profiler> make_counter_profiler(std::string* why_not) const override {
+    return llmcost::make_counter_profiler(why_not);
+  }
   RunCalibration calibrate(int threads, WeightDtype dt, const std::function<void(const std::string&)>& progress) const override;
   FreeMemory free_memory() const override;
   const StepWork& last_step() const override { return executor().last_step(); }
@@ -463,6 +469,10 @@ RunCalibration CudaBackend::calibrate(int threads, WeightDtype dt,
 
 void CudaBackend::prepare(const ModelIR& ir, const BackendOptions& opts) {
   Executor::validate(ir);
+  if (opts.cuda_graph)
+    throw Error("cuda: --cuda-graph on is not implemented: the executor hands host arrays (positions, routing) to every op, "
+                "so a decode step cannot be captured as one graph yet",
+                ErrorKind::Unsupported);
   if (opts.max_batch < 1 || opts.max_context < 1)
     throw Error(strf("runner: max batch and max context must be >= 1, got %lld and %lld", (long long)opts.max_batch,
                      (long long)opts.max_context));
