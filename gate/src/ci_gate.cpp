@@ -58,6 +58,8 @@ double to_seconds(double v, const std::string& unit, const ConfigReader& r, cons
 // A relative half-spread above this is no measurement (a spread 20x the median): refused rather
 // than turned into a threshold that lets any slow-down pass.
 constexpr double kMaxNoiseRel = 10.0;
+// An op's p90 past an hour is no preemption: such a spread is refused like any other.
+constexpr double kMaxOpSeconds = 3600.0;
 // Bytes are int64 in a record; a figure at or past 2^63 cannot be one.
 constexpr double kMaxBytes = 9.2e18;
 
@@ -214,9 +216,16 @@ std::vector<Measurement> parse_run(const Value& doc, const std::string& file) {
       const RunOpRecord& op = (*run.ops)[i];
       // The op's own p10/p90 when the run gives them, else the step's relative spread.
       const double t = op.measured_s;
+      // An op of a few microseconds can show a spread past the bound from one preemption on a
+      // shared machine: it is kept at the bound (its threshold then says it cannot be gated)
+      // instead of refusing the whole run; a spread that is no number at all is still refused.
       const double noise = op.measured_s_p10 && op.measured_s_p90 && t > 0
-                               ? noise_of(*op.measured_s_p10, *op.measured_s_p90, t,
-                                          "/ops/" + std::to_string(i) + "/measured_s_p90")
+                               ? (std::isfinite(*op.measured_s_p90 - *op.measured_s_p10) &&
+                                          (*op.measured_s_p90 - *op.measured_s_p10) / (2 * t) > kMaxNoiseRel &&
+                                          *op.measured_s_p90 <= kMaxOpSeconds
+                                      ? kMaxNoiseRel
+                                      : noise_of(*op.measured_s_p10, *op.measured_s_p90, t,
+                                                 "/ops/" + std::to_string(i) + "/measured_s_p90"))
                                : step_noise;
       // bytes: the reader checked 0 <= bytes < 2^63, so the conversion is defined.
       out.push_back(measurement("op:" + op.name, t, noise, static_cast<int64_t>(op.bytes), run.tokens));

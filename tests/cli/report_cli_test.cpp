@@ -96,7 +96,7 @@ TEST_F(ReportCli, RealRunFileFeedsReportAndCiGate) {
                     "  gemm_flops_per_s:\n    fp32: {value: 1e11, source: t}\n");
   write("tiny-scenario.yaml", "name: t\nmodels: [" + path("tiny.json") + "]\nhardware: [h100-sxm]\n"
                               "workload: {concurrency: 2, prompt_tokens: 16, output_tokens: 16}\n");
-  Result run_r = run("run '" + path("tiny.json") + "' --tokens 3 --warmup 1 --context 32 --threads 1 --calibration '" +
+  Result run_r = run("run '" + path("tiny.json") + "' --tokens 8 --warmup 1 --context 32 --threads 1 --calibration '" +
                      path("cal.yaml") + "' --format json -o '" + path("run.json") + "'");
   ASSERT_EQ(run_r.code, 0) << run_r.err;
   Result r = run("report '" + path("tiny-scenario.yaml") + "' -o '" + path("o") + "' --format html,json --run '" +
