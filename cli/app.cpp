@@ -1,5 +1,7 @@
 // The llmcost command line as a function: the app with every subcommand, run from main() (cli/main.cpp)
 // and, with its output captured, from the Python package (python/llmcost_ext.cpp).
+#include <unistd.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -10,6 +12,7 @@
 #include "commands.h"
 #include "llmcost/config_reader.h"  // escape_control_chars, quote_for_message
 #include "llmcost/error.h"
+#include "llmcost/format.h"  // set_text_width, terminal_text_width
 #include "llmcost/model_loader.h"
 #include "llmcost/version.h"
 
@@ -40,6 +43,11 @@ CLI::Option* add_format_option(CLI::App* c, std::vector<std::string>& formats, c
                                const std::string& help) {
   return format_option(c, formats, allowed, help)->delimiter(',');
 }
+
+CLI::Option* add_progress_flag(CLI::App* c, bool& flag) {
+  return c->add_flag("--progress", flag, "Name each step on stderr as it starts (default: only when stderr is a terminal)");
+}
+bool progress_wanted(bool flag) { return flag || isatty(STDERR_FILENO); }
 
 void emit(const std::string& raw, const std::string& path) {
   // Names in a table come from input files; an escape sequence in one must not reach a terminal.
@@ -75,7 +83,7 @@ namespace {
 std::string unknown_subcommand(CLI::App& app, int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--config-dir") {
+    if (a == "--config-dir" || a == "--width") {
       ++i;
       continue;
     }
@@ -94,6 +102,11 @@ void build_app(CLI::App& app, Context& ctx) {
   app.require_subcommand(1);
   app.set_version_flag("--version", llmcost::version_line(), "Print the llmcost version and exit");
   app.add_option("--config-dir", ctx.config_dir, "Directory with models/, hardware/, scenarios/ (default: the bundled configs)");
+  app.add_option("--width", ctx.width,
+                 "Fit text tables to N columns (0: no limit; default: $LLMCOST_WIDTH, else the terminal's width when "
+                 "stdout is a terminal, else no limit)")
+      ->check(CLI::Range(0L, 100000L));
+  app.fallthrough();  // --width and --config-dir also after the subcommand
   register_analyze(app, ctx);
   register_predict(app, ctx);
   register_run(app, ctx);
@@ -138,6 +151,7 @@ int run_main(int argc, char** argv) {
     std::cerr << format_error(usage);
     return exit_code(usage);
   }
+  set_text_width(terminal_text_width(ctx.width));
   try {
     return ctx.run ? ctx.run() : 0;
   } catch (const std::exception& e) {
@@ -170,6 +184,8 @@ CapturedRun run_captured(const std::vector<std::string>& args) {
     }
     r.rc = app.exit(e, scope.out, scope.err);  // --help
   }
+  // Captured output is not a terminal: fitted only when asked (--width).
+  set_text_width(ctx.width > 0 ? static_cast<size_t>(ctx.width) : 0);
   if (r.rc == 0 && ctx.run) r.rc = ctx.run();
   r.out = scope.emitted + scope.out.str();
   r.err = scope.err.str();

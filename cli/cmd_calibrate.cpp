@@ -93,6 +93,7 @@ void register_calibrate(CLI::App& app, Context& ctx) {
     std::vector<std::string> from;  // --from: fit efficiency figures to serving-benchmark results instead
     MeasuredOpts measured;
     int holdout_every = 4;
+    bool progress = false;
   };
   auto o = std::make_shared<Opts>();
   auto* c = app.add_subcommand("calibrate",
@@ -113,6 +114,7 @@ void register_calibrate(CLI::App& app, Context& ctx) {
                 "a named profile into the hardware YAML (-o); needs --hw");
   c->add_option("--holdout-every", o->holdout_every, "With --from: hold out every Nth run from the fit and report its error (default 4; 0: none)")
       ->check(CLI::Range(0, 1000));
+  add_progress_flag(c, o->progress);
   add_measured_options(c, o->measured, true);
   c->callback([&ctx, o] {
     ctx.run = [&ctx, o] {
@@ -123,7 +125,7 @@ void register_calibrate(CLI::App& app, Context& ctx) {
       opts.seconds = o->seconds;
       opts.buffer_bytes = static_cast<size_t>(o->buffer_mib * 1024.0 * 1024.0);
       if (o->buffer_mib > 0.0 && opts.buffer_bytes < 64) opts.buffer_bytes = 64;
-      if (isatty(STDERR_FILENO))
+      if (progress_wanted(o->progress))
         opts.progress = [](const std::string& what) { fmt::print(stderr, "calibrate: measuring {} ...\n", what); };
       Calibration cal = o->backend == "cuda" ? calibrate_cuda(opts) : calibrate_cpu(opts);
       std::string name = o->name.empty() ? default_calibration_name(cal) : o->name;

@@ -154,6 +154,7 @@ void register_run(CLI::App& app, Context& ctx) {
     int64_t batch = 1, context = 1024, prompt = 0, tokens = 8, warmup = 2;
     int threads = 0;
     uint64_t seed = 1;
+    bool progress = false;
   };
   auto o = std::make_shared<Opts>();
   auto* c = app.add_subcommand("run", "Execute a model slice on a backend and measure it op by op against the prediction");
@@ -182,6 +183,7 @@ void register_run(CLI::App& app, Context& ctx) {
       ->check(CLI::IsMember({"on", "off"}));
   c->add_option("--format", o->format, "table or json")->check(CLI::IsMember({"table", "json"}));
   c->add_option("-o,--output", o->output, "Write the report to this file instead of stdout");
+  add_progress_flag(c, o->progress);
   c->callback([&ctx, o] {
     ctx.run = [&ctx, o] {
       auto routing = parse_routing_override(o->routing);
@@ -204,7 +206,7 @@ void register_run(CLI::App& app, Context& ctx) {
       ro.keep_trace = !o->trace.empty();
       ro.counters = *parse_counter_mode(o->counters);
       if (!o->cuda_graph.empty()) ro.cuda_graph = o->cuda_graph == "on";
-      const bool tty = isatty(STDERR_FILENO);
+      const bool tty = progress_wanted(o->progress);
       if (tty) ro.progress = [](const std::string& s) { fmt::print(stderr, "run: {}\n", s); };
       // Check the slice spec and its memory before a calibration spends seconds.
       check_run_fits(ir, ro);

@@ -13,12 +13,17 @@ namespace llmcost::cli {
 struct Context {
   std::string config_dir;     // --config-dir, default: default_config_dir()
   std::function<int()> run;   // set by the chosen subcommand's callback
+  long width = -1;            // --width N (0: no limit); -1: LLMCOST_WIDTH, else the terminal's
   std::string configs() const;
 };
 
 // --format in the one vocabulary of every command: table, json, csv, markdown (also spelled md),
 // html, yaml; `allowed` says which this command writes. The value reaching the command is the long
 // name ("markdown"). A vector takes a comma list.
+// Progress lines on stderr (run, calibrate): when stderr is a terminal, or with --progress.
+CLI::Option* add_progress_flag(CLI::App* c, bool& flag);
+bool progress_wanted(bool flag);
+
 CLI::Option* add_format_option(CLI::App* c, std::string& format, const std::vector<std::string>& allowed, const std::string& help);
 CLI::Option* add_format_option(CLI::App* c, std::vector<std::string>& formats, const std::vector<std::string>& allowed,
                                const std::string& help);

@@ -239,6 +239,7 @@ std::string analyze_table(const Analysis& a) {
 
 std::string models_table(const std::vector<ModelsRow>& rows) {
   TextTable t({"model", "alias", "architecture", "layers", "total", "active", "active_compute"}, {true, true, true});
+  t.set_optional(2, 2).set_optional(6, 1);  // architecture, then active_compute, give way in a narrow terminal
   for (const auto& r : rows) {
     const auto& p = r.analysis.params;
     t.add_row({r.id, r.alias, r.analysis.ir.architecture, std::to_string(r.analysis.ir.n_layers), format_count(p.total),

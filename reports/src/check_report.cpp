@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "llmcost/format.h"
+
 namespace llmcost {
 
 namespace {
@@ -44,18 +46,19 @@ const char* metric_words(const std::string& m) {
   return "all figures";
 }
 
-std::string align(const std::vector<std::vector<std::string>>& t) {
-  std::vector<size_t> w(t[0].size(), 0);
-  for (const auto& r : t)
-    for (size_t k = 0; k < r.size(); ++k) w[k] = std::max(w[k], r[k].size());
-  std::string out;
-  for (const auto& r : t) {
-    std::string line;
-    for (size_t k = 0; k < r.size(); ++k) line += r[k] + std::string(w[k] - r[k].size() + 2, ' ');
-    while (!line.empty() && line.back() == ' ') line.pop_back();
-    out += line + "\n";
-  }
-  return out;
+// Left-aligned columns without a rule (TextTable, fitted to the terminal's width). `kinds` and
+// `drop` by column (missing: free text, always shown).
+std::string align(const std::vector<std::vector<std::string>>& t, const std::vector<CellKind>& kinds = {},
+                  const std::vector<int>& drop = {}) {
+  std::vector<TextColumn> cols;
+  for (size_t k = 0; k < t[0].size(); ++k)
+    cols.push_back({t[0][k], true, k < kinds.size() ? kinds[k] : CellKind::Text, k < drop.size() ? drop[k] : 0});
+  TextStyle style;
+  style.rule = false;
+  style.trim_trailing = true;
+  TextTable table(cols, style);
+  for (size_t r = 1; r < t.size(); ++r) table.add_row(t[r]);
+  return table.render();
 }
 
 std::string summary_rows(const std::vector<MetricSummary>& s) {
@@ -63,7 +66,8 @@ std::string summary_rows(const std::vector<MetricSummary>& s) {
   for (const auto& m : s)
     t.push_back({metric_words(m.metric), std::to_string(m.n), m.n ? pct(m.median_abs_error) : "-",
                  m.n ? g4(m.worst_ratio) : "-", std::to_string(m.not_predicted)});
-  return align(t);
+  const auto N = CellKind::Number;
+  return align(t, {CellKind::Text, N, N, N, N});
 }
 
 nlohmann::json summary_json(const std::vector<MetricSummary>& s) {
@@ -121,7 +125,9 @@ std::string check_table(const std::vector<CheckedRun>& runs, const std::vector<M
   std::string out =
       "Measured serving runs vs llmcost (error = predicted / measured - 1; TTFT and TPOT in seconds, mean per request; "
       "tput = output tokens/s of the whole run; conc. = requests in flight)\n\n";
-  out += align(t);
+  const auto N = CellKind::Number, T = CellKind::Text;
+  // The run's file is the row's name; format and engine, then hardware and model, give way first.
+  out += align(t, {CellKind::Path, T, T, T, T, N, N, N, N, N, N, N, N, N, N, N}, {0, 4, 3, 1, 2});
   out += "\nOverall (median |predicted / measured - 1| per figure)\n\n" + summary_rows(summary);
   notes.insert(notes.end(), why.begin(), why.end());
   for (const auto& w : notes) out += "\n" + w;
@@ -168,7 +174,8 @@ std::string calibrate_from_table(const CalibrateFromReport& r) {
   for (int i = 0; i < 4; ++i)
     t.push_back({kFigures[i], g4(fig(r.start, i)), g4(fig(r.result.fit, i)), units[i],
                  r.result.determined[i] ? "" : "not determined by these runs: kept at start"});
-  out += align(t);
+  const auto N = CellKind::Number, T = CellKind::Text;
+  out += align(t, {T, N, N, T, T});
   char buf[96];
   std::snprintf(buf, sizeof buf, "\nfit: rms |log(predicted / measured)| %.4f after %d evaluations\n", r.result.fit_rms_log_error,
                 r.result.evaluations);
@@ -234,7 +241,7 @@ std::string published_table(const std::vector<PublishedResult>& before, const st
     sum.push_back({a.cls, std::to_string(a.n), a.role, b ? pct(b->median_abs_error, 0) : "-", b ? ratio_str(b->worst_ratio) : "-",
                    pct(a.median_abs_error, 0), ratio_str(a.worst_ratio)});
   }
-  auto table = [&](const std::vector<std::vector<std::string>>& t) {
+  auto table = [&](const std::vector<std::vector<std::string>>& t, const std::vector<CellKind>& kinds, const std::vector<int>& drop) {
     std::string out;
     if (markdown) {
       for (size_t r = 0; r < t.size(); ++r) {
@@ -249,15 +256,17 @@ std::string published_table(const std::vector<PublishedResult>& before, const st
       }
       return out;
     }
-    return align(t);
+    return align(t, kinds, drop);
   };
   std::string out;
   out += "Published serving measurements vs llmcost (ratio = predicted / published; times in s, throughput in output "
          "tokens/s; datasheet = pure roofline, derated = the hardware YAML's efficiency block)\n\n";
-  out += table(rows);
+  const auto N = CellKind::Number, T = CellKind::Text;
+  // precision and engine give way first in a narrow terminal.
+  out += table(rows, {N, T, T, T, T, N, N, T, N, N, N, N, N, T}, {0, 0, 2, 0, 1});
   out += "\nMedian |predicted / published - 1| per class (decode: per-token latency at <= 16 in flight; ttft: time to "
          "first token; throughput: >= 64 in flight or max); fit = cases used to set the efficiency figures, holdout = the rest\n\n";
-  out += table(sum);
+  out += table(sum, {T, N, T, N, N, N, N}, {});
   for (const auto& r : after)
     if (!r.ok) out += "\nnot predicted: " + r.c.file + ":" + std::to_string(r.c.line) + ": " + r.why + "\n";
   return out;

@@ -44,36 +44,4 @@ std::string format_layout(const ParallelConfig& c) {
 std::string format_gb(double bytes) { return fmt::format("{:.2f} GB", bytes / 1e9); }
 std::string format_gib(double bytes) { return fmt::format("{:.2f} GiB", bytes / 1073741824.0); }
 
-TextTable::TextTable(std::vector<std::string> header, std::vector<bool> left_aligned)
-    : header_(std::move(header)), left_(std::move(left_aligned)) {
-  left_.resize(header_.size(), false);
-}
-
-void TextTable::add_row(std::vector<std::string> row) {
-  row.resize(header_.size());
-  rows_.push_back(std::move(row));
-}
-
-std::string TextTable::render() const {
-  std::vector<size_t> w(header_.size(), 0);
-  for (size_t i = 0; i < header_.size(); ++i) w[i] = header_[i].size();
-  for (const auto& r : rows_)
-    for (size_t i = 0; i < r.size(); ++i) w[i] = std::max(w[i], r[i].size());
-  auto line = [&](const std::vector<std::string>& r) {
-    std::string s;
-    for (size_t i = 0; i < r.size(); ++i) {
-      if (i) s += "  ";
-      std::string pad(w[i] - r[i].size(), ' ');
-      s += left_[i] ? r[i] + (i + 1 == r.size() ? "" : pad) : pad + r[i];
-    }
-    return s + "\n";
-  };
-  std::string out = line(header_);
-  size_t total = 0;
-  for (size_t i = 0; i < w.size(); ++i) total += w[i] + (i ? 2 : 0);
-  out += std::string(total, '-') + "\n";
-  for (const auto& r : rows_) out += line(r);
-  return out;
-}
-
 }  // namespace llmcost

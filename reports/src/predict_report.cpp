@@ -512,6 +512,10 @@ Table plan_doc_table(const PlanResult& r) {
     col.align = i++ < 3 ? Align::Left : Align::Right;
     col.text_left = is_one_of(c.key, {"model", "hardware", "quant", "layout", "bound", "reason"});
     if (is_one_of(c.key, {"capacity_bytes", "usd_per_device_hour", "devices_per_replica"})) col.hidden_in = kHiddenInText;
+    // In a narrow terminal these give way first (bound first).
+    col.drop_priority = is_one_of(c.key, {"bound"}) ? 3 : is_one_of(c.key, {"max_concurrency_per_replica"}) ? 2
+                        : is_one_of(c.key, {"replicas"})                  ? 1
+                                                                          : 0;
     t.columns.push_back(col);
   }
   for (const auto& row : r.rows) t.rows.push_back(shown_and_raw(plan_cells(row, false), plan_cells(row, true)));
@@ -727,6 +731,10 @@ Table compare_doc_table(const CompareResult& r) {
     Column col{c.key, c.header, ""};
     col.align = is_one_of(c.key, {"hardware", "layout"}) ? Align::Left : Align::Right;
     col.text_left = is_one_of(c.key, {"hardware", "layout", "bound", "note"});
+    col.drop_priority = is_one_of(c.key, {"mem_bw_bytes_per_s"})          ? 3
+                        : is_one_of(c.key, {"bound", "capacity_bytes"}) ? 2
+                        : is_one_of(c.key, {"usd_per_device_hour"})     ? 1
+                                                                        : 0;
     t.columns.push_back(col);
   }
   for (const auto& row : r.rows) {

@@ -16,15 +16,14 @@ Cell num_cell(double v) { return Cell::number(v, svg::format_tick(v)); }
 
 std::string table_text(const Table& t) {
   std::vector<size_t> shown;
-  std::vector<std::string> header;
-  std::vector<bool> left;
+  std::vector<TextColumn> cols;
   for (size_t i = 0; i < t.columns.size(); ++i) {
-    if (t.columns[i].hidden_in & kHiddenInText) continue;
+    const Column& c = t.columns[i];
+    if (c.hidden_in & kHiddenInText) continue;
     shown.push_back(i);
-    header.push_back(t.columns[i].header);
-    left.push_back(t.columns[i].text_left);
+    cols.push_back({c.header, c.text_left, c.text_left ? CellKind::Text : CellKind::Number, c.drop_priority});
   }
-  TextTable text(header, left);
+  TextTable text(cols);
   for (const auto& r : t.rows) {
     std::vector<std::string> cells;
     for (size_t i : shown) cells.push_back(i < r.size() ? r[i].text : std::string());

@@ -340,8 +340,12 @@ Calibration calibrate_cpu(const CalibrationOptions& opts) {
                 " bytes are available (half of MemAvailable); pass a smaller buffer");
   const double budget = opts.seconds / 4.0;
   const size_t n = c.buffer_bytes / sizeof(float);
+  // Each measurement named as it starts, with its share of --seconds.
   auto progress = [&](const char* what) {
-    if (opts.progress) opts.progress(what);
+    if (!opts.progress) return;
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "%s (about %.3g s)", what, budget);
+    opts.progress(buf);
   };
 
   {

@@ -47,6 +47,8 @@ struct Column {
   Align align = Align::Auto;
   bool text_left = false;
   unsigned hidden_in = 0;  // HiddenIn bits
+  // Terminal table fitted to a width (TextTable): > 0 = may be left out, highest first.
+  int drop_priority = 0;
 };
 
 struct Table {

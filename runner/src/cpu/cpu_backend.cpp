@@ -292,7 +292,7 @@ RunCalibration CpuBackend::calibrate(int threads, WeightDtype dt,
   RunCalibration r;
   r.read_bw_bytes_per_s = c.read_bw_bytes_per_s.median;
   // GEMM with the runner's own matmul (the code prefill runs), 256 x 4096 x 4096, median of 5.
-  if (progress) progress("gemm (runner kernel)");
+  if (progress) progress("gemm (runner kernel, 5 timed runs of 256 x 4096 x 4096)");
   const int t = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const int64_t M = 256, N = 4096, K = 4096;
   std::vector<float> x(static_cast<size_t>(M * K), 0.25f), y(static_cast<size_t>(M * N));
