@@ -73,7 +73,9 @@ TEST(Calibrate, MeasuresEverythingWithRepetitionStatistics) {
   CalibrationOptions o = tiny_options();
   o.progress = [&](const std::string& s) { seen.push_back(s); };
   Calibration c = calibrate_cpu(o);
-  EXPECT_EQ(seen, (std::vector<std::string>{"read", "triad", "gemm_fp32", "gemm_bf16"}));
+  // Each named as it starts with its share of --seconds: 0.05 s / 4 measurements = 0.0125 s.
+  EXPECT_EQ(seen, (std::vector<std::string>{"read (about 0.0125 s)", "triad (about 0.0125 s)", "gemm_fp32 (about 0.0125 s)",
+                                            "gemm_bf16 (about 0.0125 s)"}));
   EXPECT_EQ(c.threads, 2);
   EXPECT_EQ(c.buffer_bytes, 1u << 20);
   EXPECT_EQ(c.gemm_n, 64);
