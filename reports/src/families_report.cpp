@@ -56,6 +56,7 @@ std::string families_table(const std::vector<FamilyRow>& fams, const std::vector
   out += f.render();
   out += "\nConfigs\n";
   TextTable t(kConfigHeader, {true, true, false, false, false, false, false, true});
+  t.set_optional(4, 2).set_optional(6, 1);  // mtp params, state bytes/seq give way in a narrow terminal
   for (const auto& r : rows) t.add_row(config_cells(r));
   out += t.render();
   out += "params: parameters, exact; total excludes MTP layers (mtp column, as stored). KV bytes/token: bf16, all attention "

@@ -165,6 +165,7 @@ std::string opt_num(const std::optional<double>& v, const char* f = "{:.4g}") {
 std::string hw_table(const std::vector<HardwareSpec>& hws) {
   TextTable t({"name", "device", "memory", "bandwidth", "bf16", "fp8", "int8", "fp4", "fp32", "interconnect", "$/device-h"},
               {true, true, false, false, false, false, false, false, false, true, false});
+  t.set_optional(9, 3).set_optional(8, 2).set_optional(6, 1);  // interconnect, fp32, int8 give way in a narrow terminal
   auto peak = [](const HardwareSpec& h, ComputeDtype d) {
     return h.peak(d) ? fmt::format("{:.1f}", h.peak(d)->value / 1e12) : std::string("-");
   };

@@ -164,6 +164,7 @@ std::string TextTable::render(size_t width) const {
       dirs.insert(r[i].substr(0, r[i].size() - parts.back().size()));
     }
     std::map<std::string, std::string> shorter;
+    bool changed = false;
     int mark = 0;
     std::vector<std::string> marks;
     for (auto& r : cells) {
@@ -178,8 +179,10 @@ std::string TextTable::render(size_t width) const {
         marks.push_back("[" + std::to_string(mark) + "] " + r[i]);
       }
       shorter[r[i]] = s;
+      changed = changed || s != r[i];
       r[i] = s;
     }
+    if (!changed) continue;
     if (dirs.size() == 1 && !dirs.begin()->empty() && marks.empty())
       footer.push_back(cols_[i].header + ": files in " + *dirs.begin());
     else if (mark == 0)

@@ -1,5 +1,5 @@
 // Text tables fitted to the terminal (--width, LLMCOST_WIDTH; reports/src/text_table.cpp), output to a
-// pipe unchanged, and --progress on stderr for calibrate.
+// pipe unchanged, and --progress on stderr for calibrate and run (the same flag and terminal rule).
 #include <gtest/gtest.h>
 
 #include <sstream>
@@ -72,6 +72,24 @@ TEST_F(WidthCli, CalibrateProgressNamesEachMeasurementWithItsBudget) {
   ASSERT_EQ(loud.code, 0) << loud.err;
   for (const char* m : {"read", "triad", "gemm_fp32", "gemm_bf16"})
     EXPECT_NE(loud.err.find(std::string("calibrate: measuring ") + m + " (about 0.05 s) ..."), std::string::npos) << loud.err;
+}
+
+TEST_F(WidthCli, RunProgressFollowsTheSameRule) {
+  write_file("hw.yaml",
+             "name: test-cpu\nkind: cpu\nmemory_bytes: {value: 17179869184, source: test}\n"
+             "mem_bw_bytes_per_s: {value: 1e10, source: test}\npeak_flops_per_s:\n  fp32: {value: 4e10, source: test}\n"
+             "  bf16: {value: 3e10, source: test}\ncalibrated:\n  read_bw_bytes_per_s: {value: 1e10, source: test}\n"
+             "  gemm_flops_per_s:\n    fp32: {value: 4e10, source: test}\n    bf16: {value: 3e10, source: test}\n");
+  const std::string args = "run '" + std::string(LLMCOST_TEST_DATA) +
+                           "/gpu_check/tiny-dense.json' --layers 1 --context 8 --tokens 2 --warmup 1 --threads 1 "
+                           "--calibration hw.yaml --counters off --format json";
+  auto quiet = run(args);
+  ASSERT_EQ(quiet.code, 0) << quiet.err;
+  EXPECT_EQ(quiet.err.find("run: "), std::string::npos) << quiet.err;
+  auto loud = run(args + " --progress");
+  ASSERT_EQ(loud.code, 0) << loud.err;
+  EXPECT_NE(loud.err.find("run: decode step 2/2\n"), std::string::npos) << loud.err;
+  EXPECT_FALSE(loud.out.empty());
 }
 
 }  // namespace

@@ -68,6 +68,15 @@ TEST(TextTable, EqualFileNamesGetAMarkAndAFootnoteEach) {
   EXPECT_NE(out.find("[2] b/long-directory/x.json\n"), std::string::npos) << out;
 }
 
+TEST(TextTable, NamesWithoutADirectoryGetNoFootnote) {
+  TextTable t({{"run", true, CellKind::Path, 0}, {"n", false, CellKind::Number, 0}});
+  t.add_row({"x.json", "123456789012345"});
+  const std::string out = t.render(10);
+  EXPECT_EQ(out.find("files in"), std::string::npos) << out;
+  EXPECT_EQ(out.find("file names only"), std::string::npos) << out;
+  EXPECT_NE(out.find("123456789012345"), std::string::npos) << out;  // a number is never cut, even past the width
+}
+
 TEST(TextTable, FreeTextIsAbbreviatedNumbersAndHeadersAreNot) {
   // After paths: 68; at 60 the note is cut to 60 - (10 + 6 + 9 + 3 x 2) = 29 characters.
   const std::string out = runs_table().render(60);
