@@ -32,7 +32,7 @@ long env_width(const char* name) {
 
 constexpr size_t kGap = 2;         // spaces between columns
 constexpr size_t kMinText = 10;    // a free-text column is not abbreviated below this (nor below its header)
-constexpr size_t kMinName = 24;    // nor the first column (the row's name) below this
+constexpr size_t kMinName = 24;    // nor the first column (the row's name), unless the table would wrap
 const char* const kEllipsis = "...";
 
 struct Grid {
@@ -192,6 +192,7 @@ std::string TextTable::render(size_t width) const {
 
   // 2. Abbreviate free text (and shortened paths) to the widest cap that fits; 3. else leave out
   // optional columns, highest priority first, and try again.
+  size_t name_floor = kMinName;
   auto fitted = [&](const std::vector<size_t>& s, std::vector<size_t>& w) {
     w = widths(s);
     if (total_width(w) <= width) return true;
@@ -200,7 +201,7 @@ std::string TextTable::render(size_t width) const {
     for (size_t k = 0; k < s.size(); ++k) {
       floor_w[k] = w[k];
       if (cols_[s[k]].kind == CellKind::Number) continue;
-      floor_w[k] = std::min(w[k], std::max(cols_[s[k]].header.size(), k == 0 ? kMinName : kMinText));
+      floor_w[k] = std::min(w[k], std::max(cols_[s[k]].header.size(), k == 0 ? name_floor : kMinText));
       any = any || floor_w[k] < w[k];
     }
     if (total_width(floor_w) > width) {
@@ -244,6 +245,10 @@ std::string TextTable::render(size_t width) const {
     fits = fitted(shown, w);
   }
 
+  if (!fits) {  // before wrapping, the row's name may be cut like any text
+    name_floor = kMinText;
+    fits = fitted(shown, w);
+  }
   std::string out;
   if (fits) {
     out = block(cells, shown, w);

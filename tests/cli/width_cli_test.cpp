@@ -29,6 +29,10 @@ TEST_F(WidthCli, CheckFitsTheWidthKeepingEveryFigure) {
   auto r = run("check " + kRuns + " --hw a100-40gb --tp 8 --width 120");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(too_long(r.out, 120), "");
+  // Fits without wrapping: one header line.
+  size_t headers = 0;
+  for (size_t p = r.out.find("\nrun "); p != std::string::npos; p = r.out.find("\nrun ", p + 1)) ++headers;
+  EXPECT_EQ(headers, 1u) << r.out;
   EXPECT_NE(r.out.find("run: files in "), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("columns left out to fit 120: format (all vllm), engine (all vllm)"), std::string::npos) << r.out;
   // Every figure of the full table is still there, exactly.
