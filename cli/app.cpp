@@ -105,7 +105,8 @@ void build_app(CLI::App& app, Context& ctx) {
   app.add_option("--width", ctx.width,
                  "Fit text tables to N columns (0: no limit; default: $LLMCOST_WIDTH, else the terminal's width when "
                  "stdout is a terminal, else no limit)")
-      ->check(CLI::Range(0L, 100000L));
+      ->check(CLI::Range(0L, 100000L))
+      ->option_text("N");
   app.fallthrough();  // --width and --config-dir also after the subcommand
   register_analyze(app, ctx);
   register_predict(app, ctx);
