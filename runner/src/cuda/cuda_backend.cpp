@@ -26,9 +26,12 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <initializer_list>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <numeric>
+#include <vector>
 
 #include "llmcost/backend.h"
 #include "llmcost/calibrate.h"
@@ -38,6 +41,7 @@
 #include "llmcost/weights.h"
 #include "executor.h"
 #include "kernels.h"
+#include "staging_ring.h"
 #include "strf.h"
 
 namespace llmcost {
@@ -60,6 +64,14 @@ void ckb(cublasStatus_t s, const char* what) {
 }
 
 size_t round_up(size_t n, size_t a) { return (n + a - 1) / a * a; }
+
+// cuBLAS takes dimensions and leading dimensions as int: refuse what would wrap.
+void blas_dims(const char* what, std::initializer_list<int64_t> dims) {
+  for (int64_t d : dims)
+    if (d > std::numeric_limits<int>::max())
+      throw Error(strf("cuda: %s: dimension %lld exceeds cuBLAS's int range", what, static_cast<long long>(d)),
+                  ErrorKind::Unsupported);
+}
 
 void* dev_alloc(size_t bytes, const char* what) {
   void* p = nullptr;
@@ -144,42 +156,25 @@ class Scratch {
   size_t cap_ = 0;
 };
 
-// Host arrays -> device through pinned memory: a ring recycled when the stream has drained.
-class Staging {
+// Host arrays -> device through pinned memory (staging_ring.h: no region reused or freed before
+// the stream drained).
+class StagingMem {
  public:
-  ~Staging() {
-    cudaFreeHost(host_);
-    cudaFree(dev_);
+  explicit StagingMem(cudaStream_t* s) : s_(s) {}
+  char* alloc_host(size_t bytes) {
+    void* p = nullptr;
+    ck(cudaMallocHost(&p, bytes), "pinned staging");
+    return static_cast<char*>(p);
   }
-  const void* put(const void* src, size_t bytes, cudaStream_t s) {
-    const size_t need = round_up(std::max<size_t>(bytes, 1), 256);
-    if (off_ + need > cap_) {
-      ck(cudaStreamSynchronize(s), "staging");
-      off_ = 0;
-      if (need > cap_) {
-        const size_t want = std::max<size_t>(need, 2 * cap_ + (1 << 20));
-        cudaFreeHost(host_);
-        cudaFree(dev_);
-        host_ = nullptr;
-        dev_ = nullptr;
-        cap_ = 0;
-        ck(cudaMallocHost(reinterpret_cast<void**>(&host_), want), "pinned staging");
-        dev_ = static_cast<char*>(dev_alloc(want, "staging"));
-        cap_ = want;
-      }
-    }
-    std::memcpy(host_ + off_, src, bytes);
-    ck(cudaMemcpyAsync(dev_ + off_, host_ + off_, bytes, cudaMemcpyHostToDevice, s), "staging copy");
-    const void* out = dev_ + off_;
-    off_ += need;
-    return out;
+  char* alloc_dev(size_t bytes) { return static_cast<char*>(dev_alloc(bytes, "staging")); }
+  void free_host(char* p) { cudaFreeHost(p); }
+  void free_dev(char* p) { cudaFree(p); }
+  void copy(char* dev, const char* host, size_t bytes) {
+    ck(cudaMemcpyAsync(dev, host, bytes, cudaMemcpyHostToDevice, *s_), "staging copy");
   }
-  void recycle() { off_ = 0; }  // the caller synchronized the stream
 
  private:
-  char* host_ = nullptr;
-  char* dev_ = nullptr;
-  size_t cap_ = 0, off_ = 0;
+  cudaStream_t* s_;
 };
 
 struct KvCache {
@@ -258,7 +253,7 @@ class CudaBackend final : public Backend, private Kernels {
   void release();
   template <class T>
   const T* stage(const T* host, int64_t n) {
-    return static_cast<const T*>(staging_.put(host, static_cast<size_t>(std::max<int64_t>(n, 0)) * sizeof(T), stream_));
+    return reinterpret_cast<const T*>(staging_.put(host, static_cast<size_t>(std::max<int64_t>(n, 0)) * sizeof(T)));
   }
   // y [M, N] (ldy) = x [M, K] (ldx) W^T, see the header for the bf16 split.
   void gemm(const float* x, int64_t M, int64_t ldx, const DevTensor& w, float* y, int64_t ldy);
@@ -355,7 +350,8 @@ class CudaBackend final : public Backend, private Kernels {
   std::map<const Op*, KvCache> kv_;
   DevicePool pool_;
   Scratch conv_, tmp_, route_scratch_;
-  Staging staging_;
+  StagingMem staging_mem_{&stream_};
+  cudak::StagingRing<StagingMem> staging_{staging_mem_};
   int32_t* route_host_ = nullptr;  // pinned: idx then w of the last route()
   size_t route_host_bytes_ = 0;
   std::unique_ptr<Executor> exec_;
@@ -538,6 +534,7 @@ std::vector<float> CudaBackend::tensor_values(const std::string& hf_name) const 
 void CudaBackend::gemm(const float* x, int64_t M, int64_t ldx, const DevTensor& w, float* y, int64_t ldy) {
   const int64_t N = w.rows, K = w.cols;
   if (M <= 0 || N <= 0) return;
+  blas_dims("matmul", {N, M <= kSplitRows ? 2 * M : M, K, ldx, ldy});
   if (K == 0) {
     ck(cudaMemset2DAsync(y, static_cast<size_t>(ldy) * 4, 0, static_cast<size_t>(N) * 4, static_cast<size_t>(M), stream_), "matmul");
     return;
@@ -573,6 +570,8 @@ void CudaBackend::gemm(const float* x, int64_t M, int64_t ldx, const DevTensor& 
 void CudaBackend::gemm_heads(cublasOperation_t opA, int64_t m, int64_t k, const DevTensor& w, size_t a_offset, int64_t lda,
                              int64_t sA, const float* x, int64_t rows, int64_t ldb, int64_t sB, float* c, int64_t ldc,
                              int64_t sC, int64_t heads) {
+  if (rows <= 0 || heads <= 0) return;
+  blas_dims("mla_attention", {m, rows <= kSplitRows ? 2 * rows : rows, k, lda, ldb, ldc, heads});
   const float one = 1.0f, zero = 0.0f;
   const void* A = static_cast<const char*>(w.p) + a_offset * weight_dtype_bytes(w.dtype);
   if (w.dtype == WeightDtype::FP32) {
