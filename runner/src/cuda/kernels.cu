@@ -342,8 +342,17 @@ __global__ void k_route(const float* logits, int64_t T, RouteSpec m, const float
 
 __global__ void k_read_sum(const float4* a, int64_t n4, float* partial) {
   float s = 0;
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n4; i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    const float4 v = __ldcs(a + i);  // streaming: no reuse expected
+  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+  // Four independent 16-byte loads in flight per thread (one is too few to cover HBM latency at
+  // full occupancy), then the tail one at a time. Streaming loads: no reuse expected.
+  for (; i + 3 * stride < n4; i += 4 * stride) {
+    const float4 v0 = __ldcs(a + i), v1 = __ldcs(a + i + stride), v2 = __ldcs(a + i + 2 * stride), v3 = __ldcs(a + i + 3 * stride);
+    s += ((v0.x + v0.y) + (v0.z + v0.w)) + ((v1.x + v1.y) + (v1.z + v1.w)) + ((v2.x + v2.y) + (v2.z + v2.w)) +
+         ((v3.x + v3.y) + (v3.z + v3.w));
+  }
+  for (; i < n4; i += stride) {
+    const float4 v = __ldcs(a + i);
     s += (v.x + v.y) + (v.z + v.w);
   }
   s = warp_sum(s);
