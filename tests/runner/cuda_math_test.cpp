@@ -234,11 +234,14 @@ TEST(CudaMath, StreamingSoftmaxPartitionMatchesThePlainSoftmax) {
 }
 
 TEST(CudaMath, AttentionSplitsHandChecked) {
-  // Llama-3.1-8B decode at batch 1 on 132 SMs, 8k context: 32 blocks -> 9 splits (>= 2 per SM)
-  EXPECT_EQ(attention_splits(1, 32, 8192, 132), 9);
-  EXPECT_EQ(attention_splits(1, 32, 1000, 132), 4);   // at most one split per 256 positions
+  // Llama-3.1-8B decode at batch 1 on 132 SMs, 8k context: 32 blocks -> 33 splits (>= 8 per SM:
+  // 8 x 132 = 1056 blocks over 32 row-heads)
+  EXPECT_EQ(attention_splits(1, 32, 8192, 132), 33);
+  EXPECT_EQ(attention_splits(1, 32, 1000, 132), 8);   // at most one split per 128 positions
   EXPECT_EQ(attention_splits(1, 32, 100, 132), 1);
+  EXPECT_EQ(attention_splits(8, 32, 8192, 132), 5);   // 256 row-heads: ceil(1056 / 256)
   EXPECT_EQ(attention_splits(64, 32, 8192, 132), 1);  // enough blocks already
+  EXPECT_EQ(attention_splits(1, 4, 601, 132), 5);     // the gpu test's long context: 601 positions / 128
   int64_t f, l;
   split_range(10, 19, 3, 0, f, l);  // 10 positions in chunks of 4: 10..13, 14..17, 18..19
   EXPECT_EQ(f, 10);
@@ -287,7 +290,9 @@ TEST(CudaMath, LaunchConfigsFitTheDeviceLimitsForTheMatrixShapes) {
             }
             EXPECT_TRUE(launch_fits(row_launch(T)));
             EXPECT_TRUE(launch_fits(row_launch(T * s.H)));  // per-head q/k norms
-            if (s.E > 0) EXPECT_TRUE(launch_fits(route_launch(T)));
+            if (s.E > 0) {
+              EXPECT_TRUE(launch_fits(route_launch(T)));
+            }
             for (int64_t n : {T * s.d, T * s.ff * 2, T * s.vocab, T * s.H * s.hd, batch * s.G * ctx * s.hd})
               EXPECT_TRUE(launch_fits(elementwise_launch(n))) << n;
           }

@@ -147,9 +147,16 @@ LLMCOST_HD void split_range(int64_t lo, int64_t pos, int64_t splits, int64_t s, 
   last = first + chunk - 1 < pos ? first + chunk - 1 : pos;
 }
 // Splits for T rows x H heads attending up to max_n positions on a device with `sms`
-// multiprocessors: enough blocks for two per multiprocessor, each split at least 256 positions.
+// multiprocessors: enough blocks for eight per multiprocessor, each split at least 128 positions.
+// Each warp has one K row and one V row in flight at a time, so the bytes in flight (what HBM
+// latency x bandwidth asks for, ~25 KB per multiprocessor) grow with the resident warps: two
+// 4-warp blocks per multiprocessor would leave a batch-1 long-context decode at ~15% of HBM
+// bandwidth, eight bring ~4x as many rows in flight. A split's own cost (q, one partial of
+// head_dim + 2 floats, the merge) is small next to 128 positions' K and V rows.
+constexpr int64_t kSplitBlocksPerSm = 8, kSplitMinPositions = 128;
 LLMCOST_HD int64_t attention_splits(int64_t T, int64_t H, int64_t max_n, int64_t sms) {
-  const int64_t blocks = T * H, want = (2 * sms + blocks - 1) / blocks, most = (max_n + 255) / 256;
+  const int64_t blocks = T * H, want = (kSplitBlocksPerSm * sms + blocks - 1) / blocks,
+                most = (max_n + kSplitMinPositions - 1) / kSplitMinPositions;
   const int64_t s = want < most ? want : most;
   return s < 1 ? 1 : s;
 }

@@ -236,20 +236,28 @@ __global__ void __launch_bounds__(kAttnWarps * 32) k_attention(const float* q, c
     const int64_t j = part_position(first, warp, kAttnWarps, k);
     if (j > last) break;
     const uint16_t* kr = kb + j * hd;
+    const uint16_t* vr = vb + j * hd;
+    // The K and V rows' loads issued together (V does not wait for the score's reduction).
+    uint16_t kx[P], vx[P];
+#pragma unroll
+    for (int c = 0; c < P; ++c) {
+      const int i = lane + 32 * c;
+      kx[c] = i < hdi ? kr[i] : uint16_t{0};
+      vx[c] = i < hdi ? vr[i] : uint16_t{0};
+    }
     float dot = 0;
 #pragma unroll
     for (int c = 0; c < P; ++c) {
       const int i = lane + 32 * c;
-      if (i < hdi) dot += sq[i] * bf16_to_f32(kr[i]);
+      if (i < hdi) dot += sq[i] * bf16_to_f32(kx[c]);
     }
     dot = warp_sum(dot);
     float p;
     const float corr = osm_add(st, attn_score(dot, scale, softcap), p);
-    const uint16_t* vr = vb + j * hd;
 #pragma unroll
     for (int c = 0; c < P; ++c) {
       const int i = lane + 32 * c;
-      if (i < hdi) acc[c] = acc[c] * corr + p * bf16_to_f32(vr[i]);
+      if (i < hdi) acc[c] = acc[c] * corr + p * bf16_to_f32(vx[c]);
     }
   }
 #pragma unroll
@@ -299,11 +307,18 @@ __global__ void __launch_bounds__(kAttnWarps * 32) k_mla(const float* qlat, cons
     if (j > last) break;
     const uint16_t* cr = cb + j * L;
     const uint16_t* pr = pb + j * rope;
+    // The latent row is the key and the value: loaded once.
+    uint16_t cx[P];
+#pragma unroll
+    for (int c = 0; c < P; ++c) {
+      const int i = lane + 32 * c;
+      cx[c] = i < L ? cr[i] : uint16_t{0};
+    }
     float dot = 0;
 #pragma unroll
     for (int c = 0; c < P; ++c) {
       const int i = lane + 32 * c;
-      if (i < L) dot += sq[i] * bf16_to_f32(cr[i]);
+      if (i < L) dot += sq[i] * bf16_to_f32(cx[c]);
     }
     for (int64_t i = lane; i < rope; i += 32) dot += sr[i] * bf16_to_f32(pr[i]);
     dot = warp_sum(dot);
@@ -312,7 +327,7 @@ __global__ void __launch_bounds__(kAttnWarps * 32) k_mla(const float* qlat, cons
 #pragma unroll
     for (int c = 0; c < P; ++c) {
       const int i = lane + 32 * c;
-      if (i < L) acc[c] = acc[c] * corr + p * bf16_to_f32(cr[i]);
+      if (i < L) acc[c] = acc[c] * corr + p * bf16_to_f32(cx[c]);
     }
   }
 #pragma unroll
