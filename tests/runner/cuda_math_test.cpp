@@ -101,6 +101,60 @@ TEST(CudaMath, RopeMatchesRotateHalfInDouble) {
   EXPECT_EQ(rope_offset(1, 100, 2, 24, 5), 100 + 48 + 5);
 }
 
+// The grid-stride loops of k_rope and k_kv_store emulated over a small grid (so each thread takes
+// several elements): every pair / element exactly once, at the offsets the CPU backend's loops
+// use (cpu_backend.cpp rope: x + t ld + h head_stride, pairs i and i + rot/2; kv_store: k + t ldk
+// + g kd into cache_at(seq, g, pos)), with MLA's strided rows (ld > heads x hd) among the cases.
+TEST(CudaMath, RopeAndKvStoreGridsVisitTheCpuOffsetsOnce) {
+  struct Case {
+    int64_t T, ld, heads, head_stride, rot;
+  };
+  for (const Case& c : {Case{3, 8 * 16, 8, 16, 16}, Case{2, 4 * 24, 4, 24, 8} /* partial rotary */,
+                        Case{5, 40 + 8, 1, 8, 8} /* MLA k_pe: one head at offset L in rows L + rope */}) {
+    const int64_t half = c.rot / 2, n = c.T * c.heads * half;
+    std::vector<int> seen(static_cast<size_t>(c.T * c.ld), 0);
+    const int64_t threads = 7 * 32;  // 7 warps: a grid smaller than the work
+    for (int64_t tid = 0; tid < threads; ++tid)
+      for (int64_t i = tid; i < n; i += threads) {
+        int64_t t, h, j;
+        rope_element(i, c.heads, half, t, h, j);
+        const int64_t off = rope_offset(t, c.ld, h, c.head_stride, j);
+        ++seen[static_cast<size_t>(off)];
+        seen[static_cast<size_t>(off + half)] += 100;  // the partner
+      }
+    for (int64_t t = 0; t < c.T; ++t)
+      for (int64_t h = 0; h < c.heads; ++h)
+        for (int64_t j = 0; j < c.rot; ++j)
+          EXPECT_EQ(seen[static_cast<size_t>(t * c.ld + h * c.head_stride + j)], j < half ? 1 : 100) << t << " " << h << " " << j;
+    int64_t total = 0;
+    for (int v : seen) total += v;
+    EXPECT_EQ(total, 101 * n);  // nothing else touched
+  }
+  // kv_store: rows of [T, ld] (heads x hd values at the start), two sequences at their positions.
+  const int64_t T = 4, heads = 2, hd = 6, ld = 20, max_ctx = 9, batch = 3;
+  const int64_t seq[T] = {0, 2, 2, 1}, pos[T] = {8, 3, 4, 0};
+  std::vector<int> dst_seen(static_cast<size_t>(batch * heads * max_ctx * hd), 0), src_seen(static_cast<size_t>(T * ld), 0);
+  const int64_t n = T * heads * hd, threads = 3 * 32;
+  for (int64_t tid = 0; tid < threads; ++tid)
+    for (int64_t i = tid; i < n; i += threads) {
+      int64_t from, to;
+      kv_store_element(i, ld, heads, hd, seq, pos, max_ctx, from, to);
+      ++src_seen[static_cast<size_t>(from)];
+      ++dst_seen[static_cast<size_t>(to)];
+      // the CPU's mapping of the same (t, g, c)
+      const int64_t t = from / ld, g = (from % ld) / hd, c = (from % ld) % hd;
+      EXPECT_EQ(to, ((seq[t] * heads + g) * max_ctx + pos[t]) * hd + c);
+    }
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t k = 0; k < ld; ++k) EXPECT_EQ(src_seen[static_cast<size_t>(t * ld + k)], k < heads * hd ? 1 : 0);
+  int64_t written = 0;
+  for (int v : dst_seen) {
+    EXPECT_LE(v, 1);
+    written += v;
+  }
+  EXPECT_EQ(written, n);
+}
+
 TEST(CudaMath, KvLayoutAndHeadMapping) {
   // ((seq x heads + head) x ctx + pos) x hd
   EXPECT_EQ(kv_offset(1, 2, 3, 4, 10, 8), ((1 * 4 + 2) * 10 + 3) * 8);

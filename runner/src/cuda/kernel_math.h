@@ -100,12 +100,27 @@ LLMCOST_HD int64_t rope_offset(int64_t t, int64_t ld, int64_t head, int64_t head
   return t * ld + head * head_stride + i;
 }
 
+// Element i of k_rope's grid-stride range (T rows x heads x rot/2 pairs): row t, head h, pair j.
+LLMCOST_HD void rope_element(int64_t i, int64_t heads, int64_t half, int64_t& t, int64_t& h, int64_t& j) {
+  t = i / (heads * half);
+  h = (i / half) % heads;
+  j = i % half;
+}
+
 // ---------------------------------------------------------------- KV cache and attention
 
 // The cache layout of every backend (weights.h KvLayout): [seq][kv_head][position][head_dim],
 // so one head's positions are contiguous. Element offset of (seq, head, pos, 0).
 LLMCOST_HD int64_t kv_offset(int64_t seq, int64_t head, int64_t pos, int64_t heads, int64_t max_ctx, int64_t hd) {
   return ((seq * heads + head) * max_ctx + pos) * hd;
+}
+// Element i of k_kv_store's range (T rows x heads x hd): its source src[t x ld + h x hd + c] and
+// its cache offset at (seq[t], h, pos[t], c).
+LLMCOST_HD void kv_store_element(int64_t i, int64_t ld, int64_t heads, int64_t hd, const int64_t* seq, const int64_t* pos,
+                                 int64_t max_ctx, int64_t& src, int64_t& dst) {
+  const int64_t w = heads * hd, t = i / w, h = (i % w) / hd, c = i % hd;
+  src = t * ld + h * hd + c;
+  dst = kv_offset(seq[t], h, pos[t], heads, max_ctx, hd) + c;
 }
 // GQA: the KV head query head h reads (H query heads over G KV heads, H % G == 0).
 LLMCOST_HD int64_t kv_head_of(int64_t h, int64_t H, int64_t G) { return h / (H / G); }

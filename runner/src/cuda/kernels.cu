@@ -156,7 +156,8 @@ __global__ void k_rope(float* x, int64_t T, int64_t ld, int64_t heads, int64_t h
                        double theta) {
   const int64_t half = rot / 2, n = T * heads * half;
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n; i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    const int64_t t = i / (heads * half), h = (i / half) % heads, j = i % half;
+    int64_t t, h, j;
+    rope_element(i, heads, half, t, h, j);
     float* p = x + rope_offset(t, ld, h, head_stride, j);
     rope_rotate(p[0], p[half], rope_angle(pos[t], j, rot, theta));
   }
@@ -164,10 +165,11 @@ __global__ void k_rope(float* x, int64_t T, int64_t ld, int64_t heads, int64_t h
 
 __global__ void k_kv_store(const float* src, int64_t ld, int64_t T, int64_t heads, int64_t hd, const int64_t* seq,
                            const int64_t* pos, uint16_t* cache, int64_t max_ctx) {
-  const int64_t w = heads * hd, n = T * w;
+  const int64_t n = T * heads * hd;
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n; i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    const int64_t t = i / w, h = (i % w) / hd, c = i % hd;
-    cache[kv_offset(seq[t], h, pos[t], heads, max_ctx, hd) + c] = f32_to_bf16(src[t * ld + h * hd + c]);
+    int64_t from, to;
+    kv_store_element(i, ld, heads, hd, seq, pos, max_ctx, from, to);
+    cache[to] = f32_to_bf16(src[from]);
   }
 }
 
