@@ -159,7 +159,7 @@ TEST(CudaBackend, MlaPrefillPastTheSplitRowLimit) {
 }
 
 // Long synthetic context at batch 1: few rows x heads, so the attention kernel splits each row's
-// positions over several blocks (split-K, attention_splits: 3 splits at 600 positions) and merges.
+// positions over several blocks (split-K, attention_splits: 5 splits at 601 positions) and merges.
 void compare_long_context(const char* json) {
   const ModelIR ir = tiny(json);
   const BackendOptions o = options(WeightDtype::BF16, 1, 700);

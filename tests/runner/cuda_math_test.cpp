@@ -6,6 +6,9 @@
 
 #include <cmath>
 #include <random>
+#include <algorithm>
+#include <functional>
+#include <string>
 #include <set>
 #include <vector>
 
@@ -98,6 +101,60 @@ TEST(CudaMath, RopeMatchesRotateHalfInDouble) {
   EXPECT_EQ(rope_offset(1, 100, 2, 24, 5), 100 + 48 + 5);
 }
 
+// The grid-stride loops of k_rope and k_kv_store emulated over a small grid (so each thread takes
+// several elements): every pair / element exactly once, at the offsets the CPU backend's loops
+// use (cpu_backend.cpp rope: x + t ld + h head_stride, pairs i and i + rot/2; kv_store: k + t ldk
+// + g kd into cache_at(seq, g, pos)), with MLA's strided rows (ld > heads x hd) among the cases.
+TEST(CudaMath, RopeAndKvStoreGridsVisitTheCpuOffsetsOnce) {
+  struct Case {
+    int64_t T, ld, heads, head_stride, rot;
+  };
+  for (const Case& c : {Case{3, 8 * 16, 8, 16, 16}, Case{2, 4 * 24, 4, 24, 8} /* partial rotary */,
+                        Case{5, 40 + 8, 1, 8, 8} /* MLA k_pe: one head at offset L in rows L + rope */}) {
+    const int64_t half = c.rot / 2, n = c.T * c.heads * half;
+    std::vector<int> seen(static_cast<size_t>(c.T * c.ld), 0);
+    const int64_t threads = 7 * 32;  // 7 warps: a grid smaller than the work
+    for (int64_t tid = 0; tid < threads; ++tid)
+      for (int64_t i = tid; i < n; i += threads) {
+        int64_t t, h, j;
+        rope_element(i, c.heads, half, t, h, j);
+        const int64_t off = rope_offset(t, c.ld, h, c.head_stride, j);
+        ++seen[static_cast<size_t>(off)];
+        seen[static_cast<size_t>(off + half)] += 100;  // the partner
+      }
+    for (int64_t t = 0; t < c.T; ++t)
+      for (int64_t h = 0; h < c.heads; ++h)
+        for (int64_t j = 0; j < c.rot; ++j)
+          EXPECT_EQ(seen[static_cast<size_t>(t * c.ld + h * c.head_stride + j)], j < half ? 1 : 100) << t << " " << h << " " << j;
+    int64_t total = 0;
+    for (int v : seen) total += v;
+    EXPECT_EQ(total, 101 * n);  // nothing else touched
+  }
+  // kv_store: rows of [T, ld] (heads x hd values at the start), two sequences at their positions.
+  const int64_t T = 4, heads = 2, hd = 6, ld = 20, max_ctx = 9, batch = 3;
+  const int64_t seq[T] = {0, 2, 2, 1}, pos[T] = {8, 3, 4, 0};
+  std::vector<int> dst_seen(static_cast<size_t>(batch * heads * max_ctx * hd), 0), src_seen(static_cast<size_t>(T * ld), 0);
+  const int64_t n = T * heads * hd, threads = 3 * 32;
+  for (int64_t tid = 0; tid < threads; ++tid)
+    for (int64_t i = tid; i < n; i += threads) {
+      int64_t from, to;
+      kv_store_element(i, ld, heads, hd, seq, pos, max_ctx, from, to);
+      ++src_seen[static_cast<size_t>(from)];
+      ++dst_seen[static_cast<size_t>(to)];
+      // the CPU's mapping of the same (t, g, c)
+      const int64_t t = from / ld, g = (from % ld) / hd, c = (from % ld) % hd;
+      EXPECT_EQ(to, ((seq[t] * heads + g) * max_ctx + pos[t]) * hd + c);
+    }
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t k = 0; k < ld; ++k) EXPECT_EQ(src_seen[static_cast<size_t>(t * ld + k)], k < heads * hd ? 1 : 0);
+  int64_t written = 0;
+  for (int v : dst_seen) {
+    EXPECT_LE(v, 1);
+    written += v;
+  }
+  EXPECT_EQ(written, n);
+}
+
 TEST(CudaMath, KvLayoutAndHeadMapping) {
   // ((seq x heads + head) x ctx + pos) x hd
   EXPECT_EQ(kv_offset(1, 2, 3, 4, 10, 8), ((1 * 4 + 2) * 10 + 3) * 8);
@@ -159,23 +216,31 @@ std::vector<float> emulate_attention(const std::vector<float>& q, const std::vec
           a = a * corr + p * bf16_to_f32(V[static_cast<size_t>(j * hd + i)]);
         }
       }
-    float M = -INFINITY, l = 0;
-    for (auto& x : st) M = std::max(M, x.m);
-    for (auto& x : st) l += x.l * osm_weight(x.m, M);
+    // The block's merge (merge_parts with ml_out): shared (m, l) [warps] and acc [warps][hd].
+    std::vector<float> ml, flat;
+    for (int w = 0; w < parts; ++w) {
+      ml.push_back(st[static_cast<size_t>(w)].m);
+      ml.push_back(st[static_cast<size_t>(w)].l);
+      flat.insert(flat.end(), acc[static_cast<size_t>(w)].begin(), acc[static_cast<size_t>(w)].end());
+    }
+    const float M = osm_merge_max(ml.data(), parts);
     std::vector<float> a(H, 0.0f);
-    for (int w = 0; w < parts; ++w)
-      for (size_t i = 0; i < H; ++i) a[i] += acc[static_cast<size_t>(w)][i] * osm_weight(st[static_cast<size_t>(w)].m, M);
+    for (size_t i = 0; i < H; ++i) a[i] = osm_merge_elem(ml.data(), flat.data(), parts, hd, static_cast<int64_t>(i), M);
     split_m.push_back(M);
-    split_l.push_back(l);
+    split_l.push_back(osm_merge_sum(ml.data(), parts, M));
     split_acc.push_back(a);
   }
-  float M = -INFINITY, l = 0;
-  for (float m : split_m) M = std::max(M, m);
-  for (size_t sp = 0; sp < split_m.size(); ++sp) l += split_l[sp] * osm_weight(split_m[sp], M);
+  // k_merge_splits: part_ml [splits, 2], part_acc [splits, hd], normalized.
+  std::vector<float> ml, flat;
+  for (size_t sp = 0; sp < split_m.size(); ++sp) {
+    ml.push_back(split_m[sp]);
+    ml.push_back(split_l[sp]);
+    flat.insert(flat.end(), split_acc[sp].begin(), split_acc[sp].end());
+  }
+  const int n = static_cast<int>(split_m.size());
+  const float M = osm_merge_max(ml.data(), n), l = osm_merge_sum(ml.data(), n, M);
   std::vector<float> out(H, 0.0f);
-  for (size_t sp = 0; sp < split_m.size(); ++sp)
-    for (size_t i = 0; i < H; ++i) out[i] += split_acc[sp][i] * osm_weight(split_m[sp], M);
-  for (float& o : out) o /= l;
+  for (size_t i = 0; i < H; ++i) out[i] = osm_merge_elem(ml.data(), flat.data(), n, hd, static_cast<int64_t>(i), M) / l;
   return out;
 }
 
@@ -223,11 +288,14 @@ TEST(CudaMath, StreamingSoftmaxPartitionMatchesThePlainSoftmax) {
 }
 
 TEST(CudaMath, AttentionSplitsHandChecked) {
-  // Llama-3.1-8B decode at batch 1 on 132 SMs, 8k context: 32 blocks -> 9 splits (>= 2 per SM)
-  EXPECT_EQ(attention_splits(1, 32, 8192, 132), 9);
-  EXPECT_EQ(attention_splits(1, 32, 1000, 132), 4);   // at most one split per 256 positions
+  // Llama-3.1-8B decode at batch 1 on 132 SMs, 8k context: 32 blocks -> 33 splits (>= 8 per SM:
+  // 8 x 132 = 1056 blocks over 32 row-heads)
+  EXPECT_EQ(attention_splits(1, 32, 8192, 132), 33);
+  EXPECT_EQ(attention_splits(1, 32, 1000, 132), 8);   // at most one split per 128 positions
   EXPECT_EQ(attention_splits(1, 32, 100, 132), 1);
+  EXPECT_EQ(attention_splits(8, 32, 8192, 132), 5);   // 256 row-heads: ceil(1056 / 256)
   EXPECT_EQ(attention_splits(64, 32, 8192, 132), 1);  // enough blocks already
+  EXPECT_EQ(attention_splits(1, 4, 601, 132), 5);     // the gpu test's long context: 601 positions / 128
   int64_t f, l;
   split_range(10, 19, 3, 0, f, l);  // 10 positions in chunks of 4: 10..13, 14..17, 18..19
   EXPECT_EQ(f, 10);
@@ -237,6 +305,82 @@ TEST(CudaMath, AttentionSplitsHandChecked) {
   EXPECT_EQ(l, 19);
   split_range(2, 4, 5, 4, f, l);  // 3 positions, 5 splits: the last splits are empty
   EXPECT_GT(f, l);
+}
+
+// ---------------------------------------------------------------- launch configurations
+
+// The shapes the gpu tests and scripts/gpu-check's matrix run (decode at batch 1, 8, 64 with 1k
+// and 8k contexts, prefills of whole contexts), on the largest and smallest multiprocessor
+// counts of the supported devices: every launch of kernels.cu within the device limits.
+struct Shape {
+  const char* name;
+  int64_t d, H, G, hd, ff, vocab, E, K;
+  int64_t mla_L = 0, mla_rope = 0;
+};
+TEST(CudaMath, LaunchConfigsFitTheDeviceLimitsForTheMatrixShapes) {
+  const Shape shapes[] = {
+      {"Llama-3.1-8B", 4096, 32, 8, 128, 14336, 128256, 0, 0},
+      {"Qwen3-30B-A3B", 2048, 32, 4, 128, 768, 151936, 128, 8},
+      {"Mixtral-8x7B", 4096, 32, 8, 128, 14336, 32000, 8, 2},
+      {"DeepSeek-V3 (MLA)", 7168, 128, 128, 192, 2048, 129280, 256, 8, 512, 64},
+      {"gemma-2 (head_dim 256)", 3584, 16, 8, 256, 14336, 256000, 0, 0},
+      {"tiny gpu-test", 64, 4, 2, 16, 96, 101, 8, 3, 32, 8},
+  };
+  for (const Shape& s : shapes)
+    for (int64_t sms : {108, 132, 148})
+      for (int64_t batch : {1, 8, 64})
+        for (int64_t ctx : {1, 600, 1024, 8192}) {
+          for (int64_t T : {batch, batch * ctx}) {  // a decode step, a whole-context prefill
+            SCOPED_TRACE(std::string(s.name) + " batch " + std::to_string(batch) + " ctx " + std::to_string(ctx) +
+                         " T " + std::to_string(T));
+            if (s.mla_L > 0) {
+              EXPECT_TRUE(launch_fits(mla_launch(T, s.H, s.mla_L, s.mla_rope)));
+              EXPECT_GT(attn_regs_per_lane(s.mla_L), 0);
+            } else {
+              const int64_t splits = attention_splits(T, s.H, ctx, sms);
+              EXPECT_TRUE(launch_fits(attention_launch(T, s.H, s.hd, splits)));
+              EXPECT_TRUE(launch_fits(merge_launch(T, s.H)));
+              EXPECT_GT(attn_regs_per_lane(s.hd), 0);
+            }
+            EXPECT_TRUE(launch_fits(row_launch(T)));
+            EXPECT_TRUE(launch_fits(row_launch(T * s.H)));  // per-head q/k norms
+            if (s.E > 0) {
+              EXPECT_TRUE(launch_fits(route_launch(T)));
+            }
+            for (int64_t n : {T * s.d, T * s.ff * 2, T * s.vocab, T * s.H * s.hd, batch * s.G * ctx * s.hd})
+              EXPECT_TRUE(launch_fits(elementwise_launch(n))) << n;
+          }
+        }
+  // Zero-size work still launches one block (a zero grid is a launch error); the grid-stride
+  // loop then does nothing.
+  EXPECT_EQ(elementwise_launch(0).gx, 1);
+  EXPECT_TRUE(launch_fits(elementwise_launch(0)));
+  // The limits themselves: 65536 heads do not fit grid y; 64 KB of shared memory is past the default.
+  EXPECT_FALSE(launch_fits(attention_launch(1, 65536, 128, 1)));
+  Launch big = attention_launch(1, 32, 128, 1);
+  big.smem = 64 * 1024;
+  EXPECT_FALSE(launch_fits(big));
+  // head_dim 512 (the largest supported) still fits the default 48 KB: no opt-in is needed.
+  EXPECT_TRUE(launch_fits(attention_launch(1, 8, 512, 1)));
+  EXPECT_TRUE(launch_fits(mla_launch(1, 128, 512, 64)));
+  EXPECT_EQ(attn_regs_per_lane(513), -1);
+}
+
+// An attention warp's lane partition (lane + 32 c, c < P, masked at the head dim) covers every
+// dimension exactly once for the head dims the runner meets.
+TEST(CudaMath, AttentionLanePartitionCoversTheHeadDim) {
+  for (int64_t hd : {8, 16, 32, 40, 64, 80, 96, 112, 128, 160, 192, 256, 320, 512}) {
+    const int P = attn_regs_per_lane(hd);
+    ASSERT_GT(P, 0) << hd;
+    std::vector<int> seen(static_cast<size_t>(hd), 0);
+    for (int lane = 0; lane < 32; ++lane)
+      for (int c = 0; c < P; ++c) {
+        const int i = lane + 32 * c;
+        if (i < hd) ++seen[static_cast<size_t>(i)];
+      }
+    for (int64_t i = 0; i < hd; ++i) EXPECT_EQ(seen[static_cast<size_t>(i)], 1) << "hd " << hd << " dim " << i;
+    EXPECT_LE(32 * P, 4 * hd + 64) << "registers wasted at hd " << hd;
+  }
 }
 
 TEST(CudaMath, OnlineSoftmaxStateHandChecked) {
@@ -316,6 +460,92 @@ TEST(CudaMath, RouterSoftmaxTopKHandChecked) {
   EXPECT_EQ(r.idx, (std::vector<int32_t>{1, 3}));
   r = route({0.5f, 0.5f, 0.5f, 0.5f}, m);
   EXPECT_EQ(r.idx, (std::vector<int32_t>{0, 1}));
+}
+
+// The CPU backend's route() (runner/src/cpu/cpu_backend.cpp), restated: groups ranked by a stable
+// sort, experts by a partial sort with ties to the lower index. route_token (argmax passes) must
+// choose the same experts in the same order with the same weights.
+Routed cpu_route(const std::vector<float>& lg, const RouteSpec& m, const std::vector<float>* corr) {
+  const int64_t E = m.n_experts, K = m.top_k;
+  std::vector<double> score(static_cast<size_t>(E)), sel(static_cast<size_t>(E));
+  if (m.scoring == 0 && !m.softmax_after_topk) {
+    double mx = -1e300, sum = 0;
+    for (int64_t e = 0; e < E; ++e) mx = std::max(mx, static_cast<double>(lg[static_cast<size_t>(e)]));
+    for (int64_t e = 0; e < E; ++e) sum += (score[static_cast<size_t>(e)] = std::exp(lg[static_cast<size_t>(e)] - mx));
+    for (auto& x : score) x /= sum;
+  } else if (m.scoring == 1) {
+    for (int64_t e = 0; e < E; ++e) score[static_cast<size_t>(e)] = 1.0 / (1.0 + std::exp(-static_cast<double>(lg[static_cast<size_t>(e)])));
+  } else {
+    for (int64_t e = 0; e < E; ++e) score[static_cast<size_t>(e)] = lg[static_cast<size_t>(e)];
+  }
+  for (int64_t e = 0; e < E; ++e) sel[static_cast<size_t>(e)] = score[static_cast<size_t>(e)] + (corr ? (*corr)[static_cast<size_t>(e)] : 0.0);
+  if (m.n_group > 1) {
+    const int64_t per = E / m.n_group;
+    std::vector<std::pair<double, int64_t>> gs;
+    for (int64_t g = 0; g < m.n_group; ++g) {
+      std::vector<double> v(sel.begin() + g * per, sel.begin() + (g + 1) * per);
+      std::sort(v.begin(), v.end(), std::greater<double>());
+      gs.push_back({corr ? v[0] + (per > 1 ? v[1] : 0.0) : v[0], g});
+    }
+    std::stable_sort(gs.begin(), gs.end(), [](auto& x, auto& y) { return x.first > y.first; });
+    for (int64_t r = m.topk_group; r < m.n_group; ++r)
+      for (int64_t e = gs[static_cast<size_t>(r)].second * per; e < (gs[static_cast<size_t>(r)].second + 1) * per; ++e)
+        sel[static_cast<size_t>(e)] = -INFINITY;
+  }
+  std::vector<int32_t> order(static_cast<size_t>(E));
+  for (int64_t e = 0; e < E; ++e) order[static_cast<size_t>(e)] = static_cast<int32_t>(e);
+  std::partial_sort(order.begin(), order.begin() + K, order.end(), [&](int32_t x, int32_t y) {
+    return sel[static_cast<size_t>(x)] > sel[static_cast<size_t>(y)] || (sel[static_cast<size_t>(x)] == sel[static_cast<size_t>(y)] && x < y);
+  });
+  Routed r{std::vector<int32_t>(order.begin(), order.begin() + K), std::vector<float>(static_cast<size_t>(K))};
+  double sum = 0;
+  for (int32_t i : r.idx) sum += score[static_cast<size_t>(i)];
+  if (m.softmax_after_topk && m.scoring == 0) {
+    double mx = -1e300, z = 0;
+    for (int32_t i : r.idx) mx = std::max(mx, score[static_cast<size_t>(i)]);
+    for (int32_t i : r.idx) z += std::exp(score[static_cast<size_t>(i)] - mx);
+    for (int64_t k = 0; k < K; ++k)
+      r.w[static_cast<size_t>(k)] = static_cast<float>(std::exp(score[static_cast<size_t>(r.idx[static_cast<size_t>(k)])] - mx) / z * m.routed_scaling_factor);
+    return r;
+  }
+  const double denom = m.norm_topk_prob ? sum + 1e-20 : 1.0;
+  for (int64_t k = 0; k < K; ++k)
+    r.w[static_cast<size_t>(k)] = static_cast<float>(score[static_cast<size_t>(r.idx[static_cast<size_t>(k)])] / denom * m.routed_scaling_factor);
+  return r;
+}
+
+TEST(CudaMath, RouterChoosesWhatTheCpuBackendChoosesIncludingTies) {
+  std::mt19937 rng(17);
+  int tied = 0;
+  for (int trial = 0; trial < 4000; ++trial) {
+    RouteSpec m;
+    const int64_t groups[] = {1, 2, 4, 8};
+    m.n_group = groups[rng() % 4];
+    m.n_experts = m.n_group * (1 + static_cast<int64_t>(rng() % 8));
+    m.topk_group = 1 + static_cast<int64_t>(rng() % static_cast<uint32_t>(m.n_group));
+    if (m.n_group > 1 && rng() % 5 == 0) m.topk_group = m.n_group + 1;  // more than there are: keeps every group
+    const int64_t selectable = m.n_group > 1 ? std::min(m.topk_group, m.n_group) * (m.n_experts / m.n_group) : m.n_experts;
+    m.top_k = 1 + static_cast<int64_t>(rng() % static_cast<uint32_t>(std::min<int64_t>(selectable, 8)));
+    m.scoring = static_cast<int>(rng() % 3);
+    m.softmax_after_topk = m.scoring == 0 && rng() % 3 == 0;
+    m.norm_topk_prob = rng() % 2 == 0;
+    m.routed_scaling_factor = rng() % 2 ? 1.0 : 2.5;
+    // Logits on a coarse grid (many exact ties), sometimes all equal.
+    std::vector<float> lg(static_cast<size_t>(m.n_experts));
+    const bool flat = rng() % 10 == 0;
+    for (float& x : lg) x = flat ? 0.25f : static_cast<float>(static_cast<int>(rng() % 7) - 3) * 0.5f;
+    std::vector<float> corr(lg.size());
+    for (float& x : corr) x = static_cast<float>(static_cast<int>(rng() % 3)) * 0.125f;
+    const bool with_corr = rng() % 2 == 0;
+    const Routed want = cpu_route(lg, m, with_corr ? &corr : nullptr);
+    const Routed got = route(lg, m, with_corr ? &corr : nullptr);
+    std::set<float> distinct(lg.begin(), lg.end());
+    tied += distinct.size() < lg.size();
+    ASSERT_EQ(got.idx, want.idx) << "trial " << trial << ": E " << m.n_experts << " K " << m.top_k << " groups " << m.n_group
+                                 << "/" << m.topk_group << " scoring " << m.scoring;
+    for (size_t k = 0; k < want.w.size(); ++k) EXPECT_FLOAT_EQ(got.w[k], want.w[k]) << "trial " << trial;
+  }
+  EXPECT_GT(tied, 1000);  // the ties were exercised
 }
 
 // DeepSeek-V3: sigmoid scores, selection by score + correction bias within the topk_group groups

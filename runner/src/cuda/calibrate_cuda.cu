@@ -122,8 +122,10 @@ Calibration calibrate_cuda(const CalibrationOptions& o) {
   } sg{s};
   {
     DevMem a(buf), b(buf);
-    ck(cudaMemset(a.p, 0, buf), "cudaMemset");
-    ck(cudaMemset(b.p, 0, buf), "cudaMemset");
+    // On `s` itself: a plain cudaMemset runs on the legacy default stream, which the non-blocking
+    // `s` does not wait for, so the 1 GB clears could overlap the first timed repetitions.
+    ck(cudaMemsetAsync(a.p, 0, buf, s), "cudaMemsetAsync");
+    ck(cudaMemsetAsync(b.p, 0, buf, s), "cudaMemsetAsync");
     const int blocks = prop.multiProcessorCount * 8;
     DevMem partial(static_cast<size_t>(blocks) * sizeof(float));
     if (o.progress) o.progress("read (HBM)");
@@ -162,8 +164,15 @@ Calibration calibrate_cuda(const CalibrationOptions& o) {
     if (o.progress) o.progress(progress);
     const size_t nn = static_cast<size_t>(dim) * dim;
     DevMem A(nn * in_bytes), B(nn * in_bytes), C(nn * 4);
-    ck(cudaMemset(A.p, 0, nn * in_bytes), "cudaMemset");
-    ck(cudaMemset(B.p, 0, nn * in_bytes), "cudaMemset");
+    if (in == CUDA_R_16BF) {
+      // Random bf16 operands (the synthetic-KV fill: U(-1, 1)): all-zero operands draw less power,
+      // so the clocks, and the rate, would be higher than on real weights.
+      cudak::synthetic_kv(static_cast<uint16_t*>(A.p), 1, 1, dim, dim, dim, 1, false, s);
+      cudak::synthetic_kv(static_cast<uint16_t*>(B.p), 1, 1, dim, dim, dim, 2, true, s);
+    } else {
+      ck(cudaMemsetAsync(A.p, 0, nn * in_bytes, s), "cudaMemsetAsync");
+      ck(cudaMemsetAsync(B.p, 0, nn * in_bytes, s), "cudaMemsetAsync");
+    }
     const float one = 1.0f, zero = 0.0f;
     return measure(s, 2.0 * dim * static_cast<double>(dim) * dim, share, min_reps, max_reps, [&] {
       ckb(cublasGemmEx(h, CUBLAS_OP_T, CUBLAS_OP_N, dim, dim, dim, &one, A.p, in, dim, B.p, in, dim, &zero, C.p, CUDA_R_32F, dim,
@@ -171,7 +180,7 @@ Calibration calibrate_cuda(const CalibrationOptions& o) {
           "cublasGemmEx");
     });
   };
-  // Square shapes large enough to reach the tensor cores' plateau; zeros do not change the rate.
+  // Square shapes large enough to reach the tensor cores' plateau.
   const int bf16_dim = free_b > (size_t{3} << 30) ? 8192 : 4096;
   c.gemm_bf16_flops_per_s = gemm(bf16_dim, CUDA_R_16BF, 2, "gemm bf16 (cuBLAS)");
   c.gemm_fp32_flops_per_s = gemm(4096, CUDA_R_32F, 4, "gemm fp32 (cuBLAS)");

@@ -26,9 +26,12 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <initializer_list>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <numeric>
+#include <vector>
 
 #include "llmcost/backend.h"
 #include "llmcost/calibrate.h"
@@ -37,7 +40,9 @@
 #include "llmcost/safetensors.h"
 #include "llmcost/weights.h"
 #include "executor.h"
+#include "gemm_args.h"
 #include "kernels.h"
+#include "staging_ring.h"
 #include "strf.h"
 
 namespace llmcost {
@@ -60,6 +65,14 @@ void ckb(cublasStatus_t s, const char* what) {
 }
 
 size_t round_up(size_t n, size_t a) { return (n + a - 1) / a * a; }
+
+// cuBLAS takes dimensions and leading dimensions as int: refuse what would wrap.
+void blas_dims(const char* what, std::initializer_list<int64_t> dims) {
+  for (int64_t d : dims)
+    if (d > std::numeric_limits<int>::max())
+      throw Error(strf("cuda: %s: dimension %lld exceeds cuBLAS's int range", what, static_cast<long long>(d)),
+                  ErrorKind::Unsupported);
+}
 
 void* dev_alloc(size_t bytes, const char* what) {
   void* p = nullptr;
@@ -144,42 +157,25 @@ class Scratch {
   size_t cap_ = 0;
 };
 
-// Host arrays -> device through pinned memory: a ring recycled when the stream has drained.
-class Staging {
+// Host arrays -> device through pinned memory (staging_ring.h: no region reused or freed before
+// the stream drained).
+class StagingMem {
  public:
-  ~Staging() {
-    cudaFreeHost(host_);
-    cudaFree(dev_);
+  explicit StagingMem(cudaStream_t* s) : s_(s) {}
+  char* alloc_host(size_t bytes) {
+    void* p = nullptr;
+    ck(cudaMallocHost(&p, bytes), "pinned staging");
+    return static_cast<char*>(p);
   }
-  const void* put(const void* src, size_t bytes, cudaStream_t s) {
-    const size_t need = round_up(std::max<size_t>(bytes, 1), 256);
-    if (off_ + need > cap_) {
-      ck(cudaStreamSynchronize(s), "staging");
-      off_ = 0;
-      if (need > cap_) {
-        const size_t want = std::max<size_t>(need, 2 * cap_ + (1 << 20));
-        cudaFreeHost(host_);
-        cudaFree(dev_);
-        host_ = nullptr;
-        dev_ = nullptr;
-        cap_ = 0;
-        ck(cudaMallocHost(reinterpret_cast<void**>(&host_), want), "pinned staging");
-        dev_ = static_cast<char*>(dev_alloc(want, "staging"));
-        cap_ = want;
-      }
-    }
-    std::memcpy(host_ + off_, src, bytes);
-    ck(cudaMemcpyAsync(dev_ + off_, host_ + off_, bytes, cudaMemcpyHostToDevice, s), "staging copy");
-    const void* out = dev_ + off_;
-    off_ += need;
-    return out;
+  char* alloc_dev(size_t bytes) { return static_cast<char*>(dev_alloc(bytes, "staging")); }
+  void free_host(char* p) { cudaFreeHost(p); }
+  void free_dev(char* p) { cudaFree(p); }
+  void copy(char* dev, const char* host, size_t bytes) {
+    ck(cudaMemcpyAsync(dev, host, bytes, cudaMemcpyHostToDevice, *s_), "staging copy");
   }
-  void recycle() { off_ = 0; }  // the caller synchronized the stream
 
  private:
-  char* host_ = nullptr;
-  char* dev_ = nullptr;
-  size_t cap_ = 0, off_ = 0;
+  cudaStream_t* s_;
 };
 
 struct KvCache {
@@ -258,15 +254,16 @@ class CudaBackend final : public Backend, private Kernels {
   void release();
   template <class T>
   const T* stage(const T* host, int64_t n) {
-    return static_cast<const T*>(staging_.put(host, static_cast<size_t>(std::max<int64_t>(n, 0)) * sizeof(T), stream_));
+    return reinterpret_cast<const T*>(staging_.put(host, static_cast<size_t>(std::max<int64_t>(n, 0)) * sizeof(T)));
   }
   // y [M, N] (ldy) = x [M, K] (ldx) W^T, see the header for the bf16 split.
   void gemm(const float* x, int64_t M, int64_t ldx, const DevTensor& w, float* y, int64_t ldy);
-  // Per-head batched product for MLA: C_h [rows, m] (ldc, stride sC) = op(A_h) [m, k] x B_h ...
-  // with B the fp32 activations [rows, ldb] (head h at h x sB); see mla_attention.
-  void gemm_heads(cublasOperation_t opA, int64_t m, int64_t k, const DevTensor& w, size_t a_offset, int64_t lda,
-                  int64_t sA, const float* x, int64_t rows, int64_t ldb, int64_t sB, float* c, int64_t ldc, int64_t sC,
-                  int64_t heads);
+  // Per-head batched product for MLA (gemm_args.h), see mla_attention.
+  void gemm_heads(const cudak::GemmCall& call, const DevTensor& w, const float* x, int64_t rows, int64_t width, float* c,
+                  int64_t out_width);
+  // One cuBLAS call (GemmEx, or StridedBatchedEx for batch > 1), fp32 output, fp32 compute.
+  void blas(const cudak::GemmCall& c, const void* w, cudaDataType_t tw, const void* x, cudaDataType_t tx, float* y,
+            const char* what);
 
   // ---- Kernels
   const DeviceTensor* weight(const Op& op, TensorRole role, bool bias, int64_t expert) const override {
@@ -355,7 +352,8 @@ class CudaBackend final : public Backend, private Kernels {
   std::map<const Op*, KvCache> kv_;
   DevicePool pool_;
   Scratch conv_, tmp_, route_scratch_;
-  Staging staging_;
+  StagingMem staging_mem_{&stream_};
+  cudak::StagingRing<StagingMem> staging_{staging_mem_};
   int32_t* route_host_ = nullptr;  // pinned: idx then w of the last route()
   size_t route_host_bytes_ = 0;
   std::unique_ptr<Executor> exec_;
@@ -535,6 +533,27 @@ std::vector<float> CudaBackend::tensor_values(const std::string& hf_name) const 
 
 // ---------------------------------------------------------------- matmuls
 
+void CudaBackend::blas(const cudak::GemmCall& c, const void* w, cudaDataType_t tw, const void* x, cudaDataType_t tx, float* y,
+                       const char* what) {
+  blas_dims(what, {c.m, c.n, c.k, c.lda, c.ldb, c.ldc, c.batch});
+  if (!cudak::gemm_call_valid(c)) throw Error(std::string("cuda: ") + what + ": invalid cuBLAS arguments", ErrorKind::Internal);
+  const float one = 1.0f, zero = 0.0f;
+  const void* A = static_cast<const char*>(w) + static_cast<size_t>(c.a_offset) * (tw == CUDA_R_16BF ? 2 : 4);
+  const cublasOperation_t ta = c.trans_a ? CUBLAS_OP_T : CUBLAS_OP_N;
+  if (c.batch == 1) {
+    ckb(cublasGemmEx(blas_, ta, CUBLAS_OP_N, static_cast<int>(c.m), static_cast<int>(c.n), static_cast<int>(c.k), &one, A, tw,
+                     static_cast<int>(c.lda), x, tx, static_cast<int>(c.ldb), &zero, y, CUDA_R_32F, static_cast<int>(c.ldc),
+                     CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+        what);
+  } else {
+    ckb(cublasGemmStridedBatchedEx(blas_, ta, CUBLAS_OP_N, static_cast<int>(c.m), static_cast<int>(c.n), static_cast<int>(c.k), &one,
+                                   A, tw, static_cast<int>(c.lda), c.stride_a, x, tx, static_cast<int>(c.ldb), c.stride_b, &zero, y,
+                                   CUDA_R_32F, static_cast<int>(c.ldc), c.stride_c, static_cast<int>(c.batch),
+                                   CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+        what);
+  }
+}
+
 void CudaBackend::gemm(const float* x, int64_t M, int64_t ldx, const DevTensor& w, float* y, int64_t ldy) {
   const int64_t N = w.rows, K = w.cols;
   if (M <= 0 || N <= 0) return;
@@ -542,60 +561,40 @@ void CudaBackend::gemm(const float* x, int64_t M, int64_t ldx, const DevTensor& 
     ck(cudaMemset2DAsync(y, static_cast<size_t>(ldy) * 4, 0, static_cast<size_t>(N) * 4, static_cast<size_t>(M), stream_), "matmul");
     return;
   }
-  const float one = 1.0f, zero = 0.0f;
-  // Column-major view: y^T [N, M] = W^T' ... i.e. C (N x M, ldc) = op_T(W as K x N, ld K) x B (K x M).
+  // fp32 weights: fp32 GEMM straight on the activations (no TF32: CUBLAS_COMPUTE_32F).
   if (w.dtype == WeightDtype::FP32) {
-    ckb(cublasGemmEx(blas_, CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(N), static_cast<int>(M), static_cast<int>(K), &one, w.p,
-                     CUDA_R_32F, static_cast<int>(K), x, CUDA_R_32F, static_cast<int>(ldx), &zero, y, CUDA_R_32F,
-                     static_cast<int>(ldy), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
-        "cublasGemmEx fp32");
+    blas(cudak::linear_call(M, N, K, ldx, ldy), w.p, CUDA_R_32F, x, CUDA_R_32F, y, "cublasGemmEx fp32");
     return;
   }
   const bool split = M <= kSplitRows;
   const int64_t Mx = split ? 2 * M : M;
   auto* xb = static_cast<uint16_t*>(conv_.get(static_cast<size_t>(Mx * K) * 2, stream_));
   cudak::to_bf16(x, M, ldx, K, xb, split, stream_);
-  float* out = y;
-  int64_t ldc = ldy;
-  if (split) {
-    out = static_cast<float*>(tmp_.get(static_cast<size_t>(Mx * N) * 4, stream_));
-    ldc = N;
-  }
-  ckb(cublasGemmEx(blas_, CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(N), static_cast<int>(Mx), static_cast<int>(K), &one, w.p,
-                   CUDA_R_16BF, static_cast<int>(K), xb, CUDA_R_16BF, static_cast<int>(K), &zero, out, CUDA_R_32F,
-                   static_cast<int>(ldc), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
-      "cublasGemmEx bf16");
+  float* out = split ? static_cast<float*>(tmp_.get(static_cast<size_t>(Mx * N) * 4, stream_)) : y;
+  blas(cudak::linear_call_bf16(M, N, K, ldy, split), w.p, CUDA_R_16BF, xb, CUDA_R_16BF, out, "cublasGemmEx bf16");
   if (split) cudak::combine_split(out, M, N, y, ldy, stream_);
 }
 
-// For head h: C [m, rows] column-major (row r of the activations = column r; ldc, head at h x sC)
-// = op(A_h) [m, k] x B_h [k, rows], A_h = w + a_offset + h x sA (lda), B_h = x + h x sB (ldb).
-void CudaBackend::gemm_heads(cublasOperation_t opA, int64_t m, int64_t k, const DevTensor& w, size_t a_offset, int64_t lda,
-                             int64_t sA, const float* x, int64_t rows, int64_t ldb, int64_t sB, float* c, int64_t ldc,
-                             int64_t sC, int64_t heads) {
-  const float one = 1.0f, zero = 0.0f;
-  const void* A = static_cast<const char*>(w.p) + a_offset * weight_dtype_bytes(w.dtype);
+// One strided-batched product per head: `call` is gemm_args.h's mla_q_call / mla_v_call unsplit.
+// B is the fp32 activations x [rows, width] (every head's columns); C [rows, out_width].
+void CudaBackend::gemm_heads(const cudak::GemmCall& call, const DevTensor& w, const float* x, int64_t rows, int64_t width,
+                             float* c, int64_t out_width) {
+  if (rows <= 0) return;
   if (w.dtype == WeightDtype::FP32) {
-    ckb(cublasGemmStridedBatchedEx(blas_, opA, CUBLAS_OP_N, static_cast<int>(m), static_cast<int>(rows), static_cast<int>(k), &one,
-                                   A, CUDA_R_32F, static_cast<int>(lda), sA, x, CUDA_R_32F, static_cast<int>(ldb), sB, &zero, c,
-                                   CUDA_R_32F, static_cast<int>(ldc), sC, static_cast<int>(heads), CUBLAS_COMPUTE_32F,
-                                   CUBLAS_GEMM_DEFAULT),
-        "cublasGemmStridedBatchedEx fp32");
+    blas(call, w.p, CUDA_R_32F, x, CUDA_R_32F, c, "cublasGemmStridedBatchedEx fp32");
     return;
   }
-  // The activation rows are whole [rows, ldb] rows (every head): convert them all, split or not.
+  // The activation rows are whole [rows, width] rows (every head): convert them all; the split's
+  // hi and lo rows keep the row width, so the call only doubles n (as mla_*_call with split).
   const bool split = rows <= kSplitRows;
+  cudak::GemmCall cx = call;
+  if (split) cx.n = 2 * call.n;
   const int64_t Rx = split ? 2 * rows : rows;
-  auto* xb = static_cast<uint16_t*>(conv_.get(static_cast<size_t>(Rx * ldb) * 2, stream_));
-  cudak::to_bf16(x, rows, ldb, ldb, xb, split, stream_);
-  float* out = c;
-  if (split) out = static_cast<float*>(tmp_.get(static_cast<size_t>(Rx * ldc) * 4, stream_));
-  ckb(cublasGemmStridedBatchedEx(blas_, opA, CUBLAS_OP_N, static_cast<int>(m), static_cast<int>(Rx), static_cast<int>(k), &one, A,
-                                 CUDA_R_16BF, static_cast<int>(lda), sA, xb, CUDA_R_16BF, static_cast<int>(ldb), sB, &zero, out,
-                                 CUDA_R_32F, static_cast<int>(ldc), sC, static_cast<int>(heads), CUBLAS_COMPUTE_32F,
-                                 CUBLAS_GEMM_DEFAULT),
-      "cublasGemmStridedBatchedEx bf16");
-  if (split) cudak::combine_split(out, rows, ldc, c, ldc, stream_);
+  auto* xb = static_cast<uint16_t*>(conv_.get(static_cast<size_t>(Rx * width) * 2, stream_));
+  cudak::to_bf16(x, rows, width, width, xb, split, stream_);
+  float* out = split ? static_cast<float*>(tmp_.get(static_cast<size_t>(Rx * out_width) * 4, stream_)) : c;
+  blas(cx, w.p, CUDA_R_16BF, xb, CUDA_R_16BF, out, "cublasGemmStridedBatchedEx bf16");
+  if (split) cudak::combine_split(out, rows, out_width, c, out_width, stream_);
 }
 
 // ---------------------------------------------------------------- attention, routing
@@ -633,14 +632,13 @@ void CudaBackend::mla_attention(const Op& op, const float* q, const Rows& rows, 
   // q_lat[t, h, :] = W_uk_h^T q_nope[t, h]: W_uk_h = rows h (nope + vd) .. + nope of kv_b, [nope, L]
   // row-major = column-major L x nope (lda L), not transposed.
   auto qlat = alloc(T * H * L), olat = alloc(T * H * L);
-  gemm_heads(CUBLAS_OP_N, L, nope, *kvb, 0, L, (nope + vd) * L, q, T, H * qhd, qhd, qlat->data, H * L, L, H);
+  gemm_heads(cudak::mla_q_call(T, H, nope, rope, vd, L, false), *kvb, q, T, H * qhd, qlat->data, H * L);
   const float scale = static_cast<float>(a.scale > 0 ? a.scale : 1.0 / std::sqrt(static_cast<double>(qhd)));
   cudak::mla_core(qlat->data, q, qhd, nope, rope, c.k, c.v, stage(rows.seq.data(), T), stage(rows.pos.data(), T), stage(lo, T),
                   T, H, L, max_ctx_, scale, olat->data, stream_);
   // out[t, h, :vd] = W_uv_h o_lat[t, h]: W_uv_h = rows h (nope + vd) + nope .. + vd, [vd, L] row-major =
   // column-major L x vd (lda L), transposed.
-  gemm_heads(CUBLAS_OP_T, vd, L, *kvb, static_cast<size_t>(nope * L), L, (nope + vd) * L, olat->data, T, H * L, L, out, H * vd,
-             vd, H);
+  gemm_heads(cudak::mla_v_call(T, H, nope, vd, L, false), *kvb, olat->data, T, H * L, out, H * vd);
 }
 
 void CudaBackend::route(const float* logits, int64_t T, const MoeSpec& m, const DeviceTensor* correction, int32_t* idx,

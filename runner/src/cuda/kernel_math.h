@@ -100,12 +100,27 @@ LLMCOST_HD int64_t rope_offset(int64_t t, int64_t ld, int64_t head, int64_t head
   return t * ld + head * head_stride + i;
 }
 
+// Element i of k_rope's grid-stride range (T rows x heads x rot/2 pairs): row t, head h, pair j.
+LLMCOST_HD void rope_element(int64_t i, int64_t heads, int64_t half, int64_t& t, int64_t& h, int64_t& j) {
+  t = i / (heads * half);
+  h = (i / half) % heads;
+  j = i % half;
+}
+
 // ---------------------------------------------------------------- KV cache and attention
 
 // The cache layout of every backend (weights.h KvLayout): [seq][kv_head][position][head_dim],
 // so one head's positions are contiguous. Element offset of (seq, head, pos, 0).
 LLMCOST_HD int64_t kv_offset(int64_t seq, int64_t head, int64_t pos, int64_t heads, int64_t max_ctx, int64_t hd) {
   return ((seq * heads + head) * max_ctx + pos) * hd;
+}
+// Element i of k_kv_store's range (T rows x heads x hd): its source src[t x ld + h x hd + c] and
+// its cache offset at (seq[t], h, pos[t], c).
+LLMCOST_HD void kv_store_element(int64_t i, int64_t ld, int64_t heads, int64_t hd, const int64_t* seq, const int64_t* pos,
+                                 int64_t max_ctx, int64_t& src, int64_t& dst) {
+  const int64_t w = heads * hd, t = i / w, h = (i % w) / hd, c = i % hd;
+  src = t * ld + h * hd + c;
+  dst = kv_offset(seq[t], h, pos[t], heads, max_ctx, hd) + c;
 }
 // GQA: the KV head query head h reads (H query heads over G KV heads, H % G == 0).
 LLMCOST_HD int64_t kv_head_of(int64_t h, int64_t H, int64_t G) { return h / (H / G); }
@@ -147,15 +162,117 @@ LLMCOST_HD void split_range(int64_t lo, int64_t pos, int64_t splits, int64_t s, 
   last = first + chunk - 1 < pos ? first + chunk - 1 : pos;
 }
 // Splits for T rows x H heads attending up to max_n positions on a device with `sms`
-// multiprocessors: enough blocks for two per multiprocessor, each split at least 256 positions.
+// multiprocessors: enough blocks for eight per multiprocessor, each split at least 128 positions.
+// Each warp has one K row and one V row in flight at a time, so the bytes in flight (what HBM
+// latency x bandwidth asks for, ~25 KB per multiprocessor) grow with the resident warps: two
+// 4-warp blocks per multiprocessor would leave a batch-1 long-context decode at ~15% of HBM
+// bandwidth, eight bring ~4x as many rows in flight. A split's own cost (q, one partial of
+// head_dim + 2 floats, the merge) is small next to 128 positions' K and V rows.
+constexpr int64_t kSplitBlocksPerSm = 8, kSplitMinPositions = 128;
 LLMCOST_HD int64_t attention_splits(int64_t T, int64_t H, int64_t max_n, int64_t sms) {
-  const int64_t blocks = T * H, want = (2 * sms + blocks - 1) / blocks, most = (max_n + 255) / 256;
+  const int64_t blocks = T * H, want = (kSplitBlocksPerSm * sms + blocks - 1) / blocks,
+                most = (max_n + kSplitMinPositions - 1) / kSplitMinPositions;
   const int64_t s = want < most ? want : most;
   return s < 1 ? 1 : s;
 }
 // The position a kernel's `part` (of `parts`, e.g. a warp) takes as its k-th: strided, so
 // consecutive parts read consecutive cache rows.
 LLMCOST_HD int64_t part_position(int64_t lo, int64_t part, int64_t parts, int64_t k) { return lo + part + k * parts; }
+// Merging `parts` partials (m, l at ml[2p], ml[2p + 1]; accumulators acc[p x dim ..]) under their
+// overall max M: M, the merged l, and element i of the merged (unnormalized) accumulator. The
+// attention kernels' merge_parts (warps of a block, and the splits of k_merge_splits) is these.
+LLMCOST_HD float osm_merge_max(const float* ml, int parts) {
+  float M = -INFINITY;
+  for (int p = 0; p < parts; ++p) M = fmaxf(M, ml[2 * p]);
+  return M;
+}
+LLMCOST_HD float osm_merge_sum(const float* ml, int parts, float M) {
+  float l = 0;
+  for (int p = 0; p < parts; ++p) l += ml[2 * p + 1] * osm_weight(ml[2 * p], M);
+  return l;
+}
+LLMCOST_HD float osm_merge_elem(const float* ml, const float* acc, int parts, int64_t dim, int64_t i, float M) {
+  float s = 0;
+  for (int p = 0; p < parts; ++p) s += acc[p * dim + i] * osm_weight(ml[2 * p], M);
+  return s;
+}
+
+// ---------------------------------------------------------------- launch configurations
+
+// Every launch of kernels.cu takes its grid, block and dynamic shared memory from these, so the
+// CPU tests check them against the device limits (launch_fits) for the shapes the runner meets.
+constexpr int kThreads = 256;   // elementwise, norms, merges
+constexpr int kAttnWarps = 4;   // attention blocks: 4 warps
+constexpr int kRouteThreads = 64;
+constexpr int64_t kMaxGridX = 2147483647LL, kMaxGridYZ = 65535, kMaxBlock = 1024;
+constexpr int64_t kDefaultSmem = 48 * 1024;  // dynamic shared memory without cudaFuncSetAttribute
+
+struct Launch {
+  int64_t gx = 1, gy = 1, gz = 1;
+  int64_t block = 1;
+  int64_t smem = 0;  // dynamic shared memory, bytes
+};
+// Within the limits of every supported device (sm_80 .. sm_100): grid, block (whole warps) and
+// shared memory no larger than the default 48 KB (kernels.cu raises no limit).
+LLMCOST_HD bool launch_fits(const Launch& l) {
+  return l.gx >= 1 && l.gx <= kMaxGridX && l.gy >= 1 && l.gy <= kMaxGridYZ && l.gz >= 1 && l.gz <= kMaxGridYZ &&
+         l.block >= 32 && l.block <= kMaxBlock && l.block % 32 == 0 && l.smem >= 0 && l.smem <= kDefaultSmem;
+}
+// Grid-stride kernels over n elements: at least one block (a zero-size launch is an error), at
+// most 65535 x 32 (the loop covers the rest).
+LLMCOST_HD Launch elementwise_launch(int64_t n) {
+  Launch l;
+  const int64_t b = (n + kThreads - 1) / kThreads;
+  l.gx = b < 1 ? 1 : (b > kMaxGridYZ * 32 ? kMaxGridYZ * 32 : b);
+  l.block = kThreads;
+  return l;
+}
+// One block per row (RMSNorm, LayerNorm); rows > 0.
+LLMCOST_HD Launch row_launch(int64_t rows) {
+  Launch l;
+  l.gx = rows;
+  l.block = kThreads;
+  return l;
+}
+// Registers per lane of an attention warp holding a head (or latent) vector: dims up to 32 x P;
+// -1 above 512.
+LLMCOST_HD int attn_regs_per_lane(int64_t dim) {
+  return dim <= 64 ? 2 : dim <= 128 ? 4 : dim <= 256 ? 8 : dim <= 512 ? 16 : -1;
+}
+// k_attention: block (t, h, split); shared q [hd], acc [warps][hd], (m, l) [warps].
+LLMCOST_HD Launch attention_launch(int64_t T, int64_t H, int64_t hd, int64_t splits) {
+  Launch l;
+  l.gx = T;
+  l.gy = H;
+  l.gz = splits;
+  l.block = kAttnWarps * 32;
+  l.smem = static_cast<int64_t>(sizeof(float)) * (hd + kAttnWarps * hd + 2 * kAttnWarps);
+  return l;
+}
+// k_merge_splits: block (t, h).
+LLMCOST_HD Launch merge_launch(int64_t T, int64_t H) {
+  Launch l;
+  l.gx = T;
+  l.gy = H;
+  l.block = kThreads;
+  return l;
+}
+// k_mla: block (t, h); shared q_lat [L], q_rope [rope], acc [warps][L], (m, l) [warps].
+LLMCOST_HD Launch mla_launch(int64_t T, int64_t H, int64_t L, int64_t rope) {
+  Launch l;
+  l.gx = T;
+  l.gy = H;
+  l.block = kAttnWarps * 32;
+  l.smem = static_cast<int64_t>(sizeof(float)) * (L + rope + kAttnWarps * L + 2 * kAttnWarps);
+  return l;
+}
+// k_route: one thread per token.
+LLMCOST_HD Launch route_launch(int64_t T) {
+  Launch l;
+  l.gx = (T + kRouteThreads - 1) / kRouteThreads;
+  l.block = kRouteThreads;
+  return l;
+}
 
 // ---------------------------------------------------------------- router
 
@@ -205,13 +322,15 @@ LLMCOST_HD void route_token(const float* lg, const RouteSpec& m, const float* co
       group[g] = corr ? v0 + (per > 1 ? v1 : 0.0) : v0;
     }
     // Keep the topk_group best groups: mark them by flipping the sign bit of their rank slot.
-    for (int64_t r = 0; r < m.topk_group; ++r) {
+    // (At most n_group groups: topk_group >= n_group keeps them all, as the CPU's loop over the
+    // ranks past topk_group masks none.)
+    for (int64_t r = 0; r < m.topk_group && r < m.n_group; ++r) {
       int64_t best = -1;
       for (int64_t g = 0; g < m.n_group; ++g) {
         if (group[g] == INFINITY) continue;  // already kept
         if (best < 0 || group[g] > group[best]) best = g;
       }
-      group[best] = INFINITY;
+      if (best >= 0) group[best] = INFINITY;
     }
     for (int64_t g = 0; g < m.n_group; ++g)
       if (group[g] != INFINITY)

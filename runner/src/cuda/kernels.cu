@@ -14,17 +14,15 @@ namespace cudak {
 
 namespace {
 
-constexpr int kThreads = 256;
-constexpr int kAttnWarps = 4;
-
 void check_launch(const char* what) {
   const cudaError_t e = cudaGetLastError();
   if (e != cudaSuccess) throw Error(std::string("cuda: ") + what + ": " + cudaGetErrorString(e), ErrorKind::Internal);
 }
 
-unsigned blocks_for(int64_t n) {
-  const int64_t b = (n + kThreads - 1) / kThreads;
-  return static_cast<unsigned>(b < 1 ? 1 : (b > 65535LL * 32 ? 65535LL * 32 : b));
+// The launch configurations are kernel_math.h's (checked against the device limits on the CPU).
+unsigned blocks_for(int64_t n) { return static_cast<unsigned>(elementwise_launch(n).gx); }
+dim3 grid_of(const Launch& l) {
+  return dim3(static_cast<unsigned>(l.gx), static_cast<unsigned>(l.gy), static_cast<unsigned>(l.gz));
 }
 
 __device__ __forceinline__ float warp_sum(float v) {
@@ -158,7 +156,8 @@ __global__ void k_rope(float* x, int64_t T, int64_t ld, int64_t heads, int64_t h
                        double theta) {
   const int64_t half = rot / 2, n = T * heads * half;
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n; i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    const int64_t t = i / (heads * half), h = (i / half) % heads, j = i % half;
+    int64_t t, h, j;
+    rope_element(i, heads, half, t, h, j);
     float* p = x + rope_offset(t, ld, h, head_stride, j);
     rope_rotate(p[0], p[half], rope_angle(pos[t], j, rot, theta));
   }
@@ -166,10 +165,11 @@ __global__ void k_rope(float* x, int64_t T, int64_t ld, int64_t heads, int64_t h
 
 __global__ void k_kv_store(const float* src, int64_t ld, int64_t T, int64_t heads, int64_t hd, const int64_t* seq,
                            const int64_t* pos, uint16_t* cache, int64_t max_ctx) {
-  const int64_t w = heads * hd, n = T * w;
+  const int64_t n = T * heads * hd;
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n; i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    const int64_t t = i / w, h = (i % w) / hd, c = i % hd;
-    cache[kv_offset(seq[t], h, pos[t], heads, max_ctx, hd) + c] = f32_to_bf16(src[t * ld + h * hd + c]);
+    int64_t from, to;
+    kv_store_element(i, ld, heads, hd, seq, pos, max_ctx, from, to);
+    cache[to] = f32_to_bf16(src[from]);
   }
 }
 
@@ -188,13 +188,10 @@ __global__ void k_synthetic_kv(uint16_t* cache, int64_t batch, int64_t heads, in
 // normalized (out = sum / l) when ml_out is null, else the unnormalized sum under the overall max,
 // with (M, l) written to ml_out (a split's partial for merge_splits).
 __device__ void merge_parts(const float* ml, const float* acc, int parts, int64_t dim, float* out, float* ml_out) {
-  float M = -INFINITY;
-  for (int w = 0; w < parts; ++w) M = fmaxf(M, ml[2 * w]);
-  float l = 0;
-  for (int w = 0; w < parts; ++w) l += ml[2 * w + 1] * osm_weight(ml[2 * w], M);
+  const float M = osm_merge_max(ml, parts);
+  const float l = osm_merge_sum(ml, parts, M);
   for (int64_t i = threadIdx.x; i < dim; i += blockDim.x) {
-    float s = 0;
-    for (int w = 0; w < parts; ++w) s += acc[w * dim + i] * osm_weight(ml[2 * w], M);
+    const float s = osm_merge_elem(ml, acc, parts, dim, i, M);
     out[i] = ml_out ? s : s / l;
   }
   if (ml_out && threadIdx.x == 0) {
@@ -241,20 +238,28 @@ __global__ void __launch_bounds__(kAttnWarps * 32) k_attention(const float* q, c
     const int64_t j = part_position(first, warp, kAttnWarps, k);
     if (j > last) break;
     const uint16_t* kr = kb + j * hd;
+    const uint16_t* vr = vb + j * hd;
+    // The K and V rows' loads issued together (V does not wait for the score's reduction).
+    uint16_t kx[P], vx[P];
+#pragma unroll
+    for (int c = 0; c < P; ++c) {
+      const int i = lane + 32 * c;
+      kx[c] = i < hdi ? kr[i] : uint16_t{0};
+      vx[c] = i < hdi ? vr[i] : uint16_t{0};
+    }
     float dot = 0;
 #pragma unroll
     for (int c = 0; c < P; ++c) {
       const int i = lane + 32 * c;
-      if (i < hdi) dot += sq[i] * bf16_to_f32(kr[i]);
+      if (i < hdi) dot += sq[i] * bf16_to_f32(kx[c]);
     }
     dot = warp_sum(dot);
     float p;
     const float corr = osm_add(st, attn_score(dot, scale, softcap), p);
-    const uint16_t* vr = vb + j * hd;
 #pragma unroll
     for (int c = 0; c < P; ++c) {
       const int i = lane + 32 * c;
-      if (i < hdi) acc[c] = acc[c] * corr + p * bf16_to_f32(vr[i]);
+      if (i < hdi) acc[c] = acc[c] * corr + p * bf16_to_f32(vx[c]);
     }
   }
 #pragma unroll
@@ -304,11 +309,18 @@ __global__ void __launch_bounds__(kAttnWarps * 32) k_mla(const float* qlat, cons
     if (j > last) break;
     const uint16_t* cr = cb + j * L;
     const uint16_t* pr = pb + j * rope;
+    // The latent row is the key and the value: loaded once.
+    uint16_t cx[P];
+#pragma unroll
+    for (int c = 0; c < P; ++c) {
+      const int i = lane + 32 * c;
+      cx[c] = i < L ? cr[i] : uint16_t{0};
+    }
     float dot = 0;
 #pragma unroll
     for (int c = 0; c < P; ++c) {
       const int i = lane + 32 * c;
-      if (i < L) dot += sq[i] * bf16_to_f32(cr[i]);
+      if (i < L) dot += sq[i] * bf16_to_f32(cx[c]);
     }
     for (int64_t i = lane; i < rope; i += 32) dot += sr[i] * bf16_to_f32(pr[i]);
     dot = warp_sum(dot);
@@ -317,7 +329,7 @@ __global__ void __launch_bounds__(kAttnWarps * 32) k_mla(const float* qlat, cons
 #pragma unroll
     for (int c = 0; c < P; ++c) {
       const int i = lane + 32 * c;
-      if (i < L) acc[c] = acc[c] * corr + p * bf16_to_f32(cr[i]);
+      if (i < L) acc[c] = acc[c] * corr + p * bf16_to_f32(cx[c]);
     }
   }
 #pragma unroll
@@ -347,8 +359,17 @@ __global__ void k_route(const float* logits, int64_t T, RouteSpec m, const float
 
 __global__ void k_read_sum(const float4* a, int64_t n4, float* partial) {
   float s = 0;
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n4; i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    const float4 v = __ldcs(a + i);  // streaming: no reuse expected
+  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+  // Four independent 16-byte loads in flight per thread (one is too few to cover HBM latency at
+  // full occupancy), then the tail one at a time. Streaming loads: no reuse expected.
+  for (; i + 3 * stride < n4; i += 4 * stride) {
+    const float4 v0 = __ldcs(a + i), v1 = __ldcs(a + i + stride), v2 = __ldcs(a + i + 2 * stride), v3 = __ldcs(a + i + 3 * stride);
+    s += ((v0.x + v0.y) + (v0.z + v0.w)) + ((v1.x + v1.y) + (v1.z + v1.w)) + ((v2.x + v2.y) + (v2.z + v2.w)) +
+         ((v3.x + v3.y) + (v3.z + v3.w));
+  }
+  for (; i < n4; i += stride) {
+    const float4 v = __ldcs(a + i);
     s += (v.x + v.y) + (v.z + v.w);
   }
   s = warp_sum(s);
@@ -373,12 +394,14 @@ void add_bias(const float* b, int64_t n, float* y, int64_t M, int64_t ldy, cudaS
 }
 void rms_norm(const float* in, float* out, int64_t T, int64_t d, int64_t ld, const float* w, double eps, cudaStream_t s) {
   if (T <= 0) return;
-  k_rms_norm<<<static_cast<unsigned>(T), kThreads, 0, s>>>(in, out, d, ld, w, eps);
+  const Launch l = row_launch(T);
+  k_rms_norm<<<grid_of(l), static_cast<unsigned>(l.block), 0, s>>>(in, out, d, ld, w, eps);
   check_launch("rms_norm");
 }
 void layer_norm(const float* in, float* out, int64_t T, int64_t d, const float* w, const float* b, double eps, cudaStream_t s) {
   if (T <= 0) return;
-  k_layer_norm<<<static_cast<unsigned>(T), kThreads, 0, s>>>(in, out, d, w, b, eps);
+  const Launch l = row_launch(T);
+  k_layer_norm<<<grid_of(l), static_cast<unsigned>(l.block), 0, s>>>(in, out, d, w, b, eps);
   check_launch("layer_norm");
 }
 void rope(float* x, int64_t T, int64_t ld, int64_t heads, int64_t head_stride, int64_t rot, const int64_t* pos, double theta,
@@ -392,24 +415,21 @@ void kv_store(const float* src, int64_t ld, int64_t T, int64_t heads, int64_t hd
   check_launch("kv_store");
 }
 
-namespace {
-// Registers per lane for a head (or latent) dimension: dims up to 32 x P.
-int lanes_p(int64_t dim) { return dim <= 64 ? 2 : dim <= 128 ? 4 : dim <= 256 ? 8 : dim <= 512 ? 16 : -1; }
-void set_smem(const void* fn, size_t bytes) {
-  if (bytes > 48 * 1024) cudaFuncSetAttribute(fn, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes));
-}
-}  // namespace
 
 void attention(const float* q, const uint16_t* k, const uint16_t* v, const int64_t* seq, const int64_t* pos, const int64_t* lo,
                int64_t T, int64_t H, int64_t G, int64_t hd, int64_t max_ctx, float scale, double softcap, float* out,
                int64_t splits, float* part_acc, float* part_ml, cudaStream_t s) {
   if (T <= 0) return;
-  const dim3 grid(static_cast<unsigned>(T), static_cast<unsigned>(H), static_cast<unsigned>(splits));
-  const size_t smem = sizeof(float) * static_cast<size_t>(hd + kAttnWarps * hd + 2 * kAttnWarps);
-  switch (lanes_p(hd)) {
+  const Launch l = attention_launch(T, H, hd, splits);
+  if (!launch_fits(l))
+    throw Error("cuda: attention: " + std::to_string(T) + " rows x " + std::to_string(H) + " heads x " + std::to_string(splits) +
+                    " splits (head_dim " + std::to_string(hd) + ") exceed the launch limits",
+                ErrorKind::Unsupported);
+  const dim3 grid = grid_of(l);
+  const size_t smem = static_cast<size_t>(l.smem);
+  switch (attn_regs_per_lane(hd)) {
 #define LLMCOST_ATTN(P)                                                                                     \
   case P:                                                                                                   \
-    set_smem(reinterpret_cast<const void*>(&k_attention<P>), smem);                                         \
     k_attention<P><<<grid, kAttnWarps * 32, smem, s>>>(q, k, v, seq, pos, lo, H, G, hd, max_ctx, scale, softcap, out, \
                                                        part_acc, part_ml);                                            \
     break;
@@ -422,7 +442,8 @@ void attention(const float* q, const uint16_t* k, const uint16_t* v, const int64
   }
   check_launch("attention");
   if (splits > 1) {
-    k_merge_splits<<<dim3(static_cast<unsigned>(T), static_cast<unsigned>(H)), kThreads, 0, s>>>(part_acc, part_ml, H, splits, hd, out);
+    const Launch m = merge_launch(T, H);
+    k_merge_splits<<<grid_of(m), static_cast<unsigned>(m.block), 0, s>>>(part_acc, part_ml, H, splits, hd, out);
     check_launch("attention merge");
   }
 }
@@ -431,12 +452,16 @@ void mla_core(const float* qlat, const float* q, int64_t qhd, int64_t nope, int6
               const int64_t* seq, const int64_t* pos, const int64_t* lo, int64_t T, int64_t H, int64_t L, int64_t max_ctx,
               float scale, float* olat, cudaStream_t s) {
   if (T <= 0) return;
-  const dim3 grid(static_cast<unsigned>(T), static_cast<unsigned>(H));
-  const size_t smem = sizeof(float) * static_cast<size_t>(L + rope + kAttnWarps * L + 2 * kAttnWarps);
-  switch (lanes_p(L)) {
+  const Launch l = mla_launch(T, H, L, rope);
+  if (!launch_fits(l))
+    throw Error("cuda: mla_attention: " + std::to_string(T) + " rows x " + std::to_string(H) + " heads (kv_lora_rank " +
+                    std::to_string(L) + ") exceed the launch limits",
+                ErrorKind::Unsupported);
+  const dim3 grid = grid_of(l);
+  const size_t smem = static_cast<size_t>(l.smem);
+  switch (attn_regs_per_lane(L)) {
 #define LLMCOST_MLA(P)                                                                                                   \
   case P:                                                                                                                \
-    set_smem(reinterpret_cast<const void*>(&k_mla<P>), smem);                                                            \
     k_mla<P><<<grid, kAttnWarps * 32, smem, s>>>(qlat, q, qhd, nope, rope, ckv, kpe, seq, pos, lo, H, L, max_ctx, scale, olat); \
     break;
     LLMCOST_MLA(2)
@@ -464,7 +489,8 @@ void scale_rows_sigmoid(float* y, int64_t M, int64_t d, const float* g, cudaStre
 void route(const float* logits, int64_t T, const RouteSpec& m, const float* corr, double* scratch, int32_t* idx, float* w,
            cudaStream_t s) {
   if (T <= 0) return;
-  k_route<<<static_cast<unsigned>((T + 63) / 64), 64, 0, s>>>(logits, T, m, corr, scratch, idx, w);
+  const Launch l = route_launch(T);
+  k_route<<<grid_of(l), static_cast<unsigned>(l.block), 0, s>>>(logits, T, m, corr, scratch, idx, w);
   check_launch("route");
 }
 void embed_add(const void* table, bool bf16, const int64_t* ids, int64_t T, int64_t d, float mult, float* x, cudaStream_t s) {
