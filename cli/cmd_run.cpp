@@ -56,6 +56,9 @@ RunRecord run_record(const RunResult& r) {
   rec.read_bw_bytes_per_s = r.calibration.read_bw_bytes_per_s;
   rec.gemm_flops_per_s = r.calibration.gemm_flops_per_s;
   rec.calibration_source = r.calibration.source;
+  rec.calibration_stability = r.calibration.stability;
+  rec.calibration_unstable = r.calibration.unstable;
+  rec.gemm_flops_per_s_by_rows = r.calibration.gemm_rate_by_rows;
   rec.predicted_decode_step_s = r.predicted_decode_step_s;
   rec.predicted_decode_bytes = r.predicted_decode_bytes;
   rec.cuda_graph = r.cuda_graph;
@@ -111,7 +114,14 @@ std::string run_table(const RunResult& r) {
                      r.prompt, r.tokens, r.routing);
   out += fmt::format("calibration: read {:.2f} GB/s, GEMM {:.1f} GFLOP/s ({})\n", r.calibration.read_bw_bytes_per_s / 1e9,
                      r.calibration.gemm_flops_per_s / 1e9, r.calibration.source);
-  out += "\ndecode step, per op (predicted = roofline max(FLOPs / GEMM rate, bytes / read bandwidth)):\n";
+  if (!r.calibration.gemm_rate_by_rows.empty()) {
+    std::string t;
+    for (const auto& [m, f] : r.calibration.gemm_rate_by_rows) t += fmt::format("{}M={:.0f}: {:.1f}", t.empty() ? "" : ", ", m, f / 1e9);
+    out += "calibration: matmul GFLOP/s by rows " + t + "\n";
+  }
+  if (!r.calibration.stability.empty()) out += "calibration: " + r.calibration.stability + "\n";
+  out += "\ndecode step, per op (predicted = max(matmul FLOPs / GEMM rate at the op's rows + attention FLOPs / peak, bytes / "
+         "read bandwidth)):\n";
   op_table(out, r.ops);
   out += fmt::format("\ndecode step: predicted {:.3f} ms, measured {:.3f} ms (p10 {:.3f}, p90 {:.3f}), error {} %\n",
                      r.predicted_decode_step_s * 1e3, r.decode_step_s.median * 1e3, r.decode_step_s.p10 * 1e3,
@@ -218,6 +228,8 @@ void register_run(CLI::App& app, Context& ctx) {
                                                           : nullptr)
                                : calibration_from_hardware(load_hardware(o->calibration, ctx.configs()), ro.weight_dtype);
       RunResult r = run_measurement(ir, ro, cal);
+      if (r.calibration.unstable && tty)
+        fmt::print(stderr, "run: the calibration was unstable ({}): the predicted column is only as good as it\n", r.calibration.stability);
       std::string text = o->format == "json" ? run_record_to_json(run_record(r)) : run_table(r);
       if (!o->trace.empty()) {
         TraceMeta meta;

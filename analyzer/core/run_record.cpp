@@ -149,6 +149,15 @@ std::string run_record_to_json(const RunRecord& r) {
       {"prefill_ops", pre},
   };
   if (r.cuda_graph) j["workload"]["cuda_graph"] = *r.cuda_graph;
+  if (!r.calibration_stability.empty()) {
+    j["calibration"]["stability"] = r.calibration_stability;
+    j["calibration"]["unstable"] = r.calibration_unstable;
+  }
+  if (!r.gemm_flops_per_s_by_rows.empty()) {
+    json t = json::array();
+    for (const auto& [m, f] : r.gemm_flops_per_s_by_rows) t.push_back({m, f});
+    j["calibration"]["gemm_flops_per_s_by_rows"] = t;
+  }
   if (r.predicted_decode_bytes) j["predicted"]["decode_bytes"] = *r.predicted_decode_bytes;
   if (r.dram_read_bytes) j["measured"]["dram_read_bytes"] = *r.dram_read_bytes;
   if (r.dram_write_bytes) j["measured"]["dram_write_bytes"] = *r.dram_write_bytes;
@@ -190,6 +199,8 @@ RunRecord run_record_from_json(const Value& doc, const std::string& file) {
     r.read_bw_bytes_per_s = nonneg_or(*c, "read_bw_bytes_per_s", "must be a non-negative rate");
     r.gemm_flops_per_s = nonneg_or(*c, "gemm_flops_per_s", "must be a non-negative rate");
     r.calibration_source = c->str_or("source", "");
+    r.calibration_stability = c->str_or("stability", "");
+    r.calibration_unstable = c->bool_or("unstable", false);
   }
   if (auto p = root.child("predicted")) {
     r.predicted_decode_step_s = nonneg_or(*p, "decode_step_s");

@@ -2,6 +2,7 @@
 // slice memory prediction and the check against free memory, and the backend registry.
 #include "llmcost/backend.h"
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -41,6 +42,52 @@ const BackendReg kRegistry[] = {
 };
 
 }  // namespace
+
+double gemm_rate_at(const RunCalibration& c, double rows) {
+  const auto& t = c.gemm_rate_by_rows;
+  if (t.empty() || !(rows > 0)) return c.gemm_flops_per_s;
+  if (rows <= t.front().first) return t.front().second;
+  if (rows >= t.back().first) return t.back().second;
+  for (size_t i = 1; i < t.size(); ++i)
+    if (rows <= t[i].first) {
+      const double x0 = std::log(t[i - 1].first), x1 = std::log(t[i].first);
+      const double y0 = std::log(t[i - 1].second), y1 = std::log(t[i].second);
+      const double f = x1 > x0 ? (std::log(rows) - x0) / (x1 - x0) : 0.0;
+      return std::exp(y0 + f * (y1 - y0));
+    }
+  return t.back().second;
+}
+
+void summarize_read_bw(RunCalibration& c) {
+  if (c.read_bw_samples.empty()) return;
+  const Stats all = summarize(c.read_bw_samples);
+  const double spread = all.rel_spread();
+  const size_t before = c.samples_before_run == 0 ? c.read_bw_samples.size() : std::min(c.samples_before_run, c.read_bw_samples.size());
+  const std::vector<double> a(c.read_bw_samples.begin(), c.read_bw_samples.begin() + static_cast<std::ptrdiff_t>(before));
+  const std::vector<double> b(c.read_bw_samples.begin() + static_cast<std::ptrdiff_t>(before), c.read_bw_samples.end());
+  const Stats sa = summarize(a);
+  c.read_bw_bytes_per_s = all.max;
+  std::string drift_text;
+  double drift = 0;
+  if (!b.empty() && sa.max > 0) {
+    const Stats sb = summarize(b);
+    drift = sb.max / sa.max - 1.0;
+    drift_text = strf("; best %.2f GB/s in the calibration, %.2f GB/s between the %zu run steps (%+.0f%%)", sa.max / 1e9,
+                      sb.max / 1e9, b.size(), drift * 100);
+    if (std::fabs(drift) > kUnstableSpread) {
+      // The machine changed under the run: predict the steps with what was left between them.
+      const double k = sb.max / sa.max;
+      c.read_bw_bytes_per_s = sb.max;
+      c.gemm_flops_per_s *= k;
+      for (auto& [m, rate] : c.gemm_rate_by_rows) rate *= k;
+      drift_text += strf(", so the steps are predicted at that bandwidth and every GEMM rate x %.2f", k);
+    }
+  }
+  c.unstable = spread > kUnstableSpread || std::fabs(drift) > kUnstableSpread;
+  c.stability = strf("%sread bandwidth best %.2f GB/s of %zu samples (median %.2f, p10 %.2f, p90 %.2f GB/s: spread %.0f%%)%s",
+                     c.unstable ? "UNSTABLE (> 10%): " : "stable: ", c.read_bw_bytes_per_s / 1e9, all.n, all.median / 1e9,
+                     all.p10 / 1e9, all.p90 / 1e9, spread * 100, drift_text.c_str());
+}
 
 std::optional<RoutingOverride> parse_routing_override(const std::string& text) {
   RoutingOverride r;

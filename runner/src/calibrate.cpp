@@ -338,7 +338,8 @@ Calibration calibrate_cpu(const CalibrationOptions& opts) {
     throw Error("calibrate: the bandwidth buffers need " + std::to_string(need) + " bytes (" + std::to_string(need / c.buffer_bytes) +
                 " x " + std::to_string(c.buffer_bytes) + ") but only " + std::to_string(avail) +
                 " bytes are available (half of MemAvailable); pass a smaller buffer");
-  const double budget = opts.seconds / 4.0;
+  // The time is shared by the measurements asked for (read always; triad; the two GEMMs).
+  const double budget = opts.seconds / (1.0 + (opts.measure_triad ? 1.0 : 0.0) + (opts.measure_gemm ? 2.0 : 0.0));
   const size_t n = c.buffer_bytes / sizeof(float);
   // Each measurement named as it starts, with its share of --seconds.
   auto progress = [&](const char* what) {
@@ -353,6 +354,7 @@ Calibration calibrate_cpu(const CalibrationOptions& opts) {
     progress("read");
     auto secs = time_reps([&] { g_sink = static_cast<float>(read_sum(b.data(), n, c.threads)); }, budget, opts.min_reps, opts.max_reps);
     c.read_bw_bytes_per_s = rates(secs, static_cast<double>(n) * sizeof(float));
+    for (double t : secs) c.read_bw_samples.push_back(static_cast<double>(n) * sizeof(float) / std::max(t, 1e-12));
   }
   if (opts.measure_triad) {
     BandwidthBuffer a(n, c.threads, 0.0f), b(n, c.threads, 1.0f), cc(n, c.threads, 2.0f);
@@ -362,6 +364,7 @@ Calibration calibrate_cpu(const CalibrationOptions& opts) {
     c.triad_bw_bytes_per_s = rates(secs, 3.0 * static_cast<double>(n) * sizeof(float));
   }
 
+  if (!opts.measure_gemm) return c;
   const int m = opts.gemm_m, gn = opts.gemm_n, k = opts.gemm_k;
   c.gemm_m = m;
   c.gemm_n = gn;

@@ -35,7 +35,30 @@ RunCalibration calibrate_in_process(const RunOptions& o, const std::function<voi
 
 namespace {
 
-std::vector<OpRow> predicted_rows(const StepCost& sc, const RunCalibration& cal, double* total_s) {
+// One op's predicted time: its matmuls at the calibrated rate for their row count M (rows through
+// each weight: the step's tokens, or a routed expert's share of them, = matmul FLOPs x weight bytes
+// per parameter / (2 x weight bytes)), its core attention at the largest calibrated rate, against
+// its bytes at the read bandwidth: the larger of the two.
+RooflineTime predict_op(const OpCost& c, const RunCalibration& cal, double bytes_per_weight) {
+  const double bytes = c.weight_bytes + c.kv_bytes + c.activation_bytes;
+  double compute_s = 0;
+  if (c.matmul_flops > 0 && c.weight_bytes > 0) {
+    const double rows = c.matmul_flops * bytes_per_weight / (2.0 * c.weight_bytes);
+    compute_s += c.matmul_flops / gemm_rate_at(cal, rows);
+  } else {
+    compute_s += c.matmul_flops / cal.gemm_flops_per_s;
+  }
+  double peak = cal.gemm_flops_per_s;
+  for (const auto& [m, rate] : cal.gemm_rate_by_rows) peak = std::max(peak, rate);
+  compute_s += (c.flops - c.matmul_flops) / peak;
+  const double memory_s = bytes / cal.read_bw_bytes_per_s;
+  RooflineTime t;
+  t.time_s = std::max(compute_s, memory_s);
+  t.compute_bound = compute_s > memory_s;
+  return t;
+}
+
+std::vector<OpRow> predicted_rows(const StepCost& sc, const RunCalibration& cal, double bytes_per_weight, double* total_s) {
   std::vector<OpRow> rows;
   *total_s = 0;
   for (const OpCost& c : sc.ops) {
@@ -45,13 +68,26 @@ std::vector<OpRow> predicted_rows(const StepCost& sc, const RunCalibration& cal,
     r.layer = c.layer;
     r.predicted_distinct_experts = c.distinct_experts;
     r.predicted_bytes = c.weight_bytes + c.kv_bytes + c.activation_bytes;
-    RooflineTime t = roofline(c.flops, r.predicted_bytes, cal.gemm_flops_per_s, cal.read_bw_bytes_per_s);
+    RooflineTime t = predict_op(c, cal, bytes_per_weight);
     r.predicted_s = t.time_s;
     r.predicted_compute_bound = t.compute_bound;
     *total_s += t.time_s;
     rows.push_back(std::move(r));
   }
   return rows;
+}
+
+// The same rows' predictions again with another calibration (after the run re-measured it).
+void reprice(std::vector<OpRow>& rows, const StepCost& sc, const RunCalibration& cal, double bytes_per_weight, double* total_s) {
+  *total_s = 0;
+  for (size_t i = 0; i < rows.size() && i < sc.ops.size(); ++i) {
+    RooflineTime t = predict_op(sc.ops[i], cal, bytes_per_weight);
+    rows[i].predicted_s = t.time_s;
+    rows[i].predicted_compute_bound = t.compute_bound;
+    if (rows[i].measured_s.median > 0)
+      rows[i].error_pct = (rows[i].predicted_s - rows[i].measured_s.median) / rows[i].measured_s.median * 100.0;
+    *total_s += t.time_s;
+  }
 }
 
 // Per op name: measured stats from the profiler, executed bytes/FLOPs averaged over steps.
@@ -245,12 +281,14 @@ RunResult run_measurement(const ModelIR& ir, const RunOptions& o, const RunCalib
   res.predicted_distinct_experts = 0;
   for (const OpCost& c : dec.ops)
     if (c.kind == OpKind::RoutedExperts) res.predicted_distinct_experts = c.distinct_experts;
-  res.ops = predicted_rows(dec, cal, &res.predicted_decode_step_s);
+  const double bpw = o.weight_dtype == WeightDtype::BF16 ? 2.0 : 4.0;
+  res.ops = predicted_rows(dec, cal, bpw, &res.predicted_decode_step_s);
   for (const OpRow& r : res.ops) res.predicted_decode_bytes += r.predicted_bytes;
+  StepCost pre;
   if (o.prompt > 0) {
-    StepCost pre = cm.prefill(o.batch, o.prompt, rm);
+    pre = cm.prefill(o.batch, o.prompt, rm);
     fix_routing(pre);
-    res.prefill_ops = predicted_rows(pre, cal, &res.predicted_prefill_s);
+    res.prefill_ops = predicted_rows(pre, cal, bpw, &res.predicted_prefill_s);
   }
 
   // Prepare.
@@ -314,8 +352,14 @@ RunResult run_measurement(const ModelIR& ir, const RunOptions& o, const RunCalib
   std::map<std::string, double> ds;
   std::vector<double> step_s, step_bytes;
   std::vector<double> distinct_sum;
+  // A run calibrated in-process samples the read bandwidth before each measured step and after the
+  // last (outside the profiler's ranges), so its calibration sees the same neighbours as its steps.
+  std::vector<double> probes;
+  std::function<double()> probe;
+  if (!cal.read_bw_samples.empty()) probe = be->make_read_probe(o.threads);
   for (int64_t s = 0; s < o.tokens; ++s) {
     say(strf("decode step %lld/%lld", (long long)s + 1, (long long)o.tokens));
+    if (probe) probes.push_back(probe());
     const int64_t t0 = now_ns();
     prof.push("decode_step", "step");
     be->decode(tokens_for(o.warmup + s, o.batch), nullptr, &prof);
@@ -330,6 +374,7 @@ RunResult run_measurement(const ModelIR& ir, const RunOptions& o, const RunCalib
     distinct_sum.resize(w.distinct_experts_per_layer.size(), 0.0);
     for (size_t i = 0; i < w.distinct_experts_per_layer.size(); ++i) distinct_sum[i] += static_cast<double>(w.distinct_experts_per_layer[i]);
   }
+  if (probe) probes.push_back(probe());
   auto recs = prof.records();
   fill_measured(res.ops, recs, ws, ds, static_cast<double>(o.tokens));
   if (o.keep_trace) {
@@ -341,6 +386,16 @@ RunResult run_measurement(const ModelIR& ir, const RunOptions& o, const RunCalib
   for (double b : step_bytes) res.decode_bytes += b / static_cast<double>(step_bytes.size());
   if (res.decode_step_s.median > 0) res.achieved_bw_bytes_per_s = res.decode_bytes / res.decode_step_s.median;
   for (double d : distinct_sum) res.distinct_experts_per_layer.push_back(d / static_cast<double>(o.tokens));
+  // Read samples interleaved with the steps join the calibration's: the best of all is the
+  // ceiling, and a drift between the two sets says the machine changed under the run.
+  if (!probes.empty()) {
+    res.calibration.samples_before_run = res.calibration.read_bw_samples.size();
+    res.calibration.read_bw_samples.insert(res.calibration.read_bw_samples.end(), probes.begin(), probes.end());
+    summarize_read_bw(res.calibration);
+    res.calibration.source += "; read bandwidth also sampled between the decode steps";
+    reprice(res.ops, dec, res.calibration, bpw, &res.predicted_decode_step_s);
+    if (o.prompt > 0) reprice(res.prefill_ops, pre, res.calibration, bpw, &res.predicted_prefill_s);
+  }
   // The counter pass runs without the timing profiler: one CUPTI activity client per process, and
   // activity tracing would skew the counters' gpu__time_duration.
   profiler.reset();

@@ -15,7 +15,13 @@ const char* kTinyMoe = R"({"model_type":"mixtral","hidden_size":64,"num_hidden_l
 
 ModelIR tiny_moe() { return build_model_ir(parse_json(kTinyMoe, "tiny.json"), "tiny.json"); }
 
-RunCalibration fake_cal() { return RunCalibration{10e9, 50e9, "test figures"}; }
+RunCalibration fake_cal() {
+  RunCalibration c;
+  c.read_bw_bytes_per_s = 10e9;
+  c.gemm_flops_per_s = 50e9;
+  c.source = "test figures";
+  return c;
+}
 
 TEST(Run, OpsLineUpWithTheCostModelAndAreMeasured) {
   RunOptions o;

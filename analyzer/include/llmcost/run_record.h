@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "llmcost/value.h"
@@ -51,6 +52,9 @@ struct RunRecord {
   // calibration the predictions used
   double read_bw_bytes_per_s = 0, gemm_flops_per_s = 0;
   std::string calibration_source;
+  std::string calibration_stability;  // calibration.stability: spread / drift of the read bandwidth; "" unknown
+  bool calibration_unstable = false;  // calibration.unstable
+  std::vector<std::pair<double, double>> gemm_flops_per_s_by_rows;  // calibration.gemm_flops_per_s_by_rows: [[M, FLOP/s], ...]
   // predicted
   double predicted_decode_step_s = 0;
   std::optional<double> predicted_prefill_s;  // written as null without a prefill

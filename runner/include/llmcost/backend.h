@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "llmcost/dtype.h"
@@ -73,7 +74,30 @@ struct RunCalibration {
   double read_bw_bytes_per_s = 0;
   double gemm_flops_per_s = 0;  // for the weight dtype the run uses
   std::string source;           // "calibrated in-process (...)" or the YAML path
+  // In-process calibrations: the read bandwidth of every timed repetition (bytes/s; the run's
+  // figure is their median), and the backend's own matmul timed at several row counts M on a
+  // weight larger than the caches: {M, FLOP/s} by increasing M. A matmul of M rows is predicted
+  // at the rate interpolated there (gemm_rate_at), so a small-M decode GEMM that is neither
+  // memory- nor compute-bound is timed as the kernel runs it. Empty from a hardware YAML.
+  std::vector<double> read_bw_samples;
+  std::vector<std::pair<double, double>> gemm_rate_by_rows;
+  std::string stability;        // how stable the read bandwidth was (spread; before vs between the steps); "" unknown
+  bool unstable = false;        // the spread or the drift passed kUnstableSpread
+  size_t samples_before_run = 0;  // read_bw_samples taken by the calibration; the rest between the run's steps
 };
+// A calibration whose read-bandwidth spread ((p90 - p10) / median) or drift between the samples
+// before and after the run passes this is said to be unstable.
+inline constexpr double kUnstableSpread = 0.10;
+// The GEMM rate for a matmul of `rows` rows: log-log interpolation in gemm_rate_by_rows (held flat
+// past its ends), gemm_flops_per_s when the table is empty.
+double gemm_rate_at(const RunCalibration& c, double rows);
+// The read bandwidth of read_bw_samples and its verdict: the best sample (a ceiling: a neighbour
+// on a shared machine only ever slows a repetition down), the spread (p10..p90 over the median),
+// and, when samples_before_run < their number, the drift between the calibration's samples and
+// those taken between the run's steps. A drift past kUnstableSpread means the machine changed
+// under the run: the figure (and every GEMM rate) is then scaled to the samples between the
+// steps, and the calibration is marked unstable. Sets read_bw_bytes_per_s, stability, unstable.
+void summarize_read_bw(RunCalibration& c);
 
 // Memory a backend can still allocate, and where the figure comes from (for the refusal line).
 struct FreeMemory {
@@ -120,6 +144,10 @@ class Backend {
                                    const std::function<void(const std::string&)>& progress) const = 0;
   // What prepare() may still allocate on this backend's device.
   virtual FreeMemory free_memory() const = 0;
+  // One read-bandwidth sample as the calibration takes them (the same buffer past the caches,
+  // allocated once), for the run to interleave with its decode steps; nullptr when the backend
+  // has none (or the buffer does not fit).
+  virtual std::function<double()> make_read_probe(int /*threads*/) const { return nullptr; }
   // What the last decode()/prefill() did, op by op.
   virtual const StepWork& last_step() const = 0;
   // One tensor's values by Hugging Face name (routed experts "<op>.<e>.<tensor>"), as fp32,

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "llmcost/hardware.h"
 #include "llmcost/profiler.h"
@@ -23,6 +24,7 @@ struct CalibrationOptions {
   int min_reps = 5;            // repetitions at least (after one warm-up), budget permitting more
   int max_reps = 100;
   bool measure_triad = true;   // false: skip triad (llmcost run needs only read bandwidth and GEMM)
+  bool measure_gemm = true;    // false: skip the fp32/bf16 GEMMs (llmcost run times its own matmul)
   // Called before each measurement with its name ("read", "triad", "gemm_fp32", "gemm_bf16").
   std::function<void(const std::string&)> progress;
 };
@@ -38,6 +40,7 @@ struct Calibration {
   uint64_t buffer_bytes = 0;     // per bandwidth array
   // Samples are per repetition; units in the names.
   Stats read_bw_bytes_per_s;     // sum over one buffer: bytes read / time (what decode streams)
+  std::vector<double> read_bw_samples;  // bytes/s of each timed repetition, in order
   Stats triad_bw_bytes_per_s;    // a[i] = b[i] + s*c[i]: 3 x buffer bytes (2 read + 1 written) / time; n = 0 if skipped
   Stats gemm_fp32_flops_per_s;   // 2*m*n*k / time
   Stats gemm_bf16_flops_per_s;   // bf16 weights converted to fp32 on the fly, fp32 accumulate
