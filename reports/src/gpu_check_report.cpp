@@ -267,8 +267,9 @@ ReportDoc gpu_check_report(const GpuCheckInput& in) {
   if (in.datasheet)
     doc.assumptions.push_back(fmt::format("datasheet read bandwidth: {} {:.1f} GB/s ({})", in.datasheet->name,
                                           in.datasheet->read_bw_bytes_per_s / 1e9, in.datasheet->source));
-  doc.assumptions.push_back("predictions: the run's roofline per op, max(FLOPs / calibrated GEMM rate, bytes / calibrated read "
-                            "bandwidth), with the calibration each run names");
+  doc.assumptions.push_back("predictions: the run's roofline per op, max(matmul FLOPs / the calibrated GEMM rate at the op's "
+                            "rows (a single rate where the calibration has no table) + attention FLOPs / the best rate, bytes / "
+                            "calibrated read bandwidth), with the calibration each run names");
   for (const auto& n : in.notes) doc.assumptions.push_back(n);
   for (const auto& n : in.not_run) doc.missing.push_back("did not run: " + n);
   if (!in.datasheet && !in.datasheet_missing.empty())
