@@ -211,6 +211,33 @@ __global__ void k_merge_splits(const float* part_acc, const float* part_ml, int6
 
 // Block (t, h, split). Shared: q [hd], acc [warps][hd], (m, l) [warps]. One split: the output;
 // several: the split's partial into part_acc / part_ml (merged by k_merge_splits).
+// A lane's share of a row (P values, lane + 32 c) folded into its running output: acc = acc x corr
+// + p x row (the streaming softmax's rescale and add).
+template <int P, class W>
+__device__ __forceinline__ void fold_row(float (&acc)[P], float corr, float p, const uint16_t (&row)[P], W width, int lane) {
+#pragma unroll
+  for (int c = 0; c < P; ++c) {
+    const int i = lane + 32 * c;
+    if (i < width) acc[c] = acc[c] * corr + p * bf16_to_f32(row[c]);
+  }
+}
+
+// A warp's running output and softmax state into shared memory for the block's merge: acc
+// [warps][width], (m, l) [warps].
+template <int P>
+__device__ __forceinline__ void spill_warp(const float (&acc)[P], const OnlineSoftmax& st, float* sacc, float* sml, int64_t width,
+                                           int warp, int lane) {
+#pragma unroll
+  for (int c = 0; c < P; ++c) {
+    const int i = lane + 32 * c;
+    if (i < width) sacc[warp * width + i] = acc[c];
+  }
+  if (lane == 0) {
+    sml[2 * warp] = st.m;
+    sml[2 * warp + 1] = st.l;
+  }
+}
+
 template <int P>
 __global__ void __launch_bounds__(kAttnWarps * 32) k_attention(const float* q, const uint16_t* kc, const uint16_t* vc,
                                                              const int64_t* seq, const int64_t* pos, const int64_t* lo,
@@ -256,21 +283,9 @@ __global__ void __launch_bounds__(kAttnWarps * 32) k_attention(const float* q, c
     dot = warp_sum(dot);
     float p;
     const float corr = osm_add(st, attn_score(dot, scale, softcap), p);
-#pragma unroll
-    for (int c = 0; c < P; ++c) {
-      const int i = lane + 32 * c;
-      if (i < hdi) acc[c] = acc[c] * corr + p * bf16_to_f32(vx[c]);
-    }
+    fold_row(acc, corr, p, vx, hdi, lane);
   }
-#pragma unroll
-  for (int c = 0; c < P; ++c) {
-    const int i = lane + 32 * c;
-    if (i < hdi) sacc[warp * hd + i] = acc[c];
-  }
-  if (lane == 0) {
-    sml[2 * warp] = st.m;
-    sml[2 * warp + 1] = st.l;
-  }
+  spill_warp(acc, st, sacc, sml, hd, warp, lane);
   __syncthreads();
   if (splits == 1) {
     merge_warps(sml, sacc, hd, out + (t * H + h) * hd);
@@ -326,21 +341,9 @@ __global__ void __launch_bounds__(kAttnWarps * 32) k_mla(const float* qlat, cons
     dot = warp_sum(dot);
     float p;
     const float corr = osm_add(st, attn_score(dot, scale, 0.0), p);
-#pragma unroll
-    for (int c = 0; c < P; ++c) {
-      const int i = lane + 32 * c;
-      if (i < L) acc[c] = acc[c] * corr + p * bf16_to_f32(cx[c]);
-    }
+    fold_row(acc, corr, p, cx, L, lane);
   }
-#pragma unroll
-  for (int c = 0; c < P; ++c) {
-    const int i = lane + 32 * c;
-    if (i < L) sacc[warp * L + i] = acc[c];
-  }
-  if (lane == 0) {
-    sml[2 * warp] = st.m;
-    sml[2 * warp + 1] = st.l;
-  }
+  spill_warp(acc, st, sacc, sml, L, warp, lane);
   __syncthreads();
   merge_warps(sml, sacc, L, olat + (t * H + h) * L);
 }
