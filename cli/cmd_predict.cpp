@@ -158,7 +158,7 @@ void register_predict(CLI::App& app, Context& ctx) {
     ctx.run = [&ctx, po] {
       HardwareSpec hw = apply_profile(load_hardware(po->hw, ctx.configs()), po->profile);
       if (!hw.resolved_note.empty()) std::cerr << "note: " << hw.resolved_note << "\n";
-      ModelIR ir = load_model(po->model, ctx.configs());
+      ModelIR ir = load_named_model(ctx, po->model);
       CompiledModel m = compile(ir, po->w);
       const PredictRequest req = request(po->w);
       Prediction pr = predict_or_why(m, hw, req, true);
@@ -225,7 +225,7 @@ void register_predict(CLI::App& app, Context& ctx) {
         }
       }
       if (hws.empty()) throw Error("--hw: no hardware given");
-      ModelIR ir = load_model(co->model, ctx.configs());
+      ModelIR ir = load_named_model(ctx, co->model);
       CompiledModel m = compile(ir, co->w);
       CompareResult r = run_compare(m, hws, request(co->w), !fixed_layout, co->max_devices);
       std::string text = co->format == "html" ? compare_page_html(ir, m, r, request(co->w), "llmcost compare " + co->model)

@@ -114,6 +114,22 @@ TEST_F(PredictCli, PredictWithAHardwareYamlPath) {
   EXPECT_NEAR(j["decode"]["step_s"].get<double>(), j["decode"]["bytes_per_step"].get<double>() / 1e12, 1e-12);
 }
 
+TEST_F(PredictCli, FineTunedVariantTakenAsBundledBaseWithANote) {
+  Ran base = run("predict meta-llama/Llama-3.1-8B --hw h100-sxm --format json");
+  Ran tuned = run("predict meta-llama/Llama-3.1-8B-Instruct --hw h100-sxm --format json");
+  ASSERT_EQ(base.code, 0) << base.err;
+  ASSERT_EQ(tuned.code, 0) << tuned.err;
+  EXPECT_EQ(tuned.out, base.out);  // the same model, figure for figure
+  EXPECT_EQ(base.err, "");
+  EXPECT_EQ(tuned.err,
+            "note: model \"meta-llama/Llama-3.1-8B-Instruct\" taken as meta-llama/Llama-3.1-8B (same architecture and "
+            "counts; the -Instruct checkpoint is not bundled)\n");
+  // An unknown model: one line with the closest bundled ids.
+  expect_error("predict meta-llama/Llama-3.1-9B --hw h100-sxm", 1,
+               "model \"meta-llama/Llama-3.1-9B\" is neither a readable path nor a bundled model; did you mean: "
+               "meta-llama/Llama-3.1-8B");
+}
+
 TEST_F(PredictCli, BadInputs) {
   expect_error("predict meta-llama/Llama-3.1-8B --hw h1000", 1, "hardware \"h1000\" is neither a readable path");
   expect_not_runnable("predict meta-llama/Llama-3.1-8B --hw h100-sxm --tp 3", "--tp 3 does not divide the 32 attention heads");
