@@ -25,6 +25,13 @@ std::string* g_capture = nullptr;
 
 std::string Context::configs() const { return config_dir.empty() ? default_config_dir() : config_dir; }
 
+ModelIR load_named_model(const Context& ctx, const std::string& spec) {
+  std::string note;
+  ModelIR ir = load_model(spec, ctx.configs(), &note);
+  if (!note.empty()) std::cerr << "note: " << note << "\n";
+  return ir;
+}
+
 namespace {
 template <class T>
 CLI::Option* format_option(CLI::App* c, T& target, const std::vector<std::string>& allowed, const std::string& help) {

@@ -98,7 +98,7 @@ void register_analyze(CLI::App& app, Context& ctx) {
         emit(o->format == "json" ? checkpoint_json(r) : checkpoint_table(r), o->output);
         return 0;
       }
-      ModelIR ir = load_model(o->model, ctx.configs());
+      ModelIR ir = load_named_model(ctx, o->model);
       Analysis an;
       try {
         an = analyze(std::move(ir), opts);

@@ -102,7 +102,7 @@ void register_ci(CLI::App& app, Context& ctx) {
   });
 
   struct CheckOpts {
-    std::string baseline, current, summary, calibration, junit;
+    std::string baseline, current, summary, calibration, junit, format = "markdown";
     double tolerance_pct = 5.0;
     int64_t min_samples = 0;
     std::vector<std::string> declared;
@@ -130,6 +130,7 @@ void register_ci(CLI::App& app, Context& ctx) {
                   "Hardware YAML with a calibrated: section: its read bandwidth normalizes current measurements that "
                   "carry none");
   chk->add_option("--summary", co->summary, "Also write the Markdown summary to this file (for a PR comment)");
+  add_format_option(chk, co->format, {"markdown", "json"}, "Verdict on stdout (the --summary file is Markdown either way)");
   chk->add_option("--junit", co->junit, "Also write the verdict as JUnit XML to this file (CI test-result views)");
   chk->add_option("--min-samples", co->min_samples,
                   "Do not compare a measured median taken over fewer repetitions than this (where the file says; "
@@ -157,8 +158,9 @@ void register_ci(CLI::App& app, Context& ctx) {
         opts.declared = co->declared;
         opts.min_samples = co->min_samples;
         res = ci::check(base, cur, opts);
-        text = ci_check_markdown(res, co->baseline, current_what);
-        if (!co->summary.empty()) emit(text, co->summary);
+        const std::string markdown = ci_check_markdown(res, co->baseline, current_what);
+        text = co->format == "json" ? ci_check_json(res, co->baseline, current_what) : markdown;
+        if (!co->summary.empty()) emit(markdown, co->summary);
         if (!co->junit.empty()) emit(ci_check_junit(res, co->baseline), co->junit);
       } catch (const Error& e) {
         std::cerr << format_error(e);

@@ -143,6 +143,8 @@ void register_predict(CLI::App& app, Context& ctx) {
   struct PredictOpts {
     std::string model, hw, profile, format = "table", output;
     WorkloadOpts w;
+    int64_t spec_tokens = 0;
+    double spec_acceptance = 0;
   };
   auto po = std::make_shared<PredictOpts>();
   auto* p = app.add_subcommand("predict",
@@ -152,19 +154,38 @@ void register_predict(CLI::App& app, Context& ctx) {
   p->add_option("--hw", po->hw, "Hardware: a bundled name (see `llmcost hw`) or a hardware YAML path")->required();
   p->add_option("--profile", po->profile, "Efficiency profile of the hardware YAML (`profiles:`, written by calibrate --from)");
   add_workload_options(p, po->w, false);
+  auto* spec_n = p->add_option("--spec-tokens", po->spec_tokens,
+                               "Speculative decoding / MTP: draft tokens proposed per step (needs --spec-acceptance)")
+                     ->check(CLI::Range(int64_t{1}, int64_t{64}));
+  auto* spec_a = p->add_option("--spec-acceptance", po->spec_acceptance,
+                               "Speculative decoding: probability that each draft token is accepted, in [0, 1] (an assumption)")
+                     ->check(CLI::Validator(
+                         [](std::string& text) -> std::string {
+                           double v = std::strtod(text.c_str(), nullptr);
+                           return v >= 0 && v <= 1 ? "" : "must be a probability in [0, 1], got " + text;
+                         },
+                         "A in [0, 1]"));
   add_format_option(p, po->format, {"table", "json"}, "Output format");
   p->add_option("-o,--output", po->output, "Write to this file instead of stdout");
-  p->callback([&ctx, po] {
+  p->callback([&ctx, po, spec_n, spec_a] {
+    if (spec_a->count() > 0 && spec_n->count() == 0)
+      throw CLI::ValidationError("--spec-acceptance", "needs --spec-tokens N (the draft tokens per step)");
+    if (spec_n->count() > 0 && spec_a->count() == 0)
+      throw CLI::ValidationError("--spec-tokens", "needs --spec-acceptance A (the per-token acceptance probability, 0..1)");
     ctx.run = [&ctx, po] {
       HardwareSpec hw = apply_profile(load_hardware(po->hw, ctx.configs()), po->profile);
       if (!hw.resolved_note.empty()) std::cerr << "note: " << hw.resolved_note << "\n";
-      ModelIR ir = load_model(po->model, ctx.configs());
+      ModelIR ir = load_named_model(ctx, po->model);
       CompiledModel m = compile(ir, po->w);
-      const PredictRequest req = request(po->w);
+      PredictRequest req = request(po->w);
+      req.spec_tokens = po->spec_tokens;
+      req.spec_acceptance = po->spec_acceptance;
       Prediction pr = predict_or_why(m, hw, req, true);
       // The largest batch and context per device count, up to the asked layout's devices (at least 16: tp 8 x pp 2).
       std::vector<DeviceCountFit> fits;
-      if (pr.has_figures) fits = fit_by_device_count(m, hw, req, std::max<int64_t>(16, pr.layout.devices));
+      PredictRequest plain = req;  // the fits are the decode step's, without speculation
+      plain.spec_tokens = 0;
+      if (pr.has_figures) fits = fit_by_device_count(m, hw, plain, std::max<int64_t>(16, pr.layout.devices));
       emit(po->format == "json" ? predict_json(pr, fits) : predict_table(pr, fits), po->output);
       if (pr.runnable) return 0;
       // Not runnable: the document says why; the one error line and exit 1 say so to scripts.
@@ -225,7 +246,7 @@ void register_predict(CLI::App& app, Context& ctx) {
         }
       }
       if (hws.empty()) throw Error("--hw: no hardware given");
-      ModelIR ir = load_model(co->model, ctx.configs());
+      ModelIR ir = load_named_model(ctx, co->model);
       CompiledModel m = compile(ir, co->w);
       CompareResult r = run_compare(m, hws, request(co->w), !fixed_layout, co->max_devices);
       std::string text = co->format == "html" ? compare_page_html(ir, m, r, request(co->w), "llmcost compare " + co->model)

@@ -199,7 +199,7 @@ void register_run(CLI::App& app, Context& ctx) {
       auto routing = parse_routing_override(o->routing);
       if (!routing) throw Error("--routing: expected router, uniform, zipf:S (S > 0) or fixed, got \"" + o->routing + "\"");
       make_backend(o->backend);  // unknown or not built: one line before the model is loaded
-      ModelIR ir = load_model(o->model, ctx.configs());
+      ModelIR ir = load_named_model(ctx, o->model);
       RunOptions ro;
       ro.backend = o->backend;
       ro.layers = o->layers;

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "llmcost/model_ir.h"
+
 namespace llmcost::cli {
 
 struct Context {
@@ -16,6 +18,10 @@ struct Context {
   long width = -1;            // --width N (0: no limit); -1: LLMCOST_WIDTH, else the terminal's
   std::string configs() const;
 };
+
+// The model a user named on the command line (load_model), its resolution note (a fine-tuned
+// variant taken as its bundled base) printed on stderr as "note: ...".
+ModelIR load_named_model(const Context& ctx, const std::string& spec);
 
 // --format in the one vocabulary of every command: table, json, csv, markdown (also spelled md),
 // html, yaml; `allowed` says which this command writes. The value reaching the command is the long

@@ -252,12 +252,15 @@ OpCounts expected_op_counts(const CostModel::OpConstants& k, double seqs, const 
       // the causal pairs. An indexer scores every cached position against its own key cache.
       const double attended = static_cast<double>(attended_positions(k.attn, shape.context));
       const double written = kv_cache_owned(k.attn) ? static_cast<double>(shape.per_seq) : 0.0;
-      n.attended = seqs * (shape.decode ? attended : static_cast<double>(prefill_attended_pairs(k.attn, shape.per_seq)));
+      // (A decode step of several tokens per sequence, a speculative verify, attends the cache once
+      // per token and reads it once.)
+      const double queries = static_cast<double>(shape.per_seq);
+      n.attended = seqs * (shape.decode ? attended * queries : static_cast<double>(prefill_attended_pairs(k.attn, shape.per_seq)));
       n.kv_positions = seqs * (shape.decode ? attended : written);
       if (k.index_flops_per_position > 0) {
         // (A compressed layer's indexer scores and writes one key per compress_ratio tokens.)
         const double indexed = static_cast<double>(indexer_cached_tokens(k.attn, shape.context));
-        n.indexed = seqs * (shape.decode ? indexed : static_cast<double>(prefill_indexed_pairs(k.attn, shape.per_seq)));
+        n.indexed = seqs * (shape.decode ? indexed * queries : static_cast<double>(prefill_indexed_pairs(k.attn, shape.per_seq)));
         n.index_positions =
             seqs * (shape.decode ? indexed : static_cast<double>(k.attn.compress_ratio > 0 ? shape.per_seq / k.attn.compress_ratio
                                                                                            : shape.per_seq));

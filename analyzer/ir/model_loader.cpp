@@ -10,6 +10,7 @@
 #include "llmcost/config_reader.h"  // quote_for_message
 #include "llmcost/families.h"
 #include "llmcost/input_file.h"
+#include "llmcost/names.h"
 #include "llmcost/value.h"
 
 #ifndef LLMCOST_SOURCE_CONFIG_DIR
@@ -124,21 +125,45 @@ std::optional<std::string> existing_config(const fs::path& p, const std::string&
   return std::nullopt;
 }
 
-// A bundled model by stem, HF id or unique alias; nullopt when none matches.
-std::optional<std::string> find_bundled(const std::string& spec, const std::vector<BundledModel>& models) {
+// A bundled model by stem, HF id or unique alias; nullptr when none matches.
+const BundledModel* find_bundled_model(const std::string& spec, const std::vector<BundledModel>& models) {
   const std::string key = lower(spec);
   std::vector<const BundledModel*> hits;
   for (const auto& m : models) {
-    if (lower(m.stem) == key || lower(m.hf_id) == key) return m.path;
+    if (lower(m.stem) == key || lower(m.hf_id) == key) return &m;
     if (std::find(m.aliases.begin(), m.aliases.end(), key) != m.aliases.end()) hits.push_back(&m);
   }
-  if (hits.size() == 1) return hits[0]->path;
+  if (hits.size() == 1) return hits[0];
   if (hits.size() > 1) {
     std::string names;
     for (auto* h : hits) names += (names.empty() ? "" : ", ") + h->hf_id;
     throw Error("model \"" + escape_control_chars(spec) + "\" is ambiguous: it names " + names);
   }
+  return nullptr;
+}
+
+std::optional<std::string> find_bundled(const std::string& spec, const std::vector<BundledModel>& models) {
+  if (const BundledModel* m = find_bundled_model(spec, models)) return m->path;
   return std::nullopt;
+}
+
+// Takes one fine-tuning tail off a hub name (any case): -Instruct, -Chat, -it, -Base, -hf, or a
+// four-digit release tag (-2507, -0905). A -v0.N release tail is not one: Mistral-7B-Instruct-v0.3
+// has another vocabulary than Mistral-7B-v0.1.
+bool strip_finetune_tail(std::string& name) {
+  const std::string l = lower(name);
+  for (const char* suffix : {"-instruct", "-chat", "-it", "-base", "-hf"}) {
+    const std::string sfx = suffix;
+    if (l.size() > sfx.size() && l.compare(l.size() - sfx.size(), sfx.size(), sfx) == 0) {
+      name.resize(name.size() - sfx.size());
+      return true;
+    }
+  }
+  const size_t dash = l.rfind('-');
+  if (dash == std::string::npos || dash == 0 || l.size() - dash != 5) return false;
+  if (l.find_first_not_of("0123456789", dash + 1) != std::string::npos) return false;
+  name.resize(dash);
+  return true;
 }
 
 }  // namespace
@@ -196,24 +221,37 @@ std::optional<std::string> hf_cache_snapshot(const std::string& repo_id) {
               " snapshots and there is no refs/main to choose one; pass the snapshot directory");
 }
 
-std::string resolve_model_path(const std::string& spec, const std::string& config_dir) {
+ResolvedModel resolve_model(const std::string& spec, const std::string& config_dir) {
   if (spec.empty()) throw Error("model: an empty name was given; pass a config path or a bundled model (see `llmcost models`)");
   fs::path p(spec);
-  if (auto found = existing_config(p, spec)) return *found;
+  if (auto found = existing_config(p, spec)) return {*found, ""};
   // A downloaded checkpoint is the model as shipped: it comes before a bundled copy of its config.
-  if (auto snap = hf_cache_snapshot(spec)) return *existing_config(fs::path(*snap), *snap);
+  if (auto snap = hf_cache_snapshot(spec)) return {*existing_config(fs::path(*snap), *snap), ""};
 
   auto models = list_bundled_models(config_dir);
-  if (auto bundled = find_bundled(spec, models)) return *bundled;
-  const std::string key = lower(spec);
+  if (auto bundled = find_bundled(spec, models)) return {*bundled, ""};
   bool looks_like_path = spec.find('/') != std::string::npos && (is_config_ext(p) || spec[0] == '.' || spec[0] == '/');
   if (looks_like_path) throw Error(spec + ": cannot read file (No such file or directory)");
-  // Suggest bundled models that contain the text.
-  std::string close;
-  for (const auto& m : models)
-    if (lower(m.hf_id).find(key) != std::string::npos) close += (close.empty() ? "" : ", ") + m.hf_id;
+  // A fine-tuned variant of a bundled model (its exact id is neither a path, cached nor bundled):
+  // the bundled base, said so.
+  for (std::string base = spec; strip_finetune_tail(base);)
+    if (const BundledModel* m = find_bundled_model(base, models))
+      return {m->path, "model \"" + escape_control_chars(spec) + "\" taken as " + m->hf_id +
+                           " (same architecture and counts; the " + escape_control_chars(spec.substr(base.size())) +
+                           " checkpoint is not bundled)"};
+  std::vector<std::pair<std::string, std::string>> candidates;
+  for (const auto& m : models) {
+    candidates.emplace_back(m.hf_id, m.hf_id);
+    for (const auto& a : m.aliases) candidates.emplace_back(a, m.hf_id);
+  }
+  const std::string close = closest_names_shown(spec, candidates);
   throw Error("model \"" + escape_control_chars(spec) + "\" is neither a readable path nor a bundled model" +
-              (close.empty() ? std::string("; run `llmcost models` for the list") : "; did you mean: " + close));
+              (close.empty() ? std::string("; run `llmcost models` for the list")
+                             : "; did you mean: " + close + "? (`llmcost models` lists them)"));
+}
+
+std::string resolve_model_path(const std::string& spec, const std::string& config_dir) {
+  return resolve_model(spec, config_dir).path;
 }
 
 std::string resolve_model_path_within(const std::string& spec, const std::string& config_dir, const std::string& dir,
@@ -240,8 +278,10 @@ std::string resolve_model_path_within(const std::string& spec, const std::string
               base.string() + (escapes ? " (paths there may not leave that directory)" : ""));
 }
 
-ModelIR load_model(const std::string& spec, const std::string& config_dir) {
-  std::string path = resolve_model_path(spec, config_dir);
+ModelIR load_model(const std::string& spec, const std::string& config_dir, std::string* note) {
+  ResolvedModel resolved = resolve_model(spec, config_dir);
+  if (note) *note = resolved.note;
+  const std::string& path = resolved.path;
   Value v = parse_config_file(path);
   ModelIR ir = build_model_ir(v, path);
   // A ModelOpt hf_quant_config.json beside the config describes the stored formats (it wins over

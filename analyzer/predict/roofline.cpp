@@ -158,6 +158,13 @@ CompiledModel compile_model(const ModelIR& ir, QuantScheme quant, const QuantPol
   return m;
 }
 
+double spec_tokens_per_step(int64_t n, double a) {
+  if (n < 1) throw Error("--spec-tokens must be >= 1 draft token, got " + fmt_int(n));
+  if (!(a >= 0 && a <= 1)) throw Error("--spec-acceptance must be a probability in [0, 1], got " + fmt_num(a));
+  if (a == 1) return static_cast<double>(n + 1);
+  return (1.0 - std::pow(a, static_cast<double>(n + 1))) / (1.0 - a);
+}
+
 namespace {
 
 struct Phase {
@@ -194,7 +201,7 @@ PhaseResult run_phase(const CompiledModel& m, const HardwareSpec& hw, const Effe
   const double bw = rates.bw_calibrated ? rates.mem_bw_bytes_per_s : rates.mem_bw_bytes_per_s * eff.mem_bw_fraction;
   // Tokens of one pass through a weight on this replica (the GEMM's M): prefill chunks batch the
   // replica's prompts; decode steps its sequences.
-  const double m_dense = ph.decode ? b : static_cast<double>(pass_tokens);
+  const double m_dense = ph.decode ? b * S : static_cast<double>(pass_tokens);
   // Distinct experts are per (E, k): computed once per phase.
   int64_t cached_E = -1, cached_k = -1;
   double cached_distinct = 0;
@@ -379,6 +386,64 @@ void check_request(const PredictRequest& req) {
     throw Error("--mem-util must be in (0, 1], got " + fmt_num(req.memory_fraction));
   if (req.prefill_chunk_tokens < 1) throw Error("--prefill-chunk must be >= 1 token, got " + fmt_int(req.prefill_chunk_tokens));
   if (req.prefill_batch < 1) throw Error("prefill batch must be >= 1 prompt, got " + fmt_int(req.prefill_batch));
+  if (req.spec_tokens < 0) throw Error("--spec-tokens must be >= 1 draft token, got " + fmt_int(req.spec_tokens));
+  if (req.spec_tokens > 0) spec_tokens_per_step(req.spec_tokens, req.spec_acceptance);  // checks the acceptance
+}
+
+// The MTP modules as a model of their own (their layers renumbered from 0, no embedding or head
+// outside them: a DeepSeek-style module carries its own norm and head), for one draft pass. A
+// module's copy of the embedding table is left out: a lookup reads one row per token, and the cost
+// walk charges an op's tensors whole.
+ModelIR mtp_draft_ir(const ModelIR& ir) {
+  ModelIR d = ir;
+  d.layers = ir.mtp_layers;
+  d.n_layers = static_cast<int64_t>(d.layers.size());
+  d.mtp_layers.clear();
+  d.n_mtp_layers = 0;
+  bool own_head = false;
+  for (size_t l = 0; l < d.layers.size(); ++l)
+    for (auto& op : d.layers[l].ops) {
+      op.layer = static_cast<int>(l);
+      op.tensors.erase(std::remove_if(op.tensors.begin(), op.tensors.end(),
+                                      [](const Tensor& t) { return t.use == TensorUse::Gather; }),
+                       op.tensors.end());
+      for (const auto& t : op.tensors)
+        if (t.role == TensorRole::LmHead) own_head = true;
+    }
+  d.pre.clear();
+  if (own_head) d.post.clear();  // else the shared final norm and head make the draft token
+  return d;
+}
+
+// Speculative decoding's step on a prediction's layout (the one formula of its figures).
+SpecResult speculative_step(const CompiledModel& m, const HardwareSpec& hw, const Prediction& p, const PredictRequest& req,
+                            bool with_ops) {
+  SpecResult s;
+  s.present = true;
+  s.draft_tokens = req.spec_tokens;
+  s.acceptance = req.spec_acceptance;
+  s.tokens_per_step = spec_tokens_per_step(req.spec_tokens, req.spec_acceptance);
+  s.verify = run_phase(m, hw, p.rates, p.efficiency, p.layout, Phase{true, req.batch, req.spec_tokens + 1, req.context},
+                       req.prefill_chunk_tokens, with_ops);
+  if (!m.ir->mtp_layers.empty()) {
+    const CompiledModel draft = compile_model(mtp_draft_ir(*m.ir), m.quant, m.policy, m.kv, m.routing);
+    ParallelConfig cfg = req.parallel;
+    cfg.pp = 1;  // the modules sit on the last stage
+    const ParallelLayout L = make_parallel_layout(*draft.ir, hw, cfg);
+    s.draft = run_phase(draft, hw, p.rates, p.efficiency, L, Phase{true, req.batch, 1, req.context}, req.prefill_chunk_tokens,
+                        with_ops);
+    s.draft_counted = true;
+    s.draft_s = static_cast<double>(req.spec_tokens) * s.draft.time_s;
+    s.draft_note = "draft: " + fmt_int(req.spec_tokens) + " pass" + (req.spec_tokens == 1 ? "" : "es") + " of the model's " +
+                   fmt_int(static_cast<int64_t>(m.ir->mtp_layers.size())) + " MTP layer" +
+                   (m.ir->mtp_layers.size() == 1 ? "" : "s") + " per step";
+  } else {
+    s.draft_note = "draft cost not counted (no MTP layers; give a draft model's own prediction)";
+  }
+  s.step_s = s.verify.time_s + s.draft_s;
+  s.tokens_per_s_per_sequence = s.tokens_per_step / s.step_s;
+  s.tokens_per_s = static_cast<double>(req.batch) * s.tokens_per_s_per_sequence;
+  return s;
 }
 
 // The identity of a prediction (what was asked, on what), before any figure.
@@ -421,6 +486,7 @@ Prediction predict_impl(const CompiledModel& m, const HardwareSpec& hw, const Pr
   p.tokens_per_s_per_sequence = 1.0 / p.decode.time_s;
   p.tokens_per_s = static_cast<double>(req.batch) / p.decode.time_s;
   p.prefill = run_phase(m, hw, p.rates, p.efficiency, L, Phase{false, req.prefill_batch, S, S}, req.prefill_chunk_tokens, with_ops);
+  if (req.spec_tokens > 0) p.spec = speculative_step(m, hw, p, req, with_ops);
 
   // Memory per device: per pipeline stage, weights + KV of the sequences its replica serves +
   // the workspace of one forward pass + the engine's overhead. The one formula for "fits".

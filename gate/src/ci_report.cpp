@@ -1,9 +1,11 @@
-// Markdown summary of a CI check (for PR comments): verdict, counts, differences.
+// The verdict of a CI check: Markdown (PR comments), JUnit XML (CI test views), JSON (scripts).
 #include "llmcost/ci_report.h"
 
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
+#include <nlohmann/json.hpp>
 
 namespace llmcost {
 
@@ -121,6 +123,61 @@ std::string ci_check_markdown(const ci::CheckResult& r, const std::string& basel
   out += "_Declare an intended analytic change with `--declare 'MODEL:KEY'` (globs allowed) and re-record the baseline "
          "with `llmcost ci record`._\n";
   return out;
+}
+
+namespace {
+// The JSON spelling of a status (status_name is the display one).
+const char* status_key(ci::Status s) {
+  using ci::Status;
+  switch (s) {
+    case Status::Same: return "same";
+    case Status::Declared: return "declared";
+    case Status::Changed: return "changed";
+    case Status::Missing: return "missing";
+    case Status::Added: return "added";
+    case Status::Slower: return "slower";
+    case Status::Faster: return "faster";
+    case Status::NotCompared: return "not_compared";
+  }
+  return "?";
+}
+}  // namespace
+
+std::string ci_check_json(const ci::CheckResult& r, const std::string& baseline_file, const std::string& current_what) {
+  using ci::Status;
+  using nlohmann::ordered_json;
+  const int64_t regressions = r.regressions();
+  ordered_json counts = ordered_json::object();
+  for (Status s : {Status::Same, Status::Declared, Status::Changed, Status::Missing, Status::Added, Status::Slower,
+                   Status::Faster, Status::NotCompared})
+    counts[status_key(s)] = 0;
+  ordered_json findings = ordered_json::array();
+  for (const auto& f : r.findings) {
+    counts[status_key(f.status)] = counts[status_key(f.status)].get<int64_t>() + 1;
+    ordered_json j;
+    j["subject"] = f.subject;
+    j["key"] = f.key;
+    j["status"] = status_key(f.status);
+    j["regression"] = f.is_regression();
+    j["baseline"] = f.baseline;
+    j["current"] = f.current;
+    // A change only where two values were compared (as the Markdown shows it).
+    const bool compared = f.status != Status::NotCompared && f.status != Status::Added && f.status != Status::Missing;
+    j["change_pct"] = compared && std::isfinite(f.change_pct) ? ordered_json(f.change_pct) : ordered_json(nullptr);
+    j["note"] = f.note;
+    findings.push_back(std::move(j));
+  }
+  ordered_json out;
+  out["verdict"] = regressions == 0 ? "pass" : "fail";
+  out["regressions"] = regressions;
+  out["baseline"] = baseline_file;
+  out["current"] = current_what;
+  out["analytic_compared"] = r.analytic_compared;
+  out["measured_compared"] = r.measured_compared;
+  out["tolerance_pct"] = r.tolerance_pct;
+  out["counts"] = std::move(counts);
+  out["findings"] = std::move(findings);
+  return out.dump(2) + "\n";
 }
 
 }  // namespace llmcost

@@ -262,6 +262,20 @@ std::string predict_json(const Prediction& p, const std::vector<DeviceCountFit>&
       if (it.key() != "step_s") dec[it.key()] = it.value();
     j["decode"] = dec;
     j["prefill"] = phase_json(p.prefill, false);
+    if (p.spec.present) {
+      const SpecResult& sp = p.spec;
+      j["speculative"] = json{{"draft_tokens", sp.draft_tokens},
+                              {"acceptance", sp.acceptance},
+                              {"tokens_per_step", sp.tokens_per_step},
+                              {"verify", phase_json(sp.verify, true)},
+                              {"draft_counted", sp.draft_counted},
+                              {"draft_pass", sp.draft_counted ? phase_json(sp.draft, true) : json(nullptr)},
+                              {"draft_s", sp.draft_s},
+                              {"step_s", sp.step_s},
+                              {"tokens_per_s_per_sequence", sp.tokens_per_s_per_sequence},
+                              {"tokens_per_s", sp.tokens_per_s},
+                              {"draft_note", sp.draft_note}};
+    }
   } else {
     j["decode"] = nullptr;
     j["prefill"] = nullptr;
@@ -337,6 +351,19 @@ std::string predict_table(const Prediction& p, const std::vector<DeviceCountFit>
     out += fmt::format("  per device per step: {} read, {}; memory-bound ops {}, compute-bound ops {}, communication {}\n",
                        bytes_str(p.decode.bytes), flops_str(p.decode.flops), secs(p.decode.memory_bound_s),
                        secs(p.decode.compute_bound_s), secs(p.decode.comm.time_s));
+    if (p.spec.present) {
+      const SpecResult& sp = p.spec;
+      out += fmt::format("Speculative decoding: {} draft token{} per step, each accepted with probability {:g} (assumed) -> "
+                         "{:.3f} tokens per step per sequence, expected ((1 - A^(N+1)) / (1 - A))\n",
+                         sp.draft_tokens, sp.draft_tokens == 1 ? "" : "s", sp.acceptance, sp.tokens_per_step);
+      out += fmt::format("  verify pass ({} tokens per sequence): {} ({}), {} read, {} per device; {}{}\n", sp.draft_tokens + 1,
+                         secs(sp.verify.time_s), bound_word(sp.verify.bound), bytes_str(sp.verify.bytes),
+                         flops_str(sp.verify.flops), sp.draft_note,
+                         sp.draft_counted ? fmt::format(": {} each, {} in all", secs(sp.draft.time_s), secs(sp.draft_s)) : "");
+      out += fmt::format("  step {}; {:.1f} tokens/s per sequence, {:.1f} tokens/s aggregate (without: {:.1f}, {:.1f})\n",
+                         secs(sp.step_s), sp.tokens_per_s_per_sequence, sp.tokens_per_s, p.tokens_per_s_per_sequence,
+                         p.tokens_per_s);
+    }
     out += fmt::format("Prefill (time to first token) of {} tokens: {} ({}); {} per device\n", p.prefill.tokens,
                        secs(p.prefill.time_s), bound_word(p.prefill.bound), flops_str(p.prefill.flops));
   }

@@ -240,11 +240,6 @@ TEST(Hardware, UnknownNameSuggestsCloseOnes) {
   e = error("qqqqqqqq");
   EXPECT_EQ(e.find("did you mean"), std::string::npos) << e;
   EXPECT_NE(e.find("known: "), std::string::npos) << e;
-  EXPECT_EQ(edit_distance("kitten", "sitting"), 3u);
-  EXPECT_EQ(edit_distance("", "abc"), 3u);
-  EXPECT_EQ(closest_names("b20", {"b200", "b300", "h200", "l4"}), "b200");  // b300, h200: 2 edits from a 3-letter name
-  EXPECT_EQ(closest_names("h10", {"h200", "h100-sxm", "h100-pcie"}), "h100-sxm, h100-pcie");
-  EXPECT_EQ(closest_names("l40", {"l40s", "l4"}), "l40s, l4");  // contains, and contained in it
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 namespace fs = std::filesystem;
@@ -54,6 +55,27 @@ TEST_F(CiCli, RecordThenCheckThenInjectedRegression) {
   EXPECT_NE(r.out.find("| mixtral-8x7b | params.total | CHANGED |"), std::string::npos);
   EXPECT_EQ(slurp(path("summary.md")), r.out);
   EXPECT_EQ(lines(r.err), 1u) << r.err;
+
+  // The same verdict as JSON on stdout; --summary stays Markdown.
+  Result js = run("ci check --baseline '" + path("bad.json") + "' --format json --summary '" + path("summary2.md") + "'");
+  EXPECT_EQ(js.code, 1) << js.err;
+  EXPECT_EQ(slurp(path("summary2.md")), r.out);
+  const auto j = nlohmann::json::parse(js.out);
+  EXPECT_EQ(j["verdict"], "fail");
+  EXPECT_EQ(j["regressions"], 1);
+  EXPECT_EQ(j["counts"]["changed"], 1);
+  EXPECT_EQ(j["findings"].size(), j["counts"]["same"].get<size_t>() + 1);
+  bool seen = false;
+  for (const auto& f : j["findings"])
+    if (f["status"] == "changed") {
+      seen = true;
+      EXPECT_EQ(f["subject"], "mixtral-8x7b");
+      EXPECT_EQ(f["key"], "params.total");
+      EXPECT_EQ(f["baseline"], "46702792705 parameters");
+      EXPECT_EQ(f["current"], "46702792704 parameters");
+    }
+  EXPECT_TRUE(seen);
+  EXPECT_EQ(run("ci check --baseline '" + path("bad.json") + "' --format html").code, 2);
 
   // Declared: passes, and says so.
   Result d = run("ci check --baseline '" + path("bad.json") + "' --declare 'mixtral-8x7b:params.total'");

@@ -114,6 +114,58 @@ TEST_F(PredictCli, PredictWithAHardwareYamlPath) {
   EXPECT_NEAR(j["decode"]["step_s"].get<double>(), j["decode"]["bytes_per_step"].get<double>() / 1e12, 1e-12);
 }
 
+TEST_F(PredictCli, FineTunedVariantTakenAsBundledBaseWithANote) {
+  Ran base = run("predict meta-llama/Llama-3.1-8B --hw h100-sxm --format json");
+  Ran tuned = run("predict meta-llama/Llama-3.1-8B-Instruct --hw h100-sxm --format json");
+  ASSERT_EQ(base.code, 0) << base.err;
+  ASSERT_EQ(tuned.code, 0) << tuned.err;
+  EXPECT_EQ(tuned.out, base.out);  // the same model, figure for figure
+  EXPECT_EQ(base.err, "");
+  EXPECT_EQ(tuned.err,
+            "note: model \"meta-llama/Llama-3.1-8B-Instruct\" taken as meta-llama/Llama-3.1-8B (same architecture and "
+            "counts; the -Instruct checkpoint is not bundled)\n");
+  // An unknown model: one line with the closest bundled ids.
+  expect_error("predict meta-llama/Llama-3.1-9B --hw h100-sxm", 1,
+               "model \"meta-llama/Llama-3.1-9B\" is neither a readable path nor a bundled model; did you mean: "
+               "meta-llama/Llama-3.1-8B");
+}
+
+TEST_F(PredictCli, SpeculativeDecodingOptionsAndTheirErrors) {
+  Ran r = run("predict meta-llama/Llama-3.1-8B --hw h100-sxm --efficiency datasheet --spec-tokens 3 --spec-acceptance 0.7 "
+              "--format json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  const auto& s = j["speculative"];
+  EXPECT_EQ(s["draft_tokens"], 3);
+  EXPECT_DOUBLE_EQ(s["acceptance"].get<double>(), 0.7);
+  EXPECT_NEAR(s["tokens_per_step"].get<double>(), 2.533, 1e-12);  // (1 - 0.7^4) / 0.3 = 0.7599 / 0.3
+  EXPECT_EQ(s["draft_counted"], false);
+  EXPECT_TRUE(s["draft_pass"].is_null());
+  EXPECT_NEAR(s["tokens_per_s_per_sequence"].get<double>(), s["tokens_per_step"].get<double>() / s["step_s"].get<double>(), 1e-9);
+  // Table: the assumption lines and the draft's status.
+  Ran t = run("predict meta-llama/Llama-3.1-8B --hw h100-sxm --spec-tokens 3 --spec-acceptance 0.7");
+  ASSERT_EQ(t.code, 0) << t.err;
+  EXPECT_NE(t.out.find("Speculative decoding: 3 draft tokens per step, each accepted with probability 0.7 (assumed) -> 2.533 "
+                       "tokens per step per sequence"),
+            std::string::npos) << t.out;
+  EXPECT_NE(t.out.find("draft cost not counted (no MTP layers; give a draft model's own prediction)"), std::string::npos) << t.out;
+  Ran plain = run("predict meta-llama/Llama-3.1-8B --hw h100-sxm --format json");
+  ASSERT_EQ(plain.code, 0);
+  EXPECT_FALSE(nlohmann::json::parse(plain.out).contains("speculative"));
+  // An MTP model counts its draft passes.
+  Ran d = run("predict deepseek-ai/DeepSeek-V3 --hw h200 --tp 8 --spec-tokens 1 --spec-acceptance 0.8 --format json");
+  ASSERT_EQ(d.code, 0) << d.err;
+  EXPECT_EQ(nlohmann::json::parse(d.out)["speculative"]["draft_counted"], true);
+  // Errors: usage, one line, nothing on stdout.
+  expect_error("predict meta-llama/Llama-3.1-8B --hw h100-sxm --spec-tokens 3 --spec-acceptance 1.2", 2, "--spec-acceptance");
+  expect_error("predict meta-llama/Llama-3.1-8B --hw h100-sxm --spec-tokens 3 --spec-acceptance -0.1", 2, "--spec-acceptance");
+  expect_error("predict meta-llama/Llama-3.1-8B --hw h100-sxm --spec-tokens 3 --spec-acceptance nan", 2, "--spec-acceptance");
+  expect_error("predict meta-llama/Llama-3.1-8B --hw h100-sxm --spec-tokens 0 --spec-acceptance 0.5", 2, "--spec-tokens");
+  expect_error("predict meta-llama/Llama-3.1-8B --hw h100-sxm --spec-acceptance 0.5", 2,
+               "--spec-acceptance: needs --spec-tokens N");
+  expect_error("predict meta-llama/Llama-3.1-8B --hw h100-sxm --spec-tokens 2", 2, "--spec-tokens: needs --spec-acceptance A");
+}
+
 TEST_F(PredictCli, BadInputs) {
   expect_error("predict meta-llama/Llama-3.1-8B --hw h1000", 1, "hardware \"h1000\" is neither a readable path");
   expect_not_runnable("predict meta-llama/Llama-3.1-8B --hw h100-sxm --tp 3", "--tp 3 does not divide the 32 attention heads");

@@ -156,12 +156,4 @@ std::vector<HardwareSpec> list_hardware(const std::string& config_dir);
 // closest bundled names and lists the known ones.
 HardwareSpec load_hardware(const std::string& spec, const std::string& config_dir);
 
-// ASCII lower case (names are compared without regard to case).
-std::string lower_ascii(const std::string& s);
-// Levenshtein distance (single-character insertions, deletions, substitutions).
-size_t edit_distance(const std::string& a, const std::string& b);
-// Up to five of `candidates` close to `given` for a "did you mean" (those containing it first,
-// then by edit distance), comma-separated; empty when none is close.
-std::string closest_names(const std::string& given, const std::vector<std::string>& candidates);
-
 }  // namespace llmcost

@@ -42,7 +42,15 @@ std::optional<std::string> hf_cache_snapshot(const std::string& repo_id);
 
 // Resolve MODEL to a config file path: an existing path (a config, or a directory holding
 // config.json), then a Hugging Face id found in the local cache (its snapshot's config.json),
-// then a bundled model by stem, HF id or alias. Throws Error listing close choices when unknown.
+// then a bundled model by stem, HF id or alias, then a fine-tuned variant of a bundled model
+// (meta-llama/Llama-3.1-8B-Instruct, Kimi-K2-Instruct-0905: -Instruct, -Chat, -it, -Base, -hf and
+// four-digit release tails taken off until a bundled model is named) as that model, with `note`
+// saying so. Throws Error with the closest bundled ids ("did you mean") when unknown.
+struct ResolvedModel {
+  std::string path;
+  std::string note;  // "" when MODEL named the config itself
+};
+ResolvedModel resolve_model(const std::string& spec, const std::string& config_dir);
 std::string resolve_model_path(const std::string& spec, const std::string& config_dir);
 
 // Resolve MODEL named inside a file someone else may have written (a CI baseline from a pull
@@ -51,7 +59,8 @@ std::string resolve_model_path(const std::string& spec, const std::string& confi
 std::string resolve_model_path_within(const std::string& spec, const std::string& config_dir, const std::string& dir,
                                       const std::string& where);
 
-// Resolve, parse and build. The IR's name is the HF id for bundled models, else the stem.
-ModelIR load_model(const std::string& spec, const std::string& config_dir);
+// Resolve, parse and build. The IR's name is the HF id for bundled models, else the stem. `note`,
+// when given, gets resolve_model's note (for the caller to print on stderr).
+ModelIR load_model(const std::string& spec, const std::string& config_dir, std::string* note = nullptr);
 
 }  // namespace llmcost

@@ -114,7 +114,17 @@ struct PredictRequest {
   // Prompts prefilled together in the prefill phase (1: one request's time to first token; more:
   // a batch of prompts read the weights once per chunk, as continuous batching does).
   int64_t prefill_batch = 1;
+  // Speculative decoding (--spec-tokens, --spec-acceptance): draft tokens proposed per step (0:
+  // off) and the probability that each is accepted, in [0, 1] (assumed, not derived).
+  int64_t spec_tokens = 0;
+  double spec_acceptance = 0;
 };
+
+// Tokens one speculative step emits per sequence, expected, with n draft tokens each accepted with
+// probability a (independently; the verify pass adds one of its own): (1 - a^(n+1)) / (1 - a),
+// n + 1 at a = 1 (Leviathan et al. 2023, arXiv:2211.17192, eq. 1). Throws Error for n < 1 or a
+// outside [0, 1].
+double spec_tokens_per_step(int64_t n, double a);
 
 // One op group on one device of its stage, per member op.
 struct OpGroupTime {
@@ -156,6 +166,24 @@ struct PhaseResult {
   double ep_imbalance = 1.0;
   CommVolume comm;
   std::vector<OpGroupTime> ops;
+};
+
+// Speculative decoding's step: one verify pass (the decode step with n + 1 tokens per sequence:
+// weights read once, matmul and attention FLOPs and activations x (n + 1), the KV cache read once)
+// plus the draft: n passes of the model's MTP layers (a model without them: not counted).
+struct SpecResult {
+  bool present = false;
+  int64_t draft_tokens = 0;     // n
+  double acceptance = 0;        // a
+  double tokens_per_step = 0;   // spec_tokens_per_step(n, a), per sequence
+  PhaseResult verify;           // tokens: sequences x (n + 1) checked
+  bool draft_counted = false;   // the model has MTP layers
+  PhaseResult draft;            // one draft pass of the MTP layers (tokens: one per sequence)
+  double draft_s = 0;           // n x draft.time_s (0 when not counted)
+  double step_s = 0;            // verify.time_s + draft_s
+  double tokens_per_s_per_sequence = 0;  // tokens_per_step / step_s
+  double tokens_per_s = 0;               // batch x the above
+  std::string draft_note;       // what the draft cost is, or why it is not counted
 };
 
 struct MemoryResult {
@@ -211,6 +239,7 @@ struct Prediction {
   PhaseResult prefill;                   // one request's prompt: time to first token
   MemoryResult memory;
   MoeResult moe;
+  SpecResult spec;  // present when request.spec_tokens > 0
   std::vector<std::string> notes;
   // False when the request cannot run: a layout the model or device cannot form (no figures at
   // all then), a context past the model's max_position_embeddings, or memory that does not fit

@@ -18,4 +18,11 @@ std::string ci_check_markdown(const ci::CheckResult& r, const std::string& basel
 // beyond its threshold or missing, skipped when not compared).
 std::string ci_check_junit(const ci::CheckResult& r, const std::string& baseline_file);
 
+// The same verdict as JSON (`ci check --format json`): verdict ("pass"/"fail"), regressions,
+// baseline, current (what was compared), analytic_compared, measured_compared, tolerance_pct,
+// counts (findings per status), and every finding (same ones too) with subject, key, status,
+// regression, baseline, current (values as text with units), change_pct (percent, null where
+// nothing was compared) and note.
+std::string ci_check_json(const ci::CheckResult& r, const std::string& baseline_file, const std::string& current_what);
+
 }  // namespace llmcost
