@@ -22,24 +22,14 @@
 #include "llmcost/error.h"
 #include "llmcost/families.h"
 #include "llmcost/value.h"
+#include "runner/tiny_models.h"
 
 namespace llmcost {
 namespace {
 
-ModelIR tiny(const std::string& json) { return build_model_ir(parse_json(json, "tiny.json"), "tiny.json"); }
-
-const char* kLlama = R"({"model_type":"llama","hidden_size":64,"num_hidden_layers":2,"num_attention_heads":4,
-  "num_key_value_heads":2,"intermediate_size":96,"vocab_size":101,"rms_norm_eps":1e-5,"rope_theta":10000.0})";
-const char* kMistralWindow = R"({"model_type":"mistral","hidden_size":64,"num_hidden_layers":2,"num_attention_heads":4,
-  "num_key_value_heads":1,"intermediate_size":96,"vocab_size":101,"sliding_window":3})";
 const char* kGemma2 = R"({"model_type":"gemma2","hidden_size":64,"num_hidden_layers":2,"num_attention_heads":4,
   "num_key_value_heads":2,"head_dim":16,"intermediate_size":96,"vocab_size":101,"sliding_window":4,
   "attn_logit_softcapping":5.0,"final_logit_softcapping":0.0,"query_pre_attn_scalar":16})";
-const char* kMixtral = R"({"model_type":"mixtral","hidden_size":64,"num_hidden_layers":2,"num_attention_heads":4,
-  "num_key_value_heads":2,"intermediate_size":48,"vocab_size":101,"num_local_experts":4,"num_experts_per_tok":2})";
-const char* kQwen3Moe = R"({"model_type":"qwen3_moe","hidden_size":64,"num_hidden_layers":2,"num_attention_heads":4,
-  "num_key_value_heads":2,"head_dim":16,"intermediate_size":96,"moe_intermediate_size":32,"vocab_size":101,
-  "num_experts":8,"num_experts_per_tok":3,"norm_topk_prob":true})";
 const char* kDeepseekV3 = R"({"model_type":"deepseek_v3","hidden_size":64,"num_hidden_layers":2,"num_attention_heads":4,
   "num_key_value_heads":4,"q_lora_rank":24,"kv_lora_rank":32,"qk_nope_head_dim":16,"qk_rope_head_dim":8,
   "v_head_dim":12,"intermediate_size":96,"moe_intermediate_size":24,"n_routed_experts":8,"num_experts_per_tok":2,
