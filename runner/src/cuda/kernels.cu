@@ -211,6 +211,19 @@ __global__ void k_merge_splits(const float* part_acc, const float* part_ml, int6
 
 // Block (t, h, split). Shared: q [hd], acc [warps][hd], (m, l) [warps]. One split: the output;
 // several: the split's partial into part_acc / part_ml (merged by k_merge_splits).
+// A lane's share of q . row (P values of the row, lane + 32 c; q in shared memory), before the
+// warp's reduction.
+template <int P, class W>
+__device__ __forceinline__ float lane_dot(const float* q, const uint16_t (&row)[P], W width, int lane) {
+  float dot = 0;
+#pragma unroll
+  for (int c = 0; c < P; ++c) {
+    const int i = lane + 32 * c;
+    if (i < width) dot += q[i] * bf16_to_f32(row[c]);
+  }
+  return dot;
+}
+
 // A lane's share of a row (P values, lane + 32 c) folded into its running output: acc = acc x corr
 // + p x row (the streaming softmax's rescale and add).
 template <int P, class W>
@@ -274,13 +287,7 @@ __global__ void __launch_bounds__(kAttnWarps * 32) k_attention(const float* q, c
       kx[c] = i < hdi ? kr[i] : uint16_t{0};
       vx[c] = i < hdi ? vr[i] : uint16_t{0};
     }
-    float dot = 0;
-#pragma unroll
-    for (int c = 0; c < P; ++c) {
-      const int i = lane + 32 * c;
-      if (i < hdi) dot += sq[i] * bf16_to_f32(kx[c]);
-    }
-    dot = warp_sum(dot);
+    const float dot = warp_sum(lane_dot(sq, kx, hdi, lane));
     float p;
     const float corr = osm_add(st, attn_score(dot, scale, softcap), p);
     fold_row(acc, corr, p, vx, hdi, lane);
@@ -331,12 +338,7 @@ __global__ void __launch_bounds__(kAttnWarps * 32) k_mla(const float* qlat, cons
       const int i = lane + 32 * c;
       cx[c] = i < L ? cr[i] : uint16_t{0};
     }
-    float dot = 0;
-#pragma unroll
-    for (int c = 0; c < P; ++c) {
-      const int i = lane + 32 * c;
-      if (i < L) dot += sq[i] * bf16_to_f32(cx[c]);
-    }
+    float dot = lane_dot(sq, cx, L, lane);
     for (int64_t i = lane; i < rope; i += 32) dot += sr[i] * bf16_to_f32(pr[i]);
     dot = warp_sum(dot);
     float p;
