@@ -40,7 +40,6 @@ namespace {
 // per parameter / (2 x weight bytes)), its core attention at the largest calibrated rate, against
 // its bytes at the read bandwidth: the larger of the two.
 RooflineTime predict_op(const OpCost& c, const RunCalibration& cal, double bytes_per_weight) {
-  const double bytes = c.weight_bytes + c.kv_bytes + c.activation_bytes;
   double compute_s = 0;
   if (c.matmul_flops > 0 && c.weight_bytes > 0) {
     const double rows = c.matmul_flops * bytes_per_weight / (2.0 * c.weight_bytes);
@@ -51,43 +50,44 @@ RooflineTime predict_op(const OpCost& c, const RunCalibration& cal, double bytes
   double peak = cal.gemm_flops_per_s;
   for (const auto& [m, rate] : cal.gemm_rate_by_rows) peak = std::max(peak, rate);
   compute_s += (c.flops - c.matmul_flops) / peak;
-  const double memory_s = bytes / cal.read_bw_bytes_per_s;
+  const double memory_s = c.bytes() / cal.read_bw_bytes_per_s;
   RooflineTime t;
   t.time_s = std::max(compute_s, memory_s);
   t.compute_bound = compute_s > memory_s;
   return t;
 }
 
-std::vector<OpRow> predicted_rows(const StepCost& sc, const RunCalibration& cal, double bytes_per_weight, double* total_s) {
-  std::vector<OpRow> rows;
-  *total_s = 0;
-  for (const OpCost& c : sc.ops) {
-    OpRow r;
-    r.name = c.name;
-    r.kind = c.kind;
-    r.layer = c.layer;
-    r.predicted_distinct_experts = c.distinct_experts;
-    r.predicted_bytes = c.weight_bytes + c.kv_bytes + c.activation_bytes;
-    RooflineTime t = predict_op(c, cal, bytes_per_weight);
-    r.predicted_s = t.time_s;
-    r.predicted_compute_bound = t.compute_bound;
-    *total_s += t.time_s;
-    rows.push_back(std::move(r));
-  }
-  return rows;
+// error = (predicted - measured) / measured, in percent, once the op has a measured median.
+void set_error(OpRow& r) {
+  if (r.measured_s.median > 0) r.error_pct = (r.predicted_s - r.measured_s.median) / r.measured_s.median * 100.0;
 }
 
-// The same rows' predictions again with another calibration (after the run re-measured it).
+// The rows' predictions (index-aligned with sc.ops) with `cal`; their sum into total_s. Called when
+// the rows are made, and again when the run's own samples change the calibration.
 void reprice(std::vector<OpRow>& rows, const StepCost& sc, const RunCalibration& cal, double bytes_per_weight, double* total_s) {
   *total_s = 0;
   for (size_t i = 0; i < rows.size() && i < sc.ops.size(); ++i) {
     RooflineTime t = predict_op(sc.ops[i], cal, bytes_per_weight);
     rows[i].predicted_s = t.time_s;
     rows[i].predicted_compute_bound = t.compute_bound;
-    if (rows[i].measured_s.median > 0)
-      rows[i].error_pct = (rows[i].predicted_s - rows[i].measured_s.median) / rows[i].measured_s.median * 100.0;
+    set_error(rows[i]);
     *total_s += t.time_s;
   }
+}
+
+std::vector<OpRow> predicted_rows(const StepCost& sc, const RunCalibration& cal, double bytes_per_weight, double* total_s) {
+  std::vector<OpRow> rows;
+  for (const OpCost& c : sc.ops) {
+    OpRow r;
+    r.name = c.name;
+    r.kind = c.kind;
+    r.layer = c.layer;
+    r.predicted_distinct_experts = c.distinct_experts;
+    r.predicted_bytes = c.bytes();
+    rows.push_back(std::move(r));
+  }
+  reprice(rows, sc, cal, bytes_per_weight, total_s);
+  return rows;
 }
 
 // Per op name: measured stats from the profiler, executed bytes/FLOPs averaged over steps.
@@ -107,10 +107,8 @@ void fill_measured(std::vector<OpRow>& rows, const std::vector<RangeRecord>& rec
     }
     auto d = distinct_sum.find(r.name);
     if (d != distinct_sum.end()) r.distinct_experts = d->second / steps;
-    if (r.measured_s.median > 0) {
-      r.achieved_bw_bytes_per_s = r.bytes / r.measured_s.median;
-      r.error_pct = (r.predicted_s - r.measured_s.median) / r.measured_s.median * 100.0;
-    }
+    if (r.measured_s.median > 0) r.achieved_bw_bytes_per_s = r.bytes / r.measured_s.median;
+    set_error(r);
   }
 }
 
