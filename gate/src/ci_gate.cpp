@@ -196,8 +196,12 @@ std::vector<Measurement> parse_run(const Value& doc, const std::string& file) {
     return m;
   };
   // The reader has checked every time as finite and >= 0; the spread must still be plausible.
-  auto noise_of = [&](double p10, double p90, double t, const std::string& pointer) {
+  // An op (`op`) of a few microseconds can show a spread past the bound from one preemption on a
+  // shared machine: it is kept at the bound (its threshold then says it cannot be gated) instead
+  // of refusing the whole run; a spread that is no number at all is still refused.
+  auto noise_of = [&](double p10, double p90, double t, const std::string& pointer, bool op = false) {
     double n = std::max(0.0, (p90 - p10) / (2 * t));
+    if (op && std::isfinite(p90 - p10) && n > kMaxNoiseRel && p90 <= kMaxOpSeconds) return kMaxNoiseRel;
     if (!(n <= kMaxNoiseRel))
       throw ConfigError(file, pointer, "gives a relative noise of " + fmt_g(n) + " ((p90 - p10) / 2 median), outside 0.." +
                                            fmt_g(kMaxNoiseRel));
@@ -216,16 +220,9 @@ std::vector<Measurement> parse_run(const Value& doc, const std::string& file) {
       const RunOpRecord& op = (*run.ops)[i];
       // The op's own p10/p90 when the run gives them, else the step's relative spread.
       const double t = op.measured_s;
-      // An op of a few microseconds can show a spread past the bound from one preemption on a
-      // shared machine: it is kept at the bound (its threshold then says it cannot be gated)
-      // instead of refusing the whole run; a spread that is no number at all is still refused.
       const double noise = op.measured_s_p10 && op.measured_s_p90 && t > 0
-                               ? (std::isfinite(*op.measured_s_p90 - *op.measured_s_p10) &&
-                                          (*op.measured_s_p90 - *op.measured_s_p10) / (2 * t) > kMaxNoiseRel &&
-                                          *op.measured_s_p90 <= kMaxOpSeconds
-                                      ? kMaxNoiseRel
-                                      : noise_of(*op.measured_s_p10, *op.measured_s_p90, t,
-                                                 "/ops/" + std::to_string(i) + "/measured_s_p90"))
+                               ? noise_of(*op.measured_s_p10, *op.measured_s_p90, t,
+                                          "/ops/" + std::to_string(i) + "/measured_s_p90", true)
                                : step_noise;
       // bytes: the reader checked 0 <= bytes < 2^63, so the conversion is defined.
       out.push_back(measurement("op:" + op.name, t, noise, static_cast<int64_t>(op.bytes), run.tokens));
